@@ -1,0 +1,1 @@
+# Sourced by scripts/test.sh; filled in by its owner.
