@@ -1,0 +1,1 @@
+"""The ``decentralml`` command: Typer apps, one module per command group."""

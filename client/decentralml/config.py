@@ -1,0 +1,145 @@
+"""Settings of one CLI run: built when a command runs, never at import.
+
+Precedence, highest first: command-line option, environment variable (Typer's
+``envvar=``), the config file, the built-in default. The config file is TOML in
+the user's config directory (``decentralml config-path`` prints it), e.g.::
+
+    url = "ws://127.0.0.1:9944"
+    account = "creator"        # default keystore account
+    crypto = "sr25519"
+    timeout = 60               # seconds to wait for a transaction's inclusion
+    work_dir = "~/decentralml-work"
+
+    [storage]                  # passed to the storage layer for uploads/downloads
+    backend = "local"
+    root = "~/decentralml-store"
+"""
+
+from __future__ import annotations
+
+import enum
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import platformdirs
+
+from decentralml.errors import ConfigError
+
+APP_NAME = "decentralml"
+DEFAULT_URL = "ws://127.0.0.1:9944"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+class CryptoType(str, enum.Enum):
+    """Signature schemes a secret URI can be read with."""
+
+    SR25519 = "sr25519"
+    ED25519 = "ed25519"
+    ECDSA = "ecdsa"
+
+
+def default_config_path() -> Path:
+    """The config file in the user's config directory."""
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    """The user's data directory (keystore, local artifact store)."""
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Read the TOML config file; a missing file is an empty config."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"Cannot read the config file {path}: {exc.strerror}.") from exc
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"The config file {path} is not valid TOML: {exc}.", hint="Fix or remove it.") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about this run."""
+
+    url: str = DEFAULT_URL
+    suri: str | None = field(default=None, repr=False)
+    crypto: CryptoType = CryptoType.SR25519
+    account: str | None = None
+    password: str | None = field(default=None, repr=False)
+    json: bool = False
+    debug: bool = False
+    quiet: bool = False
+    timeout: float = DEFAULT_TIMEOUT_S
+    config_path: Path = field(default_factory=default_config_path)
+    data_dir: Path = field(default_factory=default_data_dir)
+    work_dir: Path = field(default_factory=lambda: Path.cwd() / "decentralml-work")
+    storage: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def keystore_dir(self) -> Path:
+        """Where the encrypted keystore files live."""
+        return self.data_dir / "keystore"
+
+
+def _pick(cli_value: Any, config: Mapping[str, Any], key: str, default: Any) -> Any:
+    if cli_value is not None:
+        return cli_value
+    return config.get(key, default)
+
+
+def build_settings(
+    *,
+    url: str | None,
+    suri: str | None,
+    crypto: str | None,
+    account: str | None,
+    json_output: bool,
+    debug: bool,
+    quiet: bool,
+    config_path: Path | None,
+    environ: Mapping[str, str],
+) -> Settings:
+    """Merge options (already merged with env vars by Typer) with the config file."""
+    path = config_path or default_config_path()
+    config = load_config_file(path)
+    crypto_name = str(_pick(crypto, config, "crypto", CryptoType.SR25519.value)).lower()
+    try:
+        crypto_type = CryptoType(crypto_name)
+    except ValueError:
+        raise ConfigError(
+            f"Unknown crypto type {crypto_name!r}.", hint="Use sr25519, ed25519 or ecdsa."
+        ) from None
+    try:
+        timeout = float(config.get("timeout", DEFAULT_TIMEOUT_S))
+    except (TypeError, ValueError):
+        raise ConfigError(f"'timeout' in {path} must be a number of seconds.") from None
+    storage = config.get("storage", {})
+    if not isinstance(storage, dict):
+        raise ConfigError(f"[storage] in {path} must be a table.")
+    data_dir = Path(str(config["data_dir"])).expanduser() if "data_dir" in config else None
+    data_dir = Path(environ["DECENTRALML_DATA_DIR"]).expanduser() if environ.get("DECENTRALML_DATA_DIR") else data_dir
+    work_dir = Path(str(config["work_dir"])).expanduser() if "work_dir" in config else Path.cwd() / "decentralml-work"
+    return Settings(
+        url=str(_pick(url, config, "url", DEFAULT_URL)),
+        suri=suri,
+        crypto=crypto_type,
+        account=_pick(account, config, "account", None),
+        password=environ.get("DECENTRALML_PASSWORD"),
+        json=json_output,
+        debug=debug,
+        quiet=quiet,
+        timeout=timeout,
+        config_path=path,
+        data_dir=data_dir or default_data_dir(),
+        work_dir=work_dir,
+        storage=MappingProxyType(dict(storage)),
+    )
