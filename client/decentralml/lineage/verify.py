@@ -1,0 +1,121 @@
+"""Verifying a signed lineage record against its artifacts and the chain.
+
+:func:`verify` raises :class:`~decentralml.errors.IntegrityError` with a
+one-line message on the first failed check, and otherwise returns a
+:class:`LineageReport` listing what was checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from decentralml.errors import IntegrityError
+from decentralml.lineage.hashing import sha256_bytes, sha256_file
+from decentralml.lineage.signing import SignedLineage, verify_signature
+
+
+@dataclass(frozen=True)
+class LineageCheck:
+    """One passed check: its name and what was compared."""
+
+    name: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class LineageReport:
+    """A verified lineage record and the checks it passed."""
+
+    signed: SignedLineage
+    checks: tuple[LineageCheck, ...]
+
+    @property
+    def digest_hex(self) -> str:
+        return self.signed.digest.hex()
+
+
+def _artifact_hash(artifact: Path | bytes, hasher: Callable[[Path], str] | None) -> str:
+    if isinstance(artifact, (bytes, bytearray)):
+        return sha256_bytes(bytes(artifact))
+    path = Path(artifact)
+    return (hasher or sha256_file)(path)
+
+
+def verify(
+    signed: SignedLineage | bytes | str,
+    *,
+    output: Path | bytes | None = None,
+    output_digest: bytes | None = None,
+    code_digest: bytes | None = None,
+    onchain_digest: bytes | None = None,
+    expected_signer: bytes | None = None,
+    task_id: int | None = None,
+    submission_id: int | None = None,
+    hasher: Callable[[Path], str] | None = None,
+) -> LineageReport:
+    """Check a lineage record; raise :class:`IntegrityError` on the first mismatch.
+
+    ``output`` is the artifact itself (file path or bytes, hashed with
+    ``hasher`` for paths, default SHA-256 of the file); ``output_digest`` a
+    digest already known for it (e.g. the on-chain result ``AssetRef``);
+    ``onchain_digest`` the submission's ``lineage_digest``;
+    ``expected_signer`` the worker's 32-byte public key.
+    """
+    if not isinstance(signed, SignedLineage):
+        signed = SignedLineage.from_json(signed)
+    record = signed.record
+    checks: list[LineageCheck] = []
+
+    verify_signature(signed)
+    checks.append(LineageCheck("signature", f"{record.scheme.value} by {record.signer}"))
+
+    digest = signed.digest
+    if onchain_digest is not None:
+        if bytes(onchain_digest) != digest:
+            raise IntegrityError(
+                f"Lineage record digest {digest.hex()} does not match the on-chain lineage_digest "
+                f"{bytes(onchain_digest).hex()}: the record is not the one submitted."
+            )
+        checks.append(LineageCheck("on-chain digest", digest.hex()))
+
+    if expected_signer is not None:
+        if bytes(expected_signer).hex() != record.signer:
+            raise IntegrityError(
+                f"Lineage record is signed by {record.signer}, not by the submission's worker {bytes(expected_signer).hex()}."
+            )
+        checks.append(LineageCheck("signer is worker", record.signer))
+
+    if task_id is not None and record.task_id != task_id:
+        raise IntegrityError(f"Lineage record is for task {record.task_id}, not task {task_id}.")
+    if submission_id is not None and record.submission_id != submission_id:
+        raise IntegrityError(f"Lineage record is for submission {record.submission_id}, not submission {submission_id}.")
+    if task_id is not None or submission_id is not None:
+        checks.append(LineageCheck("task/submission", f"task {record.task_id}, submission {record.submission_id}"))
+
+    if code_digest is not None:
+        if bytes(code_digest).hex() != record.code_hash:
+            raise IntegrityError(
+                f"Lineage code hash {record.code_hash} does not match the task's bundle digest {bytes(code_digest).hex()}."
+            )
+        checks.append(LineageCheck("code hash", record.code_hash))
+
+    if output_digest is not None:
+        if bytes(output_digest).hex() != record.output_hash:
+            raise IntegrityError(
+                f"Lineage output hash {record.output_hash} does not match the result digest {bytes(output_digest).hex()}: "
+                "the result was replaced."
+            )
+        checks.append(LineageCheck("output hash = result digest", record.output_hash))
+
+    if output is not None:
+        actual = _artifact_hash(output, hasher)
+        if actual != record.output_hash:
+            raise IntegrityError(
+                f"Output artifact hashes to {actual}, but its lineage record says {record.output_hash}: "
+                "the artifact was tampered with, do not use it."
+            )
+        checks.append(LineageCheck("output artifact", actual))
+
+    return LineageReport(signed=signed, checks=tuple(checks))
