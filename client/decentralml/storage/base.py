@@ -1,0 +1,182 @@
+"""The artifact store interface every backend implements, and its shared helpers.
+
+A store puts a local file or directory and returns a :class:`Reference`; it gets
+a reference back to a local path only after the SHA-256 digest matched
+(otherwise :class:`~decentralml.errors.IntegrityError`, and nothing is left at
+the destination). Directories travel as their deterministic pack (see
+:mod:`decentralml.storage.packing`), so a directory's digest is the same on
+every machine.
+
+Transfers report progress to an optional :class:`TransferObserver` (see
+:mod:`decentralml.storage.progress` for the rich one); ``advance`` may be
+called from worker threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from decentralml.errors import IntegrityError, UsageError
+from decentralml.storage.reference import Reference, StorageType
+
+CHUNK_SIZE = 1 << 20
+
+
+class TransferObserver(Protocol):
+    """Receives progress of one transfer at a time."""
+
+    def begin(self, description: str, total: int | None) -> None: ...
+
+    def advance(self, nbytes: int) -> None: ...
+
+    def end(self) -> None: ...
+
+
+class NullObserver:
+    """Observes nothing: the default."""
+
+    def begin(self, description: str, total: int | None) -> None:
+        pass
+
+    def advance(self, nbytes: int) -> None:
+        pass
+
+    def end(self) -> None:
+        pass
+
+
+@runtime_checkable
+class ArtifactStore(Protocol):
+    """What the use cases need from any backend."""
+
+    storage_type: StorageType
+
+    def put(self, path: Path, *, progress: TransferObserver | None = None) -> Reference:
+        """Store a file or a directory; return its reference (digest and size included)."""
+        ...
+
+    def get(self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None) -> Path:
+        """Fetch ``ref`` to ``dest`` (created; must not exist) and return ``dest``.
+
+        The digest is verified before ``dest`` appears; on mismatch
+        IntegrityError is raised and the downloaded copy removed.
+        """
+        ...
+
+    def exists(self, ref: Reference) -> bool:
+        """True when the store holds the artifact (its content is not checked)."""
+        ...
+
+    def delete(self, ref: Reference) -> None:
+        """Remove the artifact (IPFS: unpin it); a missing artifact is not an error."""
+        ...
+
+
+# --- helpers shared by the backends ---------------------------------------------
+
+
+def observer(progress: TransferObserver | None) -> TransferObserver:
+    return progress if progress is not None else NullObserver()
+
+
+def check_put_source(path: Path) -> Path:
+    """The source of a put must be an existing regular file or directory (no symlink)."""
+    path = Path(path)
+    if path.is_symlink() or not (path.is_file() or path.is_dir()):
+        raise UsageError(f"Cannot store {str(path)!r}: not a regular file or directory.")
+    return path
+
+
+def check_get_dest(dest: Path) -> Path:
+    """The destination of a get must not exist yet and its parent must be creatable."""
+    dest = Path(dest)
+    if dest.exists() or dest.is_symlink():
+        raise UsageError(f"Destination {str(dest)!r} already exists: choose a new path or remove it.")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    return dest
+
+
+def hash_file(path: Path, progress: TransferObserver | None = None) -> tuple[bytes, int]:
+    """SHA-256 and size of a file, read in chunks."""
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+            if progress is not None:
+                progress.advance(len(chunk))
+    return digest.digest(), size
+
+
+def copy_stream(
+    src: BinaryIO, dst: BinaryIO, sink: Callable[[bytes], None] | None = None,
+    progress: TransferObserver | None = None,
+) -> tuple[bytes, int]:
+    """Copy ``src`` to ``dst`` while hashing; return (SHA-256, bytes copied)."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := src.read(CHUNK_SIZE):
+        digest.update(chunk)
+        dst.write(chunk)
+        size += len(chunk)
+        if sink is not None:
+            sink(chunk)
+        if progress is not None:
+            progress.advance(len(chunk))
+    return digest.digest(), size
+
+
+def verify(ref: Reference, digest: bytes, size: int | None = None) -> None:
+    """Raise IntegrityError when a fetched artifact does not match its reference."""
+    if digest != ref.digest:
+        raise IntegrityError(
+            f"Artifact {ref.uri} does not match its digest (expected 0x{ref.digest_hex}, "
+            f"got 0x{digest.hex()}): it was not used.",
+            hint="The stored copy is corrupt or was replaced; ask its publisher to upload it again.",
+        )
+    if ref.size is not None and size is not None and size != ref.size:
+        raise IntegrityError(
+            f"Artifact {ref.uri} has {size} bytes, its reference says {ref.size}: it was not used."
+        )
+
+
+@contextmanager
+def staged_path(dest: Path, *, directory: bool = False) -> Iterator[Path]:
+    """A temporary sibling of ``dest``; renamed onto ``dest`` when the block succeeds,
+    removed when it raises. Keeps half-written or unverified copies invisible."""
+    dest = Path(dest)
+    prefix = f".{dest.name}.partial-"
+    if directory:
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=dest.parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=prefix, dir=dest.parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755 if directory else 0o644)  # mkstemp/mkdtemp create private modes
+        if directory:
+            os.rename(tmp, dest)
+        else:
+            os.replace(tmp, dest)
+    except BaseException:
+        remove_path(tmp)
+        raise
+
+
+def remove_path(path: Path) -> None:
+    """Remove a file or a directory tree if it exists."""
+    path = Path(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
