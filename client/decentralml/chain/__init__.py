@@ -1,0 +1,51 @@
+"""The chain adapter: one client over substrate-interface, typed records, keys.
+
+Public API::
+
+    ChainClient.connect(url, timeout=60.0) -> ChainClient
+        .token -> TokenInfo              .block_number() -> int
+        .get_task(id) -> Task            .list_tasks(TaskFilter(...)) -> list[Task]
+        .get_submission(id) -> Submission
+        .task_submissions(task_id)       .worker_submissions(address)
+        .balance(address) -> Balance     .constant(module, name)
+        .submit(keypair, function, params, module="DecentralMLModule") -> Receipt
+    keypair_from_suri(suri, crypto) / validate_address(address)
+"""
+
+from decentralml.chain.client import PALLET, ChainClient, TaskFilter, filter_tasks
+from decentralml.chain.signer import keypair_from_suri, validate_address
+from decentralml.chain.types import (
+    AssetRef,
+    Balance,
+    Receipt,
+    StorageType,
+    Submission,
+    SubmissionStatus,
+    Task,
+    TaskAssets,
+    TaskStatus,
+    TaskType,
+    Validation,
+    ValidationStrategy,
+)
+
+__all__ = [
+    "PALLET",
+    "AssetRef",
+    "Balance",
+    "ChainClient",
+    "Receipt",
+    "StorageType",
+    "Submission",
+    "SubmissionStatus",
+    "Task",
+    "TaskAssets",
+    "TaskFilter",
+    "TaskStatus",
+    "TaskType",
+    "Validation",
+    "ValidationStrategy",
+    "filter_tasks",
+    "keypair_from_suri",
+    "validate_address",
+]

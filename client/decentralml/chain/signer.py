@@ -1,0 +1,98 @@
+"""Keypairs from subkey-style secret URIs and SS58 address checks.
+
+A secret URI is ``<secret><path>[///<password>]`` where ``<secret>`` is a BIP-39
+mnemonic or a ``0x``-prefixed 32-byte hex seed, ``<path>`` is a sequence of
+``//hard`` and ``/soft`` junctions, and ``<password>`` is the BIP-39 passphrase.
+A URI starting with ``/`` (``//Alice``) uses the well-known development
+mnemonic, as subkey does: only when the user types it.
+
+Derivation paths are supported for sr25519; ed25519 keys are accepted without
+a path. ecdsa is refused with a clear error (see :func:`keypair_from_suri`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import bip39
+from substrateinterface import Keypair, KeypairType
+from substrateinterface.constants import DEV_PHRASE
+from substrateinterface.key import extract_derive_path
+from substrateinterface.utils.ss58 import ss58_decode, ss58_encode
+
+import sr25519
+
+from decentralml.config import CryptoType
+from decentralml.errors import UsageError
+
+SS58_FORMAT = 42
+
+_KEYPAIR_TYPES = {
+    CryptoType.SR25519: KeypairType.SR25519,
+    CryptoType.ED25519: KeypairType.ED25519,
+}
+
+_SURI = re.compile(r"^(?P<secret>[^/]*?)(?P<path>(?://?[^/]+)*)(?:///(?P<password>.*))?$")
+_HEX_SEED = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+def _split_suri(suri: str) -> tuple[str, str, str]:
+    text = suri.strip()
+    if text.startswith("/"):
+        text = DEV_PHRASE + text
+    match = _SURI.match(text)
+    if match is None or not match["secret"].strip():
+        raise UsageError("The secret URI is not valid.", hint="Use a mnemonic, a 0x hex seed, or //Name.")
+    return match["secret"].strip(), match["path"] or "", match["password"] or ""
+
+
+def keypair_from_suri(suri: str, crypto: CryptoType = CryptoType.SR25519, ss58_format: int = SS58_FORMAT) -> Keypair:
+    """Build the keypair a secret URI names; never echoes the secret in errors."""
+    secret, path, password = _split_suri(suri)
+    if _HEX_SEED.match(secret):
+        if password:
+            raise UsageError("A hex seed takes no ///password.", hint="Remove the password part.")
+        seed = bytes.fromhex(secret[2:])
+    else:
+        words = " ".join(secret.split())
+        if not bip39.bip39_validate(words):
+            raise UsageError(
+                "The secret URI is neither a valid BIP-39 mnemonic nor a 0x-prefixed 32-byte hex seed.",
+                hint="Check the words and their order.",
+            )
+        seed = bytes(bip39.bip39_to_mini_secret(words, password))
+    if crypto is CryptoType.ECDSA:
+        # substrate-interface derives ecdsa accounts and signatures the Ethereum
+        # way (H160, keccak); the chain's MultiSignature/AccountId32 would reject them.
+        raise UsageError(
+            "ecdsa keys cannot sign for this chain with this client.", hint="Use --crypto sr25519 or ed25519."
+        )
+    keypair = Keypair.create_from_seed(seed, ss58_format=ss58_format, crypto_type=_KEYPAIR_TYPES[crypto])
+    if not path:
+        return keypair
+    if crypto is not CryptoType.SR25519:
+        raise UsageError("Derivation paths are supported for sr25519 keys only.", hint="Use --crypto sr25519.")
+    try:
+        junctions = extract_derive_path(path)
+    except ValueError as exc:
+        raise UsageError(f"The derivation path is not valid: {exc}.") from None
+    public, private = keypair.public_key, keypair.private_key
+    for junction in junctions:
+        derive = sr25519.hard_derive_keypair if junction.is_hard else sr25519.derive_keypair
+        _, public, private = derive((junction.chain_code, public, private), b"")
+    return Keypair(public_key=public, private_key=private, ss58_format=ss58_format, crypto_type=KeypairType.SR25519)
+
+
+def validate_address(address: str, ss58_format: int = SS58_FORMAT) -> str:
+    """Return the address re-encoded for this chain, or raise UsageError."""
+    text = address.strip()
+    try:
+        public = ss58_decode(text, valid_ss58_format=ss58_format)
+    except (ValueError, TypeError) as exc:
+        raise UsageError(
+            f"{address!r} is not a valid SS58 address for this chain (prefix {ss58_format}): {exc}.",
+            hint="Copy the address again, e.g. from `decentralml account list`.",
+        ) from None
+    if len(bytes.fromhex(public)) != 32:
+        raise UsageError(f"{address!r} is not an account address (32 bytes expected).")
+    return ss58_encode(public, ss58_format)

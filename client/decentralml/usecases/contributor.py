@@ -1,0 +1,269 @@
+"""What a contributor does: take a slot, fetch the assets, send a result.
+
+Also what anyone does with a result: fetch and verify it.
+The ``inline_result`` convention is a JSON object ``{"metrics": {...}}``,
+plus ``"lineage": <signed record>`` when a lineage record is sent (see
+:mod:`decentralml.lineage.result`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import stat
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from decentralml.chain.client import ChainClient
+from decentralml.chain.types import Receipt, Submission, SubmissionStatus, Task, TaskStatus
+from decentralml.errors import (
+    DecentralMLError,
+    DispatchError,
+    IntegrityError,
+    PermissionDeniedError,
+    UsageError,
+)
+from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
+from decentralml.storage.reference import Reference
+
+MAX_INLINE_RESULT_BYTES = 4096
+METRICS_FILE = "metrics.json"
+START_SCRIPT = "start_task.sh"
+
+#: Opens the store that can fetch a reference (the CLI builds it from its settings).
+StoreOpener = Callable[[Reference], ArtifactStore]
+
+
+@dataclass(frozen=True)
+class AssignedTask:
+    task_id: int
+    submission_id: int
+    deadline: int
+    directory: Path
+    start_script: Path | None
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class SentResult:
+    task_id: int
+    submission_id: int
+    result: Reference
+    inline_result: bytes
+    lineage_digest: bytes | None
+    accepted: bool
+    reward: int | None
+    receipt: Receipt
+
+
+def _mark_scripts_executable(directory: Path) -> None:
+    """Packs do not keep execute bits: restore them for the task's shell scripts."""
+    for script in directory.glob("*.sh"):
+        if script.is_file() and not script.is_symlink():
+            mode = script.stat().st_mode
+            os.chmod(script, mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+def _check_assignable(task: Task, address: str, current_block: int) -> None:
+    if task.status is not TaskStatus.OPEN:
+        raise DispatchError(f"Task {task.task_id} is {task.status.value}, not open.", hint="Pick an open task.", name="TaskNotOpen")
+    if task.expiration_block <= current_block:
+        raise DispatchError(
+            f"Task {task.task_id} expired at block {task.expiration_block}.", hint="Pick another task.", name="TaskExpired"
+        )
+    if task.creator == address:
+        raise PermissionDeniedError(
+            f"You created task {task.task_id}: a creator cannot take its own task.",
+            hint="Use a contributor account.",
+            name="CreatorCannotAssign",
+        )
+
+
+def assign_task(
+    chain: ChainClient,
+    keypair: Any,
+    task_id: int,
+    open_store: StoreOpener,
+    work_dir: Path,
+    *,
+    progress: TransferObserver | None = None,
+) -> AssignedTask:
+    """Fetch and verify the task's assets, then take a slot on chain.
+
+    The assets are downloaded (and their digests checked) before the
+    transaction, so a failed download takes no slot; a failed transaction
+    leaves no directory behind.
+    """
+    task = chain.get_task(task_id)
+    _check_assignable(task, keypair.ss58_address, chain.block_number())
+    work_dir.mkdir(parents=True, exist_ok=True)
+    staging = work_dir / f".task-{task_id}-{secrets.token_hex(4)}"
+    try:
+        open_store(task.assets.bundle).get(task.assets.bundle, staging, progress=progress)
+        if task.assets.base_model is not None:
+            base_dest = staging / "base_model"
+            if base_dest.exists():
+                base_dest = staging / f"base_model-{task.assets.base_model.digest_hex[:8]}"
+            open_store(task.assets.base_model).get(task.assets.base_model, base_dest, progress=progress)
+        if staging.is_dir():
+            _mark_scripts_executable(staging)
+        receipt = chain.submit(keypair, "assign_task", {"task_id": task_id})
+    except BaseException:
+        remove_path(staging)
+        raise
+    event = receipt.find_event("DecentralMLModule", "TaskAssigned")
+    if event is None:
+        remove_path(staging)
+        raise DispatchError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskAssigned event.")
+    submission_id = int(event["submission_id"])
+    final = work_dir / f"task-{task_id}-submission-{submission_id}"
+    if final.exists():
+        final = work_dir / f"task-{task_id}-submission-{submission_id}-{secrets.token_hex(3)}"
+    os.rename(staging, final)
+    script = final / START_SCRIPT if final.is_dir() else None
+    return AssignedTask(
+        task_id=task_id,
+        submission_id=submission_id,
+        deadline=int(event.get("deadline", 0)),
+        directory=final,
+        start_script=script if script is not None and script.is_file() else None,
+        receipt=receipt,
+    )
+
+
+def read_metrics(path: Path) -> dict[str, Any]:
+    """A metrics JSON object from a file (UsageError if it is not one)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path} does not exist.") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path} is not valid JSON: {exc}.", hint="Write a JSON object of metrics.") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path} must hold a JSON object of metrics.")
+    return data
+
+
+def encode_inline(metrics: Mapping[str, Any] | None, lineage: Any | None = None) -> bytes:
+    """The ``inline_result`` bytes: ``{"metrics": {...}}`` (+ ``"lineage"``)."""
+    if lineage is not None:
+        from decentralml.lineage.result import encode_inline_result
+
+        return encode_inline_result(lineage, metrics)
+    raw = json.dumps({"metrics": dict(metrics or {})}, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    if len(raw) > MAX_INLINE_RESULT_BYTES:
+        raise UsageError(
+            f"The metrics are {len(raw)} bytes as JSON, over the chain's {MAX_INLINE_RESULT_BYTES}.",
+            hint="Report fewer or shorter metrics; put the rest in the result directory.",
+        )
+    return raw
+
+
+def result_metrics(submission: Submission) -> dict[str, Any]:
+    """The metrics a submission carries inline ({} when none or not JSON)."""
+    if not submission.inline_result:
+        return {}
+    try:
+        body = json.loads(submission.inline_result)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if isinstance(body, dict) and isinstance(body.get("metrics"), dict):
+        return dict(body["metrics"])
+    return {}
+
+
+def send_result(
+    chain: ChainClient,
+    keypair: Any,
+    store: ArtifactStore,
+    submission_id: int,
+    result_dir: Path,
+    *,
+    metrics: Mapping[str, Any] | None = None,
+    lineage: Any | None = None,
+    progress: TransferObserver | None = None,
+) -> SentResult:
+    """Upload RESULT_DIR and record its URI, digest, metrics and lineage digest.
+
+    ``metrics`` defaults to ``RESULT_DIR/metrics.json`` when present.
+    ``lineage`` is a :class:`decentralml.lineage.SignedLineage` whose record's
+    output hash must be the uploaded result's digest.
+    """
+    if not result_dir.exists():
+        raise UsageError(f"{result_dir} does not exist.", hint="Pass the directory holding your result.")
+    submission = chain.get_submission(submission_id)
+    if submission.worker != keypair.ss58_address:
+        raise PermissionDeniedError(
+            f"Submission {submission_id} is assigned to {submission.worker}, not to {keypair.ss58_address}.",
+            hint="Sign with the worker's account (--account or --suri).",
+            name="NotAssignedWorker",
+        )
+    if submission.status is not SubmissionStatus.ASSIGNED:
+        raise DispatchError(
+            f"Submission {submission_id} is {submission.status.value}: a result can only be sent while Assigned.",
+            name="NotAssigned",
+        )
+    current = chain.block_number()
+    if submission.deadline and current >= submission.deadline:
+        raise DispatchError(
+            f"The deadline of submission {submission_id} passed at block {submission.deadline}.",
+            hint="Take a new slot with `decentralml assign-task`.",
+            name="AssignmentExpired",
+        )
+    if metrics is None and result_dir.is_dir() and (result_dir / METRICS_FILE).is_file():
+        metrics = read_metrics(result_dir / METRICS_FILE)
+    inline = encode_inline(metrics, lineage)
+    ref = store.put(result_dir, progress=progress)
+    lineage_digest = None
+    if lineage is not None:
+        if lineage.record.output_hash.lower().removeprefix("0x") != ref.digest_hex:
+            raise IntegrityError(
+                f"The lineage record's output hash is not the digest of {result_dir} (0x{ref.digest_hex}).",
+                hint=f"Sign a record for this result. The upload stays at {ref.uri}.",
+            )
+        lineage_digest = lineage.digest
+    params = {
+        "submission_id": submission_id,
+        "result": ref.to_chain(),
+        "inline_result": "0x" + inline.hex(),
+        "lineage_digest": "0x" + lineage_digest.hex() if lineage_digest else None,
+    }
+    try:
+        receipt = chain.submit(keypair, "send_task_result", params)
+    except DecentralMLError as exc:
+        note = f"Nothing on chain points at the upload {ref.uri} (digest 0x{ref.digest_hex})."
+        exc.hint = f"{exc.hint} {note}" if exc.hint else note
+        raise
+    accepted = receipt.find_event("DecentralMLModule", "TaskResultAccepted")
+    return SentResult(
+        task_id=submission.task_id,
+        submission_id=submission_id,
+        result=ref,
+        inline_result=inline,
+        lineage_digest=lineage_digest,
+        accepted=accepted is not None,
+        reward=int(accepted["reward"]) if accepted and "reward" in accepted else None,
+        receipt=receipt,
+    )
+
+
+def fetch_result(
+    chain: ChainClient,
+    submission_id: int,
+    open_store: StoreOpener,
+    dest: Path,
+    *,
+    progress: TransferObserver | None = None,
+) -> tuple[Submission, Path]:
+    """Download and verify a submission's result into ``dest`` (must not exist)."""
+    submission = chain.get_submission(submission_id)
+    if submission.result is None:
+        raise UsageError(
+            f"Submission {submission_id} has no result yet ({submission.status.value}).",
+            hint="Wait for the worker to send it.",
+        )
+    path = open_store(submission.result).get(submission.result, dest, progress=progress)
+    return submission, path

@@ -1,0 +1,197 @@
+"""What a model creator does: publish a task, judge results, close the task.
+
+No printing here: each function returns a frozen record the CLI renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from decentralml.chain.client import ChainClient
+from decentralml.chain.types import Receipt, Submission, SubmissionStatus, Task, TaskAssets, TaskType, ValidationStrategy
+from decentralml.errors import DecentralMLError, DispatchError, PermissionDeniedError, UsageError
+from decentralml.storage.base import ArtifactStore, TransferObserver
+from decentralml.storage.reference import Reference
+
+MAX_QUESTION_BYTES = 1024
+MAX_ASSIGNMENTS = 100
+MAX_SCORE = 10_000
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a creator asks for; blocks are relative to the current block."""
+
+    task_type: TaskType
+    question: str
+    pays_amount: int
+    max_assignments: int
+    validation_strategy: ValidationStrategy
+    expires_in_blocks: int
+    assignment_deadline: int
+
+    def check(self) -> None:
+        """Pure validation of the obvious limits (the chain checks them all again)."""
+        size = len(self.question.encode("utf-8"))
+        if not self.question.strip() or size > MAX_QUESTION_BYTES:
+            raise UsageError(f"The question must be 1..{MAX_QUESTION_BYTES} bytes of text (got {size}).")
+        if self.pays_amount <= 0:
+            raise UsageError("The reward must be more than zero.")
+        if not 1 <= self.max_assignments <= MAX_ASSIGNMENTS:
+            raise UsageError(f"--max-assignments must be between 1 and {MAX_ASSIGNMENTS}.")
+        if self.expires_in_blocks < 1:
+            raise UsageError("--expires-in must be at least 1 block.")
+        if self.assignment_deadline < 1:
+            raise UsageError("--assignment-deadline must be at least 1 block.")
+
+    @property
+    def escrow(self) -> int:
+        return self.pays_amount * self.max_assignments
+
+
+@dataclass(frozen=True)
+class CreatedTask:
+    task_id: int
+    escrow: int
+    expiration_block: int
+    bundle: Reference
+    base_model: Reference | None
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of a creator's decision on a submission or task."""
+
+    action: str
+    task_id: int
+    submission_id: int | None
+    receipt: Receipt
+    reward: int | None = None
+    refund: int | None = None
+    task_completed: bool = False
+
+
+def _uploaded_hint(exc: DecentralMLError, refs: list[Reference]) -> DecentralMLError:
+    where = ", ".join(f"{r.uri} (digest 0x{r.digest_hex})" for r in refs)
+    note = f"Nothing on chain points at the upload: {where}; reuse or delete it."
+    exc.hint = f"{exc.hint} {note}" if exc.hint else note
+    return exc
+
+
+def create_task(
+    chain: ChainClient,
+    keypair: Any,
+    store: ArtifactStore,
+    spec: TaskSpec,
+    asset_dir: Path,
+    *,
+    base_model: Path | None = None,
+    progress: TransferObserver | None = None,
+) -> CreatedTask:
+    """Upload the asset directory (and base model), then create the task on chain.
+
+    Refuses early (before uploading) when the creator cannot cover the escrow.
+    If the transaction fails after the upload, the error says where the upload is.
+    """
+    spec.check()
+    if base_model is not None and spec.task_type is not TaskType.MODEL_CONTRIBUTOR:
+        raise UsageError("--base-model applies to model-contributor tasks only.")
+    for path in (asset_dir, base_model):
+        if path is not None and not path.exists():
+            raise UsageError(f"{path} does not exist.", hint="Pass the directory holding the task's assets.")
+    if not asset_dir.is_dir():
+        raise UsageError(f"{asset_dir} is not a directory.", hint="Pass the directory holding the task's assets.")
+    free = chain.balance(keypair.ss58_address).free
+    if free < spec.escrow:
+        raise DispatchError(
+            f"Insufficient funds: the escrow is {spec.escrow} planck but {keypair.ss58_address} has {free} free.",
+            hint="Top the account up or lower the reward or the number of assignments.",
+            name="InsufficientBalance",
+        )
+    expiration = chain.block_number() + spec.expires_in_blocks
+    uploaded: list[Reference] = []
+    bundle = store.put(asset_dir, progress=progress)
+    uploaded.append(bundle)
+    base_ref = None
+    if base_model is not None:
+        base_ref = store.put(base_model, progress=progress)
+        uploaded.append(base_ref)
+    assets = TaskAssets(spec.task_type, bundle, base_ref)
+    params = {
+        "task_type": spec.task_type.value,
+        "question": spec.question,
+        "pays_amount": spec.pays_amount,
+        "max_assignments": spec.max_assignments,
+        "validation_strategy": spec.validation_strategy.value,
+        "expiration_block": expiration,
+        "assignment_deadline": spec.assignment_deadline,
+        "assets": assets.to_chain(),
+    }
+    try:
+        receipt = chain.submit(keypair, "create_task", params)
+    except DecentralMLError as exc:
+        raise _uploaded_hint(exc, uploaded)
+    event = receipt.find_event("DecentralMLModule", "TaskCreated")
+    if event is None:
+        raise _uploaded_hint(
+            DispatchError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskCreated event."), uploaded
+        )
+    return CreatedTask(int(event["task_id"]), spec.escrow, expiration, bundle, base_ref, receipt)
+
+
+def _own_submission(chain: ChainClient, keypair: Any, submission_id: int) -> tuple[Submission, Task]:
+    submission = chain.get_submission(submission_id)
+    task = chain.get_task(submission.task_id)
+    if task.creator != keypair.ss58_address:
+        raise PermissionDeniedError(
+            f"Only the creator of task {task.task_id} ({task.creator}) can judge its results.",
+            hint="Sign with the creator's account (--account or --suri).",
+            name="NotTaskCreator",
+        )
+    return submission, task
+
+
+def validate_result(chain: ChainClient, keypair: Any, submission_id: int, passed: bool, score: int) -> Outcome:
+    """Record the creator's verdict (score in basis points, 0..10000)."""
+    if not 0 <= score <= MAX_SCORE:
+        raise UsageError(f"The score is in basis points: 0..{MAX_SCORE} (got {score}).")
+    submission, task = _own_submission(chain, keypair, submission_id)
+    receipt = chain.submit(
+        keypair, "validate_task_result", {"submission_id": submission_id, "passed": passed, "score": score}
+    )
+    return Outcome("validated", task.task_id, submission_id, receipt)
+
+
+def accept_result(chain: ChainClient, keypair: Any, submission_id: int) -> Outcome:
+    """Accept a result: the worker is paid the task's reward from escrow."""
+    submission, task = _own_submission(chain, keypair, submission_id)
+    receipt = chain.submit(keypair, "accept_task_result", {"submission_id": submission_id})
+    event = receipt.find_event("DecentralMLModule", "TaskResultAccepted")
+    reward = int(event["reward"]) if event and "reward" in event else task.pays_amount
+    completed = receipt.find_event("DecentralMLModule", "TaskCompleted") is not None
+    return Outcome("accepted", task.task_id, submission_id, receipt, reward=reward, task_completed=completed)
+
+
+def reject_result(chain: ChainClient, keypair: Any, submission_id: int) -> Outcome:
+    """Reject a result: the slot is freed, the escrow stays."""
+    submission, task = _own_submission(chain, keypair, submission_id)
+    receipt = chain.submit(keypair, "reject_task_result", {"submission_id": submission_id})
+    return Outcome("rejected", task.task_id, submission_id, receipt)
+
+
+def close_task(chain: ChainClient, keypair: Any, task_id: int) -> Outcome:
+    """Close a task and refund the unspent escrow to its creator."""
+    chain.get_task(task_id)
+    receipt = chain.submit(keypair, "close_task", {"task_id": task_id})
+    event = receipt.find_event("DecentralMLModule", "TaskClosed")
+    refund = int(event["refund"]) if event and "refund" in event else None
+    return Outcome("closed", task_id, None, receipt, refund=refund)
+
+
+def pending_results(chain: ChainClient, task_id: int) -> list[Submission]:
+    """Submissions of a task waiting for the creator's decision."""
+    waiting = (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED)
+    return [s for s in chain.task_submissions(task_id) if s.status in waiting]

@@ -1,0 +1,42 @@
+"""Balances and transfers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from decentralml.chain.client import ChainClient
+from decentralml.chain.signer import validate_address
+from decentralml.chain.types import Balance, Receipt
+from decentralml.errors import TransactionError, UsageError
+
+
+@dataclass(frozen=True)
+class Transfer:
+    sender: str
+    dest: str
+    amount: int
+    receipt: Receipt
+
+
+def balance(chain: ChainClient, address: str) -> Balance:
+    """An account's balances (the address is checked first)."""
+    return chain.balance(validate_address(address))
+
+
+def transfer(chain: ChainClient, keypair: Any, dest: str, amount: int, *, keep_alive: bool = True) -> Transfer:
+    """Send ``amount`` planck to ``dest``; with keep_alive the sender keeps the existential deposit."""
+    target = validate_address(dest)
+    if amount <= 0:
+        raise UsageError("The amount must be more than zero.")
+    if target == keypair.ss58_address:
+        raise UsageError("Sender and recipient are the same account.")
+    free = chain.balance(keypair.ss58_address).free
+    if free < amount:
+        raise TransactionError(
+            f"Insufficient funds: {keypair.ss58_address} has {free} planck free, the transfer needs {amount}.",
+            hint="Lower the amount or top the account up.",
+        )
+    function = "transfer_keep_alive" if keep_alive else "transfer_allow_death"
+    receipt = chain.submit(keypair, function, {"dest": target, "value": amount}, module="Balances")
+    return Transfer(keypair.ss58_address, target, amount, receipt)
