@@ -1,0 +1,122 @@
+"""The strategy interface: turn a round's accepted updates into the next global model."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+import numpy as np
+
+from decentralml.errors import TrainingError
+from decentralml.fl.weights import ModelSpec, Weights, check_finite, check_spec, spec_of
+
+
+class ModelSource(Protocol):
+    """Where an update's tensors come from: a file read tensor by tensor, or memory."""
+
+    spec: ModelSpec
+
+    def read(self, name: str) -> np.ndarray: ...
+
+    def read_rows(self, name: str, start: int | None, stop: int | None) -> np.ndarray: ...
+
+
+class InMemoryModel:
+    """A :class:`ModelSource` over weights already in memory (reads return copies)."""
+
+    def __init__(self, weights: Mapping[str, np.ndarray]) -> None:
+        self._weights = dict(weights)
+        self.spec = spec_of(self._weights)
+
+    def read(self, name: str) -> np.ndarray:
+        array = np.array(self._weights[name], copy=True)
+        check_finite(name, array)
+        return array
+
+    def read_rows(self, name: str, start: int | None, stop: int | None) -> np.ndarray:
+        if start is None and stop is None:
+            return self.read(name)
+        array = np.array(self._weights[name][start:stop], copy=True)
+        check_finite(name, array)
+        return array
+
+
+@dataclass(frozen=True)
+class Update:
+    """One accepted contribution: its model and the number of samples it trained on."""
+
+    model: ModelSource
+    num_samples: int
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class AggregateResult:
+    """The new global weights and which updates shaped them."""
+
+    weights: Weights
+    strategy: str
+    used: tuple[int, ...] = field(default=())
+
+
+def rows_per_chunk(shape: tuple[int, ...], itemsize: int, copies: int, budget_bytes: int) -> int:
+    """How many first-axis rows of a tensor fit ``copies`` times in the budget (at least one)."""
+    if not shape:
+        return 1
+    row_bytes = itemsize * int(np.prod(shape[1:], dtype=np.int64)) if len(shape) > 1 else itemsize
+    return max(1, budget_bytes // max(1, row_bytes * copies))
+
+
+class Strategy(ABC):
+    """An aggregation rule. Subclasses say in ``memory`` what they hold at peak."""
+
+    name: ClassVar[str]
+    memory: ClassVar[str]
+
+    def aggregate(self, updates: Sequence[Update], spec: ModelSpec | None = None) -> AggregateResult:
+        """Aggregate updates that share ``spec`` (defaults to the first update's)."""
+        if not updates:
+            raise TrainingError("No accepted updates to aggregate: accept at least one result first.")
+        spec = spec if spec is not None else updates[0].model.spec
+        for i, update in enumerate(updates):
+            check_spec(update.model.spec, spec, what=f"update {update.label or i}")
+            if update.num_samples <= 0:
+                raise TrainingError(f"update {update.label or i} reports no training samples.")
+        return self._aggregate(list(updates), spec)
+
+    @abstractmethod
+    def _aggregate(self, updates: list[Update], spec: ModelSpec) -> AggregateResult: ...
+
+
+class StackingStrategy(Strategy):
+    """Rules that need every update's value for each coordinate (median, trimmed mean).
+
+    Tensors are processed in chunks of rows so that at most ``budget_bytes``
+    of stacked values are held at once: peak memory is the output model plus
+    ``budget_bytes`` (plus one chunk of sort scratch), whatever the number of updates.
+    """
+
+    def __init__(self, budget_bytes: int = 64 * 1024 * 1024) -> None:
+        self.budget_bytes = budget_bytes
+
+    @abstractmethod
+    def _combine(self, stack: np.ndarray) -> np.ndarray: ...
+
+    def _aggregate(self, updates: list[Update], spec: ModelSpec) -> AggregateResult:
+        out: Weights = {}
+        for tensor in spec:
+            itemsize = np.dtype(tensor.dtype).itemsize
+            if not tensor.shape:
+                stack = np.stack([u.model.read(tensor.name) for u in updates])
+                out[tensor.name] = self._combine(stack)
+                continue
+            result = np.empty(tensor.shape, dtype=tensor.dtype)
+            step = rows_per_chunk(tensor.shape, itemsize, 2 * len(updates), self.budget_bytes)
+            for start in range(0, tensor.shape[0], step):
+                stop = min(start + step, tensor.shape[0])
+                stack = np.stack([u.model.read_rows(tensor.name, start, stop) for u in updates])
+                result[start:stop] = self._combine(stack)
+            out[tensor.name] = result
+        return AggregateResult(out, self.name, tuple(range(len(updates))))

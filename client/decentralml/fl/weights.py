@@ -1,0 +1,298 @@
+"""Model weights as named float arrays, exchanged as safetensors files.
+
+A model travels as a ``weights.safetensors`` file (a JSON header plus raw
+little-endian tensors: nothing in it can execute) and a ``metrics.json``
+(:class:`ContributionMetrics`). Loaders accept nothing else: no pickles, no
+``.npy`` with objects, no tensors whose names, shapes or dtypes differ from the
+base model, no NaN or infinity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from decentralml.errors import IntegrityError, TrainingError, UsageError
+
+Weights = dict[str, np.ndarray]
+"""Named tensors, one entry per model parameter."""
+
+WEIGHTS_FILE = "weights.safetensors"
+METRICS_FILE = "metrics.json"
+ALLOWED_DTYPES = frozenset({"float16", "float32", "float64"})
+_SAFETENSORS_DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64"}
+_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_MAX_HEADER = 16 * 1024 * 1024
+FRAMEWORKS = frozenset({"tensorflow", "torch", "numpy"})
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """The name, shape and dtype a tensor must have."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+ModelSpec = tuple[TensorSpec, ...]
+
+
+@dataclass(frozen=True)
+class ContributionMetrics:
+    """What a contributor reports next to its weights (``metrics.json``)."""
+
+    num_samples: int
+    loss: float
+    accuracy: float
+    framework: str
+    base_model_digest: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ContributionMetrics:
+        """Parse and check a metrics document; raise TrainingError when malformed."""
+        try:
+            data = json.loads(text)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise TrainingError(f"metrics.json is not valid JSON ({exc}).") from exc
+        if not isinstance(data, dict):
+            raise TrainingError("metrics.json must be a JSON object.")
+        missing = {"num_samples", "loss", "accuracy", "framework", "base_model_digest"} - data.keys()
+        if missing:
+            raise TrainingError(f"metrics.json lacks {', '.join(sorted(missing))}.")
+        n = data["num_samples"]
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            raise TrainingError("metrics.json: num_samples must be a positive integer.")
+        floats = {}
+        for key in ("loss", "accuracy"):
+            value = data[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise TrainingError(f"metrics.json: {key} must be a finite number.")
+            floats[key] = float(value)
+        if not 0.0 <= floats["accuracy"] <= 1.0:
+            raise TrainingError("metrics.json: accuracy must lie between 0 and 1.")
+        if data["framework"] not in FRAMEWORKS:
+            raise TrainingError(f"metrics.json: framework must be one of {', '.join(sorted(FRAMEWORKS))}.")
+        digest = data["base_model_digest"]
+        if not isinstance(digest, str) or not _DIGEST.match(digest):
+            raise TrainingError("metrics.json: base_model_digest must be 64 lowercase hex digits (SHA-256).")
+        return cls(n, floats["loss"], floats["accuracy"], data["framework"], digest)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def spec_of(weights: Mapping[str, np.ndarray]) -> ModelSpec:
+    """The spec (names, shapes, dtypes) of in-memory weights, sorted by name."""
+    return tuple(TensorSpec(k, tuple(int(d) for d in v.shape), str(v.dtype)) for k, v in sorted(weights.items()))
+
+
+def check_finite(name: str, array: np.ndarray) -> None:
+    """Raise TrainingError when a tensor holds NaN or infinity."""
+    if not np.isfinite(array).all():
+        raise TrainingError(f"Tensor {name!r} holds NaN or infinite values: the contribution is unusable.")
+
+
+def save_weights(path: Path, weights: Mapping[str, np.ndarray]) -> str:
+    """Write weights as safetensors; return the file's SHA-256."""
+    from safetensors.numpy import save_file
+
+    for name, array in weights.items():
+        if str(array.dtype) not in ALLOWED_DTYPES:
+            raise UsageError(f"Tensor {name!r} has dtype {array.dtype}; only float16/32/64 are exchanged.")
+        check_finite(name, array)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, str(path))
+    return file_digest(path)
+
+
+def read_spec(path: Path) -> ModelSpec:
+    """Read and check a safetensors header without loading tensors.
+
+    Refuses any file that is not a well-formed safetensors file of float
+    tensors (pickles, zip archives, ``.npy`` files all fail here).
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) != 8:
+                raise TrainingError(f"{path.name} is not a safetensors file (too short).")
+            size = int.from_bytes(head, "little")
+            if size <= 0 or size > _MAX_HEADER:
+                raise TrainingError(f"{path.name} is not a safetensors file (bad header length).")
+            header_bytes = f.read(size)
+    except FileNotFoundError as exc:
+        raise TrainingError(f"{path} does not exist.") from exc
+    try:
+        header = json.loads(header_bytes)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TrainingError(f"{path.name} is not a safetensors file (header is not JSON).") from exc
+    if not isinstance(header, dict):
+        raise TrainingError(f"{path.name} is not a safetensors file.")
+    specs = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict) or entry.get("dtype") not in _SAFETENSORS_DTYPES:
+            raise TrainingError(f"{path.name}: tensor {name!r} is not a float16/32/64 tensor.")
+        shape = entry.get("shape")
+        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+            raise TrainingError(f"{path.name}: tensor {name!r} has a malformed shape.")
+        specs.append(TensorSpec(name, tuple(shape), _SAFETENSORS_DTYPES[entry["dtype"]]))
+    if not specs:
+        raise TrainingError(f"{path.name} holds no tensors.")
+    return tuple(sorted(specs, key=lambda s: s.name))
+
+
+def check_spec(actual: ModelSpec, expected: ModelSpec, *, what: str = "the contribution") -> None:
+    """Raise TrainingError unless two specs name the same tensors with equal shapes and dtypes."""
+    got = {s.name: s for s in actual}
+    want = {s.name: s for s in expected}
+    if got.keys() != want.keys():
+        extra = sorted(got.keys() - want.keys())
+        lacking = sorted(want.keys() - got.keys())
+        raise TrainingError(
+            f"{what} does not match the base model: unexpected tensors {extra or 'none'}, missing {lacking or 'none'}."
+        )
+    for name, spec in want.items():
+        if got[name].shape != spec.shape:
+            raise TrainingError(f"{what}: tensor {name!r} has shape {got[name].shape}, the base model {spec.shape}.")
+        if got[name].dtype != spec.dtype:
+            raise TrainingError(f"{what}: tensor {name!r} has dtype {got[name].dtype}, the base model {spec.dtype}.")
+
+
+class SafetensorsModel:
+    """A model file read tensor by tensor (memory: one tensor at a time)."""
+
+    def __init__(self, path: Path, *, expected: ModelSpec | None = None) -> None:
+        self.path = Path(path)
+        self.spec = read_spec(self.path)
+        if expected is not None:
+            check_spec(self.spec, expected, what=self.path.name)
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.spec]
+
+    def read(self, name: str) -> np.ndarray:
+        """One tensor, writable, checked finite."""
+        return self.read_rows(name, None, None)
+
+    def read_rows(self, name: str, start: int | None, stop: int | None) -> np.ndarray:
+        """Rows ``start:stop`` of a tensor along its first axis (whole tensor when both None)."""
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(self.path), framework="np") as f:
+                if start is None and stop is None:
+                    array = f.get_tensor(name)
+                else:
+                    array = f.get_slice(name)[start:stop]
+        except Exception as exc:  # safetensors raises its own SafetensorError / OSError
+            raise TrainingError(f"{self.path.name}: cannot read tensor {name!r} ({exc}).") from exc
+        if not array.flags.writeable:
+            array = array.copy()
+        check_finite(name, array)
+        return array
+
+    def load(self) -> Weights:
+        """All tensors in memory."""
+        return {name: self.read(name) for name in self.names}
+
+    def tensors(self) -> Iterator[tuple[str, np.ndarray]]:
+        for name in self.names:
+            yield name, self.read(name)
+
+
+def load_weights(path: Path, *, expected: ModelSpec | None = None) -> Weights:
+    """Load a safetensors model, optionally checked against the base model's spec."""
+    return SafetensorsModel(path, expected=expected).load()
+
+
+def load_npz_weights(path: Path) -> Weights:
+    """Load float arrays from an ``.npz`` archive with pickles refused."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            weights = {k: np.array(archive[k]) for k in archive.files}
+    except ValueError as exc:
+        raise TrainingError(f"{Path(path).name} holds pickled objects; refused.") from exc
+    except (OSError, EOFError) as exc:
+        raise TrainingError(f"{Path(path).name} is not a valid .npz archive ({exc}).") from exc
+    for name, array in weights.items():
+        if str(array.dtype) not in ALLOWED_DTYPES:
+            raise TrainingError(f"{Path(path).name}: tensor {name!r} has dtype {array.dtype}; only floats are accepted.")
+        check_finite(name, array)
+    return weights
+
+
+@dataclass(frozen=True)
+class ResultFiles:
+    """A contribution as received: the weights file and its parsed metrics."""
+
+    weights: SafetensorsModel
+    metrics: ContributionMetrics
+
+
+def load_result(
+    weights_path: Path,
+    metrics: ContributionMetrics | str | bytes,
+    *,
+    base_spec: ModelSpec,
+    base_digest: str | None = None,
+) -> ResultFiles:
+    """Open a contribution: check its metrics, its header against the base model and its base digest.
+
+    Tensors are read later, one at a time; each read refuses NaN/inf.
+    """
+    parsed = metrics if isinstance(metrics, ContributionMetrics) else ContributionMetrics.from_json(metrics)
+    if base_digest is not None and parsed.base_model_digest != base_digest:
+        raise IntegrityError(
+            "The contribution was trained from another base model (base_model_digest differs); reject it."
+        )
+    model = SafetensorsModel(Path(weights_path), expected=base_spec)
+    return ResultFiles(model, parsed)
+
+
+def load_result_dir(directory: Path, *, base_spec: ModelSpec, base_digest: str | None = None) -> ResultFiles:
+    """Open a contributor's result directory: exactly ``weights.safetensors`` and ``metrics.json``."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise TrainingError(f"{directory} is not a result directory.")
+    names = {p.name for p in directory.iterdir()}
+    if names != {WEIGHTS_FILE, METRICS_FILE}:
+        raise TrainingError(
+            f"{directory.name} must hold exactly {WEIGHTS_FILE} and {METRICS_FILE}; found {sorted(names)}."
+        )
+    return load_result(
+        directory / WEIGHTS_FILE,
+        (directory / METRICS_FILE).read_bytes(),
+        base_spec=base_spec,
+        base_digest=base_digest,
+    )
+
+
+def write_result_dir(directory: Path, weights: Mapping[str, np.ndarray], metrics: ContributionMetrics) -> Path:
+    """Write a result directory (used by bundles and tests)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_weights(directory / WEIGHTS_FILE, weights)
+    (directory / METRICS_FILE).write_text(metrics.to_json())
+    return directory
