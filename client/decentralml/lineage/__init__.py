@@ -13,7 +13,7 @@ table), :func:`lineage_rows` or :func:`report_to_dict` (``--json``). Every
 mismatch raises :class:`~decentralml.errors.IntegrityError` (exit 14).
 """
 
-from decentralml.lineage.hashing import sha256_arrays, sha256_bytes, sha256_file, sha256_params
+from decentralml.lineage.hashing import digest_path, sha256_arrays, sha256_bytes, sha256_file, sha256_params
 from decentralml.lineage.record import (
     LineageRecord,
     SignatureScheme,
@@ -40,6 +40,7 @@ __all__ = [
     "SignedLineage",
     "canonical_json",
     "decode_inline_result",
+    "digest_path",
     "encode_inline_result",
     "lineage_rows",
     "record_bytes",

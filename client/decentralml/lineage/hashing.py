@@ -36,6 +36,20 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def digest_path(path: Path) -> str:
+    """Hex storage digest of an artifact: SHA-256 of a file's bytes, or of a directory's deterministic pack.
+
+    This is the digest the storage layer puts in an ``AssetRef``, so a
+    record's ``output_hash`` can be compared with the on-chain result digest.
+    """
+    path = Path(path)
+    if path.is_dir():
+        from decentralml.storage.packing import pack_digest
+
+        return pack_digest(path)[0].hex()
+    return sha256_file(path)
+
+
 def sha256_params(params: Mapping[str, Any]) -> str:
     """Hex SHA-256 of a parameter mapping in canonical JSON (integers and strings only)."""
     return sha256_bytes(canonical_json(dict(params)))

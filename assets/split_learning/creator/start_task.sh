@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The initiator's step (seed 000): ./start_task.sh --data FILE --result DIR [--result DIR ...] [--base-model PATH]
+#                                                   [--test FILE] [--output DIR]
+#
+#   --data FILE         | DECENTRALML_DATA         the initiator's own private CSV (trains the main model)
+#   --result DIR        (repeatable)               a participant's result directory (weights.safetensors)
+#   --base-model PATH   | DECENTRALML_BASE_MODEL   the task's base model; default: ../participant/base_model.safetensors
+#   --test FILE         | DECENTRALML_TEST         optional held-out CSV: test accuracy goes into metrics.json
+#   --output DIR        | DECENTRALML_OUTPUT_DIR   where the main model goes (created; must be empty); default: ./main_model
+# The participants' server halves are averaged weighted by their sample counts (with their optimizer state);
+# the main model is the initiator's client half plus that server half, trained on the initiator's data.
+# Output: DIR/weights.safetensors (both halves) and DIR/metrics.json; one JSON line on stdout; exit 0 on success.
+# `decentralml split aggregate` does the same from the chain (verifying every participant's lineage first).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PY="${DECENTRALML_PYTHON:-python3}"
+command -v "$PY" >/dev/null 2>&1 || { echo "error: $PY not found; install Python 3.11+ or set DECENTRALML_PYTHON." >&2; exit 3; }
+if ! "$PY" -c "import decentralml.fl.split.runner, torch, safetensors" 2>/dev/null; then
+  echo "error: $PY lacks the decentralml client or PyTorch; install them (pip install -e '.[ml]') or set DECENTRALML_PYTHON." >&2
+  exit 3
+fi
+exec "$PY" "$HERE/initiator.py" "$@"

@@ -1,0 +1,14 @@
+"""Split learning in PyTorch (seeds 000 and 001).
+
+* :mod:`.model`: a network cut at a configurable layer into client and server halves;
+* :mod:`.step`: one training step with activations forwarded and gradients passed back by hand;
+* :mod:`.train`: loops, evaluation and the unsplit baseline;
+* :mod:`.weights`: safetensors checkpoints (halves and optimiser state, never pickle);
+* :mod:`.aggregate`: sample-weighted averaging (pure NumPy);
+* :mod:`.protocols`: initiator/participants and round-robin steps;
+* :mod:`.data`: breast-cancer / digits shards as private CSVs;
+* :mod:`.runner`: what the bundle in ``assets/split_learning`` runs;
+* :mod:`.marketplace`: the protocols through the chain and storage.
+
+PyTorch is imported lazily, inside the functions that need it.
+"""
