@@ -1,0 +1,184 @@
+"""``decentralml devnode``: run a local DecentralML chain, or purge its data.
+
+Registered by the main CLI as ``decentralml devnode``; also runs on its own as
+``python -m decentralml.devnode``. The endpoint and the funded dev accounts go
+to stderr; the process serves until SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from decentralml.errors import DecentralMLError, UsageError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9944
+DEV_ACCOUNTS = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
+
+app = typer.Typer(
+    name="devnode",
+    help="Run a local DecentralML dev chain (instant seal, funded dev accounts) or purge its data.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def default_base_path() -> Path:
+    """The base path used without --base-path/--tmp: the user data dir."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_path("decentralml")) / "devnode"
+
+
+def _fail(exc: DecentralMLError, debug: bool) -> typer.Exit:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
+    typer.echo(f"Error: {exc.one_line()}", err=True)
+    return typer.Exit(exc.exit_code)
+
+
+@app.callback(invoke_without_command=True)
+def run(
+    ctx: typer.Context,
+    tmp: bool = typer.Option(False, "--tmp", help="Throwaway chain in a temporary directory, deleted on exit."),
+    base_path: Optional[Path] = typer.Option(
+        None, "--base-path", "-d", help="Directory for the chain data (default: the user data dir)."
+    ),
+    rpc_port: int = typer.Option(DEFAULT_PORT, "--rpc-port", min=0, max=65535, help="JSON-RPC port (WebSocket and HTTP)."),
+    rpc_host: str = typer.Option(DEFAULT_HOST, "--rpc-host", help="Interface to listen on."),
+    block_time: Optional[float] = typer.Option(
+        None, "--block-time", min=0.001, help="Seal a block every SECONDS instead of one block per transaction."
+    ),
+    debug: bool = typer.Option(False, "--debug", envvar="DECENTRALML_DEBUG", help="Show tracebacks."),
+) -> None:
+    """Start the dev node (default action)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if tmp and base_path is not None:
+        raise _fail(UsageError("--tmp and --base-path exclude each other.", hint="Pass only one of them."), debug)
+    try:
+        if tmp:
+            directory = Path(tempfile.mkdtemp(prefix="decentralml-devnode-"))
+            try:
+                asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, temporary=True))
+            finally:
+                shutil.rmtree(directory, ignore_errors=True)
+        else:
+            asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, temporary=False))
+    except DecentralMLError as exc:
+        raise _fail(exc, debug) from None
+
+
+@app.command()
+def purge(
+    base_path: Optional[Path] = typer.Option(None, "--base-path", "-d", help="Base path whose chain data to delete."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete the chain data of a base path (blocks and state)."""
+    from decentralml.devnode.store import chain_dir, purge as purge_chain
+
+    target = base_path or default_base_path()
+    if not chain_dir(target).exists():
+        typer.echo(f"No chain data in {target}.", err=True)
+        return
+    if not yes and not typer.confirm(f"Delete the dev chain data in {chain_dir(target)}?", err=True):
+        typer.echo("Nothing deleted.", err=True)
+        raise typer.Exit(1)
+    purge_chain(target)
+    typer.echo(f"Deleted the dev chain data in {chain_dir(target)}.", err=True)
+
+
+async def _serve(base_path: Path, host: str, port: int, block_time: float | None, *, temporary: bool) -> None:
+    from decentralml.devnode.node import DevNode
+    from decentralml.devnode.runtime import Runtime
+    from decentralml.devnode.server import serve
+    from decentralml.devnode.store import ChainStore
+
+    store = ChainStore.open(base_path)
+    try:
+        node = DevNode(Runtime(), store, block_time=block_time)
+        node.start()
+        try:
+            runner, endpoint = await serve(node, host, port)
+        except OSError as exc:
+            raise UsageError(
+                f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+                hint="Stop the other process using the port or pass --rpc-port.",
+            ) from None
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        producer = asyncio.create_task(node.run())
+        _announce(node, endpoint.ws_url, endpoint.http_url, "temporary" if temporary else str(store.path.parent), block_time)
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({producer, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        node.stop()
+        stopper.cancel()
+        await runner.cleanup()
+        with contextlib.suppress(asyncio.CancelledError):
+            await producer  # re-raises a store failure
+        typer.echo("Dev node stopped.", err=True)
+    finally:
+        store.close()
+
+
+def dev_accounts() -> list[tuple[str, str, bytes]]:
+    """(name, SS58 address, account id) of //Alice..//Ferdie (sr25519), as the genesis funds them."""
+    from substrateinterface import Keypair
+
+    accounts = []
+    for name in DEV_ACCOUNTS:
+        keypair = Keypair.create_from_uri(f"//{name}", ss58_format=42)
+        accounts.append((name, keypair.ss58_address, bytes(keypair.public_key)))
+    return accounts
+
+
+def _announce(node: object, ws_url: str, http_url: str, data: str, block_time: float | None) -> None:
+    from decentralml.devnode.node import DevNode
+    from decentralml.devnode.keys import free_balance
+
+    assert isinstance(node, DevNode)
+    properties = node.runtime.properties()
+    decimals = int(properties.get("tokenDecimals", 12))
+    symbol = str(properties.get("tokenSymbol", "UNIT"))
+    best = node.best
+    seal = f"one block every {block_time:g} s" if block_time else "instant seal (one block per transaction)"
+    lines = [
+        f"DecentralML dev node: chain Development, genesis 0x{node.genesis_hash.hex()}, best #{best.number}",
+        f"  RPC (WebSocket): {ws_url}",
+        f"  RPC (HTTP POST): {http_url}",
+        f"  chain data:      {data}",
+        f"  sealing:         {seal}, finalized at once",
+        "  dev accounts (sr25519 //Name; //Alice is sudo):",
+    ]
+    view = node.view(best.number)
+    for name, address, account in dev_accounts():
+        free = free_balance(view, account)
+        whole, frac = divmod(free, 10**decimals)
+        amount = f"{whole}.{str(frac).rjust(decimals, '0').rstrip('0') or '0'} {symbol}"
+        sudo = "  (sudo)" if name == "Alice" else ""
+        lines.append(f"    //{name:<8} {address}  {amount}{sudo}")
+    lines.append("Press Ctrl-C to stop.")
+    typer.echo("\n".join(lines), err=True)
+
+
+def main() -> None:
+    """Entry point of ``python -m decentralml.devnode``."""
+    command = typer.main.get_command(app)
+    try:
+        command(prog_name="decentralml devnode")
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,401 @@
+"""The dev chain around the pure runtime: blocks, state history, pool, sealing, notifications.
+
+Everything here runs on one asyncio event loop. Reads, submissions and block
+building are plain synchronous calls; the only awaits are the durable commit
+(SQLite in a worker thread) and the wait for work. A block is *built* as soon
+as there is work, becomes *published* (visible to RPC reads, announced to
+subscribers, finalized) only once the store has committed it.
+
+Sealing: by default one block per ready transaction, finalized at once
+(instant seal); with ``block_time`` one block every interval holding every ready
+transaction. :meth:`DevNode.new_blocks` produces empty blocks on request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+
+from decentralml.devnode.codec import CodecError, Header, blake2_256, decode_header, split_opaque
+from decentralml.devnode.history import StateHistory, StateView
+from decentralml.devnode.keys import TIMESTAMP_NOW
+from decentralml.devnode.pool import PoolEntry, PoolError, TransactionPool
+from decentralml.devnode.store import ChainStore, StoredBlock
+from decentralml.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+# Upper bounds on the work done between two commits, so inclusion latency stays bounded under load.
+MAX_BLOCKS_PER_COMMIT = 256
+MAX_BUILD_SECONDS_PER_COMMIT = 0.05
+# Interval mode: at most this many transactions per block (the runtime's weight limit may stop earlier).
+MAX_TXS_PER_BLOCK = 2000
+
+
+class Runtime(Protocol):
+    """What the node needs from :mod:`decentralml.devnode.runtime`."""
+
+    metadata_v14: bytes
+    metadata_v15: bytes
+
+    def runtime_version(self) -> dict[str, Any]: ...
+    def properties(self) -> dict[str, Any]: ...
+    def genesis(self) -> tuple[dict[bytes, bytes], bytes, bytes]: ...
+    def validate_transaction(self, state: Any, xt: bytes) -> Any: ...
+    def build_block(self, state: Any, parent_hash: bytes, number: int, timestamp_ms: int, extrinsics: list[bytes]) -> Any: ...
+    def state_call(self, state: Any, method: str, data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Block:
+    """A sealed block: SCALE header, hash (blake2-256 of the header) and extrinsics."""
+
+    number: int
+    hash: bytes
+    header: bytes
+    extrinsics: tuple[bytes, ...]
+
+    @cached_property
+    def decoded(self) -> Header:
+        return decode_header(self.header)
+
+
+# A tx status notification: "ready", "future", {"inBlock": "0x.."}, {"finalized": "0x.."}, "invalid", "dropped".
+Watcher = Callable[[object], None]
+BlockListener = Callable[[Block, Mapping[bytes, bytes | None]], None]
+
+
+@dataclass
+class _EmptyBlocksRequest:
+    remaining: int
+    future: asyncio.Future[list[Block]]
+    produced: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class _Built:
+    block: Block
+    changes: Mapping[bytes, bytes | None]
+    included: list[PoolEntry]
+    rejected: list[tuple[PoolEntry, Exception]]
+    request: _EmptyBlocksRequest | None = None
+
+
+def pool_error_from(exc: Exception) -> PoolError:
+    """The runtime's refusal as the JSON-RPC error a real node returns."""
+    code = getattr(exc, "code", None)
+    if isinstance(exc, PoolError):
+        return exc
+    if isinstance(code, int) and hasattr(exc, "message"):
+        return PoolError(code, str(exc.message), getattr(exc, "data", None))
+    return PoolError(1002, f"Verification Error: Runtime error: {exc}", None)
+
+
+class DevNode:
+    """One dev chain: the runtime, its history, a pool and a block producer."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        store: ChainStore | None = None,
+        *,
+        block_time: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.block_time = block_time
+        self._clock = clock
+        self.history = StateHistory()
+        self.pool = TransactionPool()
+        self._blocks: list[Block] = []
+        self._by_hash: dict[bytes, int] = {}
+        self._published = -1
+        self._last_timestamp = 0
+        self._watchers: dict[bytes, list[Watcher]] = {}
+        self._block_listeners: dict[int, BlockListener] = {}
+        self._next_listener = 0
+        self._empty_requests: deque[_EmptyBlocksRequest] = deque()
+        self._wake: asyncio.Event | None = None
+        self._stopping = False
+        self._executor: ThreadPoolExecutor | None = None
+        self.minimum_period_ms = int(getattr(runtime, "minimum_period_ms", 1) or 1)
+
+    # ---- start-up -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Load the chain from the store, or write genesis."""
+        storage, header, genesis_hash = self.runtime.genesis()
+        stored = list(self.store.load()) if self.store is not None else []
+        if stored:
+            if stored[0].hash != genesis_hash:
+                raise ConfigError(
+                    f"The chain data in {self.store.path.parent if self.store else '?'} was made by a different runtime "
+                    f"(genesis 0x{stored[0].hash.hex()}, this runtime 0x{genesis_hash.hex()}).",
+                    hint="Run `decentralml devnode purge` to start a new chain, or use another --base-path.",
+                )
+            for item in stored:
+                self._append(Block(item.number, item.hash, item.header, item.extrinsics), item.changes)
+        else:
+            genesis = StoredBlock(0, genesis_hash, header, (), dict(storage))
+            if self.store is not None:
+                self.store.append([genesis])
+            self._append(Block(0, genesis_hash, header, ()), genesis.changes)
+        self._published = len(self._blocks) - 1
+        now = self.history.get(TIMESTAMP_NOW, self._published)
+        self._last_timestamp = int.from_bytes(now, "little") if now else 0
+
+    def _append(self, block: Block, changes: Mapping[bytes, bytes | None]) -> None:
+        self.history.apply(block.number, changes)
+        self._blocks.append(block)
+        self._by_hash[block.hash] = block.number
+
+    # ---- reads (published blocks only) ------------------------------------------------------
+
+    @property
+    def best_number(self) -> int:
+        return self._published
+
+    @property
+    def best(self) -> Block:
+        return self._blocks[self._published]
+
+    @property
+    def genesis_hash(self) -> bytes:
+        return self._blocks[0].hash
+
+    def block(self, number: int) -> Block | None:
+        """The published block at ``number``."""
+        if 0 <= number <= self._published:
+            return self._blocks[number]
+        return None
+
+    def block_by_hash(self, block_hash: bytes) -> Block | None:
+        number = self._by_hash.get(block_hash)
+        return None if number is None or number > self._published else self._blocks[number]
+
+    def view(self, number: int) -> StateView:
+        """State after the published block ``number``."""
+        return self.history.view(number)
+
+    def runtime_version(self) -> dict[str, Any]:
+        return self.runtime.runtime_version()
+
+    # ---- subscriptions ----------------------------------------------------------------------
+
+    def add_block_listener(self, listener: BlockListener) -> int:
+        """Call ``listener(block, changes)`` for every newly published (and finalized) block."""
+        self._next_listener += 1
+        self._block_listeners[self._next_listener] = listener
+        return self._next_listener
+
+    def remove_block_listener(self, token: int) -> None:
+        self._block_listeners.pop(token, None)
+
+    def watch(self, tx_hash: bytes, watcher: Watcher) -> None:
+        """Report the later statuses of a pooled transaction to ``watcher``."""
+        self._watchers.setdefault(tx_hash, []).append(watcher)
+
+    def unwatch(self, tx_hash: bytes, watcher: Watcher) -> None:
+        watchers = self._watchers.get(tx_hash)
+        if watchers and watcher in watchers:
+            watchers.remove(watcher)
+            if not watchers:
+                del self._watchers[tx_hash]
+
+    def _notify_tx(self, tx_hash: bytes, status: object, final: bool = False) -> None:
+        watchers = self._watchers.pop(tx_hash, None) if final else self._watchers.get(tx_hash)
+        for watcher in list(watchers or ()):
+            try:
+                watcher(status)
+            except Exception:  # a broken client connection must not stop the chain
+                log.exception("transaction watcher failed")
+
+    # ---- transactions -----------------------------------------------------------------------
+
+    def _validate(self, xt: bytes) -> PoolEntry:
+        state = self.history.view(self.history.head_number)
+        try:
+            valid = self.runtime.validate_transaction(state, xt)
+        except Exception as exc:
+            raise pool_error_from(exc) from None
+        return PoolEntry(
+            hash=blake2_256(xt),
+            xt=xt,
+            priority=int(getattr(valid, "priority", 0)),
+            provides=tuple(bytes(t) for t in getattr(valid, "provides", ())),
+            requires=tuple(bytes(t) for t in getattr(valid, "requires", ())),
+            validity=valid,
+        )
+
+    def submit(self, xt: bytes) -> tuple[bytes, str]:
+        """Validate and pool an encoded extrinsic; return its hash and status ("ready"/"future").
+
+        Raises :class:`PoolError` with the real node's code, message and data.
+        """
+        try:
+            xt, _ = split_opaque(xt)
+        except CodecError as exc:
+            raise PoolError(1001, f"Extrinsic has invalid format: {exc}") from None
+        tx_hash = blake2_256(xt)
+        self.pool.check_known(tx_hash, self._clock())
+        entry = self._validate(xt)
+        status, replaced = self.pool.import_entry(entry)
+        for other in replaced:
+            self._notify_tx(other.hash, {"usurped": "0x" + tx_hash.hex()}, final=True)
+        if status == "ready":
+            for promoted in self.pool.promote():
+                self._notify_tx(promoted.hash, "ready")
+            self._wakeup()
+        return tx_hash, status
+
+    def remove_extrinsic(self, tx_hash: bytes) -> bool:
+        """Drop a pooled transaction (author_removeExtrinsic)."""
+        entry = self.pool.remove(tx_hash)
+        if entry is None:
+            return False
+        self._notify_tx(tx_hash, "dropped", final=True)
+        return True
+
+    # ---- block production -------------------------------------------------------------------
+
+    async def new_blocks(self, count: int) -> list[Block]:
+        """Produce ``count`` empty blocks (after anything already pending); return them once published."""
+        future: asyncio.Future[list[Block]] = asyncio.get_running_loop().create_future()
+        if count <= 0:
+            future.set_result([])
+            return await future
+        self._empty_requests.append(_EmptyBlocksRequest(count, future))
+        self._wakeup()
+        return await future
+
+    def _wakeup(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wakeup()
+
+    def _next_timestamp(self) -> int:
+        now = int(self._clock() * 1000)
+        self._last_timestamp = max(now, self._last_timestamp + self.minimum_period_ms)
+        return self._last_timestamp
+
+    def _build(self, entries: list[PoolEntry]) -> _Built:
+        parent = self._blocks[-1]
+        number = parent.number + 1
+        state = self.history.view(self.history.head_number)
+        result = self.runtime.build_block(state, parent.hash, number, self._next_timestamp(), [e.xt for e in entries])
+        block = Block(number, bytes(result.hash), bytes(result.header), tuple(bytes(x) for x in result.extrinsics))
+        self._append(block, result.changes)
+        refused = {bytes(xt): exc for xt, exc in result.rejected}
+        included = [e for e in entries if e.xt not in refused]
+        rejected = [(e, refused[e.xt]) for e in entries if e.xt in refused]
+        for entry in entries:
+            self.pool.included(entry)
+        now = self._clock()
+        self.pool.ban([e.hash for e in entries], now)
+        if self.pool.future:
+            promoted, dropped = self.pool.revalidate_future(self._validate)
+            for entry in promoted:
+                self._notify_tx(entry.hash, "ready")
+            for entry, _ in dropped:
+                self._notify_tx(entry.hash, "invalid", final=True)
+        return _Built(block, result.changes, included, rejected)
+
+    def _build_batch(self, interval_due: bool) -> list[_Built]:
+        """Build what is pending now, within the per-commit bounds."""
+        built: list[_Built] = []
+        deadline = time.perf_counter() + MAX_BUILD_SECONDS_PER_COMMIT
+        if self.block_time is not None and interval_due:
+            entries = []
+            while len(entries) < MAX_TXS_PER_BLOCK and (entry := self.pool.pop_ready()) is not None:
+                entries.append(entry)
+            built.append(self._build(entries))
+        while len(built) < MAX_BLOCKS_PER_COMMIT and time.perf_counter() < deadline:
+            if self.block_time is None and (entry := self.pool.pop_ready()) is not None:
+                built.append(self._build([entry]))
+                continue
+            if self._empty_requests:
+                request = self._empty_requests[0]
+                item = self._build([])
+                item.request = request
+                request.remaining -= 1
+                if request.remaining == 0:
+                    self._empty_requests.popleft()
+                built.append(item)
+                continue
+            break
+        return built
+
+    def _has_work(self) -> bool:
+        return bool(self._empty_requests) or (self.block_time is None and bool(self.pool.ready))
+
+    async def _persist(self, built: list[_Built]) -> None:
+        if self.store is None or not built:
+            return
+        stored = [StoredBlock(b.block.number, b.block.hash, b.block.header, b.block.extrinsics, b.changes) for b in built]
+        loop = asyncio.get_running_loop()
+        assert self._executor is not None
+        await loop.run_in_executor(self._executor, self.store.append, stored)
+
+    def _publish(self, built: list[_Built]) -> None:
+        for item in built:
+            block = item.block
+            self._published = block.number
+            block_hex = "0x" + block.hash.hex()
+            for entry, _ in item.rejected:
+                self._notify_tx(entry.hash, "invalid", final=True)
+            for entry in item.included:
+                self._notify_tx(entry.hash, {"inBlock": block_hex})
+                self._notify_tx(entry.hash, {"finalized": block_hex}, final=True)
+            for listener in list(self._block_listeners.values()):
+                try:
+                    listener(block, item.changes)
+                except Exception:
+                    log.exception("block listener failed")
+            if item.request is not None:
+                item.request.produced.append(block)
+                if item.request.remaining == 0 and not item.request.future.done():
+                    item.request.future.set_result(item.request.produced)
+
+    async def run(self) -> None:
+        """Produce blocks until :meth:`stop`; raises if the store fails (the node must not go on)."""
+        loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="devnode-store")
+        next_tick = loop.time() + self.block_time if self.block_time is not None else None
+        try:
+            while not self._stopping:
+                interval_due = False
+                if not self._has_work():
+                    timeout = None if next_tick is None else max(0.0, next_tick - loop.time())
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout)
+                    except TimeoutError:
+                        pass
+                self._wake.clear()
+                if self._stopping:
+                    break
+                if next_tick is not None and loop.time() >= next_tick:
+                    interval_due = True
+                    next_tick = max(next_tick + self.block_time, loop.time())  # type: ignore[operator]
+                built = self._build_batch(interval_due)
+                if not built:
+                    continue
+                await self._persist(built)
+                self._publish(built)
+                await asyncio.sleep(0)  # let clients read between batches
+        finally:
+            for request in self._empty_requests:
+                if not request.future.done():
+                    request.future.set_exception(ConfigError("The dev node is stopping."))
+            self._executor.shutdown(wait=True)

@@ -1,0 +1,128 @@
+"""JSON-RPC over WebSocket and HTTP POST on one port (aiohttp).
+
+Each WebSocket connection reads its messages in order and writes through its
+own queue, so a slow or misbehaving client only ever affects itself: malformed
+JSON gets a -32700 reply, a client that stops reading is disconnected when its
+queue overflows, and the chain goes on for everyone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from aiohttp import WSMsgType, web
+
+from decentralml.devnode.node import DevNode
+from decentralml.devnode.rpc import RpcMethods, Session, handle_message, run_after_reply
+
+log = logging.getLogger(__name__)
+
+# A real node accepts requests up to 15 MiB (`--rpc-max-request-size`).
+MAX_MESSAGE_BYTES = 15 * 1024 * 1024
+# Messages queued for a client that does not read before it is disconnected.
+MAX_QUEUED_MESSAGES = 65_536
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def build_app(node: DevNode) -> web.Application:
+    """The aiohttp application serving ``node``."""
+    methods = RpcMethods(node)
+    app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
+
+    async def root(request: web.Request) -> web.StreamResponse:
+        if request.method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket":
+            return await _websocket(request, methods)
+        if request.method == "POST":
+            return await _http(request, methods)
+        return web.Response(status=405, text="Used HTTP Method is not allowed. POST or OPTIONS is required\n")
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"peers": 0, "isSyncing": False, "shouldHavePeers": False})
+
+    app.router.add_route("*", "/", root)
+    app.router.add_get("/health", health)
+    app.router.add_get("/health/readiness", lambda request: web.Response(status=200))
+    return app
+
+
+async def _http(request: web.Request, methods: RpcMethods) -> web.Response:
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return web.Response(status=413, text="Request is too big\n")
+    session = Session(send=lambda text: None, subscriptions_allowed=False)
+    reply = await handle_message(methods, body, session)
+    session.close()
+    return web.Response(text=reply or "", content_type="application/json")
+
+
+async def _websocket(request: web.Request, methods: RpcMethods) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=None, compress=False)
+    await ws.prepare(request)
+    outbox: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def send(text: str) -> None:
+        if outbox.qsize() >= MAX_QUEUED_MESSAGES:
+            log.warning("closing a client that does not read its messages")
+            outbox.put_nowait(None)
+            return
+        outbox.put_nowait(text)
+
+    async def writer() -> None:
+        while True:
+            text = await outbox.get()
+            if text is None:
+                await ws.close()
+                return
+            try:
+                await ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    session = Session(send=send)
+    writer_task = asyncio.create_task(writer())
+    try:
+        async for message in ws:
+            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+                reply = await handle_message(methods, message.data, session)
+                if reply is not None:
+                    send(reply)
+                run_after_reply(session)
+            elif message.type == WSMsgType.ERROR:
+                break
+    finally:
+        session.close()
+        outbox.put_nowait(None)
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
+            await asyncio.wait_for(writer_task, timeout=5)
+    return ws
+
+
+async def serve(node: DevNode, host: str, port: int) -> tuple[web.AppRunner, Endpoint]:
+    """Start listening; return the runner (to clean up) and the bound endpoint."""
+    runner = web.AppRunner(build_app(node), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return runner, Endpoint(host, int(bound))
+
+
+__all__ = ["Endpoint", "build_app", "serve"]

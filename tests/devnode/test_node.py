@@ -1,0 +1,153 @@
+"""The node's chain mechanics (pool, sealing, history, persistence) over a small fake runtime."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from decentralml.devnode.history import StateHistory
+from decentralml.devnode.node import DevNode
+from decentralml.devnode.pool import PoolError
+from decentralml.devnode.store import ChainStore, purge
+from tests.devnode.fake_runtime import FakeRuntime, make_xt
+
+
+def run_with_node(node: DevNode, body):
+    async def main():
+        producer = asyncio.create_task(node.run())
+        try:
+            return await body(node)
+        finally:
+            node.stop()
+            await producer
+
+    return asyncio.run(main())
+
+
+async def settle(node: DevNode, number: int) -> None:
+    for _ in range(1000):
+        if node.best_number >= number:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"block {number} never published (best {node.best_number})")
+
+
+def test_history_reads_any_past_block():
+    history = StateHistory()
+    history.apply(0, {b"a": b"1", b"b": b"1"})
+    history.apply(1, {b"a": b"2", b"c": b"1"})
+    history.apply(2, {b"a": None, b"b": b"3"})
+    assert [history.get(b"a", n) for n in range(3)] == [b"1", b"2", None]
+    assert history.view(0).next_key(b"a") == b"b"
+    assert history.view(1).next_key(b"b") == b"c"
+    assert history.view(2).next_key(b"") == b"b"
+    assert list(history.keys_with_prefix(b"", 1)) == [b"a", b"b", b"c"]
+    assert list(history.keys_with_prefix(b"", 2, start=b"b")) == [b"c"]
+    assert history.changed_between(b"a", 1, 2) == [1, 2]
+
+
+def test_instant_seal_one_block_per_transaction_with_statuses():
+    node = DevNode(FakeRuntime())
+    node.start()
+    seen: list[object] = []
+
+    async def body(node: DevNode):
+        tx_hash, status = node.submit(make_xt(1, 0, b"x"))
+        node.watch(tx_hash, seen.append)
+        node.submit(make_xt(2, 0))
+        await settle(node, 2)
+        return status
+
+    assert run_with_node(node, body) == "ready"
+    first = node.block(1)
+    assert first is not None and first.extrinsics[1] == make_xt(1, 0, b"x")
+    assert seen == [{"inBlock": "0x" + first.hash.hex()}, {"finalized": "0x" + first.hash.hex()}]
+    assert node.view(1).get(b"payload:\x01") == b"x"
+    assert node.view(0).get(b"payload:\x01") is None
+
+
+def test_future_nonce_waits_then_follows_its_predecessor():
+    node = DevNode(FakeRuntime())
+    node.start()
+
+    async def body(node: DevNode):
+        _, later = node.submit(make_xt(1, 1, b"second"))
+        assert node.best_number == 0
+        _, first = node.submit(make_xt(1, 0, b"first"))
+        await settle(node, 2)
+        return later, first
+
+    assert run_with_node(node, body) == ("future", "ready")
+    assert node.view(2).get(b"nonce:\x01") == (2).to_bytes(4, "little")
+    assert node.view(1).get(b"payload:\x01") == b"first"
+
+
+def test_duplicates_and_refusals_get_real_node_codes():
+    node = DevNode(FakeRuntime())
+    node.start()
+
+    async def body(node: DevNode):
+        xt = make_xt(1, 0)
+        node.submit(xt)
+        with pytest.raises(PoolError) as in_pool:
+            node.submit(xt)
+        await settle(node, 1)
+        with pytest.raises(PoolError) as banned:
+            node.submit(xt)
+        with pytest.raises(PoolError) as stale:
+            node.submit(make_xt(1, 0, b"other"))
+        with pytest.raises(PoolError) as bad:
+            node.submit(make_xt(3, 0, b"bad"))
+        with pytest.raises(PoolError) as truncated:
+            node.submit(make_xt(3, 0)[:-2])
+        return in_pool.value, banned.value, stale.value, bad.value, truncated.value
+
+    in_pool, banned, stale, bad, truncated = run_with_node(node, body)
+    assert in_pool.code == 1013
+    assert (banned.code, banned.message) == (1012, "Transaction is temporarily banned")
+    assert (stale.code, stale.data) == (1010, "Transaction is outdated")
+    assert (bad.code, bad.data) == (1010, "Transaction has a bad signature")
+    assert truncated.code == 1001
+
+
+def test_empty_blocks_on_request_and_interval_mode():
+    node = DevNode(FakeRuntime(), block_time=0.02)
+    node.start()
+
+    async def body(node: DevNode):
+        blocks = await node.new_blocks(5)
+        node.submit(make_xt(1, 0))
+        node.submit(make_xt(2, 0))
+        start = node.best_number
+        await settle(node, start + 1)
+        return blocks
+
+    blocks = run_with_node(node, body)
+    assert [b.number for b in blocks][-1] - blocks[0].number == 4
+    with_txs = [node.block(n) for n in range(1, node.best_number + 1)]
+    assert any(len(b.extrinsics) == 3 for b in with_txs if b is not None)
+
+
+def test_restart_resumes_the_chain(tmp_path: Path):
+    store = ChainStore.open(tmp_path)
+    node = DevNode(FakeRuntime(), store)
+    node.start()
+
+    async def body(node: DevNode):
+        node.submit(make_xt(1, 0, b"kept"))
+        await node.new_blocks(3)
+
+    run_with_node(node, body)
+    best = node.best
+    store.close()
+
+    store = ChainStore.open(tmp_path)
+    again = DevNode(FakeRuntime(), store)
+    again.start()
+    assert again.best == best
+    assert again.view(1).get(b"payload:\x01") == b"kept"
+    store.close()
+    assert purge(tmp_path) is True
+    assert purge(tmp_path) is False
