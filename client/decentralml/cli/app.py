@@ -133,7 +133,15 @@ def root(
 # ---------------------------------------------------------------------------
 # Command registration.
 # ---------------------------------------------------------------------------
-# (the cli engineer's own command groups are registered here as they land)
+from decentralml.cli import account as _account  # noqa: E402
+from decentralml.cli import results as _results  # noqa: E402
+from decentralml.cli import tasks as _tasks  # noqa: E402
+from decentralml.cli import wallet as _wallet  # noqa: E402
+
+_tasks.register(app)
+_results.register(app)
+_wallet.register(app)
+app.add_typer(_account.app, name="account")
 
 # ---------------------------------------------------------------------------
 # REGISTRATION BLOCK for other owners: one line each, once the module exists.

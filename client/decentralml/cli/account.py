@@ -1,0 +1,136 @@
+"""`decentralml account new|import|list|inspect`: the encrypted local keystore."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Optional
+
+import bip39
+import typer
+from rich.table import Table
+
+from decentralml.chain.signer import keypair_from_suri
+from decentralml.cli import common
+from decentralml.cli.context import RunContext, run_context
+from decentralml.config import CryptoType
+from decentralml.errors import UsageError
+from decentralml.keystore import KeystoreEntry, validate_name
+
+app = typer.Typer(help="Manage signing accounts in the encrypted local keystore.", no_args_is_help=True)
+
+
+def _new_password(run: RunContext) -> str:
+    if run.settings.password is not None:
+        return run.settings.password
+    return str(typer.prompt("New password", hide_input=True, confirmation_prompt=True, err=True))
+
+
+def _crypto(value: Optional[str], run: RunContext) -> CryptoType:
+    if value is None:
+        return run.settings.crypto
+    try:
+        return CryptoType(value.lower())
+    except ValueError:
+        raise UsageError(f"Unknown crypto type {value!r}.", hint="Use sr25519 or ed25519.") from None
+
+
+def _entry_json(entry: KeystoreEntry) -> dict[str, object]:
+    return {
+        "name": entry.name,
+        "address": entry.address,
+        "crypto": entry.crypto.value,
+        "created_at": entry.created_at,
+        "path": str(entry.path),
+    }
+
+
+CryptoOpt = Annotated[Optional[str], typer.Option("--crypto", help="sr25519 (default) or ed25519.")]
+ShowSecretOpt = Annotated[bool, typer.Option("--show-secret", help="Also print the secret (keep it private!).")]
+
+
+def _store(run: RunContext, name: str, suri: str, crypto: CryptoType, show_secret: bool) -> None:
+    validate_name(name)
+    address = keypair_from_suri(suri, crypto).ss58_address
+    password = _new_password(run)
+    entry = common.keystore(run.settings).add(name, suri, address, crypto, password)
+    run.output.message(f"Stored account {name} ({address}) in {entry.path}.")
+    payload = _entry_json(entry)
+    if show_secret:
+        payload["secret"] = suri
+    run.output.data(payload, f"{address}\nsecret: {suri}" if show_secret else address)
+
+
+@app.command("new")
+def new_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    crypto: CryptoOpt = None,
+    words: Annotated[int, typer.Option("--words", help="Mnemonic length: 12, 15, 18, 21 or 24.")] = 12,
+    show_secret: ShowSecretOpt = False,
+) -> None:
+    """Generate a new account and store it encrypted."""
+    run = run_context(ctx)
+    if words not in (12, 15, 18, 21, 24):
+        raise UsageError("--words must be 12, 15, 18, 21 or 24.")
+    validate_name(name)
+    mnemonic = bip39.bip39_generate(words)
+    _store(run, name, mnemonic, _crypto(crypto, run), show_secret)
+    if not show_secret:
+        run.output.message("The mnemonic is stored encrypted; see it with `decentralml account inspect NAME --show-secret`.")
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    crypto: CryptoOpt = None,
+    show_secret: ShowSecretOpt = False,
+) -> None:
+    """Import a secret URI (from --suri / DECENTRALML_SURI or a hidden prompt)."""
+    run = run_context(ctx)
+    validate_name(name)
+    suri = run.settings.suri or str(typer.prompt("Secret URI (mnemonic, 0x seed or //Name)", hide_input=True, err=True))
+    _store(run, name, suri.strip(), _crypto(crypto, run), show_secret)
+
+
+@app.command("list")
+def list_cmd(ctx: typer.Context) -> None:
+    """List the stored accounts (no password needed)."""
+    run = run_context(ctx)
+    entries = common.keystore(run.settings).list()
+    if not entries:
+        run.output.message(f"No accounts in {run.settings.keystore_dir}: create one with `decentralml account new NAME`.")
+    table = Table(title="Accounts")
+    for column in ("Name", "Address", "Crypto", "Created"):
+        table.add_column(column)
+    for e in entries:
+        created = dt.datetime.fromtimestamp(e.created_at, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        table.add_row(e.name, e.address, e.crypto.value, created)
+    run.output.data([_entry_json(e) for e in entries], table if entries else None)
+
+
+@app.command("inspect")
+def inspect_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Account name.")],
+    show_secret: ShowSecretOpt = False,
+) -> None:
+    """Show an account's address and public key (and, if asked, its secret)."""
+    run = run_context(ctx)
+    store = common.keystore(run.settings)
+    entry = store.get(name)
+    payload = _entry_json(entry)
+    password = run.settings.password
+    if password is None:
+        password = str(typer.prompt(f"Password for {entry.name}", hide_input=True, err=True))
+    suri = store.unlock(entry.name, password)
+    keypair = keypair_from_suri(suri, entry.crypto)
+    payload["public_key"] = "0x" + keypair.public_key.hex()
+    if show_secret:
+        payload["secret"] = suri
+    table = Table(title=f"Account {entry.name}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key in ("address", "public_key", "crypto", "path") + (("secret",) if show_secret else ()):
+        table.add_row(key, str(payload[key]))
+    run.output.data(payload, table)

@@ -1,0 +1,230 @@
+"""Helpers shared by the command modules: chain, signer, stores, rendering."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Optional
+from urllib.parse import unquote, urlsplit
+
+import typer
+
+from decentralml.amounts import TokenInfo, format_amount
+from decentralml.chain.client import ChainClient
+from decentralml.chain.signer import keypair_from_suri
+from decentralml.chain.types import Receipt
+from decentralml.cli.context import RunContext
+from decentralml.config import Settings
+from decentralml.errors import ConfigError
+from decentralml.keystore import Keystore
+
+# --- chain and signer ---------------------------------------------------------
+
+
+@contextlib.contextmanager
+def chain_client(run: RunContext) -> Iterator[ChainClient]:
+    """A connected client for this run, closed afterwards."""
+    with run.output.status(f"Connecting to {run.settings.url}..."):
+        client = ChainClient.connect(run.settings.url, timeout=run.settings.timeout)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def keystore(settings: Settings) -> Keystore:
+    return Keystore(settings.keystore_dir)
+
+
+def resolve_signer(run: RunContext) -> Any:
+    """The keypair from --suri, else from the keystore account (--account / config)."""
+    settings = run.settings
+    if settings.suri:
+        return keypair_from_suri(settings.suri, settings.crypto)
+    if settings.account:
+        store = keystore(settings)
+        entry = store.get(settings.account)
+        password = settings.password
+        if password is None:
+            password = typer.prompt(f"Password for {entry.name}", hide_input=True, err=True)
+        return keypair_from_suri(store.unlock(entry.name, password), entry.crypto)
+    raise ConfigError(
+        "No signer: this command signs a transaction.",
+        hint="Pass --suri (or DECENTRALML_SURI) or --account NAME (see `decentralml account new`).",
+    )
+
+
+def signer_address(run: RunContext) -> str | None:
+    """The signer's address without a password prompt when possible, or None."""
+    settings = run.settings
+    if settings.suri:
+        return keypair_from_suri(settings.suri, settings.crypto).ss58_address
+    if settings.account:
+        return keystore(settings).get(settings.account).address
+    return None
+
+
+def require_path(path: Path, *, directory: bool = False) -> Path:
+    """UsageError (exit 2) unless ``path`` exists (and is a directory if asked)."""
+    from decentralml.errors import UsageError
+
+    if not path.exists():
+        raise UsageError(f"{path} does not exist.", hint="Check the path.")
+    if directory and not path.is_dir():
+        raise UsageError(f"{path} is not a directory.", hint="Pass a directory.")
+    return path
+
+
+# --- storage ------------------------------------------------------------------
+
+StorageOpt = Annotated[
+    Optional[str],
+    typer.Option("--storage", envvar="DECENTRALML_STORAGE", help="Where to upload: local, s3, ipfs, file:///dir or s3://bucket/prefix."),
+]
+DataDirOpt = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", envvar="DECENTRALML_STORE_DIR", help="Local store directory (default: <user data dir>/store)."),
+]
+S3EndpointOpt = Annotated[
+    Optional[str], typer.Option("--s3-endpoint-url", envvar="DECENTRALML_S3_ENDPOINT_URL", help="S3-compatible endpoint (MinIO).")
+]
+S3BucketOpt = Annotated[Optional[str], typer.Option("--s3-bucket", envvar="DECENTRALML_S3_BUCKET", help="S3 bucket for uploads.")]
+S3PrefixOpt = Annotated[Optional[str], typer.Option("--s3-prefix", envvar="DECENTRALML_S3_PREFIX", help="Key prefix in the bucket.")]
+S3RegionOpt = Annotated[Optional[str], typer.Option("--s3-region", envvar="DECENTRALML_S3_REGION", help="S3 region.")]
+S3ProfileOpt = Annotated[
+    Optional[str], typer.Option("--s3-profile", envvar="DECENTRALML_S3_PROFILE", help="Profile of the shared AWS files.")
+]
+IpfsApiOpt = Annotated[
+    Optional[str], typer.Option("--ipfs-api", envvar="DECENTRALML_IPFS_API", help="Kubo RPC API URL (default http://127.0.0.1:5001).")
+]
+
+
+@dataclass(frozen=True)
+class StorageChoice:
+    """Storage options of one command, merged with the config's [storage] table."""
+
+    kind: str
+    data_dir: Path | None
+    data_dir_explicit: bool
+    s3_endpoint_url: str | None
+    s3_bucket: str | None
+    s3_prefix: str | None
+    s3_region: str | None
+    s3_profile: str | None
+    ipfs_api: str | None
+
+
+def storage_choice(
+    settings: Settings,
+    *,
+    storage: str | None,
+    data_dir: Path | None,
+    s3_endpoint_url: str | None,
+    s3_bucket: str | None,
+    s3_prefix: str | None,
+    s3_region: str | None,
+    s3_profile: str | None,
+    ipfs_api: str | None,
+) -> StorageChoice:
+    cfg = settings.storage
+
+    def pick(value: Any, key: str) -> Any:
+        return value if value is not None else cfg.get(key)
+
+    configured_dir = pick(data_dir, "data_dir") or pick(None, "root")
+    return StorageChoice(
+        kind=str(pick(storage, "backend") or "local"),
+        data_dir=Path(str(configured_dir)).expanduser() if configured_dir else None,
+        data_dir_explicit=configured_dir is not None,
+        s3_endpoint_url=pick(s3_endpoint_url, "s3_endpoint_url"),
+        s3_bucket=pick(s3_bucket, "s3_bucket"),
+        s3_prefix=pick(s3_prefix, "s3_prefix"),
+        s3_region=pick(s3_region, "s3_region"),
+        s3_profile=pick(s3_profile, "s3_profile"),
+        ipfs_api=pick(ipfs_api, "ipfs_api"),
+    )
+
+
+def _store_settings(settings: Settings, choice: StorageChoice, data_dir: Path | None = None) -> Any:
+    from decentralml.storage.factory import StoreSettings
+
+    kwargs: dict[str, Any] = {
+        "data_dir": data_dir or choice.data_dir or settings.data_dir / "store",
+        "s3_bucket": choice.s3_bucket,
+        "s3_endpoint_url": choice.s3_endpoint_url,
+        "s3_region": choice.s3_region,
+        "s3_profile": choice.s3_profile,
+        "timeout": settings.timeout,
+    }
+    if choice.s3_prefix is not None:
+        kwargs["s3_prefix"] = choice.s3_prefix
+    if choice.ipfs_api is not None:
+        kwargs["ipfs_api"] = choice.ipfs_api
+    return StoreSettings(**kwargs)
+
+
+def upload_store(settings: Settings, choice: StorageChoice) -> Any:
+    """The store uploads go to."""
+    from decentralml.storage.factory import open_store
+
+    return open_store(choice.kind, _store_settings(settings, choice))
+
+
+def _local_root(uri: str) -> Path | None:
+    """``file:///X/{files,dirs}/<hex>[/]`` -> X (where the local store lives)."""
+    parts = urlsplit(uri)
+    if parts.scheme != "file":
+        return None
+    path = Path(unquote(parts.path.rstrip("/")))
+    if path.parent.name in ("files", "dirs"):
+        return path.parent.parent
+    return None
+
+
+def download_opener(settings: Settings, choice: StorageChoice) -> Any:
+    """A StoreOpener: the store able to fetch a given reference."""
+    from decentralml.storage.factory import store_for
+    from decentralml.storage.reference import StorageType
+
+    def open_for(ref: Any) -> Any:
+        data_dir = None
+        if ref.storage_type is StorageType.LOCAL and not choice.data_dir_explicit:
+            data_dir = _local_root(ref.uri)
+        return store_for(ref, _store_settings(settings, choice, data_dir))
+
+    return open_for
+
+
+def transfer_observer(run: RunContext) -> Any:
+    """The storage layer's progress bars on stderr (none with --json/--quiet)."""
+    from decentralml.storage.progress import transfer_progress
+
+    if run.output.quiet:
+        from decentralml.storage.base import NullObserver
+
+        return NullObserver()
+    return transfer_progress(run.output.err, json_output=run.output.json_mode)
+
+
+# --- rendering helpers ----------------------------------------------------------
+
+
+def amount_json(planck: int, token: TokenInfo) -> dict[str, Any]:
+    """An amount in JSON: planck as a string (u128 safe) and the formatted text."""
+    return {"planck": str(planck), "formatted": format_amount(planck, token)}
+
+
+def receipt_json(receipt: Receipt) -> dict[str, Any]:
+    return {
+        "extrinsic_hash": receipt.extrinsic_hash,
+        "block_hash": receipt.block_hash,
+        "block_number": receipt.block_number,
+        "fee": str(receipt.fee) if receipt.fee is not None else None,
+        "events": receipt.event_names(),
+    }
+
+
+def short(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,304 @@
+"""Result commands: send-result, list-results, show-result, validate-result,
+accept-result, reject-result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from decentralml.amounts import TokenInfo, format_amount
+from decentralml.chain.types import Submission
+from decentralml.cli import common
+from decentralml.cli.context import RunContext, run_context
+from decentralml.usecases import contributor, creator
+
+
+def submission_json(submission: Submission, token: TokenInfo) -> dict[str, Any]:
+    data = submission.to_json()
+    data["paid"] = common.amount_json(submission.paid, token)
+    data["metrics"] = contributor.result_metrics(submission)
+    return data
+
+
+def submissions_table(title: str, submissions: list[Submission], token: TokenInfo) -> Table:
+    table = Table(title=title)
+    for column in ("ID", "Task", "Worker", "Status", "Deadline", "Result", "Score", "Paid"):
+        table.add_column(column, justify="right" if column in ("ID", "Task", "Deadline", "Score") else "left")
+    for s in submissions:
+        table.add_row(
+            str(s.submission_id),
+            str(s.task_id),
+            common.short(s.worker, 14),
+            s.status.value,
+            f"#{s.deadline}",
+            common.short(s.result.uri, 40) if s.result else "-",
+            f"{s.validation.score / 100:.2f}%" if s.validation else "-",
+            format_amount(s.paid, token) if s.paid else "-",
+        )
+    return table
+
+
+def submission_detail(s: Submission, token: TokenInfo) -> Table:
+    table = Table(title=f"Submission {s.submission_id}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    rows = [
+        ("task", str(s.task_id)),
+        ("worker", s.worker),
+        ("status", s.status.value),
+        ("assigned at", f"#{s.assigned_at}"),
+        ("deadline", f"#{s.deadline}"),
+        ("submitted at", f"#{s.submitted_at}" if s.submitted_at is not None else "-"),
+        ("result", s.result.uri if s.result else "-"),
+        ("result digest", "0x" + s.result.digest_hex if s.result else "-"),
+        ("lineage digest", "0x" + s.lineage_digest.hex() if s.lineage_digest else "-"),
+        (
+            "validation",
+            f"{'passed' if s.validation.passed else 'failed'}, score {s.validation.score}/10000" if s.validation else "-",
+        ),
+        ("paid", format_amount(s.paid, token)),
+    ]
+    for key, value in sorted(contributor.result_metrics(s).items()):
+        rows.append((f"metric {key}", json.dumps(value)))
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _outcome_output(run: RunContext, outcome: creator.Outcome, token: TokenInfo, text: str) -> None:
+    run.output.message(text)
+    run.output.data(
+        {
+            "action": outcome.action,
+            "task_id": outcome.task_id,
+            "submission_id": outcome.submission_id,
+            "reward": common.amount_json(outcome.reward, token) if outcome.reward is not None else None,
+            "task_completed": outcome.task_completed,
+            "transaction": common.receipt_json(outcome.receipt),
+        },
+        f"{outcome.action} {outcome.submission_id}",
+    )
+
+
+def send_result_cmd(
+    ctx: typer.Context,
+    submission_id: Annotated[int, typer.Argument(help="Your submission id (from assign-task).", min=0)],
+    result_dir: Annotated[Path, typer.Argument(help="Directory (or file) holding the result.")],
+    metrics: Annotated[
+        Optional[Path], typer.Option("--metrics", help="Metrics JSON file (default: RESULT_DIR/metrics.json if present).")
+    ] = None,
+    lineage: Annotated[
+        Optional[Path], typer.Option("--lineage", help="Signed lineage record JSON (outside RESULT_DIR).")
+    ] = None,
+    storage: common.StorageOpt = None,
+    data_dir: common.DataDirOpt = None,
+    s3_endpoint_url: common.S3EndpointOpt = None,
+    s3_bucket: common.S3BucketOpt = None,
+    s3_prefix: common.S3PrefixOpt = None,
+    s3_region: common.S3RegionOpt = None,
+    s3_profile: common.S3ProfileOpt = None,
+    ipfs_api: common.IpfsApiOpt = None,
+) -> None:
+    """Upload RESULT_DIR and record its URI, digest and metrics on chain."""
+    run = run_context(ctx)
+    choice = common.storage_choice(
+        run.settings, storage=storage, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=s3_bucket,
+        s3_prefix=s3_prefix, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
+    )
+    common.require_path(result_dir)
+    metrics_data = contributor.read_metrics(metrics) if metrics is not None else None
+    signed = None
+    if lineage is not None:
+        from decentralml.errors import UsageError
+        from decentralml.lineage import SignedLineage
+
+        try:
+            raw = lineage.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"Cannot read the lineage file {lineage}: {exc.strerror}.") from None
+        signed = SignedLineage.from_json(raw)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        store = common.upload_store(run.settings, choice)
+        with run.output.status("Uploading the result and waiting for the transaction..."):
+            sent = contributor.send_result(
+                chain, keypair, store, submission_id, result_dir, metrics=metrics_data, lineage=signed,
+                progress=common.transfer_observer(run),
+            )
+    note = f" It was accepted at once and paid {format_amount(sent.reward, token)}." if sent.accepted and sent.reward else ""
+    run.output.message(f"Sent the result of submission {submission_id} ({sent.result.uri}).{note}")
+    run.output.data(
+        {
+            "task_id": sent.task_id,
+            "submission_id": submission_id,
+            "result": sent.result.to_json(),
+            "inline_result": sent.inline_result.decode("utf-8"),
+            "lineage_digest": "0x" + sent.lineage_digest.hex() if sent.lineage_digest else None,
+            "accepted": sent.accepted,
+            "reward": common.amount_json(sent.reward, token) if sent.reward is not None else None,
+            "transaction": common.receipt_json(sent.receipt),
+        },
+        sent.result.uri,
+    )
+
+
+def list_results_cmd(
+    ctx: typer.Context,
+    task_id: Annotated[Optional[int], typer.Argument(help="Task id (omit with --mine).", min=0)] = None,
+    mine: Annotated[bool, typer.Option("--mine", help="The signer's own submissions, across tasks.")] = False,
+    pending: Annotated[bool, typer.Option("--pending", help="Only results waiting for a decision.")] = False,
+) -> None:
+    """List the submissions of a task (or your own with --mine)."""
+    from decentralml.errors import UsageError
+
+    run = run_context(ctx)
+    if (task_id is None) == (not mine):
+        raise UsageError("Pass a TASK_ID or --mine (not both).")
+    worker = None
+    if mine:
+        worker = common.signer_address(run)
+        if worker is None:
+            common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        if task_id is not None:
+            subs = creator.pending_results(chain, task_id) if pending else chain.task_submissions(task_id)
+            title = f"Results of task {task_id}"
+        else:
+            assert worker is not None
+            subs = chain.worker_submissions(worker)
+            if pending:
+                subs = [s for s in subs if s.status.value in ("PendingValidation", "Validated")]
+            title = f"Submissions of {worker}"
+    if not subs:
+        run.output.message("No submissions match.")
+    run.output.data([submission_json(s, token) for s in subs], submissions_table(title, subs, token) if subs else None)
+
+
+def _lineage_hasher(path: Path) -> str:
+    from decentralml.lineage.hashing import sha256_file
+    from decentralml.storage.packing import pack_digest
+
+    return pack_digest(path)[0].hex() if path.is_dir() else sha256_file(path)
+
+
+def show_result_cmd(
+    ctx: typer.Context,
+    submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)],
+    download: Annotated[
+        Optional[Path], typer.Option("--download", help="Download and verify the result into this new path.")
+    ] = None,
+    data_dir: common.DataDirOpt = None,
+    s3_endpoint_url: common.S3EndpointOpt = None,
+    s3_region: common.S3RegionOpt = None,
+    s3_profile: common.S3ProfileOpt = None,
+    ipfs_api: common.IpfsApiOpt = None,
+) -> None:
+    """Show a submission; verify its lineage when it has one; --download fetches the result."""
+    run = run_context(ctx)
+    choice = common.storage_choice(
+        run.settings, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
+        s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
+    )
+    downloaded: Path | None = None
+    with common.chain_client(run) as chain:
+        token = chain.token
+        if download is not None:
+            with run.output.status(f"Downloading the result of submission {submission_id}..."):
+                submission, downloaded = contributor.fetch_result(
+                    chain, submission_id, common.download_opener(run.settings, choice), download,
+                    progress=common.transfer_observer(run),
+                )
+        else:
+            submission = chain.get_submission(submission_id)
+    # Lineage verification seam (decentralml.lineage, owned by the split-learning work).
+    report = None
+    if submission.lineage_digest is not None:
+        from substrateinterface.utils.ss58 import ss58_decode
+
+        from decentralml.lineage import verify_result_lineage
+
+        report = verify_result_lineage(
+            inline_result=submission.inline_result,
+            lineage_digest=submission.lineage_digest,
+            worker_public_key=bytes.fromhex(ss58_decode(submission.worker)),
+            task_id=submission.task_id,
+            submission_id=submission.submission_id,
+            result_digest=submission.result.digest if submission.result else None,
+            output_path=downloaded,
+            hasher=_lineage_hasher,
+        )
+    payload = submission_json(submission, token)
+    payload["downloaded_to"] = str(downloaded) if downloaded else None
+    if report is not None:
+        from decentralml.lineage import report_to_dict
+
+        payload["lineage"] = report_to_dict(report)
+    else:
+        payload["lineage"] = None
+    if run.output.json_mode:
+        run.output.data(payload)
+        return
+    run.output.data(payload, submission_detail(submission, token))
+    if report is not None:
+        from decentralml.lineage import render_lineage
+
+        run.output.out.print(render_lineage(report))
+    if downloaded:
+        run.output.message(f"Result downloaded and verified: {downloaded}")
+
+
+def validate_result_cmd(
+    ctx: typer.Context,
+    submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)],
+    passed: Annotated[bool, typer.Option("--passed/--failed", help="Whether the result passed validation.")] = True,
+    score: Annotated[int, typer.Option("--score", help="Score in basis points, 0..10000.", min=0, max=10_000)] = 10_000,
+) -> None:
+    """Record the validation verdict of a result (creator only)."""
+    run = run_context(ctx)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        with run.output.status(f"Validating submission {submission_id}..."):
+            outcome = creator.validate_result(chain, keypair, submission_id, passed, score)
+    _outcome_output(
+        run, outcome, token, f"Submission {submission_id} {'passed' if passed else 'failed'} validation (score {score})."
+    )
+
+
+def accept_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)]) -> None:
+    """Accept a result and pay its worker from the escrow (creator only)."""
+    run = run_context(ctx)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        with run.output.status(f"Accepting submission {submission_id}..."):
+            outcome = creator.accept_result(chain, keypair, submission_id)
+    reward = format_amount(outcome.reward, token) if outcome.reward is not None else "the reward"
+    done = f" Task {outcome.task_id} is now completed." if outcome.task_completed else ""
+    _outcome_output(run, outcome, token, f"Accepted submission {submission_id}: paid {reward}.{done}")
+
+
+def reject_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)]) -> None:
+    """Reject a result; its slot is freed and the escrow stays (creator only)."""
+    run = run_context(ctx)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        with run.output.status(f"Rejecting submission {submission_id}..."):
+            outcome = creator.reject_result(chain, keypair, submission_id)
+    _outcome_output(run, outcome, token, f"Rejected submission {submission_id}; its slot is free again.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("send-result")(send_result_cmd)
+    app.command("list-results")(list_results_cmd)
+    app.command("show-result")(show_result_cmd)
+    app.command("validate-result")(validate_result_cmd)
+    app.command("accept-result")(accept_result_cmd)
+    app.command("reject-result")(reject_result_cmd)

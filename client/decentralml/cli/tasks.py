@@ -1,0 +1,286 @@
+"""Task commands: create-task, list-tasks, show-task, assign-task, close-task."""
+
+from __future__ import annotations
+
+import enum
+import shlex
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from decentralml.amounts import TokenInfo, format_amount, parse_amount
+from decentralml.chain.client import TaskFilter
+from decentralml.chain.types import Task, TaskStatus, TaskType, ValidationStrategy
+from decentralml.cli import common
+from decentralml.cli.context import run_context
+from decentralml.usecases import creator, contributor
+
+
+class TaskTypeChoice(str, enum.Enum):
+    model_contributor = "model-contributor"
+    data_annotators = "data-annotators"
+    model_engineer = "model-engineer"
+
+    def to_chain(self) -> TaskType:
+        return {
+            "model-contributor": TaskType.MODEL_CONTRIBUTOR,
+            "data-annotators": TaskType.DATA_ANNOTATORS,
+            "model-engineer": TaskType.MODEL_ENGINEER,
+        }[self.value]
+
+
+class ValidationChoice(str, enum.Enum):
+    auto = "auto"
+    manual = "manual"
+    custom = "custom"
+
+    def to_chain(self) -> ValidationStrategy:
+        return {
+            "auto": ValidationStrategy.AUTO_ACCEPT,
+            "manual": ValidationStrategy.MANUAL_ACCEPT,
+            "custom": ValidationStrategy.CUSTOM_ACCEPT,
+        }[self.value]
+
+
+class StatusChoice(str, enum.Enum):
+    open = "open"
+    completed = "completed"
+    closed = "closed"
+
+
+def task_json(task: Task, token: TokenInfo) -> dict[str, Any]:
+    data = task.to_json()
+    data["pays_amount"] = common.amount_json(task.pays_amount, token)
+    data["paid"] = common.amount_json(task.paid, token)
+    data["escrow_total"] = common.amount_json(task.escrow_total, token)
+    return data
+
+
+def tasks_table(tasks: list[Task], token: TokenInfo, current_block: int) -> Table:
+    table = Table(title=f"Tasks (block #{current_block})")
+    for column in ("ID", "Type", "Question", "Reward", "Slots", "Validation", "Expires", "Status"):
+        table.add_column(column, justify="right" if column in ("ID", "Expires") else "left")
+    for task in tasks:
+        table.add_row(
+            str(task.task_id),
+            task.task_type.value,
+            common.short(task.question, 40),
+            format_amount(task.pays_amount, token),
+            f"{task.assigned}+{task.accepted}/{task.max_assignments}",
+            task.validation_strategy.value,
+            f"#{task.expiration_block}",
+            task.status.value if task.expiration_block > current_block or task.status is not TaskStatus.OPEN else "Expired",
+        )
+    return table
+
+
+def task_detail(task: Task, token: TokenInfo) -> Table:
+    table = Table(title=f"Task {task.task_id}", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    rows = [
+        ("status", task.status.value),
+        ("type", task.task_type.value),
+        ("question", task.question),
+        ("creator", task.creator),
+        ("reward per result", format_amount(task.pays_amount, token)),
+        ("slots", f"{task.max_assignments} (assigned {task.assigned}, accepted {task.accepted}, free {task.free_slots})"),
+        ("paid so far", format_amount(task.paid, token)),
+        ("validation", task.validation_strategy.value),
+        ("created at", f"#{task.created_at}"),
+        ("expires at", f"#{task.expiration_block}"),
+        ("assignment deadline", f"{task.assignment_deadline} blocks"),
+        ("assets", f"{task.assets.bundle.uri}"),
+        ("assets digest", "0x" + task.assets.bundle.digest_hex),
+    ]
+    if task.assets.base_model is not None:
+        rows.append(("base model", task.assets.base_model.uri))
+        rows.append(("base model digest", "0x" + task.assets.base_model.digest_hex))
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def create_task_cmd(
+    ctx: typer.Context,
+    asset_dir: Annotated[Path, typer.Argument(help="Directory of assets for the workers (e.g. assets/model_contributor).")],
+    question: Annotated[str, typer.Option("--question", help="What the workers are asked to do.")],
+    reward: Annotated[str, typer.Option("--reward", help="Reward per accepted result: '10 UNIT', '0.5' or '5000planck'.")],
+    task_type: Annotated[TaskTypeChoice, typer.Option("--type", help="Kind of task.")] = TaskTypeChoice.model_contributor,
+    max_assignments: Annotated[int, typer.Option("--max-assignments", help="Number of results wanted (1..100).")] = 1,
+    validation: Annotated[ValidationChoice, typer.Option("--validation", help="How results are accepted.")] = ValidationChoice.manual,
+    expires_in: Annotated[int, typer.Option("--expires-in", help="Blocks until the task expires.")] = 1000,
+    assignment_deadline: Annotated[
+        int, typer.Option("--assignment-deadline", help="Blocks a worker may hold a slot without a result.")
+    ] = 200,
+    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Initial model file or directory.")] = None,
+    storage: common.StorageOpt = None,
+    data_dir: common.DataDirOpt = None,
+    s3_endpoint_url: common.S3EndpointOpt = None,
+    s3_bucket: common.S3BucketOpt = None,
+    s3_prefix: common.S3PrefixOpt = None,
+    s3_region: common.S3RegionOpt = None,
+    s3_profile: common.S3ProfileOpt = None,
+    ipfs_api: common.IpfsApiOpt = None,
+) -> None:
+    """Upload ASSET_DIR, escrow the rewards and publish a task; prints the task id."""
+    run = run_context(ctx)
+    choice = common.storage_choice(
+        run.settings, storage=storage, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=s3_bucket,
+        s3_prefix=s3_prefix, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
+    )
+    common.require_path(asset_dir, directory=True)
+    if base_model is not None:
+        common.require_path(base_model)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        spec = creator.TaskSpec(
+            task_type=task_type.to_chain(),
+            question=question,
+            pays_amount=parse_amount(reward, token),
+            max_assignments=max_assignments,
+            validation_strategy=validation.to_chain(),
+            expires_in_blocks=expires_in,
+            assignment_deadline=assignment_deadline,
+        )
+        spec.check()
+        store = common.upload_store(run.settings, choice)
+        with run.output.status("Uploading assets and waiting for the transaction..."):
+            created = creator.create_task(
+                chain, keypair, store, spec, asset_dir, base_model=base_model, progress=common.transfer_observer(run)
+            )
+    run.output.message(
+        f"Created task {created.task_id}: escrowed {format_amount(created.escrow, token)}, "
+        f"expires at block #{created.expiration_block}; assets at {created.bundle.uri}"
+    )
+    run.output.data(
+        {
+            "task_id": created.task_id,
+            "escrow": common.amount_json(created.escrow, token),
+            "expiration_block": created.expiration_block,
+            "assets": {
+                "bundle": created.bundle.to_json(),
+                "base_model": created.base_model.to_json() if created.base_model else None,
+            },
+            "transaction": common.receipt_json(created.receipt),
+        },
+        str(created.task_id),
+    )
+
+
+def list_tasks_cmd(
+    ctx: typer.Context,
+    all_tasks: Annotated[bool, typer.Option("--all", help="All tasks, not only open ones.")] = False,
+    mine: Annotated[bool, typer.Option("--mine", help="Only tasks created by the signer.")] = False,
+    status: Annotated[Optional[StatusChoice], typer.Option("--status", help="Only tasks in this status.")] = None,
+    task_type: Annotated[Optional[TaskTypeChoice], typer.Option("--type", help="Only tasks of this type.")] = None,
+) -> None:
+    """List tasks: open ones by default."""
+    run = run_context(ctx)
+    creator_address = None
+    if mine:
+        creator_address = common.signer_address(run)
+        if creator_address is None:
+            common.resolve_signer(run)  # raises the "no signer" error
+    criteria = TaskFilter(
+        open_only=not all_tasks and status is None and not mine,
+        status=TaskStatus(status.value.capitalize()) if status else None,
+        task_type=task_type.to_chain() if task_type else None,
+        creator=creator_address,
+    )
+    with common.chain_client(run) as chain:
+        token = chain.token
+        tasks = chain.list_tasks(criteria)
+        current = chain.block_number()
+    if not tasks:
+        run.output.message("No tasks match.")
+    run.output.data([task_json(t, token) for t in tasks], tasks_table(tasks, token, current) if tasks else None)
+
+
+def show_task_cmd(ctx: typer.Context, task_id: Annotated[int, typer.Argument(help="Task id.", min=0)]) -> None:
+    """Show one task."""
+    run = run_context(ctx)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        task = chain.get_task(task_id)
+    run.output.data(task_json(task, token), task_detail(task, token))
+
+
+def assign_task_cmd(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="Task id.", min=0)],
+    work_dir: Annotated[
+        Optional[Path], typer.Option("--work-dir", help="Where the task's assets go (default ./decentralml-work).")
+    ] = None,
+    data_dir: common.DataDirOpt = None,
+    s3_endpoint_url: common.S3EndpointOpt = None,
+    s3_region: common.S3RegionOpt = None,
+    s3_profile: common.S3ProfileOpt = None,
+    ipfs_api: common.IpfsApiOpt = None,
+) -> None:
+    """Take a slot of a task, download and verify its assets, print the next step."""
+    run = run_context(ctx)
+    choice = common.storage_choice(
+        run.settings, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
+        s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
+    )
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        with run.output.status(f"Fetching the assets of task {task_id} and taking a slot..."):
+            assigned = contributor.assign_task(
+                chain, keypair, task_id, common.download_opener(run.settings, choice),
+                (work_dir or run.settings.work_dir).expanduser(), progress=common.transfer_observer(run),
+            )
+    directory = str(assigned.directory)
+    next_step = (
+        f"cd {shlex.quote(directory)} && ./{contributor.START_SCRIPT}" if assigned.start_script else f"cd {shlex.quote(directory)}"
+    )
+    run.output.message(
+        f"Assigned task {task_id}: submission {assigned.submission_id}, send the result before block #{assigned.deadline}."
+    )
+    run.output.data(
+        {
+            "task_id": task_id,
+            "submission_id": assigned.submission_id,
+            "deadline": assigned.deadline,
+            "directory": directory,
+            "start_script": str(assigned.start_script) if assigned.start_script else None,
+            "next_step": next_step,
+            "transaction": common.receipt_json(assigned.receipt),
+        },
+        f"submission {assigned.submission_id}\nNext: {next_step}\n"
+        f"Then: decentralml send-result {assigned.submission_id} RESULT_DIR",
+    )
+
+
+def close_task_cmd(ctx: typer.Context, task_id: Annotated[int, typer.Argument(help="Task id.", min=0)]) -> None:
+    """Close a task and refund the unspent escrow to its creator."""
+    run = run_context(ctx)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        with run.output.status(f"Closing task {task_id}..."):
+            outcome = creator.close_task(chain, keypair, task_id)
+    refund = outcome.refund
+    run.output.message(
+        f"Closed task {task_id}" + (f": refunded {format_amount(refund, token)} to the creator." if refund is not None else ".")
+    )
+    run.output.data(
+        {
+            "task_id": task_id,
+            "refund": common.amount_json(refund, token) if refund is not None else None,
+            "transaction": common.receipt_json(outcome.receipt),
+        },
+        f"closed {task_id}",
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("create-task")(create_task_cmd)
+    app.command("list-tasks")(list_tasks_cmd)
+    app.command("show-task")(show_task_cmd)
+    app.command("assign-task")(assign_task_cmd)
+    app.command("close-task")(close_task_cmd)
