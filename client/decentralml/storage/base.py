@@ -180,3 +180,37 @@ def remove_path(path: Path) -> None:
             path.unlink()
         except FileNotFoundError:
             pass
+
+
+class ChunkReader:
+    """A minimal binary file object (``read(n)``) over an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes], advance: Callable[[int], None] | None = None) -> None:
+        self._chunks = chunks
+        self._advance = advance
+        self._current = b""
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        parts: list[bytes] = []
+        wanted = n
+        while wanted != 0:
+            if self._pos >= len(self._current):
+                try:
+                    self._current, self._pos = next(self._chunks), 0
+                except StopIteration:
+                    break
+                if self._advance is not None:
+                    self._advance(len(self._current))
+                continue
+            end = len(self._current) if wanted < 0 else min(len(self._current), self._pos + wanted)
+            parts.append(self._current[self._pos:end])
+            if wanted > 0:
+                wanted -= end - self._pos
+            self._pos = end
+        return b"".join(parts)
+
+    def drain(self) -> None:
+        """Consume whatever is left."""
+        while self.read(CHUNK_SIZE):
+            pass

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from decentralml.errors import ArtifactNotFoundError, IntegrityError, StorageError, UsageError
 from decentralml.storage import packing
 from decentralml.storage.base import (
+    ChunkReader,
     TransferObserver,
     check_get_dest,
     check_put_source,
@@ -154,7 +154,7 @@ class LocalStore:
             if ref.is_directory:
                 with staged_path(dest, directory=True) as tmp:
                     # Stream the stored tree's pack through the unpacker: what lands is what was hashed.
-                    reader = _IterReader(packing.iter_pack(stored))
+                    reader = ChunkReader(packing.iter_pack(stored))
                     hashing = packing.HashingReader(reader, obs.advance)  # type: ignore[arg-type]
                     packing.unpack(hashing, tmp)  # type: ignore[arg-type]
                     hashing.drain()
@@ -186,29 +186,3 @@ class LocalStore:
         if stored.is_symlink():
             return False
         return stored.is_dir() if ref.is_directory else stored.is_file()
-
-
-class _IterReader:
-    """Adapts an iterator of byte chunks to ``read(n)``."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._current = b""
-        self._pos = 0
-
-    def read(self, n: int = -1) -> bytes:
-        parts: list[bytes] = []
-        wanted = n
-        while wanted != 0:
-            if self._pos >= len(self._current):
-                try:
-                    self._current, self._pos = next(self._chunks), 0
-                except StopIteration:
-                    break
-                continue
-            end = len(self._current) if wanted < 0 else min(len(self._current), self._pos + wanted)
-            parts.append(self._current[self._pos:end])
-            if wanted > 0:
-                wanted -= end - self._pos
-            self._pos = end
-        return b"".join(parts)

@@ -1,0 +1,382 @@
+"""IPFS artifact store: a Kubo daemon's RPC API (``/api/v0``).
+
+Caller passes ``api`` (the Kubo RPC address, e.g. ``http://127.0.0.1:5001``, or
+a multiaddr such as ``/ip4/127.0.0.1/tcp/5001``), optionally ``auth`` (a Kubo
+``API.Authorizations`` secret: ``bearer:<token>`` or ``basic:<user>:<password>``;
+never logged, never in a reference) and ``timeout`` seconds per request.
+
+A file is added as one UnixFS file (``ipfs://<CID>``), a directory as a UnixFS
+directory (``ipfs://<CID>/``); both pinned on put, CID version 1. The digest of
+a directory is the SHA-256 of its deterministic pack
+(:mod:`decentralml.storage.packing`), computed while the files stream to the
+daemon and recomputed from the fetched tree on get.
+
+Client: ``ipfshttpclient.Client`` constructed directly (``ipfshttpclient.connect``
+refuses daemons newer than 0.8 by version) for the small local queries (version,
+pin ls, pin rm). Plain HTTP (``requests``) is used where the library falls
+short: ``cat`` and ``get`` (the library buffers whole objects in memory) and
+``add`` (we stream a multipart body we build ourselves so that empty
+directories, Unicode names and the pack digest come out right in one pass).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from decentralml.errors import (
+    ArtifactNotFoundError,
+    ConfigError,
+    DecentralMLError,
+    IntegrityError,
+    StorageAuthError,
+    StorageError,
+    StorageUnreachableError,
+    UsageError,
+)
+from decentralml.storage import packing
+from decentralml.storage.base import (
+    ChunkReader,
+    CHUNK_SIZE,
+    TransferObserver,
+    check_get_dest,
+    check_put_source,
+    observer,
+    staged_path,
+    verify,
+)
+from decentralml.storage.reference import Reference, StorageType
+
+_ROOT_NAME = "artifact"
+_NOT_FOUND_MARKERS = ("not found", "could not find", "no link named", "invalid path", "failed to resolve")
+
+
+def api_base_url(api: str) -> str:
+    """``http://host:port`` from an http(s) URL or a ``/ip4|ip6|dns*/<host>/tcp/<port>[/http|https]`` multiaddr."""
+    text = api.strip().rstrip("/")
+    if text.startswith(("http://", "https://")):
+        parts = urlsplit(text)
+        if not parts.hostname or "@" in parts.netloc:
+            raise UsageError(f"Invalid IPFS API address {api!r}: expected http://host:port.")
+        return f"{parts.scheme}://{parts.netloc}"
+    fields = text.split("/")
+    if len(fields) >= 5 and fields[1] in ("ip4", "ip6", "dns", "dns4", "dns6") and fields[3] == "tcp":
+        scheme = "https" if fields[-1] == "https" else "http"
+        host = f"[{fields[2]}]" if fields[1] == "ip6" else fields[2]
+        return f"{scheme}://{host}:{fields[4]}"
+    raise UsageError(f"Invalid IPFS API address {api!r}: expected http://host:port or /ip4/host/tcp/port.")
+
+
+def _multiaddr_of(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    host = parts.hostname or "127.0.0.1"
+    proto = "ip6" if ":" in host else ("ip4" if host.replace(".", "").isdigit() else "dns")
+    return f"/{proto}/{host}/tcp/{parts.port or 5001}/{parts.scheme}"
+
+
+def _auth_header(auth: str | None) -> dict[str, str]:
+    if not auth:
+        return {}
+    kind, _, secret = auth.partition(":")
+    if kind == "bearer" and secret:
+        return {"Authorization": f"Bearer {secret}"}
+    if kind == "basic" and ":" in secret:
+        import base64
+
+        return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
+    raise ConfigError("IPFS API auth must be 'bearer:<token>' or 'basic:<user>:<password>'.")
+
+
+class IpfsStore:
+    """An :class:`~decentralml.storage.base.ArtifactStore` on a Kubo daemon."""
+
+    storage_type = StorageType.IPFS
+
+    def __init__(self, api: str, *, auth: str | None = None, timeout: float = 60.0) -> None:
+        self.base_url = api_base_url(api)
+        self.timeout = timeout
+        self._headers = _auth_header(auth)
+        self._client: Any = None
+        self._session: Any = None
+
+    def __repr__(self) -> str:
+        return f"IpfsStore({self.base_url!r})"
+
+    # --- clients -----------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        """ipfshttpclient, without its daemon version check, for local-only queries."""
+        if self._client is None:
+            import ipfshttpclient
+
+            self._client = ipfshttpclient.Client(
+                _multiaddr_of(self.base_url), offline=True, headers=self._headers, timeout=self.timeout
+            )
+        return self._client
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+            self._session.headers.update(self._headers)
+        return self._session
+
+    def _post(self, command: str, params: dict[str, Any], **kwargs: Any) -> Any:
+        import requests
+
+        params = {**params, "timeout": f"{int(self.timeout)}s"}
+        try:
+            response = self.session.post(
+                f"{self.base_url}/api/v0/{command}", params=params, timeout=(min(self.timeout, 10), self.timeout),
+                **kwargs,
+            )
+        except requests.exceptions.ConnectionError as exc:
+            if isinstance(exc.__context__, DecentralMLError):
+                raise exc.__context__ from None
+            raise self._unreachable() from None
+        except requests.exceptions.Timeout:
+            raise StorageUnreachableError(
+                f"The IPFS daemon at {self.base_url} did not answer within {self.timeout:g} s.",
+                hint="Check that it runs and is not overloaded.",
+            ) from None
+        if response.status_code >= 400:
+            raise self._http_error(response, command, params.get("arg"))
+        return response
+
+    def _unreachable(self) -> StorageUnreachableError:
+        return StorageUnreachableError(
+            f"No IPFS daemon answers at {self.base_url}.", hint="Start it (ipfs daemon) or check --ipfs-api."
+        )
+
+    def _http_error(self, response: Any, command: str, arg: Any) -> DecentralMLError:
+        if response.status_code in (401, 403):
+            return StorageAuthError(
+                f"The IPFS daemon at {self.base_url} refused the credentials ({response.status_code}).",
+                hint="Check the IPFS API auth secret.",
+            )
+        try:
+            message = str(json.loads(response.content).get("Message", ""))
+        except (ValueError, AttributeError):
+            message = response.text[:200]
+        message = message.splitlines()[0] if message else f"HTTP {response.status_code}"
+        if any(marker in message.lower() for marker in _NOT_FOUND_MARKERS) or response.status_code == 404:
+            return ArtifactNotFoundError(f"IPFS has no {arg or 'object'} at {self.base_url}: {message}.")
+        return StorageError(f"IPFS {command} failed at {self.base_url}: {message}.")
+
+    def _library_call(self, fn: Any, *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
+        """Call ipfshttpclient, translating its errors; ``missing_ok``: an error reply gives None."""
+        import ipfshttpclient.exceptions as iexc
+
+        try:
+            return fn(*args, **kwargs)
+        except iexc.ConnectionError:
+            raise self._unreachable() from None
+        except iexc.TimeoutError:
+            raise StorageUnreachableError(f"The IPFS daemon at {self.base_url} timed out.") from None
+        except iexc.StatusError as exc:
+            status = getattr(getattr(exc, "original", None), "response", None)
+            code = getattr(status, "status_code", None)
+            if code in (401, 403):
+                raise StorageAuthError(
+                    f"The IPFS daemon at {self.base_url} refused the credentials ({code}).",
+                    hint="Check the IPFS API auth secret.",
+                ) from None
+            raise StorageError(f"IPFS request failed at {self.base_url}: {exc}.") from None
+        except iexc.ErrorResponse as exc:
+            if missing_ok:
+                return None
+            raise StorageError(f"IPFS request failed at {self.base_url}: {str(exc).splitlines()[0]}.") from None
+
+    def version(self) -> str:
+        """The daemon's version string (a cheap connectivity and auth check)."""
+        return str(self._library_call(self.client.version)["Version"])
+
+    # --- put ---------------------------------------------------------------------
+
+    def put(self, path: Path, *, progress: TransferObserver | None = None) -> Reference:
+        source = check_put_source(path)
+        obs = observer(progress)
+        boundary = "decentralml-" + hashlib.sha256(str(source).encode()).hexdigest()[:24]
+        if source.is_dir():
+            entries = packing.list_entries(source)
+            total = sum(e.size for e in entries)
+            hasher = _PackHasher()
+            body = _multipart_dir(entries, boundary, hasher, obs)
+        else:
+            entries, total, hasher = [], source.stat().st_size, _PackHasher()
+            body = _multipart_file(source, boundary, hasher, obs)
+        obs.begin(f"adding {source.name}", total)
+        try:
+            response = self._post(
+                "add",
+                {"pin": "true", "cid-version": "1", "progress": "false", "quieter": "false"},
+                data=body,
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                stream=True,
+            )
+            lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
+        finally:
+            obs.end()
+        root = [item for item in lines if item.get("Name") == _ROOT_NAME]
+        if not root or "Hash" not in root[-1]:
+            raise StorageError(f"The IPFS daemon at {self.base_url} did not report the added root CID.")
+        cid = str(root[-1]["Hash"])
+        if source.is_dir():
+            digest, size = hasher.finish_pack()
+            return Reference(StorageType.IPFS, f"ipfs://{cid}/", digest, size)
+        digest, size = hasher.finish_file()
+        return Reference(StorageType.IPFS, f"ipfs://{cid}", digest, size)
+
+    # --- get ---------------------------------------------------------------------
+
+    @staticmethod
+    def cid_of(ref: Reference) -> str:
+        if ref.storage_type is not StorageType.IPFS or not ref.uri.startswith("ipfs://"):
+            raise UsageError(f"Not an IPFS reference: {ref.uri!r}.")
+        cid = ref.uri[len("ipfs://"):].rstrip("/")
+        if not cid or "/" in cid or not cid.isalnum():
+            raise UsageError(f"IPFS URI {ref.uri!r} is not ipfs://<CID>.")
+        return cid
+
+    def get(self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None) -> Path:
+        cid = self.cid_of(ref)
+        dest = check_get_dest(dest)
+        obs = observer(progress)
+        obs.begin(f"fetching {cid[:16]}…", ref.size)
+        try:
+            if ref.is_directory:
+                return self._get_dir(ref, cid, dest, obs)
+            with staged_path(dest) as tmp:
+                response = self._post("cat", {"arg": cid}, stream=True)
+                digest, size = hashlib.sha256(), 0
+                with open(tmp, "wb") as out:
+                    for chunk in _iter_body(response, self):
+                        digest.update(chunk)
+                        out.write(chunk)
+                        size += len(chunk)
+                        obs.advance(len(chunk))
+                _check_stream_error(response, self)
+                verify(ref, digest.digest(), size)
+            return dest
+        finally:
+            obs.end()
+
+    def _get_dir(self, ref: Reference, cid: str, dest: Path, obs: TransferObserver) -> Path:
+        with tempfile.TemporaryDirectory(prefix=".decentralml-ipfs-", dir=dest.parent) as tmpdir:
+            response = self._post("get", {"arg": cid, "archive": "true"}, stream=True)
+            reader = ChunkReader(_iter_body(response, self), obs.advance)
+            packing.unpack(reader, Path(tmpdir))  # type: ignore[arg-type]
+            reader.drain()
+            _check_stream_error(response, self)
+            tree = Path(tmpdir) / cid
+            if not tree.is_dir():
+                raise IntegrityError(f"Artifact {ref.uri} is a file, its reference says a directory: it was not used.")
+            digest, size = packing.pack_digest(tree)
+            verify(ref, digest, size)
+            tree.rename(dest)
+        return dest
+
+    # --- exists / delete -----------------------------------------------------------
+
+    def exists(self, ref: Reference) -> bool:
+        """True when the daemon has the artifact pinned (what our puts do)."""
+        cid = self.cid_of(ref)
+        result = self._library_call(self.client.pin.ls, cid, type="recursive", missing_ok=True)
+        return bool(result and result.get("Keys"))
+
+    def delete(self, ref: Reference) -> None:
+        """Unpin the artifact; the daemon's garbage collection reclaims the blocks."""
+        cid = self.cid_of(ref)
+        if self.exists(ref):
+            self._library_call(self.client.pin.rm, cid, missing_ok=True)
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+class _PackHasher:
+    """Hashes a file, or the deterministic pack of a directory, as its bytes stream past."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+        self._size = 0
+
+    def update(self, data: bytes) -> None:
+        self._sha.update(data)
+        self._size += len(data)
+
+    def finish_file(self) -> tuple[bytes, int]:
+        return self._sha.digest(), self._size
+
+    def finish_pack(self) -> tuple[bytes, int]:
+        self.update(b"\0" * (2 * packing.BLOCK))
+        return self._sha.digest(), self._size
+
+
+def _part_header(boundary: str, name: str, content_type: str) -> bytes:
+    return (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{quote(name, safe="")}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode("ascii")
+
+
+def _file_chunks(path: Path, expected: int | None, hasher: _PackHasher, obs: TransferObserver) -> Iterator[bytes]:
+    sent = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK_SIZE):
+            hasher.update(chunk)
+            obs.advance(len(chunk))
+            sent += len(chunk)
+            yield chunk
+    if expected is not None and sent != expected:
+        raise UsageError(f"{str(path)!r} changed size while it was being added: try again.")
+
+
+def _multipart_file(path: Path, boundary: str, hasher: _PackHasher, obs: TransferObserver) -> Iterator[bytes]:
+    yield _part_header(boundary, _ROOT_NAME, "application/octet-stream")
+    yield from _file_chunks(path, None, hasher, obs)
+    yield f"\r\n--{boundary}--\r\n".encode("ascii")
+
+
+def _multipart_dir(
+    entries: list[packing.PackEntry], boundary: str, hasher: _PackHasher, obs: TransferObserver
+) -> Iterator[bytes]:
+    yield _part_header(boundary, _ROOT_NAME, "application/x-directory") + b"\r\n"
+    for entry in entries:
+        hasher.update(packing.entry_headers(entry))
+        name = f"{_ROOT_NAME}/{entry.name.rstrip('/')}"
+        if entry.is_dir:
+            yield _part_header(boundary, name, "application/x-directory") + b"\r\n"
+            continue
+        yield _part_header(boundary, name, "application/octet-stream")
+        yield from _file_chunks(entry.source, entry.size, hasher, obs)
+        hasher.update(b"\0" * (-entry.size % packing.BLOCK))
+        yield b"\r\n"
+    yield f"--{boundary}--\r\n".encode("ascii")
+
+
+def _iter_body(response: Any, store: IpfsStore) -> Iterator[bytes]:
+    import requests
+
+    try:
+        yield from response.iter_content(chunk_size=CHUNK_SIZE)
+    except requests.exceptions.RequestException:
+        raise StorageUnreachableError(f"The IPFS daemon at {store.base_url} dropped the transfer.") from None
+
+
+def _check_stream_error(response: Any, store: IpfsStore) -> None:
+    """Kubo reports errors after streaming began in an ``X-Stream-Error`` trailer."""
+    raw = getattr(response, "raw", None)
+    trailers = getattr(raw, "trailers", None) or {}
+    error = trailers.get("X-Stream-Error") if hasattr(trailers, "get") else None
+    if error:
+        raise StorageError(f"IPFS transfer from {store.base_url} failed: {error}.")
