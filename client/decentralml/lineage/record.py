@@ -34,13 +34,14 @@ class LineageRecord:
     """One compute step of one submission.
 
     Hashes are lowercase hex SHA-256 digests (64 characters). Times are Unix
-    milliseconds. ``parents`` lists the lineage digests of earlier records this
+    milliseconds. ``submission_id`` is ``None`` for a step that is not a
+    submission (the initiator's aggregation). ``parents`` lists the lineage digests of earlier records this
     step built on (the previous turn in round robin, the participants'
     results for an initiator), so records chain into a lineage graph.
     """
 
     task_id: int
-    submission_id: int
+    submission_id: int | None
     step: str
     framework: str
     input_hash: str
@@ -63,6 +64,8 @@ class LineageRecord:
             raise UsageError(f"Lineage signer must be a 32-byte public key in hex, got {self.signer!r}.")
         for name in ("task_id", "submission_id", "started_at_ms", "finished_at_ms", "version"):
             value = getattr(self, name)
+            if name == "submission_id" and value is None:
+                continue
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise UsageError(f"Lineage field {name} must be a non-negative integer, got {value!r}.")
         if self.finished_at_ms < self.started_at_ms:

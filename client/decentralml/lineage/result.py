@@ -60,7 +60,7 @@ def verify_result_lineage(
     *,
     inline_result: bytes | None,
     lineage_digest: bytes | None,
-    worker_public_key: bytes | None,
+    worker_public_key: bytes | str | None,
     task_id: int,
     submission_id: int,
     result_digest: bytes | None,
@@ -69,7 +69,8 @@ def verify_result_lineage(
 ) -> LineageReport:
     """Verify a submission's lineage from its on-chain fields; raise IntegrityError on any mismatch.
 
-    Checks the signature, that the record's digest is the on-chain
+    ``worker_public_key`` is the submission's worker (SS58 address as the
+    chain client reports it, or raw public key). Checks the signature, that the record's digest is the on-chain
     ``lineage_digest``, that the signer is the submission's worker, the
     task/submission ids, that the record's output hash is the on-chain result
     digest and, when ``output_path`` is given (a downloaded artifact), that it
@@ -85,13 +86,27 @@ def verify_result_lineage(
     return verify(
         signed,
         onchain_digest=bytes(lineage_digest),
-        expected_signer=bytes(worker_public_key) if worker_public_key is not None else None,
+        expected_signer=public_key_of(worker_public_key) if worker_public_key is not None else None,
         task_id=task_id,
         submission_id=submission_id,
         output_digest=bytes(result_digest) if result_digest is not None else None,
         output=output_path,
         hasher=hasher,
     )
+
+
+def public_key_of(account: bytes | str) -> bytes:
+    """32-byte public key of an account given as bytes, 0x hex or an SS58 address."""
+    if isinstance(account, (bytes, bytearray)):
+        return bytes(account)
+    if account.startswith("0x"):
+        return bytes.fromhex(account[2:])
+    from scalecodec.utils.ss58 import ss58_decode
+
+    try:
+        return bytes.fromhex(ss58_decode(account))
+    except ValueError as exc:
+        raise UsageError(f"{account!r} is not an SS58 address or a 0x public key.") from exc
 
 
 def _iso(ms: int) -> str:
@@ -105,7 +120,7 @@ def lineage_rows(report: LineageReport) -> list[tuple[str, str]]:
         ("lineage digest", report.digest_hex),
         ("step", record.step),
         ("framework", record.framework),
-        ("task / submission", f"{record.task_id} / {record.submission_id}"),
+        ("task / submission", f"{record.task_id} / {record.submission_id if record.submission_id is not None else '-'}"),
         ("input hash", record.input_hash),
         ("params hash", record.params_hash),
         ("code hash", record.code_hash),

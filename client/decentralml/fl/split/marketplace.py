@@ -1,0 +1,438 @@
+"""Split learning through the marketplace: use cases over the chain, storage and the bundle.
+
+Creator (initiator):
+    aggregate_task(chain, keypair, task_id, open_store, data, output, ...) -> Aggregation
+    final_round_robin_model(chain, task_id, open_store, output, ...) -> RoundRobinOutcome
+Contributor:
+    contribute(chain, keypair, task_id, open_store, store, data, work_dir, ...) -> Contribution
+
+A task is an ordinary ``ModelContributor`` task whose bundle is a split
+bundle (``config.json`` + ``start_task.sh``) and whose base model is the
+initial checkpoint. Every result carries a lineage record signed by its
+worker (``inline_result``) and that record's digest (``lineage_digest``).
+Round-robin turns are ordered by submission id: a turn starts from the most
+recent earlier submission that has sent a verified result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from decentralml.chain.client import ChainClient
+from decentralml.chain.types import Submission, SubmissionStatus, TaskType
+from decentralml.errors import DecentralMLError, IntegrityError, TrainingError, UsageError
+from decentralml.fl.split.runner import (
+    METRICS_FILE,
+    WEIGHTS_FILE,
+    BundleConfig,
+    Protocol,
+    evaluate_file,
+    load_config,
+    run_initiator,
+)
+from decentralml.lineage import (
+    LineageRecord,
+    LineageReport,
+    SignedLineage,
+    digest_path,
+    sha256_file,
+    sha256_params,
+    sign_record,
+    signer_of,
+    verify,
+    verify_result_lineage,
+)
+from decentralml.storage.base import ArtifactStore
+from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, send_result
+
+WITH_RESULT = (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED, SubmissionStatus.ACCEPTED)
+DEAD = (SubmissionStatus.REJECTED, SubmissionStatus.EXPIRED)
+INLINE_METRICS = ("protocol", "samples", "epochs", "train_loss", "train_accuracy", "framework")
+STEP_PARTICIPANT = "split-participant"
+STEP_TURN = "split-round-robin-turn"
+STEP_INITIATOR = "split-initiator"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A contributor's sent split result."""
+
+    task_id: int
+    submission_id: int
+    protocol: Protocol
+    previous_submission: int | None
+    lineage: SignedLineage
+    metrics: dict[str, Any]
+    sent: SentResult
+
+
+@dataclass(frozen=True)
+class VerifiedResult:
+    """A submission whose lineage verified, and its downloaded result directory."""
+
+    submission: Submission
+    report: LineageReport
+    directory: Path
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A submission whose result failed verification, and why."""
+
+    submission_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    """The initiator's main model and its own signed lineage."""
+
+    task_id: int
+    model_dir: Path
+    lineage_path: Path
+    lineage: SignedLineage
+    metrics: dict[str, Any]
+    used: tuple[int, ...]
+    refused: tuple[Refused, ...]
+
+
+@dataclass(frozen=True)
+class Turn:
+    submission_id: int
+    worker: str
+    lineage_digest: str
+    train_loss: float | None
+    test_accuracy: float | None
+    test_loss: float | None
+
+
+@dataclass(frozen=True)
+class RoundRobinOutcome:
+    """The last turn's model, and every verified turn in order."""
+
+    task_id: int
+    model_dir: Path
+    turns: tuple[Turn, ...]
+    refused: tuple[Refused, ...] = field(default_factory=tuple)
+
+
+# ----------------------------------------------------------------- contributor
+
+
+def _previous_turn(chain: ChainClient, task_id: int, submission_id: int) -> Submission | None:
+    """The latest earlier live submission of the task (None: this is the first turn)."""
+    earlier = [s for s in chain.task_submissions(task_id) if s.submission_id < submission_id and s.status not in DEAD]
+    return max(earlier, key=lambda s: s.submission_id) if earlier else None
+
+
+def _wait_for_previous(
+    chain: ChainClient, task_id: int, submission_id: int, wait_seconds: float, poll: float
+) -> Submission | None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        previous = _previous_turn(chain, task_id, submission_id)
+        if previous is None or previous.status in WITH_RESULT:
+            return previous
+        if time.monotonic() >= deadline:
+            raise UsageError(
+                f"It is not your turn yet: submission {previous.submission_id} of task {task_id} has not sent its result.",
+                hint="Run again later or pass a longer --wait.",
+            )
+        time.sleep(poll)
+
+
+def _verify_submission(chain: ChainClient, submission: Submission, open_store: StoreOpener, dest: Path) -> VerifiedResult:
+    """Verify a submission's lineage against the chain, download its result and check the artifact."""
+    if submission.result is None:
+        raise IntegrityError(f"Submission {submission.submission_id} has no result on chain.")
+    report = verify_result_lineage(
+        inline_result=submission.inline_result,
+        lineage_digest=submission.lineage_digest,
+        worker_public_key=submission.worker,
+        task_id=submission.task_id,
+        submission_id=submission.submission_id,
+        result_digest=submission.result.digest,
+    )
+    if dest.exists():
+        directory = dest
+    else:
+        directory = open_store(submission.result).get(submission.result, dest)
+    verify(report.signed, output=directory, hasher=lambda p: digest_path(p))
+    return VerifiedResult(submission=submission, report=report, directory=directory)
+
+
+def _bundle_paths(assigned: AssignedTask) -> tuple[Path, Path]:
+    directory = assigned.directory
+    script = directory / "start_task.sh"
+    base = directory / "base_model"
+    if not script.is_file():
+        raise UsageError(f"Task {assigned.task_id}'s bundle has no start_task.sh: it is not a split-learning bundle.")
+    if not base.is_file():
+        raise UsageError(f"Task {assigned.task_id} has no base model: a split task needs its initial checkpoint.")
+    return script, base
+
+
+def run_bundle(script: Path, data: Path, start: Path, output: Path, *, python: str | None = None) -> dict[str, Any]:
+    """Run the bundle's ``start_task.sh`` and return the metrics it wrote."""
+    env = dict(os.environ, DECENTRALML_PYTHON=python or sys.executable)
+    command = ["bash", str(script), "--data", str(data), "--base-model", str(start), "--output", str(output)]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
+        detail = lines[-1] if lines else f"exit code {completed.returncode}"
+        raise TrainingError(f"The task's start_task.sh failed: {detail}")
+    try:
+        return json.loads((output / METRICS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"The task's start_task.sh wrote no readable {METRICS_FILE} ({exc}).") from exc
+
+
+def contribute(
+    chain: ChainClient,
+    keypair: Any,
+    task_id: int,
+    open_store: StoreOpener,
+    store: ArtifactStore,
+    data: Path,
+    work_dir: Path,
+    *,
+    assigned: AssignedTask | None = None,
+    wait_seconds: float = 0.0,
+    poll_seconds: float = 1.0,
+    python: str | None = None,
+) -> Contribution:
+    """Take a slot (unless ``assigned``), train the split network on ``data``, sign the lineage, send the result.
+
+    In round robin the start checkpoint is the previous turn's verified
+    result (waiting up to ``wait_seconds`` for it); otherwise the task's
+    base model. The signing key never reaches the bundle.
+    """
+    data = Path(data)
+    if not data.is_file():
+        raise UsageError(f"{data} does not exist: pass your private CSV with --data.")
+    task = chain.get_task(task_id)
+    if task.task_type is not TaskType.MODEL_CONTRIBUTOR:
+        raise UsageError(f"Task {task_id} is a {task.task_type.value} task, not a split-learning (model contributor) task.")
+    if assigned is None:
+        assigned = assign_task(chain, keypair, task_id, open_store, Path(work_dir))
+    script, base = _bundle_paths(assigned)
+    config = load_config(assigned.directory)
+    start, parents, previous_id = base, (), None
+    if config.protocol == Protocol.ROUND_ROBIN:
+        previous = _wait_for_previous(chain, task_id, assigned.submission_id, wait_seconds, poll_seconds)
+        if previous is not None:
+            verified = _verify_submission(chain, previous, open_store, assigned.directory / f"previous-{previous.submission_id}")
+            start = verified.directory / WEIGHTS_FILE
+            parents, previous_id = (verified.report.digest_hex,), previous.submission_id
+    output = assigned.directory / "result"
+    started = _now_ms()
+    metrics = run_bundle(script, data, start, output, python=python)
+    finished = _now_ms()
+    signer, scheme = signer_of(keypair)
+    record = LineageRecord(
+        task_id=task_id,
+        submission_id=assigned.submission_id,
+        step=STEP_TURN if config.protocol == Protocol.ROUND_ROBIN else STEP_PARTICIPANT,
+        framework=str(metrics.get("framework", "torch")),
+        input_hash=sha256_file(data),
+        params_hash=sha256_params(config.to_dict()),
+        code_hash=task.assets.bundle.digest.hex(),
+        output_hash=digest_path(output),
+        started_at_ms=started,
+        finished_at_ms=finished,
+        signer=signer,
+        scheme=scheme,
+        parents=parents,
+    )
+    signed = sign_record(record, keypair)
+    inline = {k: metrics[k] for k in INLINE_METRICS if k in metrics}
+    sent = send_result(chain, keypair, store, assigned.submission_id, output, metrics=inline, lineage=signed)
+    return Contribution(task_id, assigned.submission_id, config.protocol, previous_id, signed, metrics, sent)
+
+
+# ----------------------------------------------------------------- creator
+
+
+def _collect(
+    chain: ChainClient, task_id: int, open_store: StoreOpener, work_dir: Path
+) -> tuple[list[VerifiedResult], list[Refused]]:
+    verified, refused = [], []
+    for submission in sorted(chain.task_submissions(task_id), key=lambda s: s.submission_id):
+        if submission.status not in WITH_RESULT:
+            continue
+        try:
+            verified.append(_verify_submission(chain, submission, open_store, work_dir / f"submission-{submission.submission_id}"))
+        except IntegrityError as exc:
+            refused.append(Refused(submission.submission_id, exc.one_line()))
+    return verified, refused
+
+
+def _task_bundle(chain: ChainClient, task_id: int, open_store: StoreOpener, work_dir: Path) -> tuple[BundleConfig, Path, str]:
+    task = chain.get_task(task_id)
+    if task.assets.base_model is None:
+        raise UsageError(f"Task {task_id} has no base model: it is not a split-learning task.")
+    bundle = work_dir / "bundle"
+    if not bundle.exists():
+        open_store(task.assets.bundle).get(task.assets.bundle, bundle)
+    base = work_dir / "base_model.safetensors"
+    if not base.exists():
+        open_store(task.assets.base_model).get(task.assets.base_model, base)
+    return load_config(bundle), base, task.assets.bundle.digest.hex()
+
+
+def aggregate_task(
+    chain: ChainClient,
+    keypair: Any,
+    task_id: int,
+    open_store: StoreOpener,
+    data: Path,
+    output: Path,
+    *,
+    test: Path | None = None,
+) -> Aggregation:
+    """Seed 000 initiator: verify every participant's lineage, aggregate their server halves, train the main model.
+
+    Results whose lineage or artifact does not verify are left out (listed in
+    ``refused``). The main model goes to ``output/model`` and the
+    initiator's own signed lineage (parents: the participants' records) to
+    ``output/lineage.json``.
+    """
+    output = Path(output)
+    if output.exists() and any(output.iterdir()):
+        raise UsageError(f"{output} is not empty: choose a fresh output directory.")
+    work = output / ".work"
+    work.mkdir(parents=True, exist_ok=True)
+    config, base, code_hash = _task_bundle(chain, task_id, open_store, work)
+    if config.protocol != Protocol.INITIATOR:
+        raise UsageError(f"Task {task_id} is a round-robin task: use `decentralml split final` instead.")
+    verified, refused = _collect(chain, task_id, open_store, work)
+    if not verified:
+        raise UsageError(f"Task {task_id} has no verified participant result yet: wait for submissions.")
+    model_dir = output / "model"
+    started = _now_ms()
+    metrics = run_initiator(config, base, [v.directory for v in verified], Path(data), model_dir, test)
+    finished = _now_ms()
+    signer, scheme = signer_of(keypair)
+    record = LineageRecord(
+        task_id=task_id,
+        submission_id=None,
+        step=STEP_INITIATOR,
+        framework=str(metrics.get("framework", "torch")),
+        input_hash=sha256_file(Path(data)),
+        params_hash=sha256_params(config.to_dict()),
+        code_hash=code_hash,
+        output_hash=digest_path(model_dir),
+        started_at_ms=started,
+        finished_at_ms=finished,
+        signer=signer,
+        scheme=scheme,
+        parents=tuple(v.report.digest_hex for v in verified),
+    )
+    signed = sign_record(record, keypair)
+    lineage_path = output / "lineage.json"
+    lineage_path.write_bytes(signed.to_json())
+    return Aggregation(
+        task_id=task_id,
+        model_dir=model_dir,
+        lineage_path=lineage_path,
+        lineage=signed,
+        metrics=metrics,
+        used=tuple(v.submission.submission_id for v in verified),
+        refused=tuple(refused),
+    )
+
+
+def final_round_robin_model(
+    chain: ChainClient,
+    task_id: int,
+    open_store: StoreOpener,
+    output: Path,
+    *,
+    test: Path | None = None,
+) -> RoundRobinOutcome:
+    """Seed 001 creator: verify every turn and the chain of turns, return the last turn's model.
+
+    Each turn's record must name the previous verified turn's record as its
+    parent (the first turn none); a turn that breaks the chain is refused and
+    the chain continues from the last good turn. With ``test``, every turn's
+    model is evaluated (the convergence trace).
+    """
+    from decentralml.fl.split import weights
+
+    output = Path(output)
+    if output.exists() and any(output.iterdir()):
+        raise UsageError(f"{output} is not empty: choose a fresh output directory.")
+    work = output / ".work"
+    work.mkdir(parents=True, exist_ok=True)
+    config, _, _ = _task_bundle(chain, task_id, open_store, work)
+    if config.protocol != Protocol.ROUND_ROBIN:
+        raise UsageError(f"Task {task_id} is an initiator/participant task: use `decentralml split aggregate` instead.")
+    verified, refused = _collect(chain, task_id, open_store, work)
+    turns: list[Turn] = []
+    last: VerifiedResult | None = None
+    for result in verified:
+        expected = (last.report.digest_hex,) if last is not None else ()
+        if result.report.signed.record.parents != expected:
+            refused.append(Refused(result.submission.submission_id, "its lineage does not continue the previous turn"))
+            continue
+        metrics = _read_metrics(result.directory)
+        evaluation = evaluate_file(weights.read(result.directory / WEIGHTS_FILE), config, test) if test else {}
+        turns.append(Turn(
+            submission_id=result.submission.submission_id,
+            worker=result.submission.worker,
+            lineage_digest=result.report.digest_hex,
+            train_loss=metrics.get("train_loss"),
+            test_accuracy=evaluation.get("test_accuracy"),
+            test_loss=evaluation.get("test_loss"),
+        ))
+        last = result
+    if last is None:
+        raise UsageError(f"Task {task_id} has no verified turn yet: wait for the first contributor.")
+    model_dir = output / "model"
+    model_dir.mkdir()
+    (model_dir / WEIGHTS_FILE).write_bytes((last.directory / WEIGHTS_FILE).read_bytes())
+    (output / "lineage.json").write_bytes(last.report.signed.to_json())
+    return RoundRobinOutcome(task_id, model_dir, tuple(turns), tuple(refused))
+
+
+def _read_metrics(directory: Path) -> dict[str, Any]:
+    try:
+        value = json.loads((directory / METRICS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def accept_verified(chain: ChainClient, keypair: Any, submission_ids: Sequence[int]) -> list[int]:
+    """Accept (and so pay) the given submissions that are still awaiting a decision; return those accepted."""
+    from decentralml.usecases import accept_result
+
+    accepted = []
+    for submission_id in submission_ids:
+        if chain.get_submission(submission_id).status in (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED):
+            accept_result(chain, keypair, submission_id)
+            accepted.append(submission_id)
+    return accepted
+
+
+def reject_refused(chain: ChainClient, keypair: Any, refused: Sequence[Refused]) -> list[int]:
+    """Reject the submissions that failed verification and still await a decision."""
+    from decentralml.usecases import reject_result
+
+    rejected = []
+    for item in refused:
+        if chain.get_submission(item.submission_id).status in (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED):
+            reject_result(chain, keypair, item.submission_id)
+            rejected.append(item.submission_id)
+    return rejected
