@@ -328,16 +328,7 @@ class ChainClient:
         return str(response["block_hash"])
 
     def _receipt(self, extrinsic_hash: str, block_hash: str) -> Receipt:
-        from substrateinterface.base import ExtrinsicReceipt
-
-        with self._translated("the transaction's events"):
-            receipt = ExtrinsicReceipt(substrate=self._substrate, extrinsic_hash=extrinsic_hash, block_hash=block_hash)
-            raw_events = [event.value for event in receipt.triggered_events]
-            block_number = None
-            try:
-                block_number = int(self._substrate.get_block_number(block_hash))
-            except Exception:  # noqa: BLE001 - the number is informative only
-                block_number = None
+        raw_events, block_number = self._fetch_events(extrinsic_hash, block_hash)
         events = tuple((e["module_id"], e["event_id"], e.get("attributes") or {}) for e in raw_events)
         fee: int | None = None
         for module, name, attributes in events:
@@ -350,6 +341,19 @@ class ChainClient:
                 f"Transaction {extrinsic_hash} is in block {block_hash} but reported neither success nor failure."
             )
         return Receipt(extrinsic_hash, block_hash, block_number, events, fee)
+
+    def _fetch_events(self, extrinsic_hash: str, block_hash: str) -> tuple[list[Mapping[str, Any]], int | None]:
+        """The events of one extrinsic in a block, and the block's number."""
+        from substrateinterface.base import ExtrinsicReceipt
+
+        with self._translated("the transaction's events"):
+            receipt = ExtrinsicReceipt(substrate=self._substrate, extrinsic_hash=extrinsic_hash, block_hash=block_hash)
+            raw_events = [event.value for event in receipt.triggered_events]
+            try:
+                block_number: int | None = int(self._substrate.get_block_number(block_hash))
+            except Exception:  # noqa: BLE001 - the number is informative only
+                block_number = None
+        return raw_events, block_number
 
     def _dispatch_failure(self, attributes: Any) -> DecentralMLError:
         raw = attributes.get("dispatch_error") if isinstance(attributes, Mapping) else attributes[0]

@@ -87,7 +87,10 @@ def validate_address(address: str, ss58_format: int = SS58_FORMAT) -> str:
     """Return the address re-encoded for this chain, or raise UsageError."""
     text = address.strip()
     try:
+        if not text or text.lower().startswith("0x"):
+            raise ValueError("not an SS58 string")
         public = ss58_decode(text, valid_ss58_format=ss58_format)
+        bytes.fromhex(public)
     except (ValueError, TypeError) as exc:
         raise UsageError(
             f"{address!r} is not a valid SS58 address for this chain (prefix {ss58_format}): {exc}.",

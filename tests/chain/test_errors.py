@@ -1,0 +1,58 @@
+"""Pure mapping of chain failures to DecentralML errors."""
+
+import pytest
+
+from decentralml.chain import errors as ce
+from decentralml.errors import DispatchError, NotFoundError, PermissionDeniedError, TransactionError
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "code"),
+    [
+        ("TaskNotFound", NotFoundError, 8),
+        ("SubmissionNotFound", NotFoundError, 8),
+        ("NotTaskCreator", PermissionDeniedError, 9),
+        ("NotAssignedWorker", PermissionDeniedError, 9),
+        ("TaskFull", DispatchError, 7),
+    ],
+)
+def test_pallet_errors_keep_their_doc_string(name: str, cls: type, code: int) -> None:
+    exc = ce.dispatch_error("DecentralMLModule", name, ["The task has no free slot:", "wait for a rejection."])
+    assert type(exc) is cls
+    assert exc.exit_code == code
+    assert exc.message == "The task has no free slot: wait for a rejection."
+    assert (exc.module, exc.name) == ("DecentralMLModule", name)
+
+
+def test_same_name_in_another_pallet_is_not_special() -> None:
+    assert type(ce.dispatch_error("Other", "TaskNotFound", "x")) is DispatchError
+
+
+def test_missing_docs_still_name_the_error() -> None:
+    assert "Balances.InsufficientBalance" in ce.dispatch_error("Balances", "InsufficientBalance", []).message
+
+
+def test_generic_dispatch_errors() -> None:
+    funds = ce.generic_dispatch_error({"Token": "FundsUnavailable"})
+    assert "Insufficient funds" in funds.message and funds.exit_code == 7
+    assert "not allowed" in ce.generic_dispatch_error("BadOrigin").message
+    assert "Weird.Thing" in ce.generic_dispatch_error({"Weird": "Thing"}).message
+
+
+@pytest.mark.parametrize(
+    ("error", "needle"),
+    [
+        ({"code": 1010, "message": "Invalid Transaction", "data": "Inability to pay some fees (e.g. account balance too low)"}, "Insufficient funds"),
+        ({"code": 1010, "message": "Invalid Transaction", "data": "Transaction is outdated"}, "nonce"),
+        ({"code": 1010, "message": "Invalid Transaction", "data": "Transaction has a bad signature"}, "signature"),
+        ({"code": 1010, "message": "Invalid Transaction", "data": "Something new"}, "Something new"),
+        ({"code": 1012, "message": "Transaction is temporarily banned"}, "banned"),
+        ({"code": 1013, "message": "Transaction Already Imported"}, "already"),
+        ({"code": -32000, "message": "boom"}, "boom"),
+        ("plain text", "plain text"),
+    ],
+)
+def test_rpc_errors_are_readable(error: object, needle: str) -> None:
+    exc = ce.rpc_transaction_error(error)
+    assert isinstance(exc, TransactionError) and exc.exit_code == 6
+    assert needle.lower() in exc.message.lower()
