@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from dataclasses import dataclass
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from decentralml.devnode.node import DevNode
 from decentralml.devnode.rpc import RpcMethods, Session, handle_message, run_after_reply
@@ -44,10 +45,11 @@ def build_app(node: DevNode) -> web.Application:
     """The aiohttp application serving ``node``."""
     methods = RpcMethods(node)
     app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
+    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
 
     async def root(request: web.Request) -> web.StreamResponse:
         if request.method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket":
-            return await _websocket(request, methods)
+            return await _websocket(request, methods, sockets)
         if request.method == "POST":
             return await _http(request, methods)
         return web.Response(status=405, text="Used HTTP Method is not allowed. POST or OPTIONS is required\n")
@@ -55,9 +57,17 @@ def build_app(node: DevNode) -> web.Application:
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"peers": 0, "isSyncing": False, "shouldHavePeers": False})
 
+    async def close_sockets(app: web.Application) -> None:
+        for ws in list(sockets):
+            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"node shutting down")
+
+    app.on_shutdown.append(close_sockets)
     app.router.add_route("*", "/", root)
     app.router.add_get("/health", health)
-    app.router.add_get("/health/readiness", lambda request: web.Response(status=200))
+    async def readiness(request: web.Request) -> web.Response:
+        return web.Response(status=200)
+
+    app.router.add_get("/health/readiness", readiness)
     return app
 
 
@@ -72,9 +82,12 @@ async def _http(request: web.Request, methods: RpcMethods) -> web.Response:
     return web.Response(text=reply or "", content_type="application/json")
 
 
-async def _websocket(request: web.Request, methods: RpcMethods) -> web.WebSocketResponse:
+async def _websocket(
+    request: web.Request, methods: RpcMethods, sockets: weakref.WeakSet[web.WebSocketResponse]
+) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(max_msg_size=MAX_MESSAGE_BYTES, heartbeat=None, compress=False)
     await ws.prepare(request)
+    sockets.add(ws)
     outbox: asyncio.Queue[str | None] = asyncio.Queue()
 
     def send(text: str) -> None:
@@ -116,7 +129,7 @@ async def _websocket(request: web.Request, methods: RpcMethods) -> web.WebSocket
 
 async def serve(node: DevNode, host: str, port: int) -> tuple[web.AppRunner, Endpoint]:
     """Start listening; return the runner (to clean up) and the bound endpoint."""
-    runner = web.AppRunner(build_app(node), access_log=None, handle_signals=False)
+    runner = web.AppRunner(build_app(node), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
