@@ -149,6 +149,7 @@ app.add_typer(_account.app, name="account")
 #   federate (fl engineer):    from decentralml.cli.federate import ...
 #   split (split engineer):    from decentralml.cli.split import ...
 # >>> registrations >>>
+from decentralml.cli.split import app as split_app; app.add_typer(split_app, name="split")  # split engineer
 # <<< registrations <<<
 # ---------------------------------------------------------------------------
 

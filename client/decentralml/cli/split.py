@@ -1,0 +1,229 @@
+"""``decentralml split ...``: split learning through the marketplace (seeds 000 and 001).
+
+Creator:      split prepare-data, split init-bundle, then `decentralml create-task BUNDLE --base-model FILE`,
+              split aggregate (initiator/participants) or split final (round robin).
+Contributor:  split contribute TASK_ID --data MY.csv
+"""
+
+from __future__ import annotations
+
+import enum
+import shutil
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from decentralml.cli import common
+from decentralml.cli.context import run_context
+from decentralml.errors import UsageError
+
+app = typer.Typer(name="split", help="Split learning (PyTorch): bundles, contributions, aggregation.", no_args_is_help=True)
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "assets" / "split_learning" / "participant"
+TEMPLATE_FILES = ("start_task.sh", "split_task.py", "requirements.txt")
+
+
+class ProtocolChoice(str, enum.Enum):
+    initiator = "initiator"
+    round_robin = "round-robin"
+
+
+class DatasetChoice(str, enum.Enum):
+    breast_cancer = "breast_cancer"
+    digits = "digits"
+
+
+def _storage(run: Any, **options: Any) -> Any:
+    return common.storage_choice(run.settings, **options)
+
+
+@app.command("prepare-data")
+def prepare_data_cmd(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Argument(help="Directory for participant<i>.csv and test.csv.")],
+    dataset: Annotated[DatasetChoice, typer.Option("--dataset", help="breast_cancer (tabular) or digits (images).")] = DatasetChoice.breast_cancer,
+    participants: Annotated[int, typer.Option("--participants", min=1, help="Number of private shards.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the deterministic split.")] = 0,
+) -> None:
+    """Write the stand-in private CSV shards (one per participant) and a held-out test CSV."""
+    from decentralml.fl.split.data import prepare_shards
+
+    run = run_context(ctx)
+    shards = prepare_shards(dataset.value, out_dir, participants=participants, seed=seed)
+    paths = [str(p) for p in shards.participants]
+    run.output.data({"participants": paths, "test": str(shards.test)}, "\n".join([*paths, str(shards.test)]))
+
+
+@app.command("init-bundle")
+def init_bundle_cmd(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Argument(help="Creates OUT_DIR/bundle (the task's assets) and OUT_DIR/base_model.safetensors.")],
+    protocol: Annotated[ProtocolChoice, typer.Option("--protocol", help="initiator (seed 000) or round-robin (seed 001).")] = ProtocolChoice.initiator,
+    dataset: Annotated[DatasetChoice, typer.Option("--dataset", help="Shapes the network: breast_cancer (MLP) or digits (CNN).")] = DatasetChoice.breast_cancer,
+    cut: Annotated[Optional[int], typer.Option("--cut", help="Modules on the contributor's side of the cut.")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 10,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
+    lr: Annotated[str, typer.Option("--lr", help="SGD learning rate (decimal).")] = "0.02",
+    momentum: Annotated[str, typer.Option("--momentum", help="SGD momentum (decimal).")] = "0.9",
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights and the batch order.")] = 0,
+    template: Annotated[Optional[Path], typer.Option("--template", help="Bundle template (default assets/split_learning/participant).")] = None,
+) -> None:
+    """Make a split-learning bundle (config + scripts) and its initial checkpoint."""
+    from decentralml.fl.split.model import SplitSpec
+    from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config
+    from decentralml.fl.split.train import TrainConfig
+
+    run = run_context(ctx)
+    source = template or TEMPLATE
+    missing = [name for name in TEMPLATE_FILES if not (source / name).is_file()]
+    if missing:
+        raise UsageError(f"The bundle template {source} lacks {', '.join(missing)}: pass --template assets/split_learning/participant.")
+    if dataset is DatasetChoice.breast_cancer:
+        spec = SplitSpec("mlp", 30, (32, 16), 2, cut=2 if cut is None else cut, seed=seed)
+    else:
+        spec = SplitSpec("cnn", 64, (8, 16), 10, cut=3 if cut is None else cut, seed=seed, image_size=8)
+    config = BundleConfig(
+        protocol=Protocol.ROUND_ROBIN if protocol is ProtocolChoice.round_robin else Protocol.INITIATOR,
+        spec=spec,
+        train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, seed=seed),
+    )
+    bundle = out_dir / "bundle"
+    if bundle.exists():
+        raise UsageError(f"{bundle} already exists: choose a fresh directory.")
+    bundle.mkdir(parents=True)
+    for name in TEMPLATE_FILES:
+        shutil.copy2(source / name, bundle / name)
+    write_config(bundle, config)
+    base = write_base_model(config, out_dir / "base_model.safetensors")
+    run.output.message(f"Next: decentralml create-task {bundle} --base-model {base} --max-assignments N ...")
+    run.output.data({"bundle": str(bundle), "base_model": str(base), "config": config.to_dict()}, f"{bundle}\n{base}")
+
+
+@app.command("contribute")
+def contribute_cmd(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="Task id.", min=0)],
+    data: Annotated[Path, typer.Option("--data", help="Your private CSV (never uploaded).")],
+    work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Where the task's files go.")] = None,
+    wait: Annotated[float, typer.Option("--wait", help="Round robin: seconds to wait for the previous turn's result.")] = 0.0,
+    storage: common.StorageOpt = None,
+    data_dir: common.DataDirOpt = None,
+    s3_endpoint_url: common.S3EndpointOpt = None,
+    s3_bucket: common.S3BucketOpt = None,
+    s3_prefix: common.S3PrefixOpt = None,
+    s3_region: common.S3RegionOpt = None,
+    s3_profile: common.S3ProfileOpt = None,
+    ipfs_api: common.IpfsApiOpt = None,
+) -> None:
+    """Take a slot, train the split network on your data, sign the lineage and send the result."""
+    from decentralml.fl.split.marketplace import contribute
+
+    run = run_context(ctx)
+    choice = _storage(run, storage=storage, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=s3_bucket,
+                      s3_prefix=s3_prefix, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api)
+    common.require_path(data)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        with run.output.status(f"Contributing to task {task_id}..."):
+            result = contribute(
+                chain, keypair, task_id, common.download_opener(run.settings, choice),
+                common.upload_store(run.settings, choice), data, (work_dir or run.settings.work_dir).expanduser(),
+                wait_seconds=wait,
+            )
+    run.output.message(
+        f"Sent submission {result.submission_id} of task {task_id} with lineage 0x{result.lineage.digest.hex()}"
+        + (f" (continuing submission {result.previous_submission})" if result.previous_submission is not None else "")
+    )
+    run.output.data(
+        {
+            "task_id": task_id,
+            "submission_id": result.submission_id,
+            "protocol": result.protocol.value,
+            "previous_submission": result.previous_submission,
+            "lineage_digest": "0x" + result.lineage.digest.hex(),
+            "result": result.sent.result.to_json(),
+            "accepted": result.sent.accepted,
+            "metrics": {k: result.metrics[k] for k in ("samples", "train_loss", "train_accuracy") if k in result.metrics},
+            "transaction": common.receipt_json(result.sent.receipt),
+        },
+        str(result.submission_id),
+    )
+
+
+def _decide(run: Any, chain: Any, keypair: Any, accept_ids: list[int], refused: Any, accept: bool, reject_invalid: bool) -> dict[str, Any]:
+    from decentralml.fl.split.marketplace import accept_verified, reject_refused
+
+    accepted = accept_verified(chain, keypair, accept_ids) if accept else []
+    rejected = reject_refused(chain, keypair, refused) if reject_invalid else []
+    for item in refused:
+        run.output.warning(f"Submission {item.submission_id} refused: {item.reason}")
+    return {"accepted": accepted, "rejected": rejected, "refused": [{"submission_id": r.submission_id, "reason": r.reason} for r in refused]}
+
+
+@app.command("aggregate")
+def aggregate_cmd(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="Task id (initiator/participants protocol).", min=0)],
+    data: Annotated[Path, typer.Option("--data", help="The initiator's own CSV (trains the main model).")],
+    output: Annotated[Path, typer.Option("--output", help="Fresh directory for the main model and its lineage.")],
+    test: Annotated[Optional[Path], typer.Option("--test", help="Held-out CSV to report test accuracy.")] = None,
+    accept: Annotated[bool, typer.Option("--accept/--no-accept", help="Accept (pay) the verified results used.")] = False,
+    reject_invalid: Annotated[bool, typer.Option("--reject-invalid", help="Reject results whose lineage fails.")] = False,
+    data_dir: common.DataDirOpt = None,
+    s3_endpoint_url: common.S3EndpointOpt = None,
+    s3_region: common.S3RegionOpt = None,
+    s3_profile: common.S3ProfileOpt = None,
+    ipfs_api: common.IpfsApiOpt = None,
+) -> None:
+    """Verify the participants' lineage, aggregate their server halves, train and sign the main model."""
+    from decentralml.fl.split.marketplace import aggregate_task
+
+    run = run_context(ctx)
+    choice = _storage(run, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
+                      s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api)
+    common.require_path(data)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        with run.output.status(f"Aggregating task {task_id}..."):
+            result = aggregate_task(chain, keypair, task_id, common.download_opener(run.settings, choice), data, output, test=test)
+        decisions = _decide(run, chain, keypair, list(result.used), result.refused, accept, reject_invalid)
+    summary = {k: result.metrics[k] for k in ("participants", "participant_samples", "test_accuracy", "test_loss") if k in result.metrics}
+    run.output.data(
+        {"task_id": task_id, "model": str(result.model_dir), "lineage": str(result.lineage_path),
+         "lineage_digest": "0x" + result.lineage.digest.hex(), "used": list(result.used), "metrics": summary, **decisions},
+        f"model {result.model_dir}\nused submissions {list(result.used)}\n"
+        + (f"test accuracy {100 * summary['test_accuracy']:.2f}%\n" if "test_accuracy" in summary else ""),
+    )
+
+
+@app.command("final")
+def final_cmd(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="Task id (round-robin protocol).", min=0)],
+    output: Annotated[Path, typer.Option("--output", help="Fresh directory for the last turn's model.")],
+    test: Annotated[Optional[Path], typer.Option("--test", help="Held-out CSV: accuracy after every turn.")] = None,
+    accept: Annotated[bool, typer.Option("--accept/--no-accept", help="Accept (pay) every verified turn.")] = False,
+    reject_invalid: Annotated[bool, typer.Option("--reject-invalid", help="Reject turns whose lineage fails.")] = False,
+    data_dir: common.DataDirOpt = None,
+    s3_endpoint_url: common.S3EndpointOpt = None,
+    s3_region: common.S3RegionOpt = None,
+    s3_profile: common.S3ProfileOpt = None,
+    ipfs_api: common.IpfsApiOpt = None,
+) -> None:
+    """Verify every round-robin turn and their chain of lineage; fetch the last turn's model."""
+    from decentralml.fl.split.marketplace import final_round_robin_model
+
+    run = run_context(ctx)
+    choice = _storage(run, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
+                      s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api)
+    with common.chain_client(run) as chain:
+        with run.output.status(f"Verifying the turns of task {task_id}..."):
+            result = final_round_robin_model(chain, task_id, common.download_opener(run.settings, choice), output, test=test)
+        keypair = common.resolve_signer(run) if (accept or reject_invalid) else None
+        decisions = _decide(run, chain, keypair, [t.submission_id for t in result.turns], result.refused, accept, reject_invalid)
+    turns = [t.__dict__ for t in result.turns]
+    lines = [f"turn {i + 1}: submission {t.submission_id}, train loss {t.train_loss}"
+             + (f", test acc {100 * t.test_accuracy:.2f}%" if t.test_accuracy is not None else "") for i, t in enumerate(result.turns)]
+    run.output.data({"task_id": task_id, "model": str(result.model_dir), "turns": turns, **decisions},
+                    "\n".join([f"model {result.model_dir}", *lines]))
