@@ -1,0 +1,1 @@
+//! Generated artifacts (metadata, runtime version, genesis, conformance vectors).
