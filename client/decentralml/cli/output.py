@@ -17,8 +17,14 @@ from rich.console import Console, RenderableType
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 
+PIPE_WIDTH = 160
+
+
 def _stdout_console() -> Console:
-    return Console(file=sys.stdout, soft_wrap=True)
+    console = Console(file=sys.stdout)
+    if not console.is_terminal:
+        console = Console(file=sys.stdout, width=PIPE_WIDTH)  # tables stay readable in files and pipes
+    return console
 
 
 def _stderr_console() -> Console:

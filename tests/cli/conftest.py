@@ -1,0 +1,88 @@
+"""CLI test harness: an isolated environment and the in-memory chain."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from decentralml.chain.client import ChainClient
+from decentralml.chain.signer import keypair_from_suri
+from decentralml.cli.app import app
+from tests.cli.fakechain import FakeChain
+
+ALICE = keypair_from_suri("//Alice").ss58_address
+BOB = keypair_from_suri("//Bob").ss58_address
+CHARLIE = keypair_from_suri("//Charlie").ss58_address
+UNIT = 10**12
+
+
+@dataclass
+class Cli:
+    runner: CliRunner
+    tmp: Path
+    chain: FakeChain
+
+    @property
+    def store_dir(self) -> Path:
+        return self.tmp / "store"
+
+    def __call__(self, *args: str, input: str | None = None) -> Any:
+        return self.runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    def json(self, *args: str) -> Any:
+        result = self("--json", *args)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith("DECENTRALML_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DECENTRALML_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DECENTRALML_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("DECENTRALML_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def cli(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
+    chain = FakeChain(balances={ALICE: 1000 * UNIT, BOB: 10 * UNIT, CHARLIE: 10 * UNIT})
+    monkeypatch.setattr(ChainClient, "connect", classmethod(lambda cls, url, **kw: chain))
+    yield Cli(CliRunner(), isolated_env, chain)
+
+
+@pytest.fixture
+def assets(tmp_path: Path) -> Path:
+    root = tmp_path / "model_contributor"
+    root.mkdir()
+    (root / "start_task.sh").write_text("#!/bin/sh\necho training\n")
+    (root / "settings.py").write_text("EPOCHS = 1\n")
+    return root
+
+
+@pytest.fixture
+def result_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "result"
+    root.mkdir()
+    (root / "weights.bin").write_bytes(b"\x00\x01" * 100)
+    (root / "metrics.json").write_text('{"accuracy": 0.91, "loss": 0.3}')
+    return root
+
+
+def create(cli: Cli, assets: Path, *extra: str) -> int:
+    data = cli.json("--suri", "//Alice", "create-task", assets, "--question", "Train MNIST", "--reward", "2 UNIT", *extra)
+    return int(data["task_id"])
+
+
+def assign(cli: Cli, task_id: int, suri: str = "//Bob") -> dict:
+    return cli.json("--suri", suri, "assign-task", str(task_id), "--work-dir", str(cli.tmp / "work"))

@@ -1,0 +1,99 @@
+"""The root app: global options, config file, the top-level error handler."""
+
+from pathlib import Path
+
+import pytest
+
+from decentralml.cli import app as app_module
+from decentralml.errors import TrainingError
+from tests.cli.conftest import ALICE, Cli
+
+
+def test_help_lists_every_command(cli: Cli) -> None:
+    result = cli("--help")
+    assert result.exit_code == 0
+    for name in ("create-task", "list-tasks", "show-task", "assign-task", "send-result", "list-results",
+                 "show-result", "validate-result", "accept-result", "reject-result", "close-task",
+                 "balance", "transfer", "account"):
+        assert name in result.stdout
+
+
+def test_version(cli: Cli) -> None:
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout.startswith("decentralml ")
+
+
+def test_signing_without_signer_is_a_config_error(cli: Cli) -> None:
+    result = cli("close-task", "1")
+    assert result.exit_code == 3
+    assert result.stderr.strip() == (
+        "Error: No signer: this command signs a transaction. Pass --suri (or DECENTRALML_SURI) or --account NAME"
+        " (see `decentralml account new`)."
+    )
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_unreachable_node(isolated_env: Path) -> None:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app_module.app, ["--url", "ws://127.0.0.1:1", "show-task", "1"])
+    assert result.exit_code == 5
+    assert result.stderr.strip() == (
+        "Error: No DecentralML node answers at ws://127.0.0.1:1: start one with `decentralml devnode` or pass --url."
+    )
+
+
+def test_url_from_env_and_config(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    (isolated_env / "config.toml").write_text('url = "ws://127.0.0.1:2"\n')
+    result = CliRunner().invoke(app_module.app, ["show-task", "1"])
+    assert "ws://127.0.0.1:2" in result.stderr
+    monkeypatch.setenv("DECENTRALML_URL", "ws://127.0.0.1:3")
+    assert "ws://127.0.0.1:3" in CliRunner().invoke(app_module.app, ["show-task", "1"]).stderr
+    assert "ws://127.0.0.1:4" in CliRunner().invoke(app_module.app, ["--url", "ws://127.0.0.1:4", "show-task", "1"]).stderr
+
+
+def test_bad_config_file(isolated_env: Path) -> None:
+    from typer.testing import CliRunner
+
+    (isolated_env / "config.toml").write_text("url = \n")
+    result = CliRunner().invoke(app_module.app, ["show-task", "1"])
+    assert result.exit_code == 3 and "not valid TOML" in result.stderr
+
+
+def test_error_classes_and_debug(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(self: object, task_id: int) -> None:
+        raise TrainingError("Training diverged.", hint="Lower the learning rate.")
+
+    monkeypatch.setattr(type(cli.chain), "get_task", boom)
+    result = cli("show-task", "1")
+    assert result.exit_code == 15
+    assert result.stderr == "Error: Training diverged. Lower the learning rate.\n"
+    debug = cli("--debug", "show-task", "1")
+    assert debug.exit_code == 15 and "Traceback" in debug.stderr
+
+
+def test_unexpected_exception_exits_1_with_hint(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(self: object, task_id: int) -> None:
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(type(cli.chain), "get_task", boom)
+    result = cli("show-task", "1")
+    assert result.exit_code == 1
+    assert result.stderr == "Error: Unexpected RuntimeError: kaput. Rerun with --debug for the traceback.\n"
+
+
+def test_keyboard_interrupt_exits_130(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(self: object, task_id: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(cli.chain), "get_task", interrupted)
+    assert cli("show-task", "1").exit_code == 130
+
+
+def test_main_entry_point_exit_code(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        app_module.main(["--url", "ws://127.0.0.1:1", "balance", ALICE])
+    assert info.value.code == 5
+    assert "No DecentralML node answers" in capsys.readouterr().err
