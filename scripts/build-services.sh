@@ -11,7 +11,7 @@
 # Standalone use: CACHE=~/.cache/decentralml-build . scripts/build-services.sh
 
 DECENTRALML_MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"  # MinIO master of 2026-02-12
-DECENTRALML_KUBO_VERSION="v0.39.0"
+DECENTRALML_KUBO_VERSION="v0.40.1"  # v0.39 does not build with Go 1.26 (cockroachdb/swiss)
 
 _dml_go_install() {
   # _dml_go_install <module> <version> <package dir in module, "" for its root> <binary name> <dest dir>

@@ -10,7 +10,7 @@ chain (environment, shared files, profile, instance role) when a request is made
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -29,7 +29,9 @@ class StoreSettings:
     * s3: ``s3_bucket`` (for puts), ``s3_prefix``, ``s3_endpoint_url`` (MinIO and
       other S3-compatible services; ``None`` for AWS), ``s3_region``, ``s3_profile``
       (a named profile of the shared AWS files; ``None``: the default chain)
-    * ipfs: ``ipfs_api`` (Kubo RPC API, e.g. ``http://127.0.0.1:5001``)
+    * ipfs: ``ipfs_api`` (Kubo RPC API, e.g. ``http://127.0.0.1:5001``), ``ipfs_auth``
+      (the daemon's ``API.Authorizations`` secret, ``bearer:<token>`` or
+      ``basic:<user>:<password>``; ``None`` when the API is open)
     * all: ``timeout`` seconds per network operation
     """
 
@@ -40,6 +42,7 @@ class StoreSettings:
     s3_region: str | None = None
     s3_profile: str | None = None
     ipfs_api: str = "http://127.0.0.1:5001"
+    ipfs_auth: str | None = field(default=None, repr=False)  # a secret: never shown
     timeout: float = 60.0
 
 
@@ -82,7 +85,7 @@ def open_store(kind: str | StorageType, settings: StoreSettings) -> ArtifactStor
     if text == "ipfs":
         from decentralml.storage.ipfs import IpfsStore
 
-        return IpfsStore(settings.ipfs_api, timeout=settings.timeout)
+        return IpfsStore(settings.ipfs_api, auth=settings.ipfs_auth, timeout=settings.timeout)
     raise UsageError(f"Unknown storage {kind!r}: choose one of {', '.join(KINDS)}.")
 
 

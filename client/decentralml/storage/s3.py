@@ -197,6 +197,9 @@ class S3Store:
                 Callback=obs.advance,
             )
         except Exception as exc:
+            own = _callers_exception(exc)
+            if own is not None:
+                raise own from None  # e.g. the caller's progress observer interrupted the upload
             raise self._translate(exc, "upload to", self.bucket, key, writing=True) from None
         finally:
             obs.end()
@@ -228,8 +231,11 @@ class S3Store:
             self.client.download_file(
                 bucket, key, str(target), Config=self._transfer_config(), Callback=obs.advance
             )
-        except Exception as exc:
+        except BaseException as exc:
             remove_path(target)
+            own = _callers_exception(exc) if isinstance(exc, Exception) else exc
+            if own is not None:
+                raise own from None
             raise self._translate(exc, "download", bucket, key) from None
         finally:
             obs.end()
@@ -311,6 +317,31 @@ class S3Store:
             return StorageError(f"Could not {action} s3://{bucket}/{key}: {root.strerror or root}.")
         first = str(root).splitlines()[0] if str(root) else type(root).__name__
         return StorageError(f"S3 could not {action} s3://{bucket}/{key}: {first}.")
+
+
+def _callers_exception(exc: BaseException) -> BaseException | None:
+    """The caller's own exception (e.g. raised by its progress observer) that a transfer
+    failed with, unwrapped from botocore's HTTPClientError; None for transport failures."""
+    import botocore.exceptions as bexc
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, bexc.HTTPClientError):
+            inner = current.kwargs.get("error")
+            if isinstance(inner, BaseException) and not isinstance(inner, (OSError, bexc.BotoCoreError)):
+                module = type(inner).__module__
+                if not module.startswith(("urllib3", "http.", "botocore", "ssl")):
+                    return inner
+            return None
+        if isinstance(current, (bexc.BotoCoreError, bexc.ClientError, OSError)):
+            return None
+        module = type(current).__module__
+        if not module.startswith(("boto3", "botocore", "s3transfer", "urllib3")):
+            return current
+        current = getattr(current, "last_exception", None) or current.__cause__ or current.__context__
+    return None
 
 
 def _root_cause(exc: BaseException) -> BaseException:
