@@ -322,6 +322,13 @@ def contribute(global_model: Path, output: Path, contributor_index: int | None =
     return metrics
 
 
+def default_global_model() -> Path:
+    """``base_model`` (placed next to this file by ``decentralml assign-task``, digest-checked), else
+    ``global_model.safetensors`` (a bundle prepared with the model inside)."""
+    assigned = HERE / "base_model"
+    return assigned if assigned.is_file() else HERE / "global_model.safetensors"
+
+
 def _env_int(name: str) -> int | None:
     value = os.environ.get(name)
     return int(value) if value not in (None, "") else None
@@ -329,7 +336,7 @@ def _env_int(name: str) -> int | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Train the creator's global model on your data and write the result.")
-    parser.add_argument("--global-model", type=Path, default=os.environ.get("DECENTRALML_GLOBAL_MODEL") or HERE / "global_model.safetensors")
+    parser.add_argument("--global-model", type=Path, default=os.environ.get("DECENTRALML_GLOBAL_MODEL") or default_global_model())
     parser.add_argument("--output", type=Path, default=os.environ.get("DECENTRALML_OUTPUT_DIR") or Path.cwd() / "result")
     parser.add_argument("--contributor-index", type=int, default=_env_int("DECENTRALML_CONTRIBUTOR_INDEX"))
     parser.add_argument("--data", type=Path, default=os.environ.get("DECENTRALML_DATA") or None)

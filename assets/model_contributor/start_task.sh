@@ -3,10 +3,12 @@
 #
 # Contract (arguments win over environment variables):
 #   --global-model PATH       | DECENTRALML_GLOBAL_MODEL       the round's global model (safetensors);
-#                                                               default: global_model.safetensors in this bundle
+#                                                               default: base_model in this directory (put there by
+#                                                               `decentralml assign-task`), else global_model.safetensors
 #   --output DIR              | DECENTRALML_OUTPUT_DIR         where the result goes (created; must be empty);
 #                                                               default: ./result
-#   --contributor-index N     | DECENTRALML_CONTRIBUTOR_INDEX  your shard of the creator's dataset (0-based)
+#   --contributor-index N     | DECENTRALML_CONTRIBUTOR_INDEX  your shard of the creator's dataset (0-based,
+#                                                               < num_contributors in settings.py)
 #   --data FILE               | DECENTRALML_DATA               or your own data: .csv (features..., label) or .npz (x, y)
 #   --contributor-id ID       | DECENTRALML_CONTRIBUTOR_ID     recorded in metrics.json (default: random)
 # Output: DIR/weights.safetensors and DIR/metrics.json; one JSON line on stdout; exit 0 on success.

@@ -150,6 +150,7 @@ app.add_typer(_account.app, name="account")
 #   split (split engineer):    from decentralml.cli.split import ...
 # >>> registrations >>>
 from decentralml.cli.split import app as split_app; app.add_typer(split_app, name="split")  # split engineer
+from decentralml.cli.federate import register as _register_fl; _register_fl(app)  # fl engineer: federate, evaluate-results
 # <<< registrations <<<
 # ---------------------------------------------------------------------------
 

@@ -1,0 +1,195 @@
+"""Federated-learning commands: ``federate`` (aggregate a round, optionally open the next) and
+``evaluate-results`` (run the creator's validation on pending results; CustomAccept decides on chain)."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+from decentralml.amounts import format_amount, parse_amount
+from decentralml.cli import common
+from decentralml.cli.context import run_context
+
+BundleOpt = Annotated[
+    Path,
+    typer.Option("--creator-bundle", envvar="DECENTRALML_CREATOR_BUNDLE",
+                 help="Your creator bundle (the directory with model_creator.py): its evaluation and validation run here."),
+]
+WorkDirOpt = Annotated[
+    Optional[Path], typer.Option("--work-dir", help="Where results are downloaded (default ./decentralml-work).")
+]
+
+
+class StrategyChoice(str, enum.Enum):
+    fedavg = "fedavg"
+    median = "median"
+    trimmed_mean = "trimmed-mean"
+    krum = "krum"
+
+
+def _bundle(path: Path) -> Any:
+    from decentralml.fl.bundle import load_creator_bundle
+
+    common.require_path(path, directory=True)
+    return load_creator_bundle(path)
+
+
+def _report_json(report: Any) -> dict[str, Any]:
+    return {
+        "passed": report.passed,
+        "reason": report.reason,
+        "accuracy": report.evaluation.accuracy if report.evaluation else None,
+        "loss": report.evaluation.loss if report.evaluation else None,
+        "score": report.score_bp,
+        "num_samples": report.metrics.num_samples if report.metrics else None,
+        "reported_accuracy": report.metrics.accuracy if report.metrics else None,
+    }
+
+
+def evaluate_results_cmd(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="Task id.", min=0)],
+    creator_bundle: BundleOpt = Path("model_creator"),
+    decide: Annotated[
+        Optional[bool],
+        typer.Option("--decide/--no-decide", help="Accept/reject on chain (default: only for CustomAccept tasks)."),
+    ] = None,
+    work_dir: WorkDirOpt = None,
+    data_dir: common.DataDirOpt = None,
+    s3_endpoint_url: common.S3EndpointOpt = None,
+    s3_region: common.S3RegionOpt = None,
+    s3_profile: common.S3ProfileOpt = None,
+    ipfs_api: common.IpfsApiOpt = None,
+) -> None:
+    """Evaluate each pending result with your validation function; CustomAccept tasks are judged on chain."""
+    from decentralml.fl.rounds import judge_pending
+
+    run = run_context(ctx)
+    choice = common.storage_choice(
+        run.settings, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
+        s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
+    )
+    bundle = _bundle(creator_bundle)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        with run.output.status(f"Evaluating the pending results of task {task_id}..."):
+            judgements = judge_pending(
+                chain, keypair, task_id, bundle, common.download_opener(run.settings, choice),
+                (work_dir or run.settings.work_dir).expanduser(), decide=decide, progress=common.transfer_observer(run),
+            )
+    if not judgements:
+        run.output.message(f"Task {task_id} has no pending result.")
+    table = Table(title=f"Pending results of task {task_id}")
+    for column in ("Submission", "Worker", "Held-out acc.", "Samples", "Verdict", "Decision", "Why"):
+        table.add_column(column)
+    for j in judgements:
+        acc = f"{j.report.evaluation.accuracy:.2%}" if j.report.evaluation else "-"
+        samples = str(j.report.metrics.num_samples) if j.report.metrics else "-"
+        table.add_row(str(j.submission_id), common.short(j.worker, 14), acc, samples,
+                      "pass" if j.report.passed else "fail", j.decision, j.report.reason)
+    run.output.data(
+        [
+            {
+                "submission_id": j.submission_id,
+                "worker": j.worker,
+                "decision": j.decision,
+                "reward": common.amount_json(j.reward, token) if j.reward is not None else None,
+                **_report_json(j.report),
+            }
+            for j in judgements
+        ],
+        table if judgements else None,
+    )
+
+
+def federate_cmd(
+    ctx: typer.Context,
+    task_id: Annotated[int, typer.Argument(help="The round's task id.", min=0)],
+    creator_bundle: BundleOpt = Path("model_creator"),
+    strategy: Annotated[StrategyChoice, typer.Option("--strategy", help="Aggregation rule.")] = StrategyChoice.fedavg,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="New global model file (default WORK_DIR/task-ID-global.safetensors).")
+    ] = None,
+    next_round: Annotated[
+        bool, typer.Option("--next-round", help="Publish the new model and open the next round's task (signs).")
+    ] = False,
+    question: Annotated[Optional[str], typer.Option("--question", help="Next round's question (default: the same).")] = None,
+    reward: Annotated[Optional[str], typer.Option("--reward", help="Next round's reward per result (default: the same).")] = None,
+    max_assignments: Annotated[Optional[int], typer.Option("--max-assignments", help="Next round's slots (default: the same).")] = None,
+    expires_in: Annotated[Optional[int], typer.Option("--expires-in", help="Blocks until the next round expires.")] = None,
+    work_dir: WorkDirOpt = None,
+    storage: common.StorageOpt = None,
+    data_dir: common.DataDirOpt = None,
+    s3_endpoint_url: common.S3EndpointOpt = None,
+    s3_bucket: common.S3BucketOpt = None,
+    s3_prefix: common.S3PrefixOpt = None,
+    s3_region: common.S3RegionOpt = None,
+    s3_profile: common.S3ProfileOpt = None,
+    ipfs_api: common.IpfsApiOpt = None,
+) -> None:
+    """Download and verify a round's accepted results, aggregate, evaluate, save the new global model."""
+    from decentralml.fl.rounds import federate, open_next_round
+    from decentralml.fl.strategy import strategy_by_name
+
+    run = run_context(ctx)
+    choice = common.storage_choice(
+        run.settings, storage=storage, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=s3_bucket,
+        s3_prefix=s3_prefix, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
+    )
+    bundle = _bundle(creator_bundle)
+    rule = strategy_by_name(strategy.value)
+    work = (work_dir or run.settings.work_dir).expanduser()
+    target = (output or work / f"task-{task_id}-global.safetensors").expanduser()
+    keypair = common.resolve_signer(run) if next_round else None
+    opener = common.download_opener(run.settings, choice)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        with run.output.status(f"Federating the accepted results of task {task_id}..."):
+            result = federate(chain, task_id, bundle, rule, opener, work, target, progress=common.transfer_observer(run))
+        nxt = None
+        if next_round:
+            pays = parse_amount(reward, token) if reward is not None else None
+            with run.output.status("Publishing the new global model and opening the next round..."):
+                nxt = open_next_round(
+                    chain, keypair, common.upload_store(run.settings, choice), opener, task_id, target, work,
+                    question=question, pays_amount=pays, max_assignments=max_assignments, expires_in_blocks=expires_in,
+                    progress=common.transfer_observer(run),
+                )
+    run.output.message(
+        f"Task {task_id}: {result.strategy} over {sum(c.used for c in result.contributions)} result(s), "
+        f"held-out accuracy {result.evaluation.accuracy:.2%}; saved {result.global_model}."
+    )
+    if nxt is not None:
+        refund = f" (task {task_id} closed, refund {format_amount(nxt.closed_previous.refund or 0, token)})" if nxt.closed_previous else ""
+        run.output.message(f"Next round: task {nxt.created.task_id}{refund}.")
+    payload = {
+        "task_id": task_id,
+        "strategy": result.strategy,
+        "global_model": str(result.global_model),
+        "digest": result.digest,
+        "accuracy": result.evaluation.accuracy,
+        "loss": result.evaluation.loss,
+        "contributions": [
+            {"submission_id": c.submission_id, "worker": c.worker, "num_samples": c.num_samples, "used": c.used}
+            for c in result.contributions
+        ],
+        "next_task_id": nxt.created.task_id if nxt else None,
+        "next_base_model": nxt.created.base_model.to_json() if nxt and nxt.created.base_model else None,
+    }
+    table = Table(title=f"Round of task {task_id}: {result.strategy}, accuracy {result.evaluation.accuracy:.2%}")
+    for column in ("Submission", "Worker", "Samples", "Used"):
+        table.add_column(column)
+    for c in result.contributions:
+        table.add_row(str(c.submission_id), common.short(c.worker, 14), str(c.num_samples), "yes" if c.used else "no")
+    run.output.data(payload, table)
+
+
+def register(app: typer.Typer) -> None:
+    """Register ``federate`` and ``evaluate-results`` on the root app."""
+    app.command("federate")(federate_cmd)
+    app.command("evaluate-results")(evaluate_results_cmd)
