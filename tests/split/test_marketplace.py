@@ -1,0 +1,194 @@
+"""Both split-learning protocols end to end on the dev node, three participants, lineage on chain.
+
+Alice creates the task, Bob, Charlie and Dave contribute with their private
+CSV shards; results carry signed lineage records whose digests are on chain;
+Alice verifies, aggregates (or takes the last turn) and pays.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from substrateinterface import Keypair  # noqa: E402
+
+from decentralml.chain.client import ChainClient  # noqa: E402
+from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy  # noqa: E402
+from decentralml.errors import IntegrityError  # noqa: E402
+from decentralml.fl.split import marketplace  # noqa: E402
+from decentralml.fl.split.data import prepare_shards  # noqa: E402
+from decentralml.fl.split.model import SplitSpec  # noqa: E402
+from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config  # noqa: E402
+from decentralml.fl.split.train import TrainConfig  # noqa: E402
+from decentralml.lineage import verify_result_lineage  # noqa: E402
+from decentralml.storage import StoreSettings, open_store  # noqa: E402
+from decentralml.usecases import TaskSpec, create_task  # noqa: E402
+
+pytestmark = [pytest.mark.integration, pytest.mark.ml]
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "split_learning" / "participant"
+REWARD = 10**12
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Four breast-cancer shards: 1 for the initiator (Alice), 2..4 for the three participants."""
+    return prepare_shards("breast_cancer", tmp_path_factory.mktemp("data"), participants=4, seed=1)
+
+
+@pytest.fixture
+def market(devnode, tmp_path):
+    chain = ChainClient.connect(devnode.url)
+    store = open_store("local", StoreSettings(data_dir=tmp_path / "store"))
+    try:
+        yield chain, store
+    finally:
+        chain.close()
+
+
+def _bundle(tmp_path: Path, protocol: Protocol) -> tuple[Path, Path]:
+    bundle = tmp_path / f"bundle-{protocol.value}"
+    bundle.mkdir()
+    for name in ("start_task.sh", "split_task.py", "requirements.txt"):
+        shutil.copy2(TEMPLATE / name, bundle / name)
+    config = BundleConfig(protocol, SplitSpec("mlp", 30, (16, 8), 2, cut=2, seed=0), TrainConfig(epochs=4, batch_size=16, lr="0.05"))
+    write_config(bundle, config)
+    return bundle, write_base_model(config, tmp_path / f"base-{protocol.value}.safetensors")
+
+
+def _create(chain, store, tmp_path, protocol, creator) -> int:
+    bundle, base = _bundle(tmp_path, protocol)
+    spec = TaskSpec(TaskType.MODEL_CONTRIBUTOR, f"split learning ({protocol.value})", REWARD, 3,
+                    ValidationStrategy.MANUAL_ACCEPT, expires_in_blocks=10_000, assignment_deadline=5_000)
+    return create_task(chain, creator, store, spec, bundle, base_model=base).task_id
+
+
+def _opener(store):
+    return lambda ref: store
+
+
+PARTICIPANTS = ("//Bob", "//Charlie", "//Dave")
+
+
+def test_initiator_participants_protocol_end_to_end(market, shards, tmp_path):
+    chain, store = market
+    alice = Keypair.create_from_uri("//Alice")
+    task_id = _create(chain, store, tmp_path, Protocol.INITIATOR, alice)
+
+    contributions = []
+    for uri, data in zip(PARTICIPANTS, shards.participants[1:]):
+        worker = Keypair.create_from_uri(uri)
+        contributions.append(marketplace.contribute(chain, worker, task_id, _opener(store), store, data, tmp_path / uri[2:]))
+
+    for contribution, uri in zip(contributions, PARTICIPANTS):
+        submission = chain.get_submission(contribution.submission_id)
+        assert submission.status is SubmissionStatus.PENDING_VALIDATION
+        assert submission.lineage_digest == contribution.lineage.digest
+        report = verify_result_lineage(
+            inline_result=submission.inline_result, lineage_digest=submission.lineage_digest,
+            worker_public_key=submission.worker, task_id=task_id, submission_id=submission.submission_id,
+            result_digest=submission.result.digest,
+        )
+        assert report.signed.record.signer == Keypair.create_from_uri(uri).public_key.hex()
+        assert report.signed.record.step == marketplace.STEP_PARTICIPANT
+
+    result = marketplace.aggregate_task(chain, alice, task_id, _opener(store), shards.participants[0],
+                                        tmp_path / "main", test=shards.test)
+    assert result.used == tuple(c.submission_id for c in contributions) and not result.refused
+    assert result.metrics["participant_samples"] == [c.metrics["samples"] for c in contributions]
+    assert result.metrics["test_accuracy"] > 0.85
+    assert set(result.lineage.record.parents) == {c.lineage.digest.hex() for c in contributions}
+    assert json.loads(result.lineage_path.read_text())["record"]["step"] == marketplace.STEP_INITIATOR
+
+    before = {c.submission_id: chain.balance(chain.get_submission(c.submission_id).worker).free for c in contributions}
+    assert marketplace.accept_verified(chain, alice, result.used) == list(result.used)
+    for contribution in contributions:
+        submission = chain.get_submission(contribution.submission_id)
+        assert submission.status is SubmissionStatus.ACCEPTED and submission.paid == REWARD
+        assert chain.balance(submission.worker).free == before[contribution.submission_id] + REWARD
+    assert chain.get_task(task_id).status is TaskStatus.COMPLETED
+
+
+def test_round_robin_protocol_end_to_end(market, shards, tmp_path):
+    chain, store = market
+    alice = Keypair.create_from_uri("//Alice")
+    task_id = _create(chain, store, tmp_path, Protocol.ROUND_ROBIN, alice)
+
+    turns = []
+    for uri, data in zip(PARTICIPANTS, shards.participants[1:]):
+        worker = Keypair.create_from_uri(uri)
+        turns.append(marketplace.contribute(chain, worker, task_id, _opener(store), store, data, tmp_path / uri[2:]))
+    assert [t.previous_submission for t in turns] == [None, turns[0].submission_id, turns[1].submission_id]
+    assert turns[1].lineage.record.parents == (turns[0].lineage.digest.hex(),)
+    assert turns[2].metrics["samples"] > turns[0].metrics["samples"]  # samples accumulate along the turns
+
+    outcome = marketplace.final_round_robin_model(chain, task_id, _opener(store), tmp_path / "final", test=shards.test)
+    assert [t.submission_id for t in outcome.turns] == [t.submission_id for t in turns] and not outcome.refused
+    assert outcome.turns[-1].test_accuracy > 0.85
+    assert outcome.turns[-1].test_loss < outcome.turns[0].test_loss  # the turns keep improving the model
+    assert marketplace.accept_verified(chain, alice, [t.submission_id for t in outcome.turns]) == [t.submission_id for t in turns]
+    assert chain.get_task(task_id).status is TaskStatus.COMPLETED
+
+
+def test_round_robin_turn_must_wait_for_previous_result(market, shards, tmp_path):
+    chain, store = market
+    alice = Keypair.create_from_uri("//Alice")
+    task_id = _create(chain, store, tmp_path, Protocol.ROUND_ROBIN, alice)
+    from decentralml.usecases import assign_task
+
+    bob = Keypair.create_from_uri("//Bob")
+    assign_task(chain, bob, task_id, _opener(store), tmp_path / "bob")
+    charlie = Keypair.create_from_uri("//Charlie")
+    from decentralml.errors import UsageError
+
+    with pytest.raises(UsageError, match="not your turn"):
+        marketplace.contribute(chain, charlie, task_id, _opener(store), store, shards.participants[2], tmp_path / "charlie")
+
+
+def test_tampered_results_are_refused_and_rejected(market, shards, tmp_path):
+    """A lineage digest on chain that is not the record's, and an artifact altered in storage."""
+    chain, store = market
+    alice = Keypair.create_from_uri("//Alice")
+    task_id = _create(chain, store, tmp_path, Protocol.INITIATOR, alice)
+    bob, charlie, dave = (Keypair.create_from_uri(u) for u in PARTICIPANTS)
+
+    honest = marketplace.contribute(chain, bob, task_id, _opener(store), store, shards.participants[1], tmp_path / "bob")
+
+    # Charlie trains honestly but sends Bob's signed record inline and a digest of nothing on chain.
+    from decentralml.usecases import assign_task
+
+    assigned = assign_task(chain, charlie, task_id, _opener(store), tmp_path / "charlie")
+    script, base = marketplace._bundle_paths(assigned)
+    output = assigned.directory / "result"
+    marketplace.run_bundle(script, shards.participants[2], base, output)
+    ref = store.put(output)
+    forged_digest = b"\x42" * 32
+    chain.submit(charlie, "send_task_result", {
+        "submission_id": assigned.submission_id, "result": ref.to_chain(),
+        "inline_result": "0x" + honest.sent.inline_result.hex(), "lineage_digest": "0x" + forged_digest.hex(),
+    })
+    submission = chain.get_submission(assigned.submission_id)
+    with pytest.raises(IntegrityError, match="on-chain lineage_digest"):
+        verify_result_lineage(inline_result=submission.inline_result, lineage_digest=submission.lineage_digest,
+                              worker_public_key=submission.worker, task_id=task_id,
+                              submission_id=submission.submission_id, result_digest=submission.result.digest)
+
+    # Dave sends a correct result, then the stored artifact is altered.
+    tampered = marketplace.contribute(chain, dave, task_id, _opener(store), store, shards.participants[3], tmp_path / "dave")
+    stored = store.path_of(tampered.sent.result)
+    weights_file = stored / "weights.safetensors"
+    weights_file.chmod(0o644)
+    raw = bytearray(weights_file.read_bytes())
+    raw[-1] ^= 0xFF
+    weights_file.write_bytes(bytes(raw))
+
+    result = marketplace.aggregate_task(chain, alice, task_id, _opener(store), shards.participants[0], tmp_path / "main")
+    assert result.used == (honest.submission_id,)
+    assert {r.submission_id for r in result.refused} == {assigned.submission_id, tampered.submission_id}
+    assert marketplace.reject_refused(chain, alice, result.refused) == sorted(r.submission_id for r in result.refused)
+    assert chain.get_submission(tampered.submission_id).status is SubmissionStatus.REJECTED
