@@ -1,0 +1,75 @@
+"""account new / import / list / inspect and signing with --account."""
+
+import json
+import os
+import stat
+
+import pytest
+
+from decentralml.keystore import Keystore
+from tests.cli.conftest import ALICE, Cli
+
+DEV = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
+
+
+def test_import_list_inspect(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "s3cret")
+    imported = cli.json("--suri", "//Alice", "account", "import", "creator")
+    assert imported["address"] == ALICE and "secret" not in imported
+    path = cli.tmp / "data" / "keystore" / "creator.json"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert "//Alice" not in path.read_text() and "s3cret" not in path.read_text()
+    listed = cli.json("account", "list")
+    assert [(a["name"], a["address"], a["crypto"]) for a in listed] == [("creator", ALICE, "sr25519")]
+    inspected = cli.json("account", "inspect", "creator")
+    assert inspected["public_key"].startswith("0x") and "secret" not in inspected
+    assert cli.json("account", "inspect", "creator", "--show-secret")["secret"] == "//Alice"
+    plain = cli("account", "inspect", "creator")
+    assert "//Alice" not in plain.stdout + plain.stderr
+
+
+def test_new_account_with_prompts(cli: Cli) -> None:
+    result = cli("account", "new", "worker", input="pw\npw\n")
+    assert result.exit_code == 0, result.stderr
+    address = result.stdout.strip()
+    assert address.startswith("5")
+    secret = cli("account", "inspect", "worker", "--show-secret", input="pw\n")
+    assert secret.exit_code == 0 and len(secret.stdout.split("secret")[1].split()) >= 12
+
+
+def test_sign_with_keystore_account(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw")
+    cli.json("--suri", "//Alice", "account", "import", "creator")
+    monkeypatch.delenv("DECENTRALML_SURI", raising=False)
+    assert cli.json("--account", "creator", "balance")["address"] == ALICE
+    closed = cli("--account", "creator", "close-task", "5")
+    assert closed.exit_code == 8  # signed, then the (fake) chain found no task 5
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "wrong")
+    wrong = cli("--account", "creator", "close-task", "5")
+    assert wrong.exit_code == 3 and "Wrong password" in wrong.stderr
+    assert cli("--account", "ghost", "close-task", "5").exit_code == 3
+
+
+def test_account_errors(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw")
+    assert cli("--suri", "//Alice", "account", "import", "bad/name").exit_code == 2
+    cli.json("--suri", "//Alice", "account", "import", "a")
+    dup = cli("--suri", "//Alice", "account", "import", "a")
+    assert dup.exit_code == 2 and "already exists" in dup.stderr
+    bad_secret = cli("--suri", "not a mnemonic at all", "account", "import", "b")
+    assert bad_secret.exit_code == 2 and "not a mnemonic at all" not in bad_secret.stderr
+    assert cli("account", "new", "c", "--words", "13").exit_code == 2
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "")
+    assert cli("--suri", "//Alice", "account", "import", "d").exit_code == 2
+
+
+def test_keystore_file_format(tmp_path) -> None:
+    from decentralml.config import CryptoType
+
+    store = Keystore(tmp_path / "ks")
+    entry = store.add("x", DEV, "5addr", CryptoType.ED25519, "pw")
+    document = json.loads(entry.path.read_text())
+    assert document["kdf"]["alg"] == "argon2id" and document["cipher"] == "xsalsa20-poly1305"
+    assert stat.S_IMODE(os.stat(tmp_path / "ks").st_mode) == 0o700
+    assert store.unlock("x", "pw") == DEV
+    assert store.get("x").crypto is CryptoType.ED25519
