@@ -109,7 +109,7 @@ def test_duplicates_and_refusals_get_real_node_codes():
     assert (banned.code, banned.message) == (1012, "Transaction is temporarily banned")
     assert (stale.code, stale.data) == (1010, "Transaction is outdated")
     assert (bad.code, bad.data) == (1010, "Transaction has a bad signature")
-    assert truncated.code == 1001
+    assert truncated.code == -32000
 
 
 def test_empty_blocks_on_request_and_interval_mode():

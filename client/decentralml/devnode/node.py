@@ -95,7 +95,8 @@ def pool_error_from(exc: Exception) -> PoolError:
         return exc
     if isinstance(code, int) and hasattr(exc, "message"):
         return PoolError(code, str(exc.message), getattr(exc, "data", None))
-    return PoolError(1002, f"Verification Error: Runtime error: {exc}", None)
+    detail = f"Runtime error: Execution failed: {exc}"
+    return PoolError(1002, f"Verification Error: {detail}", repr(detail))
 
 
 class DevNode:
@@ -243,7 +244,8 @@ class DevNode:
         try:
             xt, _ = split_opaque(xt)
         except CodecError as exc:
-            raise PoolError(1001, f"Extrinsic has invalid format: {exc}") from None
+            # A real node answers a body that is not even length-prefixed bytes with its generic client error.
+            raise PoolError(-32000, f"Client error: {exc}") from None
         tx_hash = blake2_256(xt)
         self.pool.check_known(tx_hash, self._clock())
         entry = self._validate(xt)

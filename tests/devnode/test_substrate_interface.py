@@ -1,0 +1,147 @@
+"""Unmodified substrate-interface 1.8.1 against the dev node: transfers and the whole DecentralML lifecycle."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.devnode.sichain import (
+    PALLET,
+    UNIT,
+    asset,
+    best_number,
+    connect,
+    create_task_params,
+    event,
+    events,
+    free,
+    keypair,
+    submit,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def test_connects_reads_chain_and_metadata(devnode):
+    substrate = connect(devnode.url)
+    assert substrate.chain == "Development"
+    assert substrate.ss58_format == 42
+    assert substrate.token_decimals == 12 and substrate.token_symbol == "UNIT"
+    assert substrate.runtime_version == 100
+    assert substrate.metadata.get_metadata_pallet(PALLET) is not None
+    assert substrate.get_block_number(substrate.get_block_hash(0)) == 0
+    assert substrate.get_constant("System", "SS58Prefix").value == 42
+    substrate.close()
+
+
+def test_transfer_receipt_fee_and_balances(devnode):
+    substrate = connect(devnode.url)
+    alice, eve = keypair("Alice"), keypair("Eve")
+    alice_before, eve_before = free(substrate, alice), free(substrate, eve)
+    call = substrate.compose_call("Balances", "transfer_keep_alive", {"dest": eve.ss58_address, "value": 3 * UNIT})
+    estimate = substrate.get_payment_info(call, alice)
+    receipt = submit(substrate, alice, "Balances", "transfer_keep_alive", {"dest": eve.ss58_address, "value": 3 * UNIT})
+    assert receipt.is_success, receipt.error_message
+    fee = receipt.total_fee_amount
+    assert fee > 0 and fee == estimate["partial_fee"]
+    assert receipt.weight["ref_time"] > 0
+    names = [(e.module, e.name) for e in events(receipt)]
+    assert ("Balances", "Transfer") in names and ("System", "ExtrinsicSuccess") in names
+    assert ("TransactionPayment", "TransactionFeePaid") in names
+    assert free(substrate, alice) == alice_before - 3 * UNIT - fee
+    assert free(substrate, eve) == eve_before + 3 * UNIT
+    block = substrate.get_block(receipt.block_hash)
+    assert block["extrinsics"][0].value["call"]["call_module"] == "Timestamp"
+    assert substrate.get_account_nonce(alice.ss58_address) == 1
+    substrate.close()
+
+
+def test_decentralml_lifecycle_with_payment_rejection_close_and_expiry(devnode):
+    substrate = connect(devnode.url)
+    alice, bob, charlie, dave = (keypair(n) for n in ("Alice", "Bob", "Charlie", "Dave"))
+    pays = 2 * UNIT
+    now = best_number(substrate)
+
+    # create: the escrow (pays x slots) leaves Alice with the fee.
+    alice_before = free(substrate, alice)
+    created = submit(substrate, alice, PALLET, "create_task", create_task_params(pays=pays, slots=2, expiration_block=now + 40))
+    assert created.is_success, created.error_message
+    task = event(created, PALLET, "TaskCreated")
+    task_id = task["task_id"]
+    assert task["escrow"] == 2 * pays and task["max_assignments"] == 2
+    assert free(substrate, alice) == alice_before - 2 * pays - created.total_fee_amount
+    stored = substrate.query(PALLET, "Tasks", [task_id]).value
+    assert stored["status"] == "Open" and stored["pays_amount"] == pays
+
+    # assign -> send result -> validate -> accept: Bob is paid exactly once.
+    assigned = submit(substrate, bob, PALLET, "assign_task", {"task_id": task_id})
+    assert assigned.is_success, assigned.error_message
+    sid = event(assigned, PALLET, "TaskAssigned")["submission_id"]
+    sent = submit(
+        substrate, bob, PALLET, "send_task_result",
+        {"submission_id": sid, "result": asset("ipfs://bafy-result-bob", "cd"), "inline_result": '{"accuracy": 0.91}', "lineage_digest": None},
+    )
+    assert sent.is_success, sent.error_message
+    assert event(sent, PALLET, "TaskResultSubmitted")["submission_id"] == sid
+    validated = submit(substrate, alice, PALLET, "validate_task_result", {"submission_id": sid, "passed": True, "score": 9100})
+    assert validated.is_success, validated.error_message
+    assert event(validated, PALLET, "TaskResultValidated")["score"] == 9100
+    bob_before = free(substrate, bob)
+    accepted = submit(substrate, alice, PALLET, "accept_task_result", {"submission_id": sid})
+    assert accepted.is_success, accepted.error_message
+    assert event(accepted, PALLET, "TaskResultAccepted")["reward"] == pays
+    assert free(substrate, bob) == bob_before + pays
+    again = submit(substrate, alice, PALLET, "accept_task_result", {"submission_id": sid})
+    assert not again.is_success
+    assert again.error_message["name"] == "NotAwaitingDecision"
+    assert free(substrate, bob) == bob_before + pays
+
+    # a pallet error carries the error's name and doc string from the metadata.
+    not_creator = submit(substrate, bob, PALLET, "close_task", {"task_id": task_id})
+    assert not not_creator.is_success
+    assert not_creator.error_message["name"] == "CloseNotAllowed"
+    assert "wait for expiry" in " ".join(not_creator.error_message["docs"])
+
+    # reject and re-assign: Charlie's rejected slot is freed, he can take it again.
+    charlie_sid = event(submit(substrate, charlie, PALLET, "assign_task", {"task_id": task_id}), PALLET, "TaskAssigned")["submission_id"]
+    submit(substrate, charlie, PALLET, "send_task_result", {"submission_id": charlie_sid, "result": asset("ipfs://bafy-charlie"), "inline_result": None, "lineage_digest": None})
+    rejected = submit(substrate, alice, PALLET, "reject_task_result", {"submission_id": charlie_sid})
+    assert rejected.is_success, rejected.error_message
+    assert event(rejected, PALLET, "TaskResultRejected")["submission_id"] == charlie_sid
+    reassigned = submit(substrate, charlie, PALLET, "assign_task", {"task_id": task_id})
+    assert reassigned.is_success, reassigned.error_message
+    assert event(reassigned, PALLET, "TaskAssigned")["submission_id"] != charlie_sid
+    busy = submit(substrate, alice, PALLET, "close_task", {"task_id": task_id})
+    assert busy.error_message["name"] == "AssignmentsInProgress"
+
+    # expiry via empty blocks: anyone may close, the unspent escrow goes back to Alice.
+    substrate.rpc_request("dev_newBlocks", [45])
+    assert best_number(substrate) > now + 40
+    late = submit(substrate, dave, PALLET, "assign_task", {"task_id": task_id})
+    assert late.error_message["name"] == "TaskExpired"
+    alice_before_close = free(substrate, alice)
+    closed = submit(substrate, dave, PALLET, "close_task", {"task_id": task_id})
+    assert closed.is_success, closed.error_message
+    assert event(closed, PALLET, "TaskClosed")["refund"] == pays
+    assert free(substrate, alice) == alice_before_close + pays
+    assert substrate.query(PALLET, "Tasks", [task_id]).value["status"] == "Closed"
+    submissions = {int(k.value): v.value for k, v in substrate.query_map(PALLET, "Submissions")}
+    assert submissions[sid]["status"] == "Accepted" and submissions[sid]["paid"] == pays
+    assert submissions[charlie_sid]["status"] == "Rejected"
+    substrate.close()
+
+
+def test_auto_accept_pays_on_submission(devnode):
+    substrate = connect(devnode.url)
+    alice, ferdie = keypair("Alice"), keypair("Ferdie")
+    now = best_number(substrate)
+    params = create_task_params(pays=UNIT, slots=1, expiration_block=now + 30, strategy="AutoAccept")
+    task_id = event(submit(substrate, alice, PALLET, "create_task", params), PALLET, "TaskCreated")["task_id"]
+    sid = event(submit(substrate, ferdie, PALLET, "assign_task", {"task_id": task_id}), PALLET, "TaskAssigned")["submission_id"]
+    before = free(substrate, ferdie)
+    sent = submit(substrate, ferdie, PALLET, "send_task_result", {"submission_id": sid, "result": asset("ipfs://r"), "inline_result": None, "lineage_digest": "0x" + "ee" * 32})
+    assert sent.is_success, sent.error_message
+    names = [e.name for e in events(sent) if e.module == PALLET]
+    assert "TaskResultAccepted" in names and "TaskCompleted" in names
+    assert free(substrate, ferdie) == before + UNIT - sent.total_fee_amount
+    assert substrate.query(PALLET, "Tasks", [task_id]).value["status"] == "Completed"
+    substrate.close()
