@@ -151,6 +151,7 @@ app.add_typer(_account.app, name="account")
 # >>> registrations >>>
 from decentralml.cli.split import app as split_app; app.add_typer(split_app, name="split")  # split engineer
 from decentralml.cli.federate import register as _register_fl; _register_fl(app)  # fl engineer: federate, evaluate-results
+from decentralml.devnode.cli import app as devnode_app; app.add_typer(devnode_app, name="devnode")  # node engineer
 # <<< registrations <<<
 # ---------------------------------------------------------------------------
 
