@@ -48,7 +48,6 @@ def make_xt(sender: int, nonce: int, payload: bytes = b"") -> bytes:
 class FakeRuntime:
     metadata_v14 = b"meta\x0e"
     metadata_v15 = b"meta\x0f"
-    minimum_period_ms = 1
 
     def runtime_version(self) -> dict:
         return {"specName": "fake", "specVersion": 1, "transactionVersion": 1, "apis": []}
@@ -68,7 +67,7 @@ class FakeRuntime:
             raise FakeInvalid("Could not decode")
         return body[:1], int.from_bytes(body[1:5], "little"), body[5:]
 
-    def validate_transaction(self, state, xt: bytes) -> FakeValid:
+    def validate_transaction(self, state, xt: bytes, parent_hash=None, *, allow_future: bool = False) -> FakeValid:
         sender, nonce, payload = self._parse(xt)
         if payload == b"bad":
             raise FakeInvalid("Transaction has a bad signature")

@@ -19,7 +19,7 @@ from typing import Optional
 
 import typer
 
-from decentralml.errors import DecentralMLError, UsageError
+from decentralml.errors import ConfigError, DecentralMLError, UsageError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9944
@@ -106,9 +106,13 @@ async def _serve(base_path: Path, host: str, port: int, block_time: float | None
     from decentralml.devnode.server import serve
     from decentralml.devnode.store import ChainStore
 
+    try:
+        runtime = Runtime()
+    except Exception as exc:  # a broken installation: missing or unreadable packaged artifacts
+        raise ConfigError(f"The dev node runtime cannot start: {exc}") from None
     store = ChainStore.open(base_path)
     try:
-        node = DevNode(Runtime(), store, block_time=block_time)
+        node = DevNode(runtime, store, block_time=block_time)
         node.start()
         try:
             runner, endpoint = await serve(node, host, port)

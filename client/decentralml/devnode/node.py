@@ -48,7 +48,7 @@ class Runtime(Protocol):
     def runtime_version(self) -> dict[str, Any]: ...
     def properties(self) -> dict[str, Any]: ...
     def genesis(self) -> tuple[dict[bytes, bytes], bytes, bytes]: ...
-    def validate_transaction(self, state: Any, xt: bytes) -> Any: ...
+    def validate_transaction(self, state: Any, xt: bytes, parent_hash: bytes | None = None, *, allow_future: bool = False) -> Any: ...
     def build_block(self, state: Any, parent_hash: bytes, number: int, timestamp_ms: int, extrinsics: list[bytes]) -> Any: ...
     def state_call(self, state: Any, method: str, data: bytes) -> bytes: ...
 
@@ -127,7 +127,6 @@ class DevNode:
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self._executor: ThreadPoolExecutor | None = None
-        self.minimum_period_ms = int(getattr(runtime, "minimum_period_ms", 1) or 1)
 
     # ---- start-up -------------------------------------------------------------------------
 
@@ -224,7 +223,7 @@ class DevNode:
     def _validate(self, xt: bytes) -> PoolEntry:
         state = self.history.view(self.history.head_number)
         try:
-            valid = self.runtime.validate_transaction(state, xt)
+            valid = self.runtime.validate_transaction(state, xt, self._blocks[-1].hash, allow_future=True)
         except Exception as exc:
             raise pool_error_from(exc) from None
         return PoolEntry(
@@ -287,9 +286,8 @@ class DevNode:
         self._wakeup()
 
     def _next_timestamp(self) -> int:
-        now = int(self._clock() * 1000)
-        self._last_timestamp = max(now, self._last_timestamp + self.minimum_period_ms)
-        return self._last_timestamp
+        """Wall-clock time, never behind the last block (the runtime adds MinimumPeriod as manual seal does)."""
+        return max(int(self._clock() * 1000), self._last_timestamp)
 
     def _build(self, entries: list[PoolEntry]) -> _Built:
         parent = self._blocks[-1]
@@ -297,6 +295,7 @@ class DevNode:
         state = self.history.view(self.history.head_number)
         result = self.runtime.build_block(state, parent.hash, number, self._next_timestamp(), [e.xt for e in entries])
         block = Block(number, bytes(result.hash), bytes(result.header), tuple(bytes(x) for x in result.extrinsics))
+        self._last_timestamp = int(getattr(result, "timestamp_ms", 0) or self._last_timestamp)
         self._append(block, result.changes)
         refused = {bytes(xt): exc for xt, exc in result.rejected}
         included = [e for e in entries if e.xt not in refused]

@@ -55,6 +55,14 @@ def unknown_block(block_hash: bytes | str) -> RpcError:
     return RpcError(4003, f"Client error: UnknownBlock: Header was not found in the database: {text}")
 
 
+def runtime_api_error(exc: Exception) -> RpcError:
+    """A failed runtime API call as a real node reports it (4003, "Client error: ...")."""
+    message = getattr(exc, "message", None)
+    if isinstance(message, str) and message.startswith("Client error"):
+        return RpcError(4003, message)
+    return RpcError(4003, f"Client error: Execution failed: {message or exc}")
+
+
 _SUB_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -229,7 +237,7 @@ class RpcMethods:
         try:
             raw = node.runtime.state_call(state, "AccountNonceApi_account_nonce", account)
         except Exception as exc:
-            raise RpcError(4003, f"Client error: Execution failed: {exc}") from None
+            raise runtime_api_error(exc) from None
         nonce = int.from_bytes(raw[:4], "little")
         pooled = {
             getattr(e.validity, "nonce", None)
@@ -374,7 +382,7 @@ class RpcMethods:
         try:
             result = self.node.runtime.state_call(self.node.view(block.number), method, payload)
         except Exception as exc:
-            raise RpcError(4003, f"Client error: Execution failed: {exc}") from None
+            raise runtime_api_error(exc) from None
         return to_hex(result)
 
     def state_get_metadata(self, params: list[Any], session: Session) -> Any:
@@ -480,7 +488,7 @@ class RpcMethods:
                 self.node.view(block.number), method, raw + len(raw).to_bytes(4, "little")
             )
         except Exception as exc:
-            raise RpcError(4003, f"Client error: Execution failed: {exc}") from None
+            raise runtime_api_error(exc) from None
 
     def payment_query_info(self, params: list[Any], session: Session) -> Any:
         raw = self._payment_call("TransactionPaymentApi_query_info", params)
