@@ -48,7 +48,7 @@ class FakePallet(dict):
 class FakeMetadata:
     pallets = [FakePallet(0, "System"), FakePallet(2, "Balances"), FakePallet(5, "DecentralMLModule")]
     errors = {(5, 0): FakeError("TaskNotFound", ["The task does not exist:", "check the id."]),
-              (5, 3): FakeError("TaskFull", ["The task has no free slot."])}
+              (5, 3): FakeError("NoFreeSlot", ["The task has no free slot."])}
 
     def get_module_error(self, module_index: int, error_index: int) -> FakeError | None:
         return self.errors.get((module_index, error_index))

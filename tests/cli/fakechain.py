@@ -34,10 +34,10 @@ DOCS = {
     "SubmissionNotFound": "The submission does not exist: check the id with `list-results`.",
     "NotTaskCreator": "Only the task's creator may do this: sign with the creator's account.",
     "NotAssignedWorker": "Only the assigned worker may send this result.",
-    "TaskFull": "The task has no free slot: wait for a rejection or pick another task.",
+    "NoFreeSlot": "The task has no free slot: wait for a rejection or pick another task.",
     "TaskExpired": "The task has expired: pick another task.",
     "InsufficientBalance": "Insufficient balance to escrow the rewards.",
-    "TaskNotClosable": "The task has results waiting for a decision: accept or reject them first.",
+    "ResultsPendingDecision": "Results are waiting for validation or a decision: accept or reject them before closing.",
 }
 
 
@@ -142,7 +142,7 @@ class FakeChain:
         if task.expiration_block <= self.block:
             raise self._fail("TaskExpired")
         if task.assigned + task.accepted >= task.max_assignments:
-            raise self._fail("TaskFull")
+            raise self._fail("NoFreeSlot")
         sid = len(self.submissions) + 1
         deadline = self.block + task.assignment_deadline
         self.submissions[sid] = Submission(
@@ -203,7 +203,7 @@ class FakeChain:
             raise self._fail("NotTaskCreator")
         if any(s.task_id == task.task_id and s.status in (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED)
                for s in self.submissions.values()):
-            raise self._fail("TaskNotClosable")
+            raise self._fail("ResultsPendingDecision")
         refund = self.balances.pop(f"escrow-{task.task_id}", 0)
         self.balances[who] = self.balances.get(who, 0) + refund
         self.tasks[task.task_id] = replace(task, status=TaskStatus.CLOSED)

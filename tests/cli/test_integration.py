@@ -1,0 +1,127 @@
+"""The CLI and the chain client against a real dev node (started by the test suite)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from decentralml.chain import ChainClient, keypair_from_suri
+from decentralml.cli.app import app
+from decentralml.errors import DispatchError, NotFoundError, PermissionDeniedError, TransactionError
+
+pytestmark = pytest.mark.integration
+
+ALICE, BOB, CHARLIE = (keypair_from_suri(s) for s in ("//Alice", "//Bob", "//Charlie"))
+UNIT = 10**12
+
+
+class Node:
+    def __init__(self, url: str, tmp: Path) -> None:
+        self.url, self.tmp, self.runner = url, tmp, CliRunner()
+
+    def run(self, *args: Any) -> Any:
+        return self.runner.invoke(app, ["--url", self.url, *map(str, args)], catch_exceptions=False)
+
+    def json(self, *args: Any) -> Any:
+        result = self.run("--json", *args)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def free(self, address: str) -> int:
+        return int(self.json("balance", address)["free"]["planck"])
+
+
+@pytest.fixture
+def node(devnode: Any, isolated_env: Path) -> Node:
+    return Node(devnode.url, isolated_env)
+
+
+def _fee(data: dict) -> int:
+    return int(data["transaction"]["fee"] or 0)
+
+
+def test_creator_and_contributor_flow(node: Node, assets: Path, result_dir: Path) -> None:
+    bob_before = node.free(BOB.ss58_address)
+    alice_before = node.free(ALICE.ss58_address)
+    created = node.json("--suri", "//Alice", "create-task", assets, "--question", "Train MNIST",
+                        "--reward", "2 UNIT", "--max-assignments", "2", "--expires-in", "500",
+                        "--assignment-deadline", "100")
+    task_id = created["task_id"]
+    assert created["escrow"]["planck"] == str(4 * UNIT)
+    assert [t["task_id"] for t in node.json("list-tasks")] == [task_id]
+    shown = node.json("show-task", task_id)
+    assert shown["assets"]["bundle"]["digest"] == created["assets"]["bundle"]["digest"]
+    assert shown["status"] == "Open" and shown["creator"] == ALICE.ss58_address
+
+    assigned = node.json("--suri", "//Bob", "assign-task", task_id, "--work-dir", node.tmp / "work")
+    sid = assigned["submission_id"]
+    assert (Path(assigned["directory"]) / "start_task.sh").is_file()
+    sent = node.json("--suri", "//Bob", "send-result", sid, result_dir)
+    listed = node.json("list-results", task_id)
+    assert [(s["submission_id"], s["status"]) for s in listed] == [(sid, "PendingValidation")]
+    assert listed[0]["metrics"] == {"accuracy": 0.91, "loss": 0.3}
+    assert listed[0]["result"]["digest"] == sent["result"]["digest"]
+
+    not_creator = node.run("--suri", "//Bob", "accept-result", sid)
+    assert not_creator.exit_code == 9
+    validated = node.json("--suri", "//Alice", "validate-result", sid, "--score", "9000")
+    accepted = node.json("--suri", "//Alice", "accept-result", sid)
+    assert accepted["reward"]["planck"] == str(2 * UNIT)
+    assert node.free(BOB.ss58_address) == bob_before - _fee(assigned) - _fee(sent) + 2 * UNIT
+
+    second = node.json("--suri", "//Charlie", "assign-task", task_id, "--work-dir", node.tmp / "work")
+    node.json("--suri", "//Charlie", "send-result", second["submission_id"], result_dir)
+    pending = node.run("--suri", "//Alice", "close-task", task_id)
+    assert pending.exit_code == 7
+    rejected = node.json("--suri", "//Alice", "reject-result", second["submission_id"])
+    closed = node.json("--suri", "//Alice", "close-task", task_id)
+    assert closed["refund"]["planck"] == str(2 * UNIT)
+    fees = sum(_fee(d) for d in (created, validated, accepted, rejected, closed))
+    assert node.free(ALICE.ss58_address) == alice_before - 2 * UNIT - fees
+    assert node.json("show-task", task_id)["status"] == "Closed"
+
+
+def test_cli_errors_against_the_node(node: Node, assets: Path) -> None:
+    assert node.run("show-task", 999).exit_code == 8
+    assert node.run("show-result", 999).exit_code == 8
+    task_id = node.json("--suri", "//Alice", "create-task", assets, "--question", "q", "--reward", "1 UNIT")["task_id"]
+    assert node.run("--suri", "//Alice", "assign-task", task_id).exit_code == 9
+    node.json("--suri", "//Bob", "assign-task", task_id, "--work-dir", node.tmp / "w")
+    full = node.run("--suri", "//Charlie", "assign-task", task_id, "--work-dir", node.tmp / "w")
+    assert full.exit_code == 7 and "no free slot" in full.stderr.lower()
+    poor = node.run("--suri", "//Ferdie//fresh", "transfer", BOB.ss58_address, "1 UNIT")
+    assert poor.exit_code == 6
+
+
+def test_pallet_errors_and_nonces_through_the_client(devnode: Any) -> None:
+    with ChainClient.connect(devnode.url, timeout=30) as chain:
+        with pytest.raises(NotFoundError) as missing:
+            chain.submit(BOB, "accept_task_result", {"submission_id": 12345})
+        assert missing.value.name == "SubmissionNotFound"
+        assert "check the submission id" in missing.value.message
+        with pytest.raises(NotFoundError, match="check the task id"):
+            chain.submit(BOB, "close_task", {"task_id": 777})
+        with pytest.raises(DispatchError):
+            chain.submit(BOB, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": 1 << 70}, module="Balances")
+        before = chain.balance(CHARLIE.ss58_address).free
+        for _ in range(3):
+            chain.submit(ALICE, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": UNIT}, module="Balances")
+        assert chain.balance(CHARLIE.ss58_address).free == before + 3 * UNIT
+        fresh = keypair_from_suri("//Nobody//at//all")
+        with pytest.raises(TransactionError):
+            chain.submit(fresh, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": 1}, module="Balances")
+        with pytest.raises(PermissionDeniedError):
+            receipt = chain.submit(ALICE, "create_task", {
+                "task_type": "DataAnnotators", "question": "label", "pays_amount": UNIT, "max_assignments": 1,
+                "validation_strategy": "ManualAccept", "expiration_block": chain.block_number() + 100,
+                "assignment_deadline": 10,
+                "assets": {"DataAnnotators": {"annotation_files": {
+                    "storage": "S3", "uri": "s3://bucket/x", "digest": "0x" + "11" * 32}}},
+            })
+            task_id = int(receipt.find_event("DecentralMLModule", "TaskCreated")["task_id"])
+            assert chain.get_task(task_id).question == "label"
+            chain.submit(BOB, "close_task", {"task_id": task_id})
