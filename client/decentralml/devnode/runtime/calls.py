@@ -1,0 +1,268 @@
+"""RuntimeCall decoding, dispatch info and dispatch for the calls this runtime implements.
+
+A call is ``pallet_index ‖ call_index ‖ args``; indices come from the metadata
+by name. Calls present in the metadata but not implemented here decode to
+:class:`UnsupportedCall` and are refused at validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import balances, decentralml, keys
+from .balances import Preservation
+from .context import Context
+from .hashing import blake2_256
+from .scale import CodecError, Reader
+from .types import DispatchClass, DispatchFailure, DispatchInfo, Weight, bad_origin
+
+if TYPE_CHECKING:
+    from .runtime_index import RuntimeIndex
+
+# Normative weights of the runtime's pallets (pallet-spec/runtime/src/weights.rs).
+SYSTEM_REMARK = (10_000_000, 1_000)
+SYSTEM_REMARK_WITH_EVENT = (20_000_000, 2_000)
+TIMESTAMP_SET = 10_000_000
+TIMESTAMP_ON_FINALIZE = 5_000_000
+BALANCES_WEIGHTS = {
+    "transfer_allow_death": 150_000_000,
+    "transfer_keep_alive": 120_000_000,
+    "force_transfer": 160_000_000,
+    "transfer_all": 150_000_000,
+}
+SUDO_SUDO = 40_000_000
+SUDO_SET_KEY = 40_000_000
+SUDO_SUDO_AS = 40_000_000
+SUDO_REMOVE_KEY = 40_000_000
+
+CANNOT_LOOKUP = DispatchFailure(b"\x01", "CannotLookup")
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A decoded call: ``pallet``/``name`` from the metadata, ``args`` pallet-specific."""
+
+    pallet: str
+    name: str
+    args: Any
+    supported: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """``Signed(who)``, ``Root`` (who None, root True) or ``None`` (both unset)."""
+
+    who: bytes | None = None
+    root: bool = False
+
+
+ROOT = Origin(root=True)
+NONE = Origin()
+
+
+def _address(r: Reader) -> bytes | None:
+    """``MultiAddress<AccountId, ()>``; only ``Id`` resolves (``AccountIdLookup``)."""
+    tag = r.u8()
+    if tag == 0:
+        return r.take(32)
+    if tag == 1:
+        r.compact()
+        return None
+    if tag == 2:
+        r.vec_u8()
+        return None
+    if tag == 3:
+        r.take(32)
+        return None
+    if tag == 4:
+        r.take(20)
+        return None
+    raise CodecError("invalid MultiAddress")
+
+
+def _weight(r: Reader) -> Weight:
+    return Weight(r.compact_u64(), r.compact_u64())
+
+
+class CallCodec:
+    """Decodes calls and computes their dispatch info against one metadata."""
+
+    def __init__(self, idx: RuntimeIndex, limits: decentralml.Limits) -> None:
+        self.idx = idx
+        self.limits = limits
+
+    def decode(self, data: bytes, depth: int = 0) -> Call:
+        """Decode a whole call; trailing bytes are an error."""
+        r = Reader(data)
+        call = self.read(r, depth)
+        if not r.at_end():
+            raise CodecError("trailing bytes after the call")
+        return call
+
+    def read(self, r: Reader, depth: int = 0) -> Call:
+        if depth > 8:
+            raise CodecError("calls nested too deeply")
+        key = (r.u8(), r.u8())
+        found = self.idx.calls_by_index.get(key)
+        if found is None:
+            raise CodecError(f"unknown call index {key}")
+        pallet, name, _variant = found
+        if pallet == "DecentralMLModule":
+            return Call(pallet, name, decentralml.decode_call(name, r, self.limits))
+        if pallet == "Balances":
+            if name in ("transfer_allow_death", "transfer_keep_alive"):
+                return Call(pallet, name, (_address(r), r.compact_u128()))
+            if name == "force_transfer":
+                return Call(pallet, name, (_address(r), _address(r), r.compact_u128()))
+            if name == "transfer_all":
+                return Call(pallet, name, (_address(r), r.boolean()))
+        elif pallet == "System":
+            if name in ("remark", "remark_with_event"):
+                return Call(pallet, name, r.vec_u8())
+        elif pallet == "Timestamp":
+            if name == "set":
+                return Call(pallet, name, r.compact_u64())
+        elif pallet == "Sudo":
+            if name == "sudo":
+                return Call(pallet, name, self.read(r, depth + 1))
+            if name == "sudo_unchecked_weight":
+                return Call(pallet, name, (self.read(r, depth + 1), _weight(r)))
+            if name == "set_key":
+                return Call(pallet, name, _address(r))
+            if name == "sudo_as":
+                return Call(pallet, name, (_address(r), self.read(r, depth + 1)))
+            if name == "remove_key":
+                return Call(pallet, name, None)
+        # Present in the metadata but not implemented: the rest cannot be delimited.
+        r.pos = len(r.data)
+        return Call(pallet, name, None, supported=False)
+
+    def all_supported(self, call: Call) -> bool:
+        if not call.supported:
+            return False
+        if call.pallet == "Sudo" and call.name in ("sudo", "sudo_unchecked_weight", "sudo_as"):
+            inner = call.args if call.name == "sudo" else call.args[0] if call.name == "sudo_unchecked_weight" else call.args[1]
+            return self.all_supported(inner)
+        return True
+
+    def info(self, call: Call) -> DispatchInfo:
+        """``GetDispatchInfo``: declared weight, class and pays_fee."""
+        p, n, a = call.pallet, call.name, call.args
+        if p == "DecentralMLModule":
+            return DispatchInfo(decentralml.call_weight(n, a))
+        if p == "Balances":
+            return DispatchInfo(Weight(BALANCES_WEIGHTS[n]))
+        if p == "System":
+            base, per_byte = SYSTEM_REMARK if n == "remark" else SYSTEM_REMARK_WITH_EVENT
+            return DispatchInfo(Weight(base + per_byte * len(a)))
+        if p == "Timestamp":
+            return DispatchInfo(Weight(TIMESTAMP_SET), DispatchClass.MANDATORY)
+        if p == "Sudo":
+            if n == "sudo":
+                inner = self.info(a)
+                return DispatchInfo(Weight(SUDO_SUDO) + inner.weight, inner.dispatch_class)
+            if n == "sudo_unchecked_weight":
+                return DispatchInfo(a[1], self.info(a[0]).dispatch_class)
+            if n == "sudo_as":
+                inner = self.info(a[1])
+                return DispatchInfo(Weight(SUDO_SUDO_AS) + inner.weight, inner.dispatch_class)
+            return DispatchInfo(Weight(SUDO_SET_KEY if n == "set_key" else SUDO_REMOVE_KEY))
+        return DispatchInfo(Weight(0))
+
+
+def _signed(origin: Origin) -> bytes:
+    if origin.who is None:
+        raise bad_origin()
+    return origin.who
+
+
+def _ensure_root(origin: Origin) -> None:
+    if not origin.root:
+        raise bad_origin()
+
+
+def _lookup(who: bytes | None) -> bytes:
+    if who is None:
+        raise CANNOT_LOOKUP
+    return who
+
+
+def dispatch(ctx: Context, codec: CallCodec, origin: Origin, call: Call) -> bool:
+    """Dispatch ``call`` (no storage layer here); returns pays_fee of the post-dispatch info.
+
+    Raises :class:`DispatchFailure` on error.
+    """
+    p, n, a = call.pallet, call.name, call.args
+    if p == "DecentralMLModule":
+        decentralml.Pallet(ctx, codec.limits).dispatch(n, _signed(origin), a)
+        return True
+    if p == "Balances":
+        if n == "force_transfer":
+            _ensure_root(origin)
+            source, dest, value = _lookup(a[0]), _lookup(a[1]), a[2]
+            balances.transfer(ctx, source, dest, value, Preservation.EXPENDABLE)
+            return True
+        who = _signed(origin)
+        if n == "transfer_allow_death":
+            balances.transfer(ctx, who, _lookup(a[0]), a[1], Preservation.EXPENDABLE)
+        elif n == "transfer_keep_alive":
+            balances.transfer(ctx, who, _lookup(a[0]), a[1], Preservation.PRESERVE)
+        elif n == "transfer_all":
+            dest = _lookup(a[0])
+            keep_alive = a[1]
+            pres = Preservation.PRESERVE if keep_alive else Preservation.EXPENDABLE
+            amount = balances.reducible_balance(ctx, who, pres)
+            balances.transfer(ctx, who, dest, amount, pres)
+        return True
+    if p == "System":
+        who = _signed(origin) if not origin.root else None
+        if n == "remark_with_event":
+            if who is None:
+                raise bad_origin()
+            ctx.deposit_event("System", "Remarked", who + blake2_256(a))
+        return True
+    if p == "Timestamp":
+        raise DispatchFailure(b"\x02", "Timestamp.set is an inherent")
+    if p == "Sudo":
+        return _dispatch_sudo(ctx, codec, origin, n, a)
+    raise DispatchFailure(b"\x00", f"{p}.{n} is not implemented by this runtime")
+
+
+def sudo_key(ctx: Context) -> bytes | None:
+    raw = ctx.overlay.get(keys.SUDO_KEY)
+    return raw if raw else None
+
+
+def _dispatch_sudo(ctx: Context, codec: CallCodec, origin: Origin, n: str, a: Any) -> bool:
+    who = _signed(origin)
+    if sudo_key(ctx) != who:
+        raise ctx.idx.error("Sudo", "RequireSudo")
+    if n in ("sudo", "sudo_unchecked_weight", "sudo_as"):
+        if n == "sudo":
+            inner, as_origin, event = a, ROOT, "Sudid"
+        elif n == "sudo_unchecked_weight":
+            inner, as_origin, event = a[0], ROOT, "Sudid"
+        else:
+            inner, as_origin, event = a[1], Origin(who=_lookup(a[0])), "SudoAsDone"
+        ctx.begin()
+        try:
+            dispatch(ctx, codec, as_origin, inner)
+        except DispatchFailure as failure:
+            ctx.rollback()
+            ctx.deposit_event("Sudo", event, b"\x01" + failure.encoded)
+        else:
+            ctx.commit()
+            ctx.deposit_event("Sudo", event, b"\x00")
+        return False
+    if n == "set_key":
+        new = _lookup(a)
+        old = sudo_key(ctx)
+        ctx.overlay.set(keys.SUDO_KEY, new)
+        ctx.deposit_event("Sudo", "KeyChanged", (b"\x01" + old if old else b"\x00") + new)
+        return False
+    if n == "remove_key":
+        ctx.overlay.kill(keys.SUDO_KEY)
+        ctx.deposit_event("Sudo", "KeyRemoved", b"")
+        return False
+    raise DispatchFailure(b"\x00", f"Sudo.{n} is not implemented")

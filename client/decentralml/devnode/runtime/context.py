@@ -1,0 +1,85 @@
+"""Execution context: storage overlay, events with phases and frame_system's account refs."""
+
+from __future__ import annotations
+
+from . import keys
+from .scale import compact, u32
+from .state import Overlay, StateView
+from .types import CONSUMER_REMAINING, AccountInfo, DispatchFailure
+
+PHASE_INITIALIZATION = b"\x02"
+PHASE_FINALIZATION = b"\x01"
+
+
+class Context:
+    """One block (or one validation) in progress over a parent state."""
+
+    def __init__(self, runtime: object, state: StateView, number: int) -> None:
+        from .runtime_index import RuntimeIndex  # cycle-free at runtime
+
+        self.rt = runtime
+        self.idx: RuntimeIndex = runtime.index  # type: ignore[attr-defined]
+        self.overlay = Overlay(state)
+        self.number = number
+        self.phase = PHASE_INITIALIZATION
+        self.events: list[bytes] = []
+        self._event_marks: list[int] = []
+
+    # storage transactions, events included
+    def begin(self) -> None:
+        self.overlay.begin()
+        self._event_marks.append(len(self.events))
+
+    def commit(self) -> None:
+        self.overlay.commit()
+        self._event_marks.pop()
+
+    def rollback(self) -> None:
+        self.overlay.rollback()
+        del self.events[self._event_marks.pop() :]
+
+    def set_phase_apply(self, index: int) -> None:
+        self.phase = b"\x00" + u32(index)
+
+    def deposit_event(self, pallet: str, event: str, fields: bytes = b"") -> None:
+        """Append ``EventRecord{phase, event, topics: []}`` for ``pallet.event``."""
+        self.events.append(self.phase + self.idx.event_prefix(pallet, event) + fields + b"\x00")
+
+    def encoded_events(self) -> bytes:
+        return compact(len(self.events)) + b"".join(self.events)
+
+    # frame_system accounts
+    def account(self, who: bytes) -> AccountInfo:
+        raw = self.overlay.get(keys.account(who))
+        return AccountInfo.decode(raw) if raw is not None else AccountInfo()
+
+    def put_account(self, who: bytes, info: AccountInfo) -> None:
+        self.overlay.set(keys.account(who), info.encode())
+
+    def remove_account(self, who: bytes) -> None:
+        self.overlay.kill(keys.account(who))
+
+    def inc_providers(self, who: bytes, info: AccountInfo) -> None:
+        """``frame_system::inc_providers`` on an in-memory record (NewAccount on creation)."""
+        if info.providers == 0 and info.sufficients == 0:
+            info.providers = 1
+            self.deposit_event("System", "NewAccount", who)
+        else:
+            info.providers += 1
+
+    def dec_providers(self, who: bytes, info: AccountInfo) -> bool:
+        """``frame_system::dec_providers``; True when the account is reaped (KilledAccount)."""
+        if info.providers == 0:
+            return False
+        if info.providers == 1 and info.consumers == 0 and info.sufficients == 0:
+            self.deposit_event("System", "KilledAccount", who)
+            return True
+        if info.providers == 1 and info.consumers > 0:
+            raise DispatchFailure(CONSUMER_REMAINING, "ConsumerRemaining")
+        info.providers -= 1
+        return False
+
+    def inc_nonce(self, who: bytes) -> None:
+        info = self.account(who)
+        info.nonce += 1
+        self.put_account(who, info)

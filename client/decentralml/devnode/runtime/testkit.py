@@ -1,0 +1,121 @@
+"""Build and sign extrinsics for this runtime (tests, benchmarks, tools).
+
+Signers are passed in as ``(public_key, sign_function, scheme)``; nothing here
+knows any key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .crypto import SR25519
+from .extrinsic import Era, encode_signed, encode_unsigned, signed_payload
+from .scale import boolean, compact, option, u32, u64, vec_u8
+
+
+@dataclass(frozen=True)
+class Signer:
+    account: bytes
+    sign: Callable[[bytes], bytes]
+    scheme: int = SR25519
+
+
+class Builder:
+    """Encodes calls by pallet and call name (indices from the runtime's metadata) and signs them."""
+
+    def __init__(self, runtime: object, genesis_hash: bytes) -> None:
+        self.rt = runtime
+        self.genesis_hash = genesis_hash
+
+    def call(self, pallet: str, name: str, args: bytes = b"") -> bytes:
+        return self.rt.index.call_index(pallet, name) + args  # type: ignore[attr-defined]
+
+    def sign(
+        self,
+        signer: Signer,
+        call: bytes,
+        nonce: int,
+        *,
+        tip: int = 0,
+        era: Era | None = None,
+        era_hash: bytes | None = None,
+        spec_version: int | None = None,
+        tx_version: int | None = None,
+        genesis_hash: bytes | None = None,
+    ) -> bytes:
+        era = era or Era()
+        extra = era.encode() + compact(nonce) + compact(tip)
+        payload = signed_payload(
+            call,
+            extra,
+            self.rt.spec_version if spec_version is None else spec_version,  # type: ignore[attr-defined]
+            self.rt.transaction_version if tx_version is None else tx_version,  # type: ignore[attr-defined]
+            genesis_hash or self.genesis_hash,
+            era_hash or self.genesis_hash,
+        )
+        return encode_signed(signer.account, signer.scheme, signer.sign(payload), era, nonce, tip, call)
+
+    def unsigned(self, call: bytes) -> bytes:
+        return encode_unsigned(call)
+
+    # common calls
+    def transfer(self, dest: bytes, value: int, *, keep_alive: bool = False) -> bytes:
+        name = "transfer_keep_alive" if keep_alive else "transfer_allow_death"
+        return self.call("Balances", name, b"\x00" + dest + compact(value))
+
+    def transfer_all(self, dest: bytes, keep_alive: bool) -> bytes:
+        return self.call("Balances", "transfer_all", b"\x00" + dest + boolean(keep_alive))
+
+    def force_transfer(self, source: bytes, dest: bytes, value: int) -> bytes:
+        return self.call("Balances", "force_transfer", b"\x00" + source + b"\x00" + dest + compact(value))
+
+    def sudo(self, call: bytes) -> bytes:
+        return self.call("Sudo", "sudo", call)
+
+    def remark(self, data: bytes, *, with_event: bool = False) -> bytes:
+        return self.call("System", "remark_with_event" if with_event else "remark", vec_u8(data))
+
+
+def asset_ref(storage: int, uri: bytes, digest: bytes) -> bytes:
+    return bytes((storage,)) + vec_u8(uri) + digest
+
+
+def task_assets(task_type: int, first: bytes, base_model: bytes | None = None) -> bytes:
+    out = bytes((task_type,)) + first
+    if task_type == 1:
+        out += option(base_model)
+    return out
+
+
+def create_task_args(
+    task_type: int,
+    question: bytes,
+    pays_amount: int,
+    max_assignments: int,
+    strategy: int,
+    expiration_block: int,
+    assignment_deadline: int,
+    assets: bytes,
+) -> bytes:
+    return (
+        bytes((task_type,)) + vec_u8(question) + compact(pays_amount) + u32(max_assignments)
+        + bytes((strategy,)) + u32(expiration_block) + u32(assignment_deadline) + assets
+    )  # fmt: skip
+
+
+def send_task_result_args(
+    submission_id: int, result: bytes, inline_result: bytes | None = None, lineage_digest: bytes | None = None
+) -> bytes:
+    return (
+        u64(submission_id) + result + option(vec_u8(inline_result) if inline_result is not None else None)
+        + option(lineage_digest)
+    )  # fmt: skip
+
+
+def validate_args(submission_id: int, passed: bool, score: int) -> bytes:
+    return u64(submission_id) + boolean(passed) + u32(score)
+
+
+def id_arg(value: int) -> bytes:
+    return u64(value)
