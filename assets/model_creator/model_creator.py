@@ -37,9 +37,12 @@ from decentralml.fl.weights import (
 )
 
 try:  # imported as a package by `decentralml federate`, or run from this directory
-    from .settings import SETTINGS, CreatorSettings
+    from . import settings as settings_module
 except ImportError:  # pragma: no cover - script mode
-    from settings import SETTINGS, CreatorSettings  # type: ignore[no-redef]
+    import settings as settings_module  # type: ignore[no-redef]
+
+SETTINGS = settings_module.SETTINGS
+CreatorSettings = settings_module.CreatorSettings
 
 HERE = Path(__file__).resolve().parent
 FRAMEWORK_REQUIREMENT = {"tensorflow": "tensorflow-cpu>=2.16", "torch": "torch>=2.3"}
@@ -119,8 +122,12 @@ def load_data(settings: CreatorSettings = SETTINGS) -> tuple[tuple[np.ndarray, n
 # ---------------------------------------------------------------- the contributor bundle
 
 
-def prepare_contributor_bundle(global_model: Path, out_dir: Path, settings: CreatorSettings = SETTINGS) -> Path:
-    """Copy the contributor bundle with these settings, the framework's requirement and the global model."""
+def prepare_contributor_bundle(global_model: Path | None, out_dir: Path, settings: CreatorSettings = SETTINGS) -> Path:
+    """Copy the contributor bundle with these settings and the framework's requirement.
+
+    With ``global_model`` the model travels inside the bundle (``global_model.safetensors``); on chain
+    pass None and publish it as the task's base model instead (assign-task puts it at ``base_model``).
+    """
     source = (HERE / settings.contributor_bundle).resolve()
     out_dir = Path(out_dir)
     if out_dir.exists():
@@ -133,8 +140,24 @@ def prepare_contributor_bundle(global_model: Path, out_dir: Path, settings: Crea
                     if line.strip() and not line.startswith(("tensorflow", "torch"))]
     requirements.append(FRAMEWORK_REQUIREMENT[settings.framework])
     (out_dir / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    shutil.copyfile(global_model, out_dir / "global_model.safetensors")
+    if global_model is not None:
+        shutil.copyfile(global_model, out_dir / "global_model.safetensors")
     return out_dir
+
+
+def copy_creator_bundle(out_dir: Path, settings: CreatorSettings) -> Path:
+    """A copy of this bundle and its contributor bundle under ``out_dir`` with ``settings`` written in.
+
+    Returns the copy's model_creator directory (its contributor_bundle points at the copied contributor bundle).
+    """
+    out_dir = Path(out_dir)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "result*", "global_model.safetensors", "base_model")
+    creator_dir = out_dir / "model_creator"
+    shutil.copytree(HERE, creator_dir, ignore=ignore)
+    shutil.copytree((HERE / settings.contributor_bundle).resolve(), out_dir / "model_contributor", ignore=ignore)
+    settings = replace(settings, contributor_bundle="../model_contributor")
+    (creator_dir / "settings.py").write_text(settings_module.render(settings))
+    return creator_dir
 
 
 def initial_global_model(output_path: Path, settings: CreatorSettings = SETTINGS, pretrain_epochs: int = 0) -> Path:

@@ -39,4 +39,11 @@ class CreatorSettings:
         return {k: values[k] for k in TRAINING_FIELDS}
 
 
+def render(settings: CreatorSettings) -> str:
+    """The source of a settings.py carrying ``settings`` (e.g. a copy of this bundle for another framework)."""
+    template = open(__file__, encoding="utf-8").read().split("\nSETTINGS = ", 1)[0]
+    values = ", ".join(f"{k}={v!r}" for k, v in asdict(settings).items())
+    return f"{template}\nSETTINGS = CreatorSettings({values})\n"
+
+
 SETTINGS = CreatorSettings()
