@@ -115,3 +115,10 @@ def test_base_model_only_for_contributor_tasks() -> None:
     ref = Reference(StorageType.LOCAL, "file:///tmp/x/files/" + "cd" * 32, bytes.fromhex("cd" * 32))
     with pytest.raises(ValueError):
         TaskAssets(TaskType.DATA_ANNOTATORS, ref, ref)
+
+
+def test_inline_result_bytes_from_substrate_values() -> None:
+    blob = bytes([0xFF, 0x00, 0x10])
+    assert Submission.from_chain(1, submission_value(inline_result="0x" + blob.hex())).inline_result == blob
+    assert Submission.from_chain(1, submission_value(inline_result="0x41")).inline_result == b"0x41"
+    assert Submission.from_chain(1, submission_value(inline_result=[123, 125])).inline_result == b"{}"

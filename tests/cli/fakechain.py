@@ -131,7 +131,7 @@ class FakeChain:
         self._move(who, f"escrow-{task_id}", escrow)
         assets = TaskAssets.from_chain(p["assets"])
         self.tasks[task_id] = Task(
-            task_id, who, TaskType(p["task_type"]), p["question"], p["pays_amount"], p["max_assignments"],
+            task_id, who, TaskType(p["task_type"]), _bytes(p["question"]).decode(), p["pays_amount"], p["max_assignments"],
             ValidationStrategy(p["validation_strategy"]), p["expiration_block"], p["assignment_deadline"], assets,
             TaskStatus.OPEN, self.block, 0, 0, 0,
         )

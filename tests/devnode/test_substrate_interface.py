@@ -26,6 +26,7 @@ def test_connects_reads_chain_and_metadata(devnode):
     assert substrate.chain == "Development"
     assert substrate.ss58_format == 42
     assert substrate.token_decimals == 12 and substrate.token_symbol == "UNIT"
+    substrate.init_runtime()
     assert substrate.runtime_version == 100
     assert substrate.metadata.get_metadata_pallet(PALLET) is not None
     assert substrate.get_block_number(substrate.get_block_hash(0)) == 0

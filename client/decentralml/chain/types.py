@@ -80,11 +80,21 @@ def _text(value: Any) -> str:
 
 
 def _raw_bytes(value: Any) -> bytes:
+    """A byte vector: substrate-interface gives text if it is UTF-8, else ``0x`` hex."""
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)
     if isinstance(value, (list, tuple)):
         return bytes(value)
-    return str(value).encode("utf-8")
+    text = str(value)
+    if text.startswith("0x"):
+        try:
+            raw = bytes.fromhex(text[2:])
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+        except ValueError:
+            pass
+    return text.encode("utf-8")
 
 
 #: The chain's ``AssetRef`` is the storage layer's :class:`Reference`

@@ -122,7 +122,7 @@ def create_task(
     assets = TaskAssets(spec.task_type, bundle, base_ref)
     params = {
         "task_type": spec.task_type.value,
-        "question": spec.question,
+        "question": "0x" + spec.question.encode("utf-8").hex(),  # bytes, even if the text looks like hex
         "pays_amount": spec.pays_amount,
         "max_assignments": spec.max_assignments,
         "validation_strategy": spec.validation_strategy.value,
