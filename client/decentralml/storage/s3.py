@@ -134,7 +134,8 @@ class S3Store:
             multipart_threshold=self.part_size,
             multipart_chunksize=self.part_size,
             max_concurrency=self.max_concurrency,
-            io_chunksize=MiB,
+            io_chunksize=256 * 1024,
+            max_io_queue=64,  # bounds buffered download chunks (memory) to 16 MiB
             use_threads=True,
         )
 
