@@ -43,7 +43,7 @@ def test_transfer_receipt_fee_and_balances(devnode):
     receipt = submit(substrate, alice, "Balances", "transfer_keep_alive", {"dest": eve.ss58_address, "value": 3 * UNIT})
     assert receipt.is_success, receipt.error_message
     fee = receipt.total_fee_amount
-    assert fee > 0 and fee == estimate["partial_fee"]
+    assert fee > 0 and fee == estimate["partialFee"]
     assert receipt.weight["ref_time"] > 0
     names = [(e.module, e.name) for e in events(receipt)]
     assert ("Balances", "Transfer") in names and ("System", "ExtrinsicSuccess") in names
