@@ -100,6 +100,16 @@ class BlockResult:
     events: bytes = b""
 
 
+@dataclass(frozen=True)
+class DispatchOutcome:
+    """Result of :meth:`Runtime.dispatch`: the encoded ``DispatchError`` (None on success)."""
+
+    error: bytes | None
+    changes: dict[bytes, bytes | None]
+    events: bytes
+    weight: Weight
+
+
 def _read_resource(name: str) -> bytes:
     return resources.files(METADATA_PACKAGE).joinpath(name).read_bytes()
 
@@ -138,7 +148,10 @@ class Runtime:
         for _ in range(vr.compact()):
             vr.take(12)
         self.transaction_version = vr.u32()
-        self.state_version = vr.u8()
+        system_version = vr.u8()
+        # sp_version: system_version 0 → state V0; 1 → state V1, extrinsics root V0; 2 → both V1.
+        self.state_version = 0 if system_version == 0 else 1
+        self.extrinsics_root_version = 0 if system_version <= 1 else 1
         bw = Reader(idx.constant("System", "BlockWeights"))
         self.base_block = _weight(bw)
         self.max_block = _weight(bw)
@@ -284,6 +297,43 @@ class Runtime:
                 items.append((key, value))
             key = state.next_key(key)
         return Trie.from_items(items, self.state_version).root()
+
+    def dispatch(
+        self, state: StateView, origin: bytes | None, call: bytes, block_number: int, timestamp_ms: int
+    ) -> DispatchOutcome:
+        """Dispatch ``call`` directly, as the pallet-spec dispatch vectors do (no extrinsic, no fee).
+
+        The context is set first: events reset, ``System.Number``, ``Timestamp.Now``
+        and ``System.ExecutionPhase = ApplyExtrinsic(0)``. ``origin`` is the
+        signer's account id, or None for an unsigned origin. A failed dispatch
+        reverts every change of the call.
+        """
+        from .calls import NONE, Origin, dispatch
+        from .scale import u32, u64
+        from .types import DispatchFailure
+
+        ctx = Context(self, state, block_number)
+        ov = ctx.overlay
+        ov.kill(keys.SYSTEM_EVENTS)
+        ov.kill(keys.SYSTEM_EVENT_COUNT)
+        ov.set(keys.SYSTEM_NUMBER, u32(block_number))
+        ov.set(keys.TIMESTAMP_NOW, u64(timestamp_ms))
+        ov.set(keys.SYSTEM_EXECUTION_PHASE, b"\x00" + u32(0))
+        ctx.set_phase_apply(0)
+        decoded = self.codec.decode(call)
+        error: bytes | None = None
+        ctx.begin()
+        try:
+            dispatch(ctx, self.codec, Origin(who=origin) if origin is not None else NONE, decoded)
+        except DispatchFailure as failure:
+            ctx.rollback()
+            error = failure.encoded
+        else:
+            ctx.commit()
+        if ctx.events:
+            ov.set(keys.SYSTEM_EVENT_COUNT, u32(len(ctx.events)))
+            ov.set(keys.SYSTEM_EVENTS, ctx.encoded_events())
+        return DispatchOutcome(error=error, changes=ov.changes(), events=ctx.encoded_events(), weight=self.codec.info(decoded).weight)
 
     # -- runtime APIs ------------------------------------------------------------------
     def state_call(self, state: StateView, method: str, data: bytes) -> bytes:

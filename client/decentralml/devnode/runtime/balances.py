@@ -36,9 +36,10 @@ def set_total_issuance(ctx: Context, value: int) -> None:
 
 
 def burn(ctx: Context, amount: int) -> None:
-    """Drop a credit: ``DecreaseIssuance``."""
+    """Drop a credit (fees, dust): total issuance decreases, ``BurnedDebt``."""
     if amount:
         set_total_issuance(ctx, total_issuance(ctx) - amount)
+        ctx.deposit_event("Balances", "BurnedDebt", u128(amount))
 
 
 def mutate_account(ctx: Context, who: bytes, f: Callable[[AccountInfo], None]) -> int:

@@ -278,7 +278,7 @@ class BlockBuilder:
             ov.kill(keys.block_hash(to_remove))
         ov.set(keys.SYSTEM_EVENT_COUNT, u32(len(ctx.events)))
         ov.set(keys.SYSTEM_EVENTS, ctx.encoded_events())
-        return ordered_trie_root(self.extrinsics, rt.state_version), b"\x00"
+        return ordered_trie_root(self.extrinsics, rt.extrinsics_root_version), b"\x00"
 
 
 def encode_header(parent_hash: bytes, number: int, state_root: bytes, extrinsics_root: bytes, digest: bytes) -> bytes:

@@ -119,3 +119,53 @@ def validate_args(submission_id: int, passed: bool, score: int) -> bytes:
 
 def id_arg(value: int) -> bytes:
     return u64(value)
+
+
+class Chain:
+    """An in-memory chain over a :class:`~.state.DictState`: one block per ``produce`` call."""
+
+    def __init__(self, runtime: object, *, start_ms: int = 1_700_000_000_000) -> None:
+        from .state import DictState
+
+        self.rt = runtime
+        storage, header, genesis_hash = runtime.genesis()  # type: ignore[attr-defined]
+        self.state = DictState(storage)
+        self.genesis_hash = genesis_hash
+        self.head_hash = genesis_hash
+        self.head_header = header
+        self.number = 0
+        self.hashes = [genesis_hash]
+        self.clock_ms = start_ms
+        self.builder = Builder(runtime, genesis_hash)
+        self.last = None
+
+    def validate(self, xt: bytes, **kw: object) -> object:
+        return self.rt.validate_transaction(self.state, xt, self.head_hash, **kw)  # type: ignore[attr-defined]
+
+    def produce(self, extrinsics: list[bytes] | None = None, *, timestamp_ms: int | None = None) -> object:
+        self.clock_ms = self.clock_ms + 6_000 if timestamp_ms is None else timestamp_ms
+        result = self.rt.build_block(  # type: ignore[attr-defined]
+            self.state, self.head_hash, self.number + 1, self.clock_ms, list(extrinsics or [])
+        )
+        self.state.apply(result.changes)
+        self.number += 1
+        self.head_hash = result.hash
+        self.head_header = result.header
+        self.hashes.append(result.hash)
+        self.last = result
+        return result
+
+    def nonce(self, account: bytes) -> int:
+        raw = self.rt.state_call(self.state, "AccountNonceApi_account_nonce", account)  # type: ignore[attr-defined]
+        return int.from_bytes(raw, "little")
+
+    def account(self, account: bytes) -> tuple[int, int, int, int, int, int, int, int]:
+        from .keys import account as account_key
+        from .types import AccountInfo
+
+        raw = self.state.get(account_key(account))
+        info = AccountInfo.decode(raw) if raw else AccountInfo()
+        return (info.nonce, info.consumers, info.providers, info.sufficients, info.free, info.reserved, info.frozen, info.flags)
+
+    def free(self, account: bytes) -> int:
+        return self.account(account)[4]
