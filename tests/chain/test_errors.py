@@ -13,6 +13,8 @@ from decentralml.errors import DispatchError, NotFoundError, PermissionDeniedErr
         ("SubmissionNotFound", NotFoundError, 8),
         ("NotTaskCreator", PermissionDeniedError, 9),
         ("NotAssignedWorker", PermissionDeniedError, 9),
+        ("CloseNotAllowed", PermissionDeniedError, 9),
+        ("CreatorCannotAssign", PermissionDeniedError, 9),
         ("TaskFull", DispatchError, 7),
     ],
 )

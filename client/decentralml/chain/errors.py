@@ -17,7 +17,7 @@ from decentralml.errors import DispatchError, NotFoundError, PermissionDeniedErr
 PALLET = "DecentralMLModule"
 
 NOT_FOUND_ERRORS = frozenset({"TaskNotFound", "SubmissionNotFound"})
-PERMISSION_ERRORS = frozenset({"NotTaskCreator", "NotAssignedWorker"})
+PERMISSION_ERRORS = frozenset({"NotTaskCreator", "NotAssignedWorker", "CloseNotAllowed", "CreatorCannotAssign"})
 
 # Non-pallet dispatch errors: (outer variant, inner) -> message.
 _GENERIC_DISPATCH = {
