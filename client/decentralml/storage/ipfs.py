@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -176,11 +177,18 @@ class IpfsStore:
         import ipfshttpclient.exceptions as iexc
 
         try:
-            return fn(*args, **kwargs)
+            with warnings.catch_warnings():
+                # ipfshttpclient 0.7 passes urllib3 a parameter it deprecated; harmless, not the user's concern.
+                warnings.filterwarnings("ignore", message=".*'strict' parameter", category=FutureWarning)
+                return fn(*args, **kwargs)
         except iexc.ConnectionError:
             raise self._unreachable() from None
         except iexc.TimeoutError:
             raise StorageUnreachableError(f"The IPFS daemon at {self.base_url} timed out.") from None
+        except iexc.ErrorResponse as exc:
+            if missing_ok:
+                return None
+            raise StorageError(f"IPFS request failed at {self.base_url}: {str(exc).splitlines()[0]}.") from None
         except iexc.StatusError as exc:
             status = getattr(getattr(exc, "original", None), "response", None)
             code = getattr(status, "status_code", None)
@@ -189,11 +197,8 @@ class IpfsStore:
                     f"The IPFS daemon at {self.base_url} refused the credentials ({code}).",
                     hint="Check the IPFS API auth secret.",
                 ) from None
-            raise StorageError(f"IPFS request failed at {self.base_url}: {exc}.") from None
-        except iexc.ErrorResponse as exc:
-            if missing_ok:
-                return None
-            raise StorageError(f"IPFS request failed at {self.base_url}: {str(exc).splitlines()[0]}.") from None
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StorageError(f"IPFS request failed at {self.base_url}: {first}.") from None
 
     def version(self) -> str:
         """The daemon's version string (a cheap connectivity and auth check)."""
