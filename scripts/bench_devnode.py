@@ -44,6 +44,19 @@ class Signer:
     nonce: int
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process (Linux /proc), to see the node's own cost per extrinsic."""
+    if pid is None:
+        return None
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    import os
+
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_node(extra: list[str]) -> tuple[subprocess.Popen[str], str]:
     tmp = tempfile.mkdtemp(prefix="bench-devnode-")
     process = subprocess.Popen(
@@ -180,14 +193,18 @@ def main() -> None:
                 t0 = time.perf_counter()
                 xts = presign(url, args.count, kind)
                 sign_s = time.perf_counter() - t0
+                cpu_before = cpu_seconds(process.pid if process else None)
                 saturated = asyncio.run(scenario(url, xts, connections, in_flight=len(xts)))
+                cpu_after = cpu_seconds(process.pid if process else None)
+                node_ms = None if cpu_before is None or cpu_after is None else 1000 * (cpu_after - cpu_before) / len(xts)
                 xts = presign(url, args.latency_count, kind)
                 closed = asyncio.run(scenario(url, xts, connections, in_flight=1))
                 print(
                     f"{kind:<12} conns={connections}  saturation: {saturated['xt_per_s']:7.0f} xt/s "
                     f"(p50 {saturated['p50_ms']:.0f} ms, p99 {saturated['p99_ms']:.0f} ms, {args.count} xts)  |  "
                     f"one in flight per conn: {closed['xt_per_s']:6.0f} xt/s, p50 {closed['p50_ms']:.1f} ms, p99 {closed['p99_ms']:.1f} ms"
-                    f"  [presign {args.count / sign_s:.0f} xt/s]",
+                    f"  [presign {args.count / sign_s:.0f} xt/s"
+                    + (f"; node CPU {node_ms:.2f} ms/xt -> {1000 / node_ms:.0f} xt/s on a free core]" if node_ms else "]"),
                     flush=True,
                 )
     finally:

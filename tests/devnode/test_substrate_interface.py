@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.devnode.sichain import (
@@ -146,3 +148,23 @@ def test_auto_accept_pays_on_submission(devnode):
     assert free(substrate, ferdie) == before + UNIT - sent.total_fee_amount
     assert substrate.query(PALLET, "Tasks", [task_id]).value["status"] == "Completed"
     substrate.close()
+
+
+def test_interval_mode_seals_on_the_clock(tmp_path):
+    from tests.fixtures.devnode import start_devnode
+
+    node = start_devnode(tmp_path / "interval", "--block-time", "0.2")
+    try:
+        substrate = connect(node.url)
+        alice, bob = keypair("Alice"), keypair("Bob")
+        receipt = submit(substrate, alice, "Balances", "transfer_keep_alive", {"dest": bob.ss58_address, "value": UNIT})
+        assert receipt.is_success
+        number = substrate.get_block_number(receipt.block_hash)
+        for _ in range(100):  # empty blocks keep coming without transactions
+            if best_number(substrate) >= number + 2:
+                break
+            time.sleep(0.1)
+        assert best_number(substrate) >= number + 2
+        substrate.close()
+    finally:
+        node.stop()

@@ -1,0 +1,62 @@
+"""`decentralml devnode` and `decentralml devnode purge`: exit codes and messages."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from decentralml.devnode.cli import app
+from decentralml.devnode.store import ChainStore, chain_dir
+
+runner = CliRunner()
+
+
+def test_purge_deletes_chain_data_with_yes(tmp_path):
+    ChainStore.open(tmp_path).close()
+    assert chain_dir(tmp_path).exists()
+    result = runner.invoke(app, ["purge", "--base-path", str(tmp_path), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert not chain_dir(tmp_path).exists()
+    again = runner.invoke(app, ["purge", "--base-path", str(tmp_path), "--yes"])
+    assert again.exit_code == 0 and "No chain data" in again.output
+
+
+def test_purge_asks_and_keeps_data_when_refused(tmp_path):
+    ChainStore.open(tmp_path).close()
+    result = runner.invoke(app, ["purge", "--base-path", str(tmp_path)], input="n\n")
+    assert result.exit_code == 1
+    assert chain_dir(tmp_path).exists()
+
+
+def test_tmp_and_base_path_exclude_each_other(tmp_path):
+    result = runner.invoke(app, ["--tmp", "--base-path", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "exclude each other" in result.output
+
+
+@pytest.mark.integration
+def test_port_in_use_is_a_one_line_error(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "decentralml.devnode", "--base-path", str(tmp_path), "--rpc-port", str(port)],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith(f"Error: Cannot listen on 127.0.0.1:{port}")
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.integration
+def test_main_cli_registers_devnode():
+    from decentralml.cli.app import app as main_app
+
+    result = runner.invoke(main_app, ["devnode", "--help"])
+    assert result.exit_code == 0
+    assert "--block-time" in result.output and "purge" in result.output
