@@ -63,7 +63,7 @@ def mutate_account(ctx: Context, who: bytes, f: Callable[[AccountInfo], None]) -
         reaped = ctx.dec_providers(who, info)
     endowed = info.free
     dust = 0
-    if info.free < ed and info.reserved == 0:
+    if info.free < ed and not does_consume:
         dust = info.free
         info.free = info.reserved = info.frozen = 0
         info.flags = 1 << 127
@@ -110,9 +110,13 @@ def _check_withdraw(ctx: Context, info: AccountInfo, amount: int, keep_alive: bo
     if amount > _reducible(ctx, info, Preservation.EXPENDABLE, False):
         raise token_error(TokenError.FROZEN)
     if new_free < ed:
-        if not can_dec_provider(info) or keep_alive:
-            raise token_error(TokenError.NOT_EXPENDABLE)
-    if new_free + info.reserved < info.frozen:
+        if not can_dec_provider(info):
+            raise token_error(TokenError.ONLY_PROVIDER)  # WouldDie
+        if new_free + info.reserved < info.frozen:
+            raise token_error(TokenError.FROZEN)
+        if keep_alive:
+            raise token_error(TokenError.NOT_EXPENDABLE)  # ReducedToZero while keeping alive
+    elif new_free + info.reserved < info.frozen:
         raise token_error(TokenError.FROZEN)
 
 
@@ -163,7 +167,7 @@ def transfer(ctx: Context, source: bytes, dest: bytes, amount: int, preservation
     _check_deposit(ctx, ctx.account(dest), amount)
     if source == dest:
         return
-    decrease_balance(ctx, source, amount, preservation, exact=True)
+    decrease_balance(ctx, source, amount, preservation, exact=False)
     increase_balance(ctx, dest, amount)
     ctx.deposit_event("Balances", "Transfer", source + dest + u128(amount))
 

@@ -250,7 +250,7 @@ class BlockBuilder:
             ctx.commit()
         actual_fee = compute_fee(ctx, rt, xt.length, info, xt.tip, pays)
         refund = fee - actual_fee
-        if refund > 0 and ctx.account(who).free + ctx.account(who).reserved > 0:
+        if refund > 0 and ctx.overlay.get(keys.account(who)) is not None:  # no refund to a reaped account
             refund = balances.deposit(ctx, who, refund)
         balances.burn(ctx, fee - max(refund, 0))
         ctx.deposit_event("TransactionPayment", "TransactionFeePaid", who + u128(actual_fee) + u128(xt.tip))

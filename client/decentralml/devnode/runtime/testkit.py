@@ -169,3 +169,35 @@ class Chain:
 
     def free(self, account: bytes) -> int:
         return self.account(account)[4]
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    phase: str
+    extrinsic_idx: int | None
+    name: str  # "Pallet.Event"
+    attributes: object
+
+
+class EventDecoder:
+    """Decodes ``System.Events`` with scalecodec and the runtime's own metadata (an independent codec)."""
+
+    def __init__(self, runtime: object) -> None:
+        from scalecodec.base import RuntimeConfigurationObject, ScaleBytes
+        from scalecodec.type_registry import load_type_registry_preset
+
+        self._bytes = ScaleBytes
+        self.rc = RuntimeConfigurationObject()
+        self.rc.update_type_registry(load_type_registry_preset("core"))
+        self.md = self.rc.create_scale_object("MetadataVersioned", data=ScaleBytes(runtime.metadata_v14))  # type: ignore[attr-defined]
+        self.md.decode()
+        self.rc.add_portable_registry(self.md)
+        self.events_type = f"scale_info::{runtime.index.md.pallets['System'].storage['Events'].value_type}"  # type: ignore[attr-defined]
+
+    def decode(self, raw: bytes) -> list[DecodedEvent]:
+        obj = self.rc.create_scale_object(self.events_type, data=self._bytes(raw), metadata=self.md)
+        obj.decode()
+        return [
+            DecodedEvent(e["phase"], e.get("extrinsic_idx"), f"{e['module_id']}.{e['event_id']}", e["attributes"])
+            for e in obj.value
+        ]
