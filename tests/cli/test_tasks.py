@@ -49,13 +49,17 @@ def test_create_task_input_errors(cli: Cli, assets: Path) -> None:
     assert bad_amount.exit_code == 2 and "Unknown unit 'DOT'" in bad_amount.stderr
     too_many = cli(*base, assets, "--question", "q", "--reward", "1", "--max-assignments", "101")
     assert too_many.exit_code == 2
+    too_small = cli(*base, assets, "--question", "q", "--reward", "0.001")
+    assert too_small.exit_code == 2 and "below the chain's minimum of 0.01 UNIT" in too_small.stderr
+    deadline = cli(*base, assets, "--question", "q", "--reward", "1", "--expires-in", "10", "--assignment-deadline", "10")
+    assert deadline.exit_code == 2 and "--assignment-deadline" in deadline.stderr
     bad_storage = cli(*base, assets, "--question", "q", "--reward", "1", "--storage", "ftp")
     assert bad_storage.exit_code == 2 and "Unknown storage" in bad_storage.stderr
     assert cli.chain.calls == [] and not cli.store_dir.exists()
 
 
 def test_create_task_insufficient_funds_uploads_nothing(cli: Cli, assets: Path) -> None:
-    result = cli("--suri", "//Bob", "create-task", assets, "--question", "q", "--reward", "6 UNIT",
+    result = cli("--suri", "//Bob", "create-task", assets, "--question", "q", "--reward", "5 UNIT",
                  "--max-assignments", "2")
     assert result.exit_code == 7 and "Insufficient funds" in result.stderr
     assert cli.chain.calls == [] and not (cli.store_dir / "dirs").exists()
@@ -73,8 +77,8 @@ def test_failed_transaction_says_where_the_upload_is(cli: Cli, assets: Path) -> 
 
 def test_list_and_show_tasks(cli: Cli, assets: Path) -> None:
     create(cli, assets)
-    create(cli, assets, "--expires-in", "1")
-    cli.chain.block = 12  # task 2 expired
+    create(cli, assets, "--expires-in", "2")
+    cli.chain.block = 13  # task 2 expired
     table = cli("list-tasks")
     assert table.exit_code == 0 and "Train" in table.stdout and "ManualAccept" in table.stdout and "Train MNIST" in table.stdout
     listed = cli.json("list-tasks")

@@ -12,9 +12,9 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ContextManager
 
 from decentralml.amounts import TokenInfo
 from decentralml.chain import errors as chain_errors
@@ -106,6 +106,9 @@ class ChainClient:
         self.era_period = era_period
         self._next_nonce: dict[str, int] = {}
         self._token: TokenInfo | None = None
+        #: Optional hook the CLI sets to show a spinner while a transaction waits
+        #: for inclusion: called with a text, must return a context manager.
+        self.wait_indicator: Callable[[str], ContextManager[Any]] | None = None
 
     # -- connection --------------------------------------------------------
 
@@ -269,8 +272,10 @@ class ChainClient:
         with self._translated("signing"):
             extrinsic = substrate.create_signed_extrinsic(call=call, keypair=keypair, era=era, nonce=nonce)
         extrinsic_hash = "0x" + extrinsic.extrinsic_hash.hex()
-        block_hash = self._submit_and_watch(extrinsic, extrinsic_hash, address, nonce)
-        return self._receipt(extrinsic_hash, block_hash)
+        indicator = self.wait_indicator or (lambda text: nullcontext())
+        with indicator(f"Waiting for {module}.{function} to be included..."):
+            block_hash = self._submit_and_watch(extrinsic, extrinsic_hash, address, nonce)
+            return self._receipt(extrinsic_hash, block_hash)
 
     def _submit_and_watch(self, extrinsic: Any, extrinsic_hash: str, address: str, nonce: int) -> str:
         from substrateinterface.exceptions import SubstrateRequestException

@@ -28,6 +28,7 @@ def chain_client(run: RunContext) -> Iterator[ChainClient]:
     """A connected client for this run, closed afterwards."""
     with run.output.status(f"Connecting to {run.settings.url}..."):
         client = ChainClient.connect(run.settings.url, timeout=run.settings.timeout)
+    client.wait_indicator = run.output.status
     try:
         yield client
     finally:

@@ -125,11 +125,10 @@ def send_result_cmd(
     with common.chain_client(run) as chain:
         token = chain.token
         store = common.upload_store(run.settings, choice)
-        with run.output.status("Uploading the result and waiting for the transaction..."):
-            sent = contributor.send_result(
-                chain, keypair, store, submission_id, result_dir, metrics=metrics_data, lineage=signed,
-                progress=common.transfer_observer(run),
-            )
+        sent = contributor.send_result(
+            chain, keypair, store, submission_id, result_dir, metrics=metrics_data, lineage=signed,
+            progress=common.transfer_observer(run),
+        )
     note = f" It was accepted at once and paid {format_amount(sent.reward, token)}." if sent.accepted and sent.reward else ""
     run.output.message(f"Sent the result of submission {submission_id} ({sent.result.uri}).{note}")
     run.output.data(
@@ -209,11 +208,10 @@ def show_result_cmd(
     with common.chain_client(run) as chain:
         token = chain.token
         if download is not None:
-            with run.output.status(f"Downloading the result of submission {submission_id}..."):
-                submission, downloaded = contributor.fetch_result(
-                    chain, submission_id, common.download_opener(run.settings, choice), download,
-                    progress=common.transfer_observer(run),
-                )
+            submission, downloaded = contributor.fetch_result(
+                chain, submission_id, common.download_opener(run.settings, choice), download,
+                progress=common.transfer_observer(run),
+            )
         else:
             submission = chain.get_submission(submission_id)
     # Lineage verification seam (decentralml.lineage, owned by the split-learning work).
@@ -264,8 +262,7 @@ def validate_result_cmd(
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
         token = chain.token
-        with run.output.status(f"Validating submission {submission_id}..."):
-            outcome = creator.validate_result(chain, keypair, submission_id, passed, score)
+        outcome = creator.validate_result(chain, keypair, submission_id, passed, score)
     _outcome_output(
         run, outcome, token, f"Submission {submission_id} {'passed' if passed else 'failed'} validation (score {score})."
     )
@@ -277,8 +274,7 @@ def accept_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Ar
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
         token = chain.token
-        with run.output.status(f"Accepting submission {submission_id}..."):
-            outcome = creator.accept_result(chain, keypair, submission_id)
+        outcome = creator.accept_result(chain, keypair, submission_id)
     reward = format_amount(outcome.reward, token) if outcome.reward is not None else "the reward"
     done = f" Task {outcome.task_id} is now completed." if outcome.task_completed else ""
     _outcome_output(run, outcome, token, f"Accepted submission {submission_id}: paid {reward}.{done}")
@@ -290,8 +286,7 @@ def reject_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Ar
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
         token = chain.token
-        with run.output.status(f"Rejecting submission {submission_id}..."):
-            outcome = creator.reject_result(chain, keypair, submission_id)
+        outcome = creator.reject_result(chain, keypair, submission_id)
     _outcome_output(run, outcome, token, f"Rejected submission {submission_id}; its slot is free again.")
 
 

@@ -113,8 +113,9 @@ def create_task_cmd(
     validation: Annotated[ValidationChoice, typer.Option("--validation", help="How results are accepted.")] = ValidationChoice.manual,
     expires_in: Annotated[int, typer.Option("--expires-in", help="Blocks until the task expires.")] = 1000,
     assignment_deadline: Annotated[
-        int, typer.Option("--assignment-deadline", help="Blocks a worker may hold a slot without a result.")
-    ] = 200,
+        Optional[int],
+        typer.Option("--assignment-deadline", help="Blocks a worker may hold a slot without a result (default: 200, at most --expires-in minus 1)."),
+    ] = None,
     base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Initial model file or directory.")] = None,
     storage: common.StorageOpt = None,
     data_dir: common.DataDirOpt = None,
@@ -144,14 +145,13 @@ def create_task_cmd(
             max_assignments=max_assignments,
             validation_strategy=validation.to_chain(),
             expires_in_blocks=expires_in,
-            assignment_deadline=assignment_deadline,
+            assignment_deadline=assignment_deadline if assignment_deadline is not None else max(1, min(200, expires_in - 1)),
         )
         spec.check()
         store = common.upload_store(run.settings, choice)
-        with run.output.status("Uploading assets and waiting for the transaction..."):
-            created = creator.create_task(
-                chain, keypair, store, spec, asset_dir, base_model=base_model, progress=common.transfer_observer(run)
-            )
+        created = creator.create_task(
+            chain, keypair, store, spec, asset_dir, base_model=base_model, progress=common.transfer_observer(run)
+        )
     run.output.message(
         f"Created task {created.task_id}: escrowed {format_amount(created.escrow, token)}, "
         f"expires at block #{created.expiration_block}; assets at {created.bundle.uri}"
@@ -229,11 +229,10 @@ def assign_task_cmd(
     )
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
-        with run.output.status(f"Fetching the assets of task {task_id} and taking a slot..."):
-            assigned = contributor.assign_task(
-                chain, keypair, task_id, common.download_opener(run.settings, choice),
-                (work_dir or run.settings.work_dir).expanduser(), progress=common.transfer_observer(run),
-            )
+        assigned = contributor.assign_task(
+            chain, keypair, task_id, common.download_opener(run.settings, choice),
+            (work_dir or run.settings.work_dir).expanduser(), progress=common.transfer_observer(run),
+        )
     directory = str(assigned.directory)
     next_step = (
         f"cd {shlex.quote(directory)} && ./{contributor.START_SCRIPT}" if assigned.start_script else f"cd {shlex.quote(directory)}"
@@ -262,8 +261,7 @@ def close_task_cmd(ctx: typer.Context, task_id: Annotated[int, typer.Argument(he
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
         token = chain.token
-        with run.output.status(f"Closing task {task_id}..."):
-            outcome = creator.close_task(chain, keypair, task_id)
+        outcome = creator.close_task(chain, keypair, task_id)
     refund = outcome.refund
     run.output.message(
         f"Closed task {task_id}" + (f": refunded {format_amount(refund, token)} to the creator." if refund is not None else ".")

@@ -59,8 +59,7 @@ def transfer_cmd(
     with common.chain_client(run) as chain:
         token = chain.token
         planck = parse_amount(amount, token)
-        with run.output.status("Waiting for the transfer to be included..."):
-            done = wallet.transfer(chain, keypair, dest, planck, keep_alive=not allow_death)
+        done = wallet.transfer(chain, keypair, dest, planck, keep_alive=not allow_death)
     run.output.message(f"Sent {format_amount(done.amount, token)} from {done.sender} to {done.dest}.")
     run.output.data(
         {

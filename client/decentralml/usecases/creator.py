@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from decentralml.amounts import format_amount
 from decentralml.chain.client import ChainClient
 from decentralml.chain.types import Receipt, Submission, SubmissionStatus, Task, TaskAssets, TaskType, ValidationStrategy
 from decentralml.errors import DecentralMLError, DispatchError, PermissionDeniedError, UsageError
@@ -43,8 +44,11 @@ class TaskSpec:
             raise UsageError(f"--max-assignments must be between 1 and {MAX_ASSIGNMENTS}.")
         if self.expires_in_blocks < 1:
             raise UsageError("--expires-in must be at least 1 block.")
-        if self.assignment_deadline < 1:
-            raise UsageError("--assignment-deadline must be at least 1 block.")
+        if not 1 <= self.assignment_deadline < self.expires_in_blocks:
+            raise UsageError(
+                "--assignment-deadline must be at least 1 block and less than --expires-in "
+                f"({self.assignment_deadline} >= {self.expires_in_blocks})."
+            )
 
     @property
     def escrow(self) -> int:
@@ -104,10 +108,21 @@ def create_task(
             raise UsageError(f"{path} does not exist.", hint="Pass the directory holding the task's assets.")
     if not asset_dir.is_dir():
         raise UsageError(f"{asset_dir} is not a directory.", hint="Pass the directory holding the task's assets.")
+    token = chain.token
+    min_reward = int(chain.constant("DecentralMLModule", "MinReward"))
+    if spec.pays_amount < min_reward:
+        raise UsageError(
+            f"The reward {format_amount(spec.pays_amount, token)} is below the chain's minimum"
+            f" of {format_amount(min_reward, token)}.",
+            hint="Offer at least the minimum.",
+        )
     free = chain.balance(keypair.ss58_address).free
-    if free < spec.escrow:
+    keep = int(chain.constant("Balances", "ExistentialDeposit"))
+    if free < spec.escrow + keep:
         raise DispatchError(
-            f"Insufficient funds: the escrow is {spec.escrow} planck but {keypair.ss58_address} has {free} free.",
+            f"Insufficient funds: the escrow is {format_amount(spec.escrow, token)} and"
+            f" {keypair.ss58_address} has {format_amount(free, token)} free"
+            f" (it must keep {format_amount(keep, token)}).",
             hint="Top the account up or lower the reward or the number of assignments.",
             name="InsufficientBalance",
         )

@@ -120,8 +120,9 @@ def validate_signed(
     if xt.nonce < account.nonce:
         raise invalid(validity.STALE)
     requires: tuple[bytes, ...] = ()
-    if xt.nonce > account.nonce:
-        if apply or not allow_future:
+    future = xt.nonce > account.nonce
+    if future:
+        if not apply and not allow_future:
             raise invalid(validity.FUTURE)
         requires = (who + u32(xt.nonce - 1),)
     # CheckWeight
@@ -135,6 +136,8 @@ def validate_signed(
     fee = compute_fee(ctx, rt, xt.length, info, xt.tip)  # ChargeTransactionPayment
     if fee and not balances.can_withdraw_fee(ctx, who, fee):
         raise invalid(validity.PAYMENT)
+    if future and apply:  # CheckNonce::prepare runs after every extension's validate
+        raise invalid(validity.FUTURE)
     valid = ValidTransaction(
         sender=who,
         nonce=xt.nonce,
