@@ -150,3 +150,23 @@ def test_close_task_refunds(cli: Cli, assets: Path) -> None:
     assert cli.chain.balances[ALICE] == 1000 * UNIT
     assert cli("--suri", "//Bob", "close-task", "1").exit_code == 9
     assert cli("--suri", "//Alice", "close-task", "9").exit_code == 8
+
+
+def test_storage_unreachable_and_missing_artifact(cli: Cli, assets: Path) -> None:
+    down = cli("--suri", "//Alice", "create-task", assets, "--question", "q", "--reward", "1",
+               "--storage", "ipfs", "--ipfs-api", "http://127.0.0.1:1")
+    assert down.exit_code == 11, down.stderr
+    assert cli.chain.calls == []
+    task_id = create(cli, assets)
+    stored = Path(cli.chain.tasks[task_id].assets.bundle.uri.removeprefix("file://"))
+    import shutil
+
+    shutil.rmtree(stored)
+    gone = cli("--suri", "//Bob", "assign-task", str(task_id), "--work-dir", cli.tmp / "work")
+    assert gone.exit_code == 12, gone.stderr
+    assert cli.chain.submissions == {}
+
+
+def test_quiet_keeps_data_and_drops_messages(cli: Cli, assets: Path) -> None:
+    result = cli("--quiet", "--suri", "//Alice", "create-task", assets, "--question", "q", "--reward", "1")
+    assert result.exit_code == 0 and result.stdout == "1\n" and result.stderr == ""
