@@ -151,3 +151,15 @@ def test_restart_resumes_the_chain(tmp_path: Path):
     store.close()
     assert purge(tmp_path) is True
     assert purge(tmp_path) is False
+
+
+def test_interval_block_keeps_refused_for_later_transactions_in_the_pool():
+    node = DevNode(FakeRuntime(), block_time=3600)
+    node.start()
+    # out of order in one block: nonce 1 is refused as future at building, then comes back ready.
+    node.pool.import_entry(node._validate(make_xt(1, 1)))
+    node.pool.import_entry(node._validate(make_xt(1, 0)))
+    later = node.pool.remove(next(iter(node.pool.future)))
+    first = node._build([later, node.pool.pop_ready()])
+    assert len(first.included) == 1 and first.rejected == []
+    assert [e.xt for e in node.pool.ready.values()] == [make_xt(1, 1)]

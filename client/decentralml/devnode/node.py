@@ -37,6 +37,8 @@ MAX_BLOCKS_PER_COMMIT = 256
 MAX_BUILD_SECONDS_PER_COMMIT = 0.05
 # Interval mode: at most this many transactions per block (the runtime's weight limit may stop earlier).
 MAX_TXS_PER_BLOCK = 2000
+# Refusals at block building that mean "not in this block" rather than "never": the tx goes back to the pool.
+RETRY_NEXT_BLOCK = ("Transaction would exhaust the block limits", "Transaction will be valid in the future")
 
 
 class Runtime(Protocol):
@@ -299,11 +301,17 @@ class DevNode:
         self._append(block, result.changes)
         refused = {bytes(xt): exc for xt, exc in result.rejected}
         included = [e for e in entries if e.xt not in refused]
-        rejected = [(e, refused[e.xt]) for e in entries if e.xt in refused]
+        retry = [e for e in entries if len(entries) > 1 and getattr(refused.get(e.xt), "data", None) in RETRY_NEXT_BLOCK]
+        rejected = [(e, refused[e.xt]) for e in entries if e.xt in refused and e not in retry]
         for entry in entries:
             self.pool.included(entry)
         now = self._clock()
-        self.pool.ban([e.hash for e in entries], now)
+        self.pool.ban([e.hash for e in included] + [e.hash for e, _ in rejected], now)
+        for entry in retry:  # the block was full: back to the pool for the next one
+            try:
+                self.pool.import_entry(self._validate(entry.xt))
+            except PoolError as exc:
+                rejected.append((entry, exc))
         if self.pool.future:
             promoted, dropped = self.pool.revalidate_future(self._validate)
             for entry in promoted:
