@@ -15,6 +15,11 @@ pub use pallet::*;
 pub mod types;
 pub mod weights;
 
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
 
 pub use types::*;
 pub use weights::WeightInfo;

@@ -98,6 +98,16 @@ pub fn genesis_json() -> Value {
 	})
 }
 
+/// Externalities holding exactly the development genesis state (trie V1).
+/// `TestExternalities` inserts an empty `:code`; it is removed so that the state (and
+/// its root) equals `genesis.json`.
+pub fn genesis_ext() -> sp_io::TestExternalities {
+	let mut ext = sp_io::TestExternalities::new_with_state_version(genesis_storage(), StateVersion::V1);
+	ext.execute_with(|| sp_io::storage::clear(sp_core::storage::well_known_keys::CODE));
+	ext.commit_all().expect("commit genesis");
+	ext
+}
+
 // ---------------------------------------------------------------- vector harness
 
 /// Who dispatches a step.
@@ -144,6 +154,7 @@ fn event_json(rec: &frame_system::EventRecord<RuntimeEvent, H256>) -> Value {
 	let debug = format!("{:?}", rec.event);
 	let pallet = debug.split('(').next().unwrap_or_default().to_string();
 	let name = debug[pallet.len() + 1..]
+		.trim_start_matches("Event::")
 		.split(|c: char| !c.is_alphanumeric() && c != '_')
 		.next()
 		.unwrap_or_default()
@@ -222,10 +233,7 @@ fn pallet_prefix() -> Vec<u8> {
 impl Recorder {
 	/// A fresh development genesis with the named dev accounts.
 	pub fn new() -> Self {
-		let ext = sp_io::TestExternalities::new_with_state_version(
-			genesis_storage(),
-			StateVersion::V1,
-		);
+		let ext = genesis_ext();
 		let mut accounts = BTreeMap::new();
 		for (n, a) in genesis::dev_accounts() {
 			let cap = format!("sr25519 //{}{}", n[..1].to_uppercase(), &n[1..]);
@@ -382,7 +390,7 @@ fn clone_error(e: &pallet_decentralml::Error<Runtime>) -> pallet_decentralml::Er
 
 fn call_name(call: &RuntimeCall) -> String {
 	let d = format!("{:?}", call);
-	let inner = d.splitn(2, '(').nth(1).unwrap_or_default();
+	let inner = d.splitn(2, '(').nth(1).unwrap_or_default().trim_start_matches("Call::");
 	inner.split(|c: char| !c.is_alphanumeric() && c != '_').next().unwrap_or_default().to_string()
 }
 

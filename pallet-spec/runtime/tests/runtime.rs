@@ -1,0 +1,146 @@
+//! Runtime-level checks of the spec: metadata framing, runtime APIs, escrow account,
+//! and the fee formula against the signed-block vector.
+
+use codec::Decode;
+use decentralml_runtime::{
+	artifacts, Block, Runtime, TransactionPayment, UncheckedExtrinsic, METADATA_VERSIONS,
+};
+use serde_json::Value;
+use sp_runtime::StateVersion;
+
+fn unhex(s: &str) -> Vec<u8> {
+	hex::decode(s.trim_start_matches("0x")).expect("hex")
+}
+
+#[test]
+fn metadata_files_start_with_magic_and_version() {
+	for v in METADATA_VERSIONS {
+		let bytes = artifacts::metadata_bytes(v);
+		assert_eq!(&bytes[..4], b"meta");
+		assert_eq!(bytes[4] as u32, v);
+	}
+	use sp_api::runtime_decl_for_metadata::MetadataV2;
+	assert_eq!(<Runtime as MetadataV2<Block>>::metadata_versions(), vec![14, 15]);
+	assert!(<Runtime as MetadataV2<Block>>::metadata_at_version(16).is_none());
+	assert_eq!(
+		<Runtime as MetadataV2<Block>>::metadata().to_vec(),
+		artifacts::metadata_bytes(14),
+		"state_getMetadata serves V14"
+	);
+}
+
+#[test]
+fn runtime_version_lists_the_expected_apis() {
+	let v = artifacts::runtime_version_json();
+	let apis: Vec<(String, u64)> = v["apis"]
+		.as_array()
+		.unwrap()
+		.iter()
+		.map(|a| (a[0].as_str().unwrap().to_string(), a[1].as_u64().unwrap()))
+		.collect();
+	let want = [
+		("0xdf6acb689907609b", 5),
+		("0x37e397fc7c91f5e4", 2),
+		("0x40fe3ad401f8959a", 6),
+		("0xd2bc9897eed08f15", 3),
+		("0xf78b278be53f454c", 2),
+		("0xab3c0572291feb8b", 2),
+		("0xbc9d89904f5b923f", 1),
+		("0x37c8bb1350a9a2a8", 4),
+		("0xf3ff14d5ab527059", 3),
+		("0xfbc577b9d747efd6", 1),
+	];
+	assert_eq!(apis, want.iter().map(|(i, n)| (i.to_string(), *n)).collect::<Vec<_>>());
+	assert_eq!(v["specName"], "decentralml");
+	assert_eq!(v["specVersion"], 100);
+	assert_eq!(v["transactionVersion"], 1);
+	assert_eq!(v["stateVersion"], 1);
+}
+
+#[test]
+fn escrow_account_matches_spec_bytes() {
+	let a = pallet_decentralml::Pallet::<Runtime>::escrow_account(1);
+	let raw: &[u8] = a.as_ref();
+	assert_eq!(hex::encode(raw), "6d6f646c646563656e746d6c0100000000000000000000000000000000000000");
+}
+
+#[test]
+fn genesis_root_matches_header() {
+	let mut ext = artifacts::genesis_ext();
+	let root = ext.execute_with(|| sp_io::storage::root(StateVersion::V1));
+	assert_eq!(root, artifacts::genesis_header().state_root.as_bytes().to_vec());
+	let g = artifacts::genesis_json();
+	assert_eq!(g["storage"].as_object().unwrap().len(), 22);
+	assert!(!g["storage"].as_object().unwrap().contains_key("0x3a636f6465"), "no :code");
+}
+
+/// fee = 125_000_000 + 1_000_000 x len + call weight + tip, and query_info agrees.
+#[test]
+fn fees_follow_the_spec_formula() {
+	let v = artifacts::signed_blocks_vector();
+	let mut ext = artifacts::genesis_ext();
+	let mut checked = 0;
+	for block in v["blocks"].as_array().unwrap() {
+		for x in block["extrinsics"].as_array().unwrap() {
+			if x["signer"].is_null() {
+				continue;
+			}
+			let len = x["length"].as_u64().unwrap() as u128;
+			let w = x["call_weight"]["ref_time"].as_u64().unwrap() as u128;
+			let tip: u128 = x["extension"]["tip"].as_str().unwrap().parse().unwrap();
+			let fee: u128 = x["fee"]["actual_fee"].as_str().unwrap().parse().unwrap();
+			assert_eq!(fee, 125_000_000 + 1_000_000 * len + w + tip, "{}", x["label"]);
+			let xt = UncheckedExtrinsic::decode(&mut &unhex(x["extrinsic_hex"].as_str().unwrap())[..]).unwrap();
+			let info = ext.execute_with(|| TransactionPayment::query_info(xt, len as u32));
+			assert_eq!(info.partial_fee, fee - tip);
+			assert_eq!(info.weight.ref_time() as u128, w);
+			checked += 1;
+		}
+		// Block events: each signed extrinsic burns exactly its fee.
+		let burned: u128 = block["events"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.filter(|e| e["name"] == "BurnedDebt")
+			.map(|e| {
+				let d = e["debug"].as_str().unwrap();
+				d.split("amount: ").nth(1).unwrap().trim_end_matches(|c: char| !c.is_ascii_digit()).parse::<u128>().unwrap()
+			})
+			.sum();
+		let fees: u128 = block["extrinsics"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.filter(|x| !x["fee"].is_null())
+			.map(|x| x["fee"]["actual_fee"].as_str().unwrap().parse::<u128>().unwrap())
+			.sum();
+		assert_eq!(burned, fees);
+	}
+	assert_eq!(checked, 8);
+}
+
+/// In every dispatch vector, money is conserved: the sum of the named balances never
+/// changes (no fees in direct dispatch) and every step's storage root is recorded.
+#[test]
+fn dispatch_vectors_conserve_money() {
+	for (name, doc) in artifacts::vectors() {
+		if doc["kind"] != "dispatch" {
+			continue;
+		}
+		let total = |step: &Value| -> u128 {
+			step["balances"]
+				.as_object()
+				.unwrap()
+				.values()
+				.map(|b| b["free"].as_str().unwrap().parse::<u128>().unwrap())
+				.sum()
+		};
+		let steps = doc["steps"].as_array().unwrap();
+		let first = total(&steps[0]);
+		assert_eq!(first, 6 * (1u128 << 60), "{name}");
+		for s in steps {
+			assert_eq!(total(s), first, "{name}: step {}", s["label"]);
+			assert_eq!(s["storage_root"].as_str().unwrap().len(), 66);
+		}
+	}
+}
