@@ -224,3 +224,33 @@ def with_framework(framework: str, settings: CreatorSettings = SETTINGS) -> Crea
     return replace(settings, framework=framework)
 
 
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python model_creator.py init OUT_DIR``: round 0 (the initial global model and the contributor bundle)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The creator's bundle: prepare round 0 of a federated task.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    init = sub.add_parser("init", help="Write OUT_DIR/global_model.safetensors and OUT_DIR/contributor_bundle/.")
+    init.add_argument("out_dir", type=Path)
+    init.add_argument("--pretrain-epochs", type=int, default=0, help="Train the initial model on the creator's data first.")
+    args = parser.parse_args(argv)
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = create_model()
+    if args.pretrain_epochs:
+        (x, y), _ = load_data()
+        train_model(model, x, y, args.pretrain_epochs)
+    path = save_model(model, out, "global_model")
+    bundle = prepare_contributor_bundle(None, out / "contributor_bundle")
+    evaluation = evaluate_weights(load_global_weights(path))
+    import json
+
+    print(json.dumps({"global_model": str(path), "digest": file_digest(path), "contributor_bundle": str(bundle),
+                      "framework": SETTINGS.framework, "accuracy": evaluation.accuracy}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""A federated round end to end on a real dev node through the CLI, in each framework.
+
+Creator //Alice, contributors //Bob //Charlie //Dave (dev keys: tests only).
+Dave sends a poisoned model: CustomAccept evaluation rejects it; Bob and
+Charlie are paid exactly once; federate --next-round publishes the new model.
+Every framework-loading step runs in its own process (TensorFlow and PyTorch
+cannot share one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fl.bundles import ASSETS, creator_bundle
+
+pytestmark = [pytest.mark.integration, pytest.mark.ml]
+ROOT = ASSETS.parent
+REWARD = 10 * 10**12
+WORKERS = ("Bob", "Charlie", "Dave")
+
+
+def cli(node_url: str, suri: str, *args: str, check: bool = True) -> tuple[int, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "decentralml.cli.app", "--url", node_url, "--suri", suri, "--json", *args],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
+    if check:
+        assert done.returncode == 0, f"{args[0]} failed ({done.returncode}): {done.stderr[-3000:]}"
+    return done.returncode, (json.loads(done.stdout) if done.returncode == 0 else done.stderr)
+
+
+def fee(payload: dict[str, Any]) -> int:
+    return int(payload["transaction"]["fee"])
+
+
+@pytest.mark.parametrize("framework", ["tensorflow", "torch"])
+def test_federated_round_on_the_dev_node(devnode, tmp_path: Path, framework: str) -> None:
+    from decentralml.chain.client import ChainClient
+    from decentralml.chain.signer import keypair_from_suri
+    from decentralml.chain.types import SubmissionStatus, TaskStatus
+
+    creator = creator_bundle()
+    bundles = creator.copy_creator_bundle(tmp_path / "bundles", replace(creator.SETTINGS, framework=framework))
+    init = subprocess.run([sys.executable, str(bundles / "model_creator.py"), "init", str(tmp_path / "round0")],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert init.returncode == 0, init.stderr[-3000:]
+    round0 = json.loads(init.stdout.strip().splitlines()[-1])
+    store = ["--data-dir", str(tmp_path / "store")]
+
+    _, created = cli(devnode.url, "//Alice", "create-task", round0["contributor_bundle"], "--question", "Train the digits MLP",
+                     "--reward", "10 UNIT", "--max-assignments", "3", "--validation", "custom",
+                     "--base-model", round0["global_model"], *store)
+    task_id = created["task_id"]
+    chain = ChainClient.connect(devnode.url)
+    try:
+        address = {name: keypair_from_suri(f"//{name}").ss58_address for name in WORKERS}
+        before = {name: chain.balance(a).free for name, a in address.items()}
+        fees = dict.fromkeys(WORKERS, 0)
+        submission_of = {}
+        for index, name in enumerate(WORKERS):
+            _, assigned = cli(devnode.url, f"//{name}", "assign-task", str(task_id), "--work-dir", str(tmp_path / name))
+            fees[name] += fee(assigned)
+            out = tmp_path / f"result-{name}"
+            run = subprocess.run([assigned["start_script"], "--contributor-index", str(index), "--output", str(out)],
+                                 cwd=assigned["directory"], capture_output=True, text=True, timeout=600,
+                                 env=dict(os.environ, DECENTRALML_PYTHON=sys.executable))
+            assert run.returncode == 0, run.stderr[-3000:]
+            assert json.loads((out / "metrics.json").read_text())["base_model_digest"] == round0["digest"]
+            if name == "Dave":
+                from safetensors.numpy import load_file, save_file
+
+                weights = {k: v * -50.0 for k, v in load_file(str(out / "weights.safetensors")).items()}
+                save_file(weights, str(out / "weights.safetensors"))
+            _, sent = cli(devnode.url, f"//{name}", "send-result", str(assigned["submission_id"]), str(out), *store)
+            fees[name] += fee(sent)
+            submission_of[name] = assigned["submission_id"]
+
+        _, judged = cli(devnode.url, "//Alice", "evaluate-results", str(task_id), "--creator-bundle", str(bundles),
+                        "--work-dir", str(tmp_path / "creator"))
+        verdicts = {j["submission_id"]: j for j in judged}
+        assert verdicts[submission_of["Bob"]]["decision"] == "accepted"
+        assert verdicts[submission_of["Charlie"]]["decision"] == "accepted"
+        assert verdicts[submission_of["Dave"]]["decision"] == "rejected"
+        assert "below the threshold" in verdicts[submission_of["Dave"]]["reason"]
+
+        # Paid exactly once per accepted result, nothing for the rejected one.
+        code, _ = cli(devnode.url, "//Alice", "accept-result", str(submission_of["Bob"]), check=False)
+        assert code != 0
+        after = {name: chain.balance(a).free for name, a in address.items()}
+        for name in ("Bob", "Charlie"):
+            assert after[name] - before[name] == REWARD - fees[name]
+            assert chain.get_submission(submission_of[name]).paid == REWARD
+        assert after["Dave"] - before["Dave"] == -fees["Dave"]
+        dave = chain.get_submission(submission_of["Dave"])
+        assert dave.status is SubmissionStatus.REJECTED and dave.paid == 0
+        assert chain.get_task(task_id).paid == 2 * REWARD
+
+        _, federated = cli(devnode.url, "//Alice", "federate", str(task_id), "--creator-bundle", str(bundles),
+                           "--work-dir", str(tmp_path / "creator"), "--next-round", *store)
+        assert {c["submission_id"] for c in federated["contributions"]} == {submission_of["Bob"], submission_of["Charlie"]}
+        assert federated["accuracy"] > 0.8 > round0["accuracy"]
+        assert chain.get_task(task_id).status is TaskStatus.CLOSED
+        nxt = chain.get_task(federated["next_task_id"])
+        assert nxt.status is TaskStatus.OPEN and nxt.pays_amount == REWARD and nxt.max_assignments == 3
+        assert nxt.assets.base_model is not None and nxt.assets.base_model.digest_hex == federated["digest"]
+    finally:
+        chain.close()
