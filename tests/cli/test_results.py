@@ -138,3 +138,48 @@ def test_completion_is_reported(cli: Cli, assets: Path, result_dir: Path) -> Non
     assert result.exit_code == 0 and "Task 1 is now completed." in result.stderr
     assert cli.chain.tasks[1].status.value == "Completed"
     assert ALICE == cli.chain.tasks[1].creator
+
+
+def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str = "//Bob") -> bytes:
+    from decentralml.chain.signer import keypair_from_suri
+    from decentralml.lineage import LineageRecord, sign_record, signer_of
+    from decentralml.storage.packing import pack_digest
+
+    keypair = keypair_from_suri(suri)
+    signer, scheme = signer_of(keypair)
+    record = LineageRecord(
+        task_id=task_id, submission_id=sid, step="train", framework="numpy",
+        input_hash="11" * 32, params_hash="22" * 32, code_hash="33" * 32,
+        output_hash=pack_digest(result_dir)[0].hex(), started_at_ms=1, finished_at_ms=2,
+        signer=signer, scheme=scheme,
+    )
+    return sign_record(record, keypair).to_json()
+
+
+def test_lineage_is_sent_and_verified(cli: Cli, assets: Path, result_dir: Path, tmp_path: Path) -> None:
+    sid = _assigned(cli, assets)
+    lineage = tmp_path / "lineage.json"
+    lineage.write_bytes(_signed_lineage(result_dir, 1, sid))
+    sent = cli.json("--suri", "//Bob", "send-result", str(sid), result_dir, "--lineage", lineage)
+    assert sent["lineage_digest"].startswith("0x")
+    inline = json.loads(sent["inline_result"])
+    assert set(inline) == {"lineage", "metrics"} and inline["metrics"]["accuracy"] == 0.91
+    shown = cli.json("show-result", str(sid), "--download", cli.tmp / "fetched")
+    assert shown["lineage"]["digest"] == sent["lineage_digest"].removeprefix("0x")
+    assert "signature" in shown["lineage"]["verified"] and shown["metrics"]["accuracy"] == 0.91
+    assert "Lineage (verified)" in cli("show-result", str(sid)).stdout
+
+
+def test_lineage_mismatches_are_integrity_errors(cli: Cli, assets: Path, result_dir: Path, tmp_path: Path) -> None:
+    sid = _assigned(cli, assets)
+    wrong_output = tmp_path / "wrong.json"
+    wrong_output.write_bytes(_signed_lineage(tmp_path / "model_contributor", 1, sid))
+    refused = cli("--suri", "//Bob", "send-result", str(sid), result_dir, "--lineage", wrong_output)
+    assert refused.exit_code == 14 and "nothing was uploaded" in refused.stderr
+    assert not (cli.store_dir / "dirs").exists() or len(list((cli.store_dir / "dirs").iterdir())) == 1  # the assets only
+    assert cli.chain.submissions[sid].status.value == "Assigned"
+    by_charlie = tmp_path / "charlie.json"
+    by_charlie.write_bytes(_signed_lineage(result_dir, 1, sid, "//Charlie"))
+    cli.json("--suri", "//Bob", "send-result", str(sid), result_dir, "--lineage", by_charlie)
+    shown = cli("show-result", str(sid))
+    assert shown.exit_code == 14 and "not by the submission's worker" in shown.stderr

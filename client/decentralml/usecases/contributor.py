@@ -134,6 +134,18 @@ def assign_task(
     )
 
 
+def _norm(digest_hex: str) -> str:
+    return digest_hex.lower().removeprefix("0x")
+
+
+def local_digest(path: Path) -> bytes:
+    """The digest the storage layer records for a file or directory (SHA-256 of its bytes or pack)."""
+    from decentralml.storage.base import hash_file
+    from decentralml.storage.packing import pack_digest
+
+    return pack_digest(path)[0] if path.is_dir() else hash_file(path)[0]
+
+
 def read_metrics(path: Path) -> dict[str, Any]:
     """A metrics JSON object from a file (UsageError if it is not one)."""
     try:
@@ -216,10 +228,15 @@ def send_result(
     if metrics is None and result_dir.is_dir() and (result_dir / METRICS_FILE).is_file():
         metrics = read_metrics(result_dir / METRICS_FILE)
     inline = encode_inline(metrics, lineage)
+    if lineage is not None and _norm(lineage.record.output_hash) != local_digest(result_dir).hex():
+        raise IntegrityError(
+            f"The lineage record's output hash is not the digest of {result_dir}: nothing was uploaded.",
+            hint="Sign a lineage record for this result directory.",
+        )
     ref = store.put(result_dir, progress=progress)
     lineage_digest = None
     if lineage is not None:
-        if lineage.record.output_hash.lower().removeprefix("0x") != ref.digest_hex:
+        if _norm(lineage.record.output_hash) != ref.digest_hex:
             raise IntegrityError(
                 f"The lineage record's output hash is not the digest of {result_dir} (0x{ref.digest_hex}).",
                 hint=f"Sign a record for this result. The upload stays at {ref.uri}.",
