@@ -7,7 +7,7 @@ _dml_js_dir="$ROOT/tests/devnode/js"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "build-node-deps: node and npm are needed for the @polkadot/api tests (apt-get install nodejs npm)." >&2
 else
-  _dml_js_key="$(cat "$_dml_js_dir/package.json" "$_dml_js_dir/package-lock.json" 2>/dev/null | sha256sum | cut -c1-16)"
+  _dml_js_key="$( (cat "$_dml_js_dir/package.json" "$_dml_js_dir/package-lock.json" 2>/dev/null || true) | sha256sum | cut -c1-16)"
   _dml_js_cache="$CACHE/node-deps-$_dml_js_key"
   if [ ! -f "$_dml_js_cache/.complete" ]; then
     echo "Installing @polkadot/api into $_dml_js_cache (first run only)..." >&2

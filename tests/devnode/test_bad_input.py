@@ -82,6 +82,7 @@ def test_invalid_transactions_are_refused_on_submit(devnode):
     future_hash = raw_call(ws, "author_submitExtrinsic", [future])["result"]
     assert future in raw_call(ws, "author_pendingExtrinsics", [])["result"]
     assert future_hash.startswith("0x")
+    assert raw_call(ws, "system_accountNextIndex", [alice.ss58_address])["result"] == 1  # the gap is still open
     gap = submit(substrate, alice, "Balances", "transfer_keep_alive", transfer)
     assert gap.is_success
     devnode_wait_nonce(substrate, alice, 3)

@@ -179,3 +179,19 @@ def test_http_post_and_batches():
         assert http(url, b"[1")["error"]["code"] == -32700
         refused = http(url, b'{"jsonrpc":"2.0","id":1,"method":"chain_subscribeNewHeads","params":[]}')
         assert "error" in refused
+
+
+def test_many_clients_at_once_all_see_every_head():
+    with running_node() as (node, url):
+        clients = [Client(url) for _ in range(25)]
+        subs = [c.call("chain_subscribeNewHeads", [])["result"] for c in clients]
+        for client, sub in zip(clients, subs):
+            assert client.notification(sub)["number"] == "0x0"
+        clients[0].send_raw("][")  # one client misbehaves
+        for sender in range(5):
+            clients[sender].call("author_submitExtrinsic", ["0x" + make_xt(sender + 1, 0).hex()])
+        for client, sub in zip(clients, subs):
+            numbers = sorted(int(client.notification(sub)["number"], 16) for _ in range(5))
+            assert numbers == [1, 2, 3, 4, 5]
+        for client in clients:
+            client.ws.close()

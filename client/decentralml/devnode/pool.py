@@ -19,6 +19,9 @@ from typing import Any
 READY_LIMIT = 8192
 FUTURE_LIMIT = 512
 BAN_SECONDS = 1800.0
+# At most this many banned hashes are remembered (oldest forgotten first); a forgotten included
+# transaction is still refused, as stale (1010 "Transaction is outdated").
+BAN_LIMIT = 100_000
 
 
 class PoolError(Exception):
@@ -82,6 +85,8 @@ class TransactionPool:
         for tx_hash in hashes:
             self._banned[tx_hash] = now + BAN_SECONDS
             self._banned.move_to_end(tx_hash)
+        while len(self._banned) > BAN_LIMIT:
+            self._banned.popitem(last=False)
 
     def _expire_bans(self, now: float) -> None:
         while self._banned:

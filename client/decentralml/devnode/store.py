@@ -112,6 +112,15 @@ class ChainStore:
         """Commit blocks durably (one transaction, fsync'd) before returning."""
         if not blocks:
             return
+        try:
+            self._append(blocks)
+        except sqlite3.Error as exc:
+            raise ConfigError(
+                f"Cannot write the chain database {self.path}: {exc}.",
+                hint="Free disk space or check permissions, then restart the node (no announced block was lost).",
+            ) from None
+
+    def _append(self, blocks: Sequence[StoredBlock]) -> None:
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
