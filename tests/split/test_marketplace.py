@@ -25,7 +25,7 @@ from decentralml.fl.split.data import prepare_shards  # noqa: E402
 from decentralml.fl.split.model import SplitSpec  # noqa: E402
 from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config  # noqa: E402
 from decentralml.fl.split.train import TrainConfig  # noqa: E402
-from decentralml.lineage import verify_result_lineage  # noqa: E402
+from decentralml.lineage import decode_inline_result, verify_result_lineage  # noqa: E402
 from decentralml.storage import StoreSettings, open_store  # noqa: E402
 from decentralml.usecases import TaskSpec, create_task  # noqa: E402
 
@@ -75,7 +75,15 @@ def _opener(store):
 PARTICIPANTS = ("//Bob", "//Charlie", "//Dave")
 
 
-def test_initiator_participants_protocol_end_to_end(market, shards, tmp_path):
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from decentralml.cli.app import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_initiator_participants_protocol_end_to_end(devnode, market, shards, tmp_path):
     chain, store = market
     alice = Keypair.create_from_uri("//Alice")
     task_id = _create(chain, store, tmp_path, Protocol.INITIATOR, alice)
@@ -97,6 +105,10 @@ def test_initiator_participants_protocol_end_to_end(market, shards, tmp_path):
         assert report.signed.record.signer == Keypair.create_from_uri(uri).public_key.hex()
         assert report.signed.record.step == marketplace.STEP_PARTICIPANT
 
+    shown = _cli("--url", devnode.url, "--json", "show-result", str(contributions[0].submission_id))
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["lineage"]["digest"] == contributions[0].lineage.digest.hex()
+
     result = marketplace.aggregate_task(chain, alice, task_id, _opener(store), shards.participants[0],
                                         tmp_path / "main", test=shards.test)
     assert result.used == tuple(c.submission_id for c in contributions) and not result.refused
@@ -114,15 +126,27 @@ def test_initiator_participants_protocol_end_to_end(market, shards, tmp_path):
     assert chain.get_task(task_id).status is TaskStatus.COMPLETED
 
 
-def test_round_robin_protocol_end_to_end(market, shards, tmp_path):
+def test_round_robin_protocol_end_to_end(devnode, market, shards, tmp_path):
     chain, store = market
     alice = Keypair.create_from_uri("//Alice")
     task_id = _create(chain, store, tmp_path, Protocol.ROUND_ROBIN, alice)
 
     turns = []
-    for uri, data in zip(PARTICIPANTS, shards.participants[1:]):
+    for uri, data in zip(PARTICIPANTS[:2], shards.participants[1:3]):
         worker = Keypair.create_from_uri(uri)
         turns.append(marketplace.contribute(chain, worker, task_id, _opener(store), store, data, tmp_path / uri[2:]))
+    # The third turn through the command line, as a contributor would run it.
+    result = _cli("--url", devnode.url, "--suri", "//Dave", "--json", "split", "contribute", str(task_id),
+                  "--data", str(shards.participants[3]), "--work-dir", str(tmp_path / "Dave"),
+                  "--data-dir", str(store.data_dir))
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["previous_submission"] == turns[1].submission_id
+    dave = chain.get_submission(body["submission_id"])
+    assert "0x" + dave.lineage_digest.hex() == body["lineage_digest"]
+    signed, _ = decode_inline_result(dave.inline_result)
+    turns.append(marketplace.Contribution(task_id, dave.submission_id, Protocol.ROUND_ROBIN, body["previous_submission"],
+                                          signed, body["metrics"], None))
     assert [t.previous_submission for t in turns] == [None, turns[0].submission_id, turns[1].submission_id]
     assert turns[1].lineage.record.parents == (turns[0].lineage.digest.hex(),)
 
@@ -154,7 +178,7 @@ def test_round_robin_turn_must_wait_for_previous_result(market, shards, tmp_path
         marketplace.contribute(chain, charlie, task_id, _opener(store), store, shards.participants[2], tmp_path / "charlie")
 
 
-def test_tampered_results_are_refused_and_rejected(market, shards, tmp_path):
+def test_tampered_results_are_refused_and_rejected(devnode, market, shards, tmp_path):
     """A lineage digest on chain that is not the record's, and an artifact altered in storage."""
     chain, store = market
     alice = Keypair.create_from_uri("//Alice")
@@ -181,6 +205,9 @@ def test_tampered_results_are_refused_and_rejected(market, shards, tmp_path):
         verify_result_lineage(inline_result=submission.inline_result, lineage_digest=submission.lineage_digest,
                               worker_public_key=submission.worker, task_id=task_id,
                               submission_id=submission.submission_id, result_digest=submission.result.digest)
+
+    shown = _cli("--url", devnode.url, "show-result", str(assigned.submission_id))
+    assert shown.exit_code == 14 and "on-chain lineage_digest" in shown.output
 
     # Dave sends a correct result, then the stored artifact is altered.
     tampered = marketplace.contribute(chain, dave, task_id, _opener(store), store, shards.participants[3], tmp_path / "dave")
