@@ -34,6 +34,8 @@ def test_connects_reads_chain_and_metadata(devnode):
     assert substrate.get_block_number(substrate.get_block_hash(0)) == 0
     assert substrate.get_constant("System", "SS58Prefix").value == 42
     substrate.close()
+    over_http = connect(devnode.http_url)  # the same port answers JSON-RPC over HTTP POST
+    assert over_http.query("System", "Account", [keypair("Alice").ss58_address]).value["data"]["free"] == 1 << 60
 
 
 def test_transfer_receipt_fee_and_balances(devnode):
