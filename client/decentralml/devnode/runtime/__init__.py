@@ -53,6 +53,7 @@ from . import keys
 from .artifacts import Artifacts
 from .calls import CallCodec
 from .context import Context
+from .crypto import verify
 from .decentralml import Limits
 from .executive import BlockBuilder, encode_header
 from .hashing import blake2_256
@@ -181,6 +182,7 @@ class Runtime:
         self.codec = CallCodec(idx, self.limits)
         self._tries: OrderedDict[bytes, Trie] = OrderedDict()
         self._built: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self._verified: OrderedDict[tuple[int, bytes, bytes, bytes], None] = OrderedDict()
         self._genesis: tuple[dict[bytes, bytes], bytes, bytes] | None = None
 
     # -- chain constants ---------------------------------------------------------------
@@ -230,6 +232,18 @@ class Runtime:
         if parent_hash is not None:
             ctx.overlay.set(keys.block_hash(number - 1), parent_hash)
         return ctx
+
+    def verified(self, scheme: int, signature: bytes, payload: bytes, signer: bytes) -> bool:
+        """Signature check with a memory of recent successes (the pool and the block both check)."""
+        key = (scheme, signature, payload, signer)
+        if key in self._verified:
+            return True
+        if not verify(scheme, signature, payload, signer):
+            return False
+        self._verified[key] = None
+        if len(self._verified) > 16384:
+            self._verified.popitem(last=False)
+        return True
 
     # -- blocks ------------------------------------------------------------------------
     def build_block(

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from . import keys
 from .scale import compact, u32
 from .state import Overlay, StateView
 from .types import CONSUMER_REMAINING, AccountInfo, DispatchFailure
 
 PHASE_INITIALIZATION = b"\x02"
+
+
+@lru_cache(maxsize=16384)
+def _decode_account(raw: bytes) -> tuple[int, ...]:
+    a = AccountInfo.decode(raw)
+    return (a.nonce, a.consumers, a.providers, a.sufficients, a.free, a.reserved, a.frozen, a.flags)
+
+
 PHASE_FINALIZATION = b"\x01"
 
 
@@ -51,7 +61,7 @@ class Context:
     # frame_system accounts
     def account(self, who: bytes) -> AccountInfo:
         raw = self.overlay.get(keys.account(who))
-        return AccountInfo.decode(raw) if raw is not None else AccountInfo()
+        return AccountInfo(*_decode_account(raw)) if raw is not None else AccountInfo()
 
     def put_account(self, who: bytes, info: AccountInfo) -> None:
         self.overlay.set(keys.account(who), info.encode())

@@ -16,7 +16,6 @@ from . import balances, keys, validity
 from .balances import Preservation
 from .calls import Call, Origin, dispatch
 from .context import PHASE_FINALIZATION, Context
-from .crypto import verify
 from .extrinsic import Extrinsic, decode_extrinsic, signed_payload
 from .hashing import blake2_256
 from .scale import CodecError, compact, u32, u64, u128
@@ -59,7 +58,7 @@ def check(rt: Runtime, ctx: Context, raw: bytes) -> Checked:
         raise invalid(validity.ANCIENT_BIRTH_BLOCK)
     assert genesis is not None
     payload = signed_payload(xt.call, xt.extra, rt.spec_version, rt.transaction_version, genesis, era_hash)
-    if not verify(xt.scheme, xt.signature, payload, xt.signer):
+    if not rt.verified(xt.scheme, xt.signature, payload, xt.signer):
         raise invalid(validity.BAD_PROOF)
     if not rt.codec.all_supported(call):
         raise invalid(validity.CALL)

@@ -90,7 +90,7 @@ def decode_extrinsic(xt: bytes) -> Extrinsic:
     if n != r.remaining():
         raise CodecError("extrinsic length prefix does not match its body")
     version = r.u8()
-    if version == 0x04:
+    if version in (0x04, 0x05):  # bare, format v4 or v5
         return Extrinsic(encoded=xt, call=xt[r.pos :])
     if version != 0x84:
         raise CodecError(f"unsupported extrinsic version byte 0x{version:02x}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .hashing import blake2_128_concat, storage_prefix, twox_64_concat
 from .scale import u32, u64
 
@@ -32,6 +34,7 @@ PAYMENT_NEXT_FEE_MULTIPLIER = storage_prefix("TransactionPayment", "NextFeeMulti
 SUDO_KEY = storage_prefix("Sudo", "Key")
 
 
+@lru_cache(maxsize=65536)
 def account(who: bytes) -> bytes:
     return SYSTEM_ACCOUNT + blake2_128_concat(who)
 

@@ -117,13 +117,14 @@ def ordered_trie_root(values: list[bytes], state_version: int = 1) -> bytes:
 class _Node:
     """An immutable trie node: partial key, optional value, 16 optional children."""
 
-    __slots__ = ("partial", "value", "children", "_enc")
+    __slots__ = ("partial", "value", "children", "_enc", "_ref")
 
     def __init__(self, partial: str, value: bytes | None, children: tuple[_Node | None, ...] | None) -> None:
         self.partial = partial
         self.value = value
         self.children = children  # None for a leaf
         self._enc: bytes | None = None
+        self._ref: bytes | None = None
 
     def encode(self, v1: bool) -> bytes:
         enc = self._enc
@@ -132,22 +133,55 @@ class _Node:
                 assert self.value is not None
                 enc = _encode_leaf(self.partial, self.value, v1)
             else:
-                enc = _encode_branch(
-                    self.partial, self.value, [c.encode(v1) if c is not None else None for c in self.children], v1
-                )
+                enc = self._encode_branch(v1)
             self._enc = enc
         return enc
+
+    def ref(self, v1: bool) -> bytes:
+        """How a parent branch refers to this node (inline encoding or hash), cached."""
+        ref = self._ref
+        if ref is None:
+            ref = self._ref = _child_ref(self.encode(v1))
+        return ref
+
+    def _encode_branch(self, v1: bool) -> bytes:
+        value = self.value
+        nibbles = self.partial
+        if value is None:
+            head = _header(0x80, 2, len(nibbles))
+            value_part = b""
+        elif v1 and len(value) >= _VALUE_HASH_THRESHOLD:
+            head = _header(0x10, 4, len(nibbles))
+            value_part = blake2_256(value)
+        else:
+            head = _header(0xC0, 2, len(nibbles))
+            value_part = compact(len(value)) + value
+        bitmap = 0
+        refs = []
+        assert self.children is not None
+        for i, child in enumerate(self.children):
+            if child is not None:
+                bitmap |= 1 << i
+                refs.append(child.ref(v1))
+        return head + _partial(nibbles) + bitmap.to_bytes(2, "little") + value_part + b"".join(refs)
 
 
 _NO_CHILDREN: tuple[_Node | None, ...] = (None,) * 16
 
 
 def _common(a: str, b: str) -> int:
+    """Length of the common prefix (binary search over slice comparisons)."""
     n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n - 1  # a[:lo] == b[:lo] and a[:hi + 1] != b[:hi + 1]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _insert(node: _Node | None, key: str, value: bytes) -> _Node:
