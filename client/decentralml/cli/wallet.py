@@ -28,9 +28,10 @@ def balance_cmd(
     with common.chain_client(run) as chain:
         token = chain.token
         bal = wallet.balance(chain, target)
-    table = Table(title=f"Balance of {bal.address}", show_header=False)
+    table = Table(title="Balance", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", justify="right")
+    table.add_row("address", bal.address)
     for name, value in (("free", bal.free), ("reserved", bal.reserved), ("frozen", bal.frozen)):
         table.add_row(name, format_amount(value, token))
     run.output.data(
