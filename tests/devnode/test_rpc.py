@@ -195,3 +195,19 @@ def test_many_clients_at_once_all_see_every_head():
             assert numbers == [1, 2, 3, 4, 5]
         for client in clients:
             client.ws.close()
+
+
+def test_query_storage_over_a_range_reports_each_change():
+    with running_node() as (node, url):
+        client = Client(url)
+        key = "0x" + b"payload:\x01".hex()
+        for nonce, payload in enumerate((b"a", b"b")):
+            client.call("author_submitExtrinsic", ["0x" + make_xt(1, nonce, payload).hex()])
+        client.call("dev_newBlocks", [1])
+        first = client.call("chain_getBlockHash", [0])["result"]
+        last = client.call("chain_getBlockHash", [3])["result"]
+        changes = client.call("state_queryStorage", [[key], first, last])["result"]
+        values = [(c["block"], c["changes"][0][1]) for c in changes]
+        hashes = [client.call("chain_getBlockHash", [n])["result"] for n in range(3)]
+        assert values == [(hashes[0], None), (hashes[1], "0x61"), (hashes[2], "0x62")]
+        assert client.call("state_queryStorage", [[key], last, first])["error"]["code"] == 4001

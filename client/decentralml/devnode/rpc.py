@@ -369,9 +369,12 @@ class RpcMethods:
             for number in history.changed_between(key, first.number + 1, last.number):
                 value = history.get(key, number)
                 by_block.setdefault(number, []).append([text, None if value is None else to_hex(value)])
-        return [
-            {"block": to_hex(self.node._blocks[n].hash), "changes": by_block[n]} for n in sorted(by_block)
-        ]
+        out = []
+        for number in sorted(by_block):
+            block = self.node.block(number)
+            if block is not None:
+                out.append({"block": to_hex(block.hash), "changes": by_block[number]})
+        return out
 
     def state_call(self, params: list[Any], session: Session) -> Any:
         method, data, at = _args(params, 3, 2)
