@@ -645,7 +645,9 @@ fn run_block(
 }
 
 /// The signed-block vector: ed25519-signed extrinsics applied through `Executive`.
-pub fn signed_blocks_vector() -> Value {
+/// Development genesis plus the funding of `alice_ed25519` and `bob_ed25519` at block 0
+/// (see the `setup` section of `signed_blocks.json`). Returns the recorder and the amount.
+fn funded_recorder() -> (Recorder, Balance) {
 	let mut rec = Recorder::new();
 	let alice_ed = ed_account(Ed25519Keyring::Alice);
 	let bob_ed = ed_account(Ed25519Keyring::Bob);
@@ -665,18 +667,30 @@ pub fn signed_blocks_vector() -> Value {
 			.expect("funding transfer");
 		}
 	});
-	let setup_state = rec.ext.execute_with(|| storage_dump(&[]));
-	let setup_root = state_root_of(&setup_state);
-	rec.prev_state = setup_state.clone();
-	let genesis = genesis_header();
+	rec.prev_state = rec.ext.execute_with(|| storage_dump(&[]));
+	(rec, fund)
+}
+
+/// The first block of `signed_blocks.json`.
+fn block_one(rec: &Recorder) -> Vec<BlockTx> {
 	let create = RuntimeCall::DecentralMLModule(Create::contributor(1, ValidationStrategy::ManualAccept).call());
-	let block1 = vec![
+	vec![
 		BlockTx { label: "alice_ed25519 creates task 0", signer: Some(Ed25519Keyring::Alice), call: create, nonce: 0, era: None, tip: 0, expect_ok: true },
 		BlockTx { label: "bob_ed25519 takes a slot of task 0", signer: Some(Ed25519Keyring::Bob), call: RuntimeCall::DecentralMLModule(assign(0)), nonce: 0, era: None, tip: 0, expect_ok: true },
 		BlockTx { label: "bob_ed25519 sends the result of submission 0", signer: Some(Ed25519Keyring::Bob), call: RuntimeCall::DecentralMLModule(send(0)), nonce: 1, era: None, tip: 0, expect_ok: true },
 		BlockTx { label: "bob_ed25519 tries to accept (fails NotTaskCreator, still pays the fee)", signer: Some(Ed25519Keyring::Bob), call: RuntimeCall::DecentralMLModule(accept(0)), nonce: 2, era: None, tip: 0, expect_ok: false },
 		BlockTx { label: "alice_ed25519 transfers 5 UNIT to charlie with a tip", signer: Some(Ed25519Keyring::Alice), call: RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive { dest: MultiAddress::Id(rec.account("charlie")), value: 5 * crate::UNIT }), nonce: 1, era: None, tip: 1_000_000, expect_ok: true },
-	];
+	]
+}
+
+/// The signed-block vector: ed25519-signed extrinsics applied through `Executive`.
+pub fn signed_blocks_vector() -> Value {
+	let (mut rec, fund) = funded_recorder();
+	let alice_ed = ed_account(Ed25519Keyring::Alice);
+	let setup_state = rec.prev_state.clone();
+	let setup_root = state_root_of(&setup_state);
+	let genesis = genesis_header();
+	let block1 = block_one(&rec);
 	let (b1, h1) = run_block(&mut rec, &genesis, 1, block1);
 	let block2 = vec![
 		BlockTx { label: "alice_ed25519 validates submission 0 (mortal era, birth block 1)", signer: Some(Ed25519Keyring::Alice), call: RuntimeCall::DecentralMLModule(validate(0, true, 9_100)), nonce: 2, era: Some((64, 1)), tip: 0, expect_ok: true },
@@ -703,6 +717,93 @@ pub fn signed_blocks_vector() -> Value {
 			"storage_root": hex0x(setup_root.as_bytes()),
 		},
 		"blocks": [b1, b2],
+	})
+}
+
+/// `TaggedTransactionQueue_validate_transaction` outcomes after block 1 of `signed_blocks`.
+pub fn transaction_validity_vector() -> Value {
+	let (mut rec, _fund) = funded_recorder();
+	let charlie_ed = ed_account(Ed25519Keyring::Charlie);
+	rec.accounts.insert("charlie_ed25519".into(), (charlie_ed, "ed25519 //Charlie (unfunded)".into()));
+	let genesis = genesis_header();
+	let block1 = block_one(&rec);
+	let (_b1, h1) = run_block(&mut rec, &genesis, 1, block1);
+	let best = H256::from(blake2_256(&h1.encode()));
+	let charlie = rec.account("charlie");
+	let transfer = move |value: Balance| {
+		RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive { dest: MultiAddress::Id(charlie.clone()), value })
+	};
+	let cases = rec.ext.execute_with(|| {
+		// Built in the context validate_transaction creates (block 2 on top of block 1).
+		sp_io::storage::start_transaction();
+		System::initialize(&2, &best, &Default::default());
+		let valid = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 2, Era::Immortal, 0).0;
+		let future = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 4, Era::Immortal, 0).0;
+		let stale = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 1, Era::Immortal, 0).0;
+		let tipped = sign(Ed25519Keyring::Bob, RuntimeCall::DecentralMLModule(assign(0)), 3, Era::Immortal, 50_000_000).0;
+		let mortal = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 2, Era::mortal(64, 1), 0).0;
+		let mut bad = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 2, Era::Immortal, 0).0;
+		bad.function = transfer(2 * crate::UNIT);
+		let poor = sign(Ed25519Keyring::Charlie, transfer(crate::UNIT), 0, Era::Immortal, 0).0;
+		let wrong_genesis = {
+			let ext = tx_extension(2, Era::Immortal, 0);
+			let call = transfer(crate::UNIT);
+			// call ‖ explicit extension data ‖ implicit data with a zero genesis/era hash.
+			let mut payload = (call.clone(), ext.clone()).encode();
+			payload.extend((VERSION.spec_version, VERSION.transaction_version, H256::zero(), H256::zero()).encode());
+			let sig = Ed25519Keyring::Alice.pair().sign(&payload);
+			UncheckedExtrinsic::new_signed(call, MultiAddress::Id(ed_account(Ed25519Keyring::Alice)), MultiSignature::Ed25519(sig), ext)
+		};
+		let bare_call = UncheckedExtrinsic::new_bare_legacy(RuntimeCall::DecentralMLModule(assign(0)));
+		let bare_inherent = UncheckedExtrinsic::new_bare_legacy(RuntimeCall::Timestamp(pallet_timestamp::Call::set { now: VECTOR_GENESIS_TIME_MS + 12_000 }));
+		sp_io::storage::rollback_transaction();
+		vec![
+			("valid: alice_ed25519 nonce 2 (current), immortal", "Ok(", valid),
+			("valid in the future: nonce 4 requires nonce 3", "Ok(", future),
+			("stale nonce 1: Invalid(Stale) 'Transaction is outdated'", "Err(Invalid(Stale))", stale),
+			("valid with a tip: bob_ed25519 nonce 3, tip 50_000_000 (higher priority)", "Ok(", tipped),
+			("valid mortal: period 64, birth block 1", "Ok(", mortal),
+			("bad signature (call changed after signing): Invalid(BadProof)", "Err(Invalid(BadProof))", bad),
+			("signed for a wrong genesis hash: Invalid(BadProof)", "Err(Invalid(BadProof))", wrong_genesis),
+			("unfunded signer charlie_ed25519: Invalid(Payment)", "Err(Invalid(Payment))", poor),
+			("bare DecentralML call: Unknown(NoUnsignedValidator)", "Err(Unknown(NoUnsignedValidator))", bare_call),
+			("bare timestamp inherent from outside: Invalid(MandatoryValidation)", "Err(Invalid(MandatoryValidation))", bare_inherent),
+		]
+	});
+	let mut out = vec![];
+	for (label, want, xt) in cases {
+		let encoded = xt.encode();
+		let result = rec.ext.execute_with(|| {
+			sp_io::storage::start_transaction();
+			let r = Executive::validate_transaction(
+				sp_runtime::transaction_validity::TransactionSource::External,
+				xt.clone(),
+				best,
+			);
+			sp_io::storage::rollback_transaction();
+			r
+		});
+		let debug = format!("{:?}", result);
+		assert!(debug.starts_with(want), "validity case {label}: {debug}");
+		out.push(json!({
+			"label": label,
+			"extrinsic_hex": hex0x(&encoded),
+			"source": "External",
+			"result_hex": hex0x(&result.encode()),
+			"result_debug": format!("{:?}", result),
+		}));
+	}
+	let state = rec.ext.execute_with(|| storage_dump(&[]));
+	json!({
+		"format": "decentralml-vectors/1",
+		"kind": "validity",
+		"name": "transaction_validity",
+		"description": "TaggedTransactionQueue_validate_transaction(source=External, tx, block_hash=hash of block 1) on the state after block 1 of signed_blocks.json (same setup). result_hex is the SCALE TransactionValidity = Result<ValidTransaction{priority: u64, requires: Vec<Vec<u8>>, provides: Vec<Vec<u8>>, longevity: u64, propagate: bool}, TransactionValidityError>.",
+		"accounts": rec.accounts_json(),
+		"block_hash": hex0x(best.as_bytes()),
+		"state": kv_json(&state),
+		"storage_root": hex0x(h1.state_root.as_bytes()),
+		"cases": out,
 	})
 }
 
@@ -881,6 +982,7 @@ pub fn vectors() -> Vec<(&'static str, Value)> {
 		("close_refund", close_refund()),
 		("errors", errors()),
 		("signed_blocks", signed_blocks_vector()),
+		("transaction_validity", transaction_validity_vector()),
 	]
 }
 
