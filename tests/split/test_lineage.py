@@ -182,3 +182,10 @@ def test_hash_helpers(tmp_path):
     b = {"w": np.zeros((4,), dtype=np.float32)}
     assert sha256_arrays(a) != sha256_arrays(b)
     assert sha256_arrays(a) == sha256_arrays({"w": np.zeros((2, 2), dtype=np.float32)})
+
+
+def test_input_data_check(keypair, tmp_path):
+    signed = sign_record(_record(keypair), keypair)
+    assert verify(signed, input=b"private csv").checks[-1].name == "input data"
+    with pytest.raises(IntegrityError, match="other data"):
+        verify(signed, input=b"another csv")

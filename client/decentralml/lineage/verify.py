@@ -47,6 +47,7 @@ def verify(
     signed: SignedLineage | bytes | str,
     *,
     output: Path | bytes | None = None,
+    input: Path | bytes | None = None,
     output_digest: bytes | None = None,
     code_digest: bytes | None = None,
     onchain_digest: bytes | None = None,
@@ -57,6 +58,7 @@ def verify(
 ) -> LineageReport:
     """Check a lineage record; raise :class:`IntegrityError` on the first mismatch.
 
+    ``input`` is the input data (a contributor re-checking its own data);
     ``output`` is the artifact itself (file path or bytes, hashed with
     ``hasher`` for paths, default SHA-256 of the file); ``output_digest`` a
     digest already known for it (e.g. the on-chain result ``AssetRef``);
@@ -117,5 +119,14 @@ def verify(
                 "the artifact was tampered with, do not use it."
             )
         checks.append(LineageCheck("output artifact", actual))
+
+    if input is not None:
+        actual = _artifact_hash(input, hasher)
+        if actual != record.input_hash:
+            raise IntegrityError(
+                f"Input data hashes to {actual}, but the lineage record says {record.input_hash}: "
+                "the record is about other data."
+            )
+        checks.append(LineageCheck("input data", actual))
 
     return LineageReport(signed=signed, checks=tuple(checks))

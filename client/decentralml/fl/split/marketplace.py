@@ -27,12 +27,13 @@ from typing import Any, Callable, Sequence
 
 from decentralml.chain.client import ChainClient
 from decentralml.chain.types import Submission, SubmissionStatus, TaskType
-from decentralml.errors import DecentralMLError, IntegrityError, TrainingError, UsageError
+from decentralml.errors import ArtifactNotFoundError, IntegrityError, TrainingError, UsageError
 from decentralml.fl.split.runner import (
     METRICS_FILE,
     WEIGHTS_FILE,
     BundleConfig,
     Protocol,
+    check_result,
     evaluate_file,
     load_config,
     run_initiator,
@@ -152,8 +153,10 @@ def _wait_for_previous(
         time.sleep(poll)
 
 
-def _verify_submission(chain: ChainClient, submission: Submission, open_store: StoreOpener, dest: Path) -> VerifiedResult:
-    """Verify a submission's lineage against the chain, download its result and check the artifact."""
+def _verify_submission(
+    chain: ChainClient, submission: Submission, open_store: StoreOpener, dest: Path, config: BundleConfig
+) -> VerifiedResult:
+    """Verify a submission's lineage against the chain, download its result, check the artifact and its contents."""
     if submission.result is None:
         raise IntegrityError(f"Submission {submission.submission_id} has no result on chain.")
     report = verify_result_lineage(
@@ -168,7 +171,8 @@ def _verify_submission(chain: ChainClient, submission: Submission, open_store: S
         directory = dest
     else:
         directory = open_store(submission.result).get(submission.result, dest)
-    verify(report.signed, output=directory, hasher=lambda p: digest_path(p))
+    verify(report.signed, output=directory, hasher=digest_path)
+    check_result(config, directory)
     return VerifiedResult(submission=submission, report=report, directory=directory)
 
 
@@ -232,7 +236,9 @@ def contribute(
     if config.protocol == Protocol.ROUND_ROBIN:
         previous = _wait_for_previous(chain, task_id, assigned.submission_id, wait_seconds, poll_seconds)
         if previous is not None:
-            verified = _verify_submission(chain, previous, open_store, assigned.directory / f"previous-{previous.submission_id}")
+            verified = _verify_submission(
+                chain, previous, open_store, assigned.directory / f"previous-{previous.submission_id}", config
+            )
             start = verified.directory / WEIGHTS_FILE
             parents, previous_id = (verified.report.digest_hex,), previous.submission_id
     output = assigned.directory / "result"
@@ -265,15 +271,17 @@ def contribute(
 
 
 def _collect(
-    chain: ChainClient, task_id: int, open_store: StoreOpener, work_dir: Path
+    chain: ChainClient, task_id: int, open_store: StoreOpener, work_dir: Path, config: BundleConfig
 ) -> tuple[list[VerifiedResult], list[Refused]]:
     verified, refused = [], []
     for submission in sorted(chain.task_submissions(task_id), key=lambda s: s.submission_id):
         if submission.status not in WITH_RESULT:
             continue
         try:
-            verified.append(_verify_submission(chain, submission, open_store, work_dir / f"submission-{submission.submission_id}"))
-        except IntegrityError as exc:
+            verified.append(_verify_submission(
+                chain, submission, open_store, work_dir / f"submission-{submission.submission_id}", config
+            ))
+        except (IntegrityError, ArtifactNotFoundError) as exc:
             refused.append(Refused(submission.submission_id, exc.one_line()))
     return verified, refused
 
@@ -316,7 +324,7 @@ def aggregate_task(
     config, base, code_hash = _task_bundle(chain, task_id, open_store, work)
     if config.protocol != Protocol.INITIATOR:
         raise UsageError(f"Task {task_id} is a round-robin task: use `decentralml split final` instead.")
-    verified, refused = _collect(chain, task_id, open_store, work)
+    verified, refused = _collect(chain, task_id, open_store, work, config)
     if not verified:
         raise UsageError(f"Task {task_id} has no verified participant result yet: wait for submissions.")
     model_dir = output / "model"
@@ -378,7 +386,7 @@ def final_round_robin_model(
     config, _, _ = _task_bundle(chain, task_id, open_store, work)
     if config.protocol != Protocol.ROUND_ROBIN:
         raise UsageError(f"Task {task_id} is an initiator/participant task: use `decentralml split aggregate` instead.")
-    verified, refused = _collect(chain, task_id, open_store, work)
+    verified, refused = _collect(chain, task_id, open_store, work, config)
     turns: list[Turn] = []
     last: VerifiedResult | None = None
     for result in verified:

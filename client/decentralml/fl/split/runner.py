@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from decentralml.errors import UsageError
+from decentralml.errors import IntegrityError, UsageError
 from decentralml.fl.split import weights
 from decentralml.fl.split.data import read_csv
 from decentralml.fl.split.model import SplitSpec
@@ -120,6 +120,40 @@ def run_contribution(config: BundleConfig, start: Path, data: Path, output: Path
     else:
         outcome = protocols.round_robin_turn(config.spec, config.train, checkpoint, inputs, labels)
     return _write_result(output, outcome.checkpoint, _metrics(config, outcome.log, len(labels)))
+
+
+def check_result(config: BundleConfig, path: Path) -> weights.Checkpoint:
+    """Read a contributor's result and check it fits the task before anyone trains on it.
+
+    The network spec must be the task's; the parts must be those the
+    protocol returns (server half + optimiser state; round robin also the
+    client half) with the network's tensor names and shapes; every value
+    finite; the sample count positive. Failures are IntegrityErrors.
+    """
+    import torch
+
+    from decentralml.fl.split.model import build_halves
+
+    path = Path(path)
+    checkpoint = weights.read(path / WEIGHTS_FILE if path.is_dir() else path)
+    if checkpoint.spec != config.spec:
+        raise IntegrityError("The result was trained on another network than the task's: refuse it.")
+    if checkpoint.samples < 1:
+        raise IntegrityError("The result claims no training samples: refuse it.")
+    client_model, server_model = build_halves(config.spec)
+    expected = {"server": server_model.state_dict()}
+    if config.protocol == Protocol.ROUND_ROBIN:
+        expected["client"] = client_model.state_dict()
+    for part, reference in expected.items():
+        tensors = checkpoint.part(part)
+        if set(tensors) != set(reference) or any(tensors[k].shape != reference[k].shape for k in reference):
+            raise IntegrityError(f"The result's {part} half does not fit the task's network: refuse it.")
+    checkpoint.part("server_opt")
+    for part in checkpoint.tensors.values():
+        for tensor in part.values():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise IntegrityError("The result holds NaN or infinite values: refuse it.")
+    return checkpoint
 
 
 def run_initiator(
