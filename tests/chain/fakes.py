@@ -145,3 +145,17 @@ class ScriptedClient(ChainClient):
 
     def _fetch_events(self, extrinsic_hash: str, block_hash: str) -> tuple[list, int | None]:
         return (self.events_script.pop(0) if self.events_script else SUCCESS), 7
+
+
+class FlakySubstrate(FakeSubstrate):
+    """Drops the connection on the first query; reconnecting heals it."""
+
+    reconnects = 0
+
+    def query(self, module: str, item: str, params: list) -> Any:
+        if self.reconnects == 0:
+            raise WebSocketConnectionClosedException("closed")
+        return super().query(module, item, params)
+
+    def connect_websocket(self) -> None:
+        self.reconnects += 1

@@ -121,7 +121,28 @@ def test_connect_failures() -> None:
 
 def test_queries_translate_connection_loss() -> None:
     substrate = FakeSubstrate(query_error=WebSocketConnectionClosedException("gone"))
+    substrate.connect_websocket = lambda: None  # type: ignore[attr-defined]
     with pytest.raises(NodeUnreachableError):
+        ScriptedClient(substrate).get_task(1)
+
+
+def test_reads_reconnect_once() -> None:
+    from tests.chain.fakes import FlakySubstrate
+
+    substrate = FlakySubstrate()
+    substrate.storage[("DecentralMLModule", "Tasks", (1,))] = task_value()
+    assert ScriptedClient(substrate).get_task(1).task_id == 1
+    assert substrate.reconnects == 1
+
+
+def test_reconnect_failure_is_unreachable() -> None:
+    substrate = FakeSubstrate(query_error=WebSocketConnectionClosedException("gone"))
+
+    def refuse() -> None:
+        raise ConnectionRefusedError(111, "refused")
+
+    substrate.connect_websocket = refuse  # type: ignore[attr-defined]
+    with pytest.raises(NodeUnreachableError, match="No DecentralML node answers"):
         ScriptedClient(substrate).get_task(1)
 
 

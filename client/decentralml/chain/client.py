@@ -158,14 +158,29 @@ class ChainClient:
                 raise unreachable(self.url) from exc
             raise
 
+    def _read(self, what: str, fn: Callable[[], Any]) -> Any:
+        """Run an idempotent read; after a dropped connection, reconnect once and retry.
+
+        Only reads go through here: a transaction is never re-signed or re-sent by us.
+        """
+        try:
+            with self._translated(what):
+                return fn()
+        except NodeUnreachableError:
+            try:
+                self._substrate.connect_websocket()
+            except Exception as exc:  # noqa: BLE001 - the node is really gone
+                raise unreachable(self.url) from exc
+            with self._translated(what):
+                return fn()
+
     # -- chain facts -------------------------------------------------------
 
     @property
     def token(self) -> TokenInfo:
         """Decimals and symbol from system_properties (cached)."""
         if self._token is None:
-            with self._translated("system_properties"):
-                props = self._substrate.properties or {}
+            props = self._read("system_properties", lambda: self._substrate.properties) or {}
             decimals = props.get("tokenDecimals", 12)
             symbol = props.get("tokenSymbol", "UNIT")
             if isinstance(decimals, list):
@@ -177,12 +192,10 @@ class ChainClient:
 
     def block_number(self) -> int:
         """The best block's number."""
-        with self._translated("the block header"):
-            return int(self._substrate.get_block_number(None))
+        return int(self._read("the block header", lambda: self._substrate.get_block_number(None)))
 
     def constant(self, module: str, name: str) -> Any:
-        with self._translated(f"the constant {module}.{name}"):
-            value = self._substrate.get_constant(module, name)
+        value = self._read(f"the constant {module}.{name}", lambda: self._substrate.get_constant(module, name))
         if value is None:
             raise ChainError(f"The runtime has no constant {module}.{name}: is the node a DecentralML node?")
         return value.value
@@ -190,13 +203,14 @@ class ChainClient:
     # -- queries -----------------------------------------------------------
 
     def _query(self, module: str, item: str, params: list[Any]) -> Any:
-        with self._translated(f"the query {module}.{item}"):
-            result = self._substrate.query(module, item, params)
+        result = self._read(f"the query {module}.{item}", lambda: self._substrate.query(module, item, params))
         return None if result is None else result.value
 
     def _query_map(self, module: str, item: str, params: list[Any] | None = None) -> list[tuple[Any, Any]]:
-        with self._translated(f"the query {module}.{item}"):
-            return [(key.value, value.value) for key, value in self._substrate.query_map(module, item, params or [])]
+        return self._read(
+            f"the query {module}.{item}",
+            lambda: [(key.value, value.value) for key, value in self._substrate.query_map(module, item, params or [])],
+        )
 
     def get_task(self, task_id: int) -> Task:
         """One task; NotFoundError if there is none with this id."""
@@ -245,8 +259,9 @@ class ChainClient:
     # -- transactions ------------------------------------------------------
 
     def account_next_index(self, address: str) -> int:
-        with self._translated("the account nonce"):
-            response = self._substrate.rpc_request("system_accountNextIndex", [address])
+        response = self._read(
+            "the account nonce", lambda: self._substrate.rpc_request("system_accountNextIndex", [address])
+        )
         return int(response.get("result", 0))
 
     def _reserve_nonce(self, address: str) -> int:
@@ -261,16 +276,21 @@ class ChainClient:
         time, a DispatchError subclass if it was included but failed.
         """
         substrate = self._substrate
-        with self._translated(f"the call {module}.{function}"):
+
+        def compose() -> Any:
             try:
-                call = substrate.compose_call(call_module=module, call_function=function, call_params=dict(params))
+                return substrate.compose_call(call_module=module, call_function=function, call_params=dict(params))
             except (ValueError, TypeError, KeyError) as exc:
                 raise ChainError(f"Cannot encode {module}.{function} for this runtime: {exc}.") from exc
+
+        call = self._read(f"the call {module}.{function}", compose)
         address = keypair.ss58_address
         nonce = self._reserve_nonce(address)
         era = {"period": self.era_period} if self.era_period else None
-        with self._translated("signing"):
-            extrinsic = substrate.create_signed_extrinsic(call=call, keypair=keypair, era=era, nonce=nonce)
+        # Signing reads the genesis and era block hashes; nothing has been sent yet, so a retry is safe.
+        extrinsic = self._read(
+            "signing", lambda: substrate.create_signed_extrinsic(call=call, keypair=keypair, era=era, nonce=nonce)
+        )
         extrinsic_hash = "0x" + extrinsic.extrinsic_hash.hex()
         indicator = self.wait_indicator or (lambda text: nullcontext())
         with indicator(f"Waiting for {module}.{function} to be included..."):
@@ -351,13 +371,15 @@ class ChainClient:
         """The events of one extrinsic in a block, and the block's number."""
         from substrateinterface.base import ExtrinsicReceipt
 
-        with self._translated("the transaction's events"):
+        def read() -> list[Mapping[str, Any]]:
             receipt = ExtrinsicReceipt(substrate=self._substrate, extrinsic_hash=extrinsic_hash, block_hash=block_hash)
-            raw_events = [event.value for event in receipt.triggered_events]
-            try:
-                block_number: int | None = int(self._substrate.get_block_number(block_hash))
-            except Exception:  # noqa: BLE001 - the number is informative only
-                block_number = None
+            return [event.value for event in receipt.triggered_events]
+
+        raw_events = self._read("the transaction's events", read)
+        try:
+            block_number: int | None = int(self._substrate.get_block_number(block_hash))
+        except Exception:  # noqa: BLE001 - the number is informative only
+            block_number = None
         return raw_events, block_number
 
     def _dispatch_failure(self, attributes: Any) -> DecentralMLError:
