@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -60,3 +63,24 @@ def test_main_cli_registers_devnode():
     result = runner.invoke(main_app, ["devnode", "--help"])
     assert result.exit_code == 0
     assert "--block-time" in result.output and "purge" in result.output
+
+
+@pytest.mark.integration
+def test_tmp_chain_is_deleted_on_sigterm():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "decentralml.devnode", "--tmp", "--rpc-port", "0"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    assert process.stderr is not None
+    directory = None
+    for line in process.stderr:
+        match = re.search(r"chain data:\s+(\S+) \(temporary", line)
+        if match:
+            directory = match.group(1)
+        if "Press Ctrl-C" in line:
+            break
+    assert directory is not None
+    assert Path(directory).is_dir()
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    assert not Path(directory).exists()

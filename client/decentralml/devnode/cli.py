@@ -126,7 +126,13 @@ async def _serve(base_path: Path, host: str, port: int, block_time: float | None
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         producer = asyncio.create_task(node.run())
-        _announce(node, endpoint.ws_url, endpoint.http_url, "temporary" if temporary else str(store.path.parent), block_time)
+        where = f"{base_path} (temporary, deleted on exit)" if temporary else str(store.path.parent)
+        _announce(node, endpoint.ws_url, endpoint.http_url, where, block_time)
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            typer.echo(
+                f"Warning: the dev node listens on {host}: anyone who can reach it can submit with the dev keys.",
+                err=True,
+            )
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({producer, stopper}, return_when=asyncio.FIRST_COMPLETED)
         node.stop()
