@@ -20,15 +20,13 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
-
 pub use types::*;
 pub use weights::WeightInfo;
 
 use frame_support::traits::fungible::Inspect;
 
 /// Balance type of the configured currency.
-pub type BalanceOf<T> =
-	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+pub type BalanceOf<T> = <<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -37,10 +35,7 @@ pub mod pallet {
 	use alloc::vec::Vec;
 	use frame_support::{
 		pallet_prelude::*,
-		traits::{
-			fungible::Mutate,
-			tokens::Preservation,
-		},
+		traits::{fungible::Mutate, tokens::Preservation},
 		PalletId,
 	};
 	use frame_system::pallet_prelude::*;
@@ -97,27 +92,13 @@ pub mod pallet {
 
 	/// Index: the submissions of each task.
 	#[pallet::storage]
-	pub type TaskSubmissions<T> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		TaskId,
-		Blake2_128Concat,
-		SubmissionId,
-		(),
-		OptionQuery,
-	>;
+	pub type TaskSubmissions<T> =
+		StorageDoubleMap<_, Blake2_128Concat, TaskId, Blake2_128Concat, SubmissionId, (), OptionQuery>;
 
 	/// Index: the submissions of each worker.
 	#[pallet::storage]
-	pub type WorkerSubmissions<T: Config> = StorageDoubleMap<
-		_,
-		Blake2_128Concat,
-		T::AccountId,
-		Blake2_128Concat,
-		SubmissionId,
-		(),
-		OptionQuery,
-	>;
+	pub type WorkerSubmissions<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Blake2_128Concat, SubmissionId, (), OptionQuery>;
 
 	/// Index: the tasks whose status is Open.
 	#[pallet::storage]
@@ -164,12 +145,7 @@ pub mod pallet {
 			result_digest: Digest,
 		},
 		/// The creator recorded a validation outcome.
-		TaskResultValidated {
-			task_id: TaskId,
-			submission_id: SubmissionId,
-			passed: bool,
-			score: u32,
-		},
+		TaskResultValidated { task_id: TaskId, submission_id: SubmissionId, passed: bool, score: u32 },
 		/// A result was accepted and its reward paid from escrow.
 		TaskResultAccepted {
 			task_id: TaskId,
@@ -269,8 +245,7 @@ pub mod pallet {
 			);
 			ensure!(expiration_block > now, Error::<T>::ExpirationInPast);
 			ensure!(
-				!assignment_deadline.is_zero() &&
-					assignment_deadline <= expiration_block.saturating_sub(now),
+				!assignment_deadline.is_zero() && assignment_deadline <= expiration_block.saturating_sub(now),
 				Error::<T>::InvalidAssignmentDeadline
 			);
 			ensure!(assets.task_type() == task_type, Error::<T>::AssetsMismatchTaskType);
@@ -281,13 +256,8 @@ pub mod pallet {
 
 			let task_id = NextTaskId::<T>::get();
 			let next = task_id.checked_add(1).ok_or(ArithmeticError::Overflow)?;
-			T::Currency::transfer(
-				&creator,
-				&Self::escrow_account(task_id),
-				escrow,
-				Preservation::Preserve,
-			)
-			.map_err(|_| Error::<T>::InsufficientBalance)?;
+			T::Currency::transfer(&creator, &Self::escrow_account(task_id), escrow, Preservation::Preserve)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
 
 			NextTaskId::<T>::put(next);
 			Tasks::<T>::insert(
@@ -389,13 +359,11 @@ pub mod pallet {
 		) -> DispatchResult {
 			let worker = ensure_signed(origin)?;
 			let now = frame_system::Pallet::<T>::block_number();
-			let mut sub =
-				Submissions::<T>::get(submission_id).ok_or(Error::<T>::SubmissionNotFound)?;
+			let mut sub = Submissions::<T>::get(submission_id).ok_or(Error::<T>::SubmissionNotFound)?;
 			ensure!(sub.worker == worker, Error::<T>::NotAssignedWorker);
 			match sub.status {
-				ResultSubmissionStatus::Assigned => {},
-				ResultSubmissionStatus::Expired =>
-					return Err(Error::<T>::AssignmentDeadlinePassed.into()),
+				ResultSubmissionStatus::Assigned => {}
+				ResultSubmissionStatus::Expired => return Err(Error::<T>::AssignmentDeadlinePassed.into()),
 				_ => return Err(Error::<T>::NotAwaitingResult.into()),
 			}
 			ensure!(now <= sub.deadline, Error::<T>::AssignmentDeadlinePassed);
@@ -408,12 +376,7 @@ pub mod pallet {
 			sub.inline_result = inline_result;
 			sub.lineage_digest = lineage_digest;
 			sub.submitted_at = Some(now);
-			Self::deposit_event(Event::TaskResultSubmitted {
-				task_id,
-				submission_id,
-				worker,
-				result_digest,
-			});
+			Self::deposit_event(Event::TaskResultSubmitted { task_id, submission_id, worker, result_digest });
 			let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
 			if task.validation_strategy == ValidationStrategy::AutoAccept {
 				Self::do_accept(submission_id, &mut sub, &mut task)?;
@@ -433,8 +396,7 @@ pub mod pallet {
 			score: u32,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut sub =
-				Submissions::<T>::get(submission_id).ok_or(Error::<T>::SubmissionNotFound)?;
+			let mut sub = Submissions::<T>::get(submission_id).ok_or(Error::<T>::SubmissionNotFound)?;
 			let task = Tasks::<T>::get(sub.task_id).ok_or(Error::<T>::TaskNotFound)?;
 			ensure!(who == task.creator, Error::<T>::NotTaskCreator);
 			ensure!(score <= 10_000, Error::<T>::InvalidScore);
@@ -455,8 +417,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::accept_task_result())]
 		pub fn accept_task_result(origin: OriginFor<T>, submission_id: SubmissionId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut sub =
-				Submissions::<T>::get(submission_id).ok_or(Error::<T>::SubmissionNotFound)?;
+			let mut sub = Submissions::<T>::get(submission_id).ok_or(Error::<T>::SubmissionNotFound)?;
 			let mut task = Tasks::<T>::get(sub.task_id).ok_or(Error::<T>::TaskNotFound)?;
 			ensure!(who == task.creator, Error::<T>::NotTaskCreator);
 			Self::ensure_awaiting_decision(&sub)?;
@@ -472,8 +433,7 @@ pub mod pallet {
 		#[pallet::weight(T::WeightInfo::reject_task_result())]
 		pub fn reject_task_result(origin: OriginFor<T>, submission_id: SubmissionId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			let mut sub =
-				Submissions::<T>::get(submission_id).ok_or(Error::<T>::SubmissionNotFound)?;
+			let mut sub = Submissions::<T>::get(submission_id).ok_or(Error::<T>::SubmissionNotFound)?;
 			let task_id = sub.task_id;
 			let mut task = Tasks::<T>::get(task_id).ok_or(Error::<T>::TaskNotFound)?;
 			ensure!(who == task.creator, Error::<T>::NotTaskCreator);
@@ -509,10 +469,10 @@ pub mod pallet {
 			for sid in live.iter() {
 				let sub = Submissions::<T>::get(sid).ok_or(Error::<T>::SubmissionNotFound)?;
 				match sub.status {
-					ResultSubmissionStatus::PendingValidation |
-					ResultSubmissionStatus::Validated =>
-						return Err(Error::<T>::ResultsPendingDecision.into()),
-					_ => {},
+					ResultSubmissionStatus::PendingValidation | ResultSubmissionStatus::Validated => {
+						return Err(Error::<T>::ResultsPendingDecision.into())
+					}
+					_ => {}
 				}
 			}
 			for sid in live.iter() {
@@ -553,8 +513,7 @@ pub mod pallet {
 
 		fn ensure_awaiting_decision(sub: &Submission<T>) -> DispatchResult {
 			match sub.status {
-				ResultSubmissionStatus::PendingValidation | ResultSubmissionStatus::Validated =>
-					Ok(()),
+				ResultSubmissionStatus::PendingValidation | ResultSubmissionStatus::Validated => Ok(()),
 				_ => Err(Error::<T>::NotAwaitingDecision.into()),
 			}
 		}
@@ -576,11 +535,7 @@ pub mod pallet {
 					task.assigned = task.assigned.saturating_sub(1);
 					let worker = sub.worker.clone();
 					Submissions::<T>::insert(sid, sub);
-					Self::deposit_event(Event::AssignmentExpired {
-						task_id,
-						submission_id: *sid,
-						worker,
-					});
+					Self::deposit_event(Event::AssignmentExpired { task_id, submission_id: *sid, worker });
 				} else {
 					kept.push(*sid);
 				}

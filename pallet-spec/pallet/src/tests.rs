@@ -1,14 +1,11 @@
 //! Unit tests: every call's success path and every error, money invariants, weights.
 
 use crate::{
-	mock::*, AssetRef, Call as DmlCall, Error, Event, LiveSubmissions,
-	NextSubmissionId, NextTaskId, OpenTasks, ResultSubmissionStatus, StorageType, Submissions,
-	TaskAssets, TaskStatus, TaskSubmissions, TaskType, Tasks, ValidationStrategy,
-	WorkerSubmissions,
+	mock::*, AssetRef, Call as DmlCall, Error, Event, LiveSubmissions, NextSubmissionId, NextTaskId,
+	OpenTasks, ResultSubmissionStatus, StorageType, Submissions, TaskAssets, TaskStatus, TaskSubmissions,
+	TaskType, Tasks, ValidationStrategy, WorkerSubmissions,
 };
-use frame_support::{
-	assert_noop, assert_ok, dispatch::GetDispatchInfo, traits::fungible::Inspect,
-};
+use frame_support::{assert_noop, assert_ok, dispatch::GetDispatchInfo, traits::fungible::Inspect};
 use sp_runtime::{AccountId32, DispatchError};
 
 type E = Error<Test>;
@@ -257,14 +254,22 @@ fn assign_task_takes_a_slot() {
 		assert_ok!(assign(BOB, t));
 		assert_eq!(NextSubmissionId::<Test>::get(), 1);
 		let s = Submissions::<Test>::get(0).unwrap();
-		assert_eq!((s.task_id, s.worker.clone(), s.status, s.assigned_at, s.deadline), (t, acc(BOB), ResultSubmissionStatus::Assigned, 5, 15));
+		assert_eq!(
+			(s.task_id, s.worker.clone(), s.status, s.assigned_at, s.deadline),
+			(t, acc(BOB), ResultSubmissionStatus::Assigned, 5, 15)
+		);
 		assert!(TaskSubmissions::<Test>::contains_key(t, 0));
 		assert!(WorkerSubmissions::<Test>::contains_key(acc(BOB), 0));
 		assert_eq!(LiveSubmissions::<Test>::get(t).into_inner(), vec![0]);
 		assert_eq!(Tasks::<Test>::get(t).unwrap().assigned, 1);
 		assert_eq!(
 			last_event(),
-			RuntimeEvent::DecentralML(Event::TaskAssigned { task_id: t, submission_id: 0, worker: acc(BOB), deadline: 15 })
+			RuntimeEvent::DecentralML(Event::TaskAssigned {
+				task_id: t,
+				submission_id: 0,
+				worker: acc(BOB),
+				deadline: 15
+			})
 		);
 	});
 }
@@ -405,7 +410,12 @@ fn validate_records_outcome() {
 		assert_eq!(s.validation, Some(crate::Validation { passed: false, score: 10_000 }));
 		assert_eq!(
 			last_event(),
-			RuntimeEvent::DecentralML(Event::TaskResultValidated { task_id: t, submission_id: 0, passed: false, score: 10_000 })
+			RuntimeEvent::DecentralML(Event::TaskResultValidated {
+				task_id: t,
+				submission_id: 0,
+				passed: false,
+				score: 10_000
+			})
 		);
 	});
 }
@@ -441,11 +451,19 @@ fn accept_pays_exactly_once_and_completes() {
 		assert_eq!(Tasks::<Test>::get(t).unwrap().status, TaskStatus::Open);
 		assert_ok!(accept(ALICE, 1));
 		let task = Tasks::<Test>::get(t).unwrap();
-		assert_eq!((task.status, task.accepted, task.assigned, task.paid), (TaskStatus::Completed, 2, 0, 200_000));
+		assert_eq!(
+			(task.status, task.accepted, task.assigned, task.paid),
+			(TaskStatus::Completed, 2, 0, 200_000)
+		);
 		assert_eq!(free(&escrow(t)), 0);
 		assert!(!frame_system::Account::<Test>::contains_key(escrow(t)));
 		assert_eq!(Submissions::<Test>::get(1).unwrap().paid, 100_000);
-		assert!(has_event(Event::TaskResultAccepted { task_id: t, submission_id: 1, worker: acc(CHARLIE), reward: 100_000 }));
+		assert!(has_event(Event::TaskResultAccepted {
+			task_id: t,
+			submission_id: 1,
+			worker: acc(CHARLIE),
+			reward: 100_000
+		}));
 		assert_noop!(close(ALICE, t), E::TaskNotOpen);
 	});
 }
@@ -503,7 +521,10 @@ fn creator_closes_and_is_refunded() {
 		assert_eq!(free(&escrow(t)), 0);
 		assert_eq!(Tasks::<Test>::get(t).unwrap().status, TaskStatus::Closed);
 		assert!(!OpenTasks::<Test>::contains_key(t));
-		assert_eq!(last_event(), RuntimeEvent::DecentralML(Event::TaskClosed { task_id: t, refund: 200_000 }));
+		assert_eq!(
+			last_event(),
+			RuntimeEvent::DecentralML(Event::TaskClosed { task_id: t, refund: 200_000 })
+		);
 	});
 }
 
@@ -577,7 +598,11 @@ fn weights_grow_with_argument_length() {
 	let s = |uri: usize, inline: Option<usize>| {
 		DmlCall::<Test>::send_task_result {
 			submission_id: 0,
-			result: AssetRef { storage: StorageType::Local, uri: vec![1; uri].try_into().unwrap(), digest: [0; 32] },
+			result: AssetRef {
+				storage: StorageType::Local,
+				uri: vec![1; uri].try_into().unwrap(),
+				digest: [0; 32],
+			},
 			inline_result: inline.map(|n| vec![1; n].try_into().unwrap()),
 			lineage_digest: None,
 		}
@@ -611,7 +636,11 @@ mod invariants {
 
 	fn op() -> impl Strategy<Value = Op> {
 		prop_oneof![
-			(1u32..4, 10_000u32..50_000, 0u8..3).prop_map(|(max, pays, strategy)| Op::Create { max, pays, strategy }),
+			(1u32..4, 10_000u32..50_000, 0u8..3).prop_map(|(max, pays, strategy)| Op::Create {
+				max,
+				pays,
+				strategy
+			}),
 			(2u8..6, 0u8..4).prop_map(|(worker, task)| Op::Assign { worker, task }),
 			(2u8..6, 0u8..10).prop_map(|(worker, sub)| Op::Send { worker, sub }),
 			(0u8..10, 0u16..10_001).prop_map(|(sub, score)| Op::Validate { sub, score }),
@@ -625,10 +654,24 @@ mod invariants {
 	fn apply(o: &Op) {
 		let _ = match *o {
 			Op::Create { max, pays, strategy } => {
-				let strategy = [ValidationStrategy::AutoAccept, ValidationStrategy::ManualAccept, ValidationStrategy::CustomAccept][strategy as usize];
+				let strategy = [
+					ValidationStrategy::AutoAccept,
+					ValidationStrategy::ManualAccept,
+					ValidationStrategy::CustomAccept,
+				][strategy as usize];
 				let now = System::block_number();
-				create_with(ALICE, Params { max, pays: pays as Balance, strategy, expiration: now + 30, deadline: 8, ..params(1, strategy) })
-			},
+				create_with(
+					ALICE,
+					Params {
+						max,
+						pays: pays as Balance,
+						strategy,
+						expiration: now + 30,
+						deadline: 8,
+						..params(1, strategy)
+					},
+				)
+			}
 			Op::Assign { worker, task } => assign(worker, task as u64),
 			Op::Send { worker, sub } => send(worker, sub as u64),
 			Op::Validate { sub, score } => validate(ALICE, sub as u64, score % 2 == 0, score as u32),
@@ -638,7 +681,7 @@ mod invariants {
 			Op::Advance { blocks } => {
 				System::set_block_number(System::block_number() + blocks as u64);
 				Ok(())
-			},
+			}
 		};
 	}
 
@@ -658,22 +701,37 @@ mod invariants {
 				let accepted = s.status == ResultSubmissionStatus::Accepted;
 				assert_eq!(s.paid, if accepted { t.pays_amount } else { 0 }, "paid once, only when accepted");
 			}
-			let accepted = subs.iter().filter(|s| s.status == ResultSubmissionStatus::Accepted).count() as u32;
-			let live = subs.iter().filter(|s| matches!(s.status, ResultSubmissionStatus::Assigned | ResultSubmissionStatus::PendingValidation | ResultSubmissionStatus::Validated)).count() as u32;
+			let accepted =
+				subs.iter().filter(|s| s.status == ResultSubmissionStatus::Accepted).count() as u32;
+			let live = subs
+				.iter()
+				.filter(|s| {
+					matches!(
+						s.status,
+						ResultSubmissionStatus::Assigned
+							| ResultSubmissionStatus::PendingValidation
+							| ResultSubmissionStatus::Validated
+					)
+				})
+				.count() as u32;
 			assert_eq!(t.accepted, accepted);
 			assert!(t.accepted + t.assigned <= t.max_assignments);
 			match t.status {
 				TaskStatus::Open => {
 					assert_eq!(t.assigned, live);
-					assert_eq!(held, t.pays_amount * t.max_assignments as Balance - t.paid, "escrow holds exactly the unspent rewards");
+					assert_eq!(
+						held,
+						t.pays_amount * t.max_assignments as Balance - t.paid,
+						"escrow holds exactly the unspent rewards"
+					);
 					assert_eq!(LiveSubmissions::<Test>::get(id).len() as u32, live);
 					assert!(OpenTasks::<Test>::contains_key(id));
-				},
+				}
 				TaskStatus::Completed | TaskStatus::Closed => {
 					assert_eq!(live, 0);
 					assert_eq!(held, 0, "nothing left in escrow");
 					assert!(!OpenTasks::<Test>::contains_key(id));
-				},
+				}
 			}
 			escrow_total += held;
 			paid_total += t.paid;

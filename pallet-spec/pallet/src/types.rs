@@ -3,9 +3,7 @@
 
 use crate::{BalanceOf, Config};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use frame_support::{
-	BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound,
-};
+use frame_support::{BoundedVec, CloneNoBound, DebugNoBound, EqNoBound, PartialEqNoBound};
 use frame_system::pallet_prelude::BlockNumberFor;
 use scale_info::TypeInfo;
 
@@ -95,8 +93,15 @@ pub enum ResultSubmissionStatus {
 
 /// A reference to an off-chain asset: where it is and its content digest.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
-	TypeInfo, MaxEncodedLen,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(T))]
 pub struct AssetRef<T: Config> {
@@ -110,8 +115,15 @@ pub struct AssetRef<T: Config> {
 
 /// The assets a task provides to its workers, typed per task type.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, CloneNoBound, PartialEqNoBound, EqNoBound, DebugNoBound,
-	TypeInfo, MaxEncodedLen,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	CloneNoBound,
+	PartialEqNoBound,
+	EqNoBound,
+	DebugNoBound,
+	TypeInfo,
+	MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(T))]
 pub enum TaskAssets<T: Config> {
@@ -148,8 +160,9 @@ impl<T: Config> TaskAssets<T> {
 	pub fn refs(&self) -> impl Iterator<Item = &AssetRef<T>> {
 		let (first, second) = match self {
 			TaskAssets::DataAnnotators { annotation_files } => (annotation_files, None),
-			TaskAssets::ModelContributor { contributor_bundle, base_model } =>
-				(contributor_bundle, base_model.as_ref()),
+			TaskAssets::ModelContributor { contributor_bundle, base_model } => {
+				(contributor_bundle, base_model.as_ref())
+			}
 			TaskAssets::ModelEngineer { engineer_bundle } => (engineer_bundle, None),
 		};
 		core::iter::once(first).chain(second)

@@ -4,14 +4,12 @@
 //! the `artifacts_current` test fails when the committed files differ.
 
 use crate::{
-	genesis, AccountId, Balance, BlockNumber, Executive, Header, Runtime, RuntimeCall,
-	RuntimeEvent, RuntimeOrigin, SignedPayload, System, TxExtension, UncheckedExtrinsic, VERSION,
+	genesis, AccountId, Balance, BlockNumber, Executive, Header, Runtime, RuntimeCall, RuntimeEvent,
+	RuntimeOrigin, SignedPayload, System, TxExtension, UncheckedExtrinsic, VERSION,
 };
 use codec::Encode;
 use frame_support::{dispatch::GetDispatchInfo, traits::UnfilteredDispatchable};
-use pallet_decentralml::{
-	AssetRef, Call as DmlCall, StorageType, TaskAssets, TaskType, ValidationStrategy,
-};
+use pallet_decentralml::{AssetRef, Call as DmlCall, StorageType, TaskAssets, TaskType, ValidationStrategy};
 use serde_json::{json, Map, Value};
 use sp_core::{crypto::Ss58Codec, Pair, H256};
 use sp_io::hashing::{blake2_256, sha2_256, twox_128};
@@ -48,10 +46,7 @@ pub fn genesis_storage() -> sp_core::storage::Storage {
 
 /// Trie root (state version 1) of a key/value set.
 fn state_root_of(pairs: &BTreeMap<Vec<u8>, Vec<u8>>) -> H256 {
-	BlakeTwo256::trie_root(
-		pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-		StateVersion::V1,
-	)
+	BlakeTwo256::trie_root(pairs.iter().map(|(k, v)| (k.clone(), v.clone())).collect(), StateVersion::V1)
 }
 
 /// Genesis header: number 0, zero parent, the genesis state root, the empty extrinsics root.
@@ -183,33 +178,32 @@ fn dispatch_error_json(e: &DispatchError) -> Value {
 				"error_index": m.error[0],
 				"name": m.message.unwrap_or_default(),
 			});
-		},
+		}
 		other => v["kind"] = json!(format!("{:?}", other)),
 	}
 	v
 }
 
-
 fn balances_json(accounts: &BTreeMap<String, (AccountId, String)>) -> Value {
 	Value::Object(
 		accounts
 			.iter()
-				.map(|(n, (a, _))| {
-					let info = frame_system::Account::<Runtime>::get(a);
-					(
-						n.clone(),
-						json!({
-							"free": info.data.free.to_string(),
-							"reserved": info.data.reserved.to_string(),
-							"frozen": info.data.frozen.to_string(),
-							"nonce": info.nonce,
-							"providers": info.providers,
-							"consumers": info.consumers,
-						}),
-					)
-				})
-				.collect(),
-		)
+			.map(|(n, (a, _))| {
+				let info = frame_system::Account::<Runtime>::get(a);
+				(
+					n.clone(),
+					json!({
+						"free": info.data.free.to_string(),
+						"reserved": info.data.reserved.to_string(),
+						"frozen": info.data.frozen.to_string(),
+						"nonce": info.nonce,
+						"providers": info.providers,
+						"consumers": info.consumers,
+					}),
+				)
+			})
+			.collect(),
+	)
 }
 
 /// One scenario being recorded.
@@ -261,7 +255,10 @@ impl Recorder {
 			self.accounts
 				.iter()
 				.map(|(n, (a, what))| {
-					(n.clone(), json!({"account_id": hex0x(a.as_ref()), "ss58": a.to_ss58check(), "what": what}))
+					(
+						n.clone(),
+						json!({"account_id": hex0x(a.as_ref()), "ss58": a.to_ss58check(), "what": what}),
+					)
 				})
 				.collect(),
 		)
@@ -269,7 +266,14 @@ impl Recorder {
 
 	/// Dispatch `call` directly (no extrinsic, no fee) in block `block`, check the outcome
 	/// against `expect`, and record the step.
-	pub fn step(&mut self, label: &str, block: BlockNumber, who: Who, call: DmlCall<Runtime>, expect: Expect) {
+	pub fn step(
+		&mut self,
+		label: &str,
+		block: BlockNumber,
+		who: Who,
+		call: DmlCall<Runtime>,
+		expect: Expect,
+	) {
 		let call = RuntimeCall::DecentralMLModule(call);
 		let origin_json = match &who {
 			Who::Signed(n) => json!({"signed": n}),
@@ -294,12 +298,12 @@ impl Recorder {
 			call.clone().dispatch_bypass_filter(origin).map(|_| ()).map_err(|e| e.error)
 		});
 		match (&expect, &result) {
-			(Expect::Ok, Ok(())) => {},
+			(Expect::Ok, Ok(())) => {}
 			(Expect::Err(want), Err(got)) => {
 				let want: DispatchError = DispatchError::from(clone_error(want));
 				assert_eq!(strip(&want), strip(got), "step {label}: wrong error");
-			},
-			(Expect::BadOrigin, Err(DispatchError::BadOrigin)) => {},
+			}
+			(Expect::BadOrigin, Err(DispatchError::BadOrigin)) => {}
 			(_, got) => panic!("step {label}: unexpected outcome {got:?}"),
 		}
 		if is_create && result.is_ok() {
@@ -327,8 +331,11 @@ impl Recorder {
 			let events: Vec<Value> = System::read_events_no_consensus().map(|e| event_json(&e)).collect();
 			let root = sp_io::storage::root(StateVersion::V1);
 			let prefix = pallet_prefix();
-			let pallet_state: BTreeMap<_, _> =
-				state.iter().filter(|(k, _)| k.starts_with(&prefix)).map(|(k, v)| (k.clone(), v.clone())).collect();
+			let pallet_state: BTreeMap<_, _> = state
+				.iter()
+				.filter(|(k, _)| k.starts_with(&prefix))
+				.map(|(k, v)| (k.clone(), v.clone()))
+				.collect();
 			*prev_state = state;
 			json!({
 				"label": label,
@@ -408,7 +415,10 @@ pub fn asset(storage: StorageType, uri: &str) -> AssetRef<Runtime> {
 /// Contributor assets for `TaskType::ModelContributor`.
 pub fn contributor_assets(with_base: bool) -> TaskAssets<Runtime> {
 	TaskAssets::ModelContributor {
-		contributor_bundle: asset(StorageType::IPFS, "bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi"),
+		contributor_bundle: asset(
+			StorageType::IPFS,
+			"bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi",
+		),
 		base_model: with_base.then(|| asset(StorageType::S3, "s3://decentralml/models/base.safetensors")),
 	}
 }
@@ -512,7 +522,13 @@ fn tx_extension(nonce: u32, era: Era, tip: Balance) -> TxExtension {
 
 /// Sign `call` with an ed25519 dev key (deterministic signatures). Must run inside the
 /// block's externalities (the payload's implicit part reads the genesis/era block hash).
-fn sign(k: Ed25519Keyring, call: RuntimeCall, nonce: u32, era: Era, tip: Balance) -> (UncheckedExtrinsic, Vec<u8>) {
+fn sign(
+	k: Ed25519Keyring,
+	call: RuntimeCall,
+	nonce: u32,
+	era: Era,
+	tip: Balance,
+) -> (UncheckedExtrinsic, Vec<u8>) {
 	let ext = tx_extension(nonce, era, tip);
 	let payload = SignedPayload::new(call.clone(), ext.clone()).expect("implicit data available");
 	let payload_bytes = payload.encode();
@@ -536,12 +552,7 @@ struct BlockTx {
 	expect_ok: bool,
 }
 
-fn run_block(
-	rec: &mut Recorder,
-	parent: &Header,
-	number: BlockNumber,
-	txs: Vec<BlockTx>,
-) -> (Value, Header) {
+fn run_block(rec: &mut Recorder, parent: &Header, number: BlockNumber, txs: Vec<BlockTx>) -> (Value, Header) {
 	let parent_hash = H256::from(blake2_256(&parent.encode()));
 	let timestamp = VECTOR_GENESIS_TIME_MS + 6_000 * number as u64;
 	let accounts = &rec.accounts;
@@ -550,17 +561,12 @@ fn run_block(
 		let header_in = Header::new(number, H256::zero(), H256::zero(), parent_hash, Default::default());
 		Executive::initialize_block(&header_in);
 		let mut xts = vec![];
-		let inherent = UncheckedExtrinsic::new_bare_legacy(RuntimeCall::Timestamp(
-			pallet_timestamp::Call::set { now: timestamp },
-		));
-		let mut all: Vec<(String, Option<String>, UncheckedExtrinsic, Option<Vec<u8>>, bool, Value)> = vec![(
-			"timestamp inherent".into(),
-			None,
-			inherent,
-			None,
-			true,
-			Value::Null,
-		)];
+		let inherent =
+			UncheckedExtrinsic::new_bare_legacy(RuntimeCall::Timestamp(pallet_timestamp::Call::set {
+				now: timestamp,
+			}));
+		let mut all: Vec<(String, Option<String>, UncheckedExtrinsic, Option<Vec<u8>>, bool, Value)> =
+			vec![("timestamp inherent".into(), None, inherent, None, true, Value::Null)];
 		for tx in txs {
 			let era = match tx.era {
 				None => Era::Immortal,
@@ -673,13 +679,57 @@ fn funded_recorder() -> (Recorder, Balance) {
 
 /// The first block of `signed_blocks.json`.
 fn block_one(rec: &Recorder) -> Vec<BlockTx> {
-	let create = RuntimeCall::DecentralMLModule(Create::contributor(1, ValidationStrategy::ManualAccept).call());
+	let create =
+		RuntimeCall::DecentralMLModule(Create::contributor(1, ValidationStrategy::ManualAccept).call());
 	vec![
-		BlockTx { label: "alice_ed25519 creates task 0", signer: Some(Ed25519Keyring::Alice), call: create, nonce: 0, era: None, tip: 0, expect_ok: true },
-		BlockTx { label: "bob_ed25519 takes a slot of task 0", signer: Some(Ed25519Keyring::Bob), call: RuntimeCall::DecentralMLModule(assign(0)), nonce: 0, era: None, tip: 0, expect_ok: true },
-		BlockTx { label: "bob_ed25519 sends the result of submission 0", signer: Some(Ed25519Keyring::Bob), call: RuntimeCall::DecentralMLModule(send(0)), nonce: 1, era: None, tip: 0, expect_ok: true },
-		BlockTx { label: "bob_ed25519 tries to accept (fails NotTaskCreator, still pays the fee)", signer: Some(Ed25519Keyring::Bob), call: RuntimeCall::DecentralMLModule(accept(0)), nonce: 2, era: None, tip: 0, expect_ok: false },
-		BlockTx { label: "alice_ed25519 transfers 5 UNIT to charlie with a tip", signer: Some(Ed25519Keyring::Alice), call: RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive { dest: MultiAddress::Id(rec.account("charlie")), value: 5 * crate::UNIT }), nonce: 1, era: None, tip: 1_000_000, expect_ok: true },
+		BlockTx {
+			label: "alice_ed25519 creates task 0",
+			signer: Some(Ed25519Keyring::Alice),
+			call: create,
+			nonce: 0,
+			era: None,
+			tip: 0,
+			expect_ok: true,
+		},
+		BlockTx {
+			label: "bob_ed25519 takes a slot of task 0",
+			signer: Some(Ed25519Keyring::Bob),
+			call: RuntimeCall::DecentralMLModule(assign(0)),
+			nonce: 0,
+			era: None,
+			tip: 0,
+			expect_ok: true,
+		},
+		BlockTx {
+			label: "bob_ed25519 sends the result of submission 0",
+			signer: Some(Ed25519Keyring::Bob),
+			call: RuntimeCall::DecentralMLModule(send(0)),
+			nonce: 1,
+			era: None,
+			tip: 0,
+			expect_ok: true,
+		},
+		BlockTx {
+			label: "bob_ed25519 tries to accept (fails NotTaskCreator, still pays the fee)",
+			signer: Some(Ed25519Keyring::Bob),
+			call: RuntimeCall::DecentralMLModule(accept(0)),
+			nonce: 2,
+			era: None,
+			tip: 0,
+			expect_ok: false,
+		},
+		BlockTx {
+			label: "alice_ed25519 transfers 5 UNIT to charlie with a tip",
+			signer: Some(Ed25519Keyring::Alice),
+			call: RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+				dest: MultiAddress::Id(rec.account("charlie")),
+				value: 5 * crate::UNIT,
+			}),
+			nonce: 1,
+			era: None,
+			tip: 1_000_000,
+			expect_ok: true,
+		},
 	]
 }
 
@@ -731,7 +781,10 @@ pub fn transaction_validity_vector() -> Value {
 	let best = H256::from(blake2_256(&h1.encode()));
 	let charlie = rec.account("charlie");
 	let transfer = move |value: Balance| {
-		RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive { dest: MultiAddress::Id(charlie.clone()), value })
+		RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+			dest: MultiAddress::Id(charlie.clone()),
+			value,
+		})
 	};
 	let cases = rec.ext.execute_with(|| {
 		// Built in the context validate_transaction creates (block 2 on top of block 1).
@@ -740,7 +793,14 @@ pub fn transaction_validity_vector() -> Value {
 		let valid = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 2, Era::Immortal, 0).0;
 		let future = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 4, Era::Immortal, 0).0;
 		let stale = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 1, Era::Immortal, 0).0;
-		let tipped = sign(Ed25519Keyring::Bob, RuntimeCall::DecentralMLModule(assign(0)), 3, Era::Immortal, 50_000_000).0;
+		let tipped = sign(
+			Ed25519Keyring::Bob,
+			RuntimeCall::DecentralMLModule(assign(0)),
+			3,
+			Era::Immortal,
+			50_000_000,
+		)
+		.0;
 		let mortal = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 2, Era::mortal(64, 1), 0).0;
 		let mut bad = sign(Ed25519Keyring::Alice, transfer(crate::UNIT), 2, Era::Immortal, 0).0;
 		bad.function = transfer(2 * crate::UNIT);
@@ -750,12 +810,22 @@ pub fn transaction_validity_vector() -> Value {
 			let call = transfer(crate::UNIT);
 			// call ‖ explicit extension data ‖ implicit data with a zero genesis/era hash.
 			let mut payload = (call.clone(), ext.clone()).encode();
-			payload.extend((VERSION.spec_version, VERSION.transaction_version, H256::zero(), H256::zero()).encode());
+			payload.extend(
+				(VERSION.spec_version, VERSION.transaction_version, H256::zero(), H256::zero()).encode(),
+			);
 			let sig = Ed25519Keyring::Alice.pair().sign(&payload);
-			UncheckedExtrinsic::new_signed(call, MultiAddress::Id(ed_account(Ed25519Keyring::Alice)), MultiSignature::Ed25519(sig), ext)
+			UncheckedExtrinsic::new_signed(
+				call,
+				MultiAddress::Id(ed_account(Ed25519Keyring::Alice)),
+				MultiSignature::Ed25519(sig),
+				ext,
+			)
 		};
 		let bare_call = UncheckedExtrinsic::new_bare_legacy(RuntimeCall::DecentralMLModule(assign(0)));
-		let bare_inherent = UncheckedExtrinsic::new_bare_legacy(RuntimeCall::Timestamp(pallet_timestamp::Call::set { now: VECTOR_GENESIS_TIME_MS + 12_000 }));
+		let bare_inherent =
+			UncheckedExtrinsic::new_bare_legacy(RuntimeCall::Timestamp(pallet_timestamp::Call::set {
+				now: VECTOR_GENESIS_TIME_MS + 12_000,
+			}));
 		sp_io::storage::rollback_transaction();
 		vec![
 			("valid: alice_ed25519 nonce 2 (current), immortal", "Ok(", valid),
@@ -766,8 +836,16 @@ pub fn transaction_validity_vector() -> Value {
 			("bad signature (call changed after signing): Invalid(BadProof)", "Err(Invalid(BadProof))", bad),
 			("signed for a wrong genesis hash: Invalid(BadProof)", "Err(Invalid(BadProof))", wrong_genesis),
 			("unfunded signer charlie_ed25519: Invalid(Payment)", "Err(Invalid(Payment))", poor),
-			("bare DecentralML call: Unknown(NoUnsignedValidator)", "Err(Unknown(NoUnsignedValidator))", bare_call),
-			("bare timestamp inherent from outside: Invalid(MandatoryValidation)", "Err(Invalid(MandatoryValidation))", bare_inherent),
+			(
+				"bare DecentralML call: Unknown(NoUnsignedValidator)",
+				"Err(Unknown(NoUnsignedValidator))",
+				bare_call,
+			),
+			(
+				"bare timestamp inherent from outside: Invalid(MandatoryValidation)",
+				"Err(Invalid(MandatoryValidation))",
+				bare_inherent,
+			),
 		]
 	});
 	let mut out = vec![];
@@ -810,20 +888,32 @@ pub fn transaction_validity_vector() -> Value {
 // ---------------------------------------------------------------- scenarios
 
 use pallet_decentralml::Error as E;
-use Expect::{Ok as OK, Err as ERR};
+use Expect::{Err as ERR, Ok as OK};
 use Who::Signed as S;
 
 /// Full lifecycle under ManualAccept with two slots: assign, submit, validate, accept, complete.
 pub fn lifecycle_manual() -> Value {
 	let mut r = Recorder::new();
-	r.step("alice creates a 2-slot ManualAccept task", 1, S("alice"), Create::contributor(2, ValidationStrategy::ManualAccept).call(), OK);
+	r.step(
+		"alice creates a 2-slot ManualAccept task",
+		1,
+		S("alice"),
+		Create::contributor(2, ValidationStrategy::ManualAccept).call(),
+		OK,
+	);
 	r.step("bob takes a slot", 2, S("bob"), assign(0), OK);
 	r.step("charlie takes the second slot", 2, S("charlie"), assign(0), OK);
 	r.step("bob sends his result", 3, S("bob"), send(0), OK);
 	r.step("alice validates bob's result", 4, S("alice"), validate(0, true, 9_100), OK);
 	r.step("alice accepts bob's result (paid)", 4, S("alice"), accept(0), OK);
 	r.step("charlie sends his result", 5, S("charlie"), send(1), OK);
-	r.step("alice accepts charlie's result without validating: task completed, escrow reaped", 6, S("alice"), accept(1), OK);
+	r.step(
+		"alice accepts charlie's result without validating: task completed, escrow reaped",
+		6,
+		S("alice"),
+		accept(1),
+		OK,
+	);
 	r.finish("lifecycle_manual_accept", "ManualAccept: two workers, validate + accept, accept without validation; the task completes and the escrow account is reaped.")
 }
 
@@ -833,7 +923,9 @@ pub fn lifecycle_auto() -> Value {
 	let mut c = Create::contributor(2, ValidationStrategy::AutoAccept);
 	c.task_type = TaskType::DataAnnotators;
 	c.question = "Label the 500 images in the bundle (cat/dog)";
-	c.assets = TaskAssets::DataAnnotators { annotation_files: asset(StorageType::Crust, "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG") };
+	c.assets = TaskAssets::DataAnnotators {
+		annotation_files: asset(StorageType::Crust, "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"),
+	};
 	c.pays = crate::MIN_REWARD;
 	r.step("alice creates a 2-slot AutoAccept annotation task paying MinReward", 1, S("alice"), c.call(), OK);
 	r.step("dave takes a slot", 2, S("dave"), assign(0), OK);
@@ -849,7 +941,9 @@ pub fn lifecycle_custom() -> Value {
 	let mut c = Create::contributor(2, ValidationStrategy::CustomAccept);
 	c.task_type = TaskType::ModelEngineer;
 	c.question = "Improve the baseline architecture; report validation accuracy";
-	c.assets = TaskAssets::ModelEngineer { engineer_bundle: asset(StorageType::GCP, "gs://decentralml/engineer/bundle.zip") };
+	c.assets = TaskAssets::ModelEngineer {
+		engineer_bundle: asset(StorageType::GCP, "gs://decentralml/engineer/bundle.zip"),
+	};
 	r.step("alice creates a 2-slot CustomAccept engineering task", 1, S("alice"), c.call(), OK);
 	r.step("bob takes a slot", 2, S("bob"), assign(0), OK);
 	r.step("charlie takes a slot", 2, S("charlie"), assign(0), OK);
@@ -869,7 +963,13 @@ pub fn lifecycle_custom() -> Value {
 /// Rejection then re-assignment by the same worker.
 pub fn reject_reassign() -> Value {
 	let mut r = Recorder::new();
-	r.step("alice creates a 1-slot ManualAccept task", 1, S("alice"), Create::contributor(1, ValidationStrategy::ManualAccept).call(), OK);
+	r.step(
+		"alice creates a 1-slot ManualAccept task",
+		1,
+		S("alice"),
+		Create::contributor(1, ValidationStrategy::ManualAccept).call(),
+		OK,
+	);
 	r.step("bob takes the slot", 2, S("bob"), assign(0), OK);
 	r.step("charlie finds no free slot", 2, S("charlie"), assign(0), ERR(E::NoFreeSlot));
 	r.step("bob sends", 3, S("bob"), send(0), OK);
@@ -886,16 +986,40 @@ pub fn expiry() -> Value {
 	let mut c = Create::contributor(2, ValidationStrategy::ManualAccept);
 	c.expiration = 20;
 	c.deadline = 5;
-	r.step("alice creates a task expiring at block 20 with a 5-block assignment deadline", 1, S("alice"), c.call(), OK);
+	r.step(
+		"alice creates a task expiring at block 20 with a 5-block assignment deadline",
+		1,
+		S("alice"),
+		c.call(),
+		OK,
+	);
 	r.step("bob takes a slot (deadline block 7)", 2, S("bob"), assign(0), OK);
 	r.step("charlie takes a slot (deadline block 8)", 3, S("charlie"), assign(0), OK);
 	r.step("dave finds no free slot while both deadlines run", 7, S("dave"), assign(0), ERR(E::NoFreeSlot));
-	r.step("dave takes a slot at block 9: bob's and charlie's expired slots are released first", 9, S("dave"), assign(0), OK);
+	r.step(
+		"dave takes a slot at block 9: bob's and charlie's expired slots are released first",
+		9,
+		S("dave"),
+		assign(0),
+		OK,
+	);
 	r.step("bob's late result is refused", 9, S("bob"), send(0), ERR(E::AssignmentDeadlinePassed));
 	r.step("eve cannot close before expiry", 10, S("eve"), close(0), ERR(E::CloseNotAllowed));
-	r.step("alice cannot close while dave's slot is within its deadline", 10, S("alice"), close(0), ERR(E::AssignmentsInProgress));
+	r.step(
+		"alice cannot close while dave's slot is within its deadline",
+		10,
+		S("alice"),
+		close(0),
+		ERR(E::AssignmentsInProgress),
+	);
 	r.step("eve cannot take a slot of the expired task", 20, S("eve"), assign(0), ERR(E::TaskExpired));
-	r.step("eve closes the expired task: dave's slot expires, the whole escrow is refunded to alice", 20, S("eve"), close(0), OK);
+	r.step(
+		"eve closes the expired task: dave's slot expires, the whole escrow is refunded to alice",
+		20,
+		S("eve"),
+		close(0),
+		OK,
+	);
 	r.step("the closed task takes no more work", 21, S("bob"), assign(0), ERR(E::TaskNotOpen));
 	r.finish("expiry", "Assignment deadlines release slots lazily in assign_task; after the expiration block anyone may close; live Assigned slots expire at close.")
 }
@@ -903,13 +1027,31 @@ pub fn expiry() -> Value {
 /// Closing with refunds: untouched task, partially paid task.
 pub fn close_refund() -> Value {
 	let mut r = Recorder::new();
-	r.step("alice creates task 0 (3 slots)", 1, S("alice"), Create::contributor(3, ValidationStrategy::ManualAccept).call(), OK);
+	r.step(
+		"alice creates task 0 (3 slots)",
+		1,
+		S("alice"),
+		Create::contributor(3, ValidationStrategy::ManualAccept).call(),
+		OK,
+	);
 	r.step("alice closes task 0 at once: full refund", 2, S("alice"), close(0), OK);
 	r.step("alice cannot close task 0 twice", 3, S("alice"), close(0), ERR(E::TaskNotOpen));
-	r.step("bob creates task 1 (3 slots)", 3, S("bob"), Create::contributor(3, ValidationStrategy::ManualAccept).call(), OK);
+	r.step(
+		"bob creates task 1 (3 slots)",
+		3,
+		S("bob"),
+		Create::contributor(3, ValidationStrategy::ManualAccept).call(),
+		OK,
+	);
 	r.step("charlie takes a slot of task 1", 4, S("charlie"), assign(1), OK);
 	r.step("charlie sends", 5, S("charlie"), send(0), OK);
-	r.step("bob cannot close while a result waits for a decision", 5, S("bob"), close(1), ERR(E::ResultsPendingDecision));
+	r.step(
+		"bob cannot close while a result waits for a decision",
+		5,
+		S("bob"),
+		close(1),
+		ERR(E::ResultsPendingDecision),
+	);
 	r.step("bob accepts charlie", 6, S("bob"), accept(0), OK);
 	r.step("bob closes task 1: refund of the two unpaid rewards", 7, S("bob"), close(1), OK);
 	r.finish("close_refund", "close_task refunds exactly reward x (max_assignments - accepted) to the creator and reaps the escrow account.")
@@ -920,18 +1062,56 @@ pub fn errors() -> Value {
 	let mut r = Recorder::new();
 	let base = || Create::contributor(1, ValidationStrategy::ManualAccept);
 	r.step("unsigned origin", 1, Who::Unsigned, base().call(), Expect::BadOrigin);
-	let mut c = base(); c.question = ""; r.step("EmptyQuestion", 1, S("alice"), c.call(), ERR(E::EmptyQuestion));
-	let mut c = base(); c.pays = crate::MIN_REWARD - 1; r.step("RewardTooLow", 1, S("alice"), c.call(), ERR(E::RewardTooLow));
-	let mut c = base(); c.max = 0; r.step("InvalidMaxAssignments (0)", 1, S("alice"), c.call(), ERR(E::InvalidMaxAssignments));
-	let mut c = base(); c.max = 101; r.step("InvalidMaxAssignments (101)", 1, S("alice"), c.call(), ERR(E::InvalidMaxAssignments));
-	let mut c = base(); c.expiration = 1; r.step("ExpirationInPast (expiration == now)", 1, S("alice"), c.call(), ERR(E::ExpirationInPast));
-	let mut c = base(); c.deadline = 0; r.step("InvalidAssignmentDeadline (0)", 1, S("alice"), c.call(), ERR(E::InvalidAssignmentDeadline));
-	let mut c = base(); c.deadline = 100; r.step("InvalidAssignmentDeadline (beyond expiry)", 1, S("alice"), c.call(), ERR(E::InvalidAssignmentDeadline));
-	let mut c = base(); c.task_type = TaskType::DataAnnotators; r.step("AssetsMismatchTaskType", 1, S("alice"), c.call(), ERR(E::AssetsMismatchTaskType));
-	let mut c = base(); c.assets = TaskAssets::ModelContributor { contributor_bundle: asset(StorageType::IPFS, "ipfs://bundle"), base_model: Some(asset(StorageType::Local, "")) };
+	let mut c = base();
+	c.question = "";
+	r.step("EmptyQuestion", 1, S("alice"), c.call(), ERR(E::EmptyQuestion));
+	let mut c = base();
+	c.pays = crate::MIN_REWARD - 1;
+	r.step("RewardTooLow", 1, S("alice"), c.call(), ERR(E::RewardTooLow));
+	let mut c = base();
+	c.max = 0;
+	r.step("InvalidMaxAssignments (0)", 1, S("alice"), c.call(), ERR(E::InvalidMaxAssignments));
+	let mut c = base();
+	c.max = 101;
+	r.step("InvalidMaxAssignments (101)", 1, S("alice"), c.call(), ERR(E::InvalidMaxAssignments));
+	let mut c = base();
+	c.expiration = 1;
+	r.step("ExpirationInPast (expiration == now)", 1, S("alice"), c.call(), ERR(E::ExpirationInPast));
+	let mut c = base();
+	c.deadline = 0;
+	r.step("InvalidAssignmentDeadline (0)", 1, S("alice"), c.call(), ERR(E::InvalidAssignmentDeadline));
+	let mut c = base();
+	c.deadline = 100;
+	r.step(
+		"InvalidAssignmentDeadline (beyond expiry)",
+		1,
+		S("alice"),
+		c.call(),
+		ERR(E::InvalidAssignmentDeadline),
+	);
+	let mut c = base();
+	c.task_type = TaskType::DataAnnotators;
+	r.step("AssetsMismatchTaskType", 1, S("alice"), c.call(), ERR(E::AssetsMismatchTaskType));
+	let mut c = base();
+	c.assets = TaskAssets::ModelContributor {
+		contributor_bundle: asset(StorageType::IPFS, "ipfs://bundle"),
+		base_model: Some(asset(StorageType::Local, "")),
+	};
 	r.step("EmptyUri (base model)", 1, S("alice"), c.call(), ERR(E::EmptyUri));
-	let mut c = base(); c.pays = u128::MAX / 2; c.max = 3; r.step("EscrowOverflow", 1, S("alice"), c.call(), ERR(E::EscrowOverflow));
-	let mut c = base(); c.pays = genesis::DEV_BALANCE / 2; c.max = 2; r.step("InsufficientBalance (escrow equals the whole balance)", 1, S("alice"), c.call(), ERR(E::InsufficientBalance));
+	let mut c = base();
+	c.pays = u128::MAX / 2;
+	c.max = 3;
+	r.step("EscrowOverflow", 1, S("alice"), c.call(), ERR(E::EscrowOverflow));
+	let mut c = base();
+	c.pays = genesis::DEV_BALANCE / 2;
+	c.max = 2;
+	r.step(
+		"InsufficientBalance (escrow equals the whole balance)",
+		1,
+		S("alice"),
+		c.call(),
+		ERR(E::InsufficientBalance),
+	);
 	r.step("TaskNotFound", 1, S("bob"), assign(7), ERR(E::TaskNotFound));
 	r.step("setup: alice creates task 0 (1 slot, expiry 100, deadline 10)", 1, S("alice"), base().call(), OK);
 	r.step("CreatorCannotAssign", 2, S("alice"), assign(0), ERR(E::CreatorCannotAssign));
@@ -940,12 +1120,32 @@ pub fn errors() -> Value {
 	r.step("NoFreeSlot", 2, S("charlie"), assign(0), ERR(E::NoFreeSlot));
 	r.step("SubmissionNotFound", 3, S("bob"), send(9), ERR(E::SubmissionNotFound));
 	r.step("NotAssignedWorker", 3, S("charlie"), send(0), ERR(E::NotAssignedWorker));
-	r.step("NotPendingValidation (still Assigned)", 3, S("alice"), validate(0, true, 1), ERR(E::NotPendingValidation));
-	r.step("NotAwaitingDecision (accept while Assigned)", 3, S("alice"), accept(0), ERR(E::NotAwaitingDecision));
-	r.step("NotAwaitingDecision (reject while Assigned)", 3, S("alice"), reject(0), ERR(E::NotAwaitingDecision));
+	r.step(
+		"NotPendingValidation (still Assigned)",
+		3,
+		S("alice"),
+		validate(0, true, 1),
+		ERR(E::NotPendingValidation),
+	);
+	r.step(
+		"NotAwaitingDecision (accept while Assigned)",
+		3,
+		S("alice"),
+		accept(0),
+		ERR(E::NotAwaitingDecision),
+	);
+	r.step(
+		"NotAwaitingDecision (reject while Assigned)",
+		3,
+		S("alice"),
+		reject(0),
+		ERR(E::NotAwaitingDecision),
+	);
 	r.step("AssignmentsInProgress", 3, S("alice"), close(0), ERR(E::AssignmentsInProgress));
 	let mut late = send(0);
-	if let DmlCall::send_task_result { ref mut result, .. } = late { result.uri = Default::default(); }
+	if let DmlCall::send_task_result { ref mut result, .. } = late {
+		result.uri = Default::default();
+	}
 	r.step("EmptyUri (result)", 3, S("bob"), late, ERR(E::EmptyUri));
 	r.step("setup: bob sends", 3, S("bob"), send(0), OK);
 	r.step("NotAwaitingResult (second send)", 4, S("bob"), send(0), ERR(E::NotAwaitingResult));
@@ -953,21 +1153,47 @@ pub fn errors() -> Value {
 	r.step("NotTaskCreator (accept)", 4, S("bob"), accept(0), ERR(E::NotTaskCreator));
 	r.step("NotTaskCreator (reject)", 4, S("bob"), reject(0), ERR(E::NotTaskCreator));
 	r.step("InvalidScore", 4, S("alice"), validate(0, true, 10_001), ERR(E::InvalidScore));
-	r.step("CloseNotAllowed (not the creator, before expiry)", 4, S("bob"), close(0), ERR(E::CloseNotAllowed));
+	r.step(
+		"CloseNotAllowed (not the creator, before expiry)",
+		4,
+		S("bob"),
+		close(0),
+		ERR(E::CloseNotAllowed),
+	);
 	r.step("ResultsPendingDecision", 4, S("alice"), close(0), ERR(E::ResultsPendingDecision));
 	r.step("setup: alice validates", 5, S("alice"), validate(0, true, 5_000), OK);
-	r.step("NotPendingValidation (already validated)", 5, S("alice"), validate(0, true, 5_000), ERR(E::NotPendingValidation));
+	r.step(
+		"NotPendingValidation (already validated)",
+		5,
+		S("alice"),
+		validate(0, true, 5_000),
+		ERR(E::NotPendingValidation),
+	);
 	r.step("setup: alice accepts: task completed", 5, S("alice"), accept(0), OK);
 	r.step("NotAwaitingDecision (already accepted)", 6, S("alice"), accept(0), ERR(E::NotAwaitingDecision));
 	r.step("TaskNotOpen (assign to a completed task)", 6, S("charlie"), assign(0), ERR(E::TaskNotOpen));
 	r.step("TaskNotOpen (close a completed task)", 6, S("alice"), close(0), ERR(E::TaskNotOpen));
-	let mut c = base(); c.expiration = 10; c.deadline = 2;
+	let mut c = base();
+	c.expiration = 10;
+	c.deadline = 2;
 	r.step("setup: alice creates task 1 (expiry 10, deadline 2)", 6, S("alice"), c.call(), OK);
 	r.step("setup: charlie takes a slot of task 1 (deadline block 8)", 6, S("charlie"), assign(1), OK);
-	r.step("AssignmentDeadlinePassed (Assigned past deadline)", 9, S("charlie"), send(1), ERR(E::AssignmentDeadlinePassed));
+	r.step(
+		"AssignmentDeadlinePassed (Assigned past deadline)",
+		9,
+		S("charlie"),
+		send(1),
+		ERR(E::AssignmentDeadlinePassed),
+	);
 	r.step("TaskExpired", 10, S("dave"), assign(1), ERR(E::TaskExpired));
 	r.step("setup: dave closes the expired task 1", 10, S("dave"), close(1), OK);
-	r.step("AssignmentDeadlinePassed (Expired submission)", 10, S("charlie"), send(1), ERR(E::AssignmentDeadlinePassed));
+	r.step(
+		"AssignmentDeadlinePassed (Expired submission)",
+		10,
+		S("charlie"),
+		send(1),
+		ERR(E::AssignmentDeadlinePassed),
+	);
 	r.finish("errors", "Every DecentralMLModule error in a minimal context, plus BadOrigin; a failed step leaves storage unchanged (only the step context changes).")
 }
 

@@ -10,7 +10,7 @@ fn committed_artifacts_are_current() {
 	let mut stale = Vec::new();
 	for (rel, bytes) in decentralml_runtime::artifacts::generate_all() {
 		match std::fs::read(root.join(&rel)) {
-			Ok(committed) if committed == bytes => {},
+			Ok(committed) if committed == bytes => {}
 			Ok(_) => stale.push(format!("{rel} differs")),
 			Err(e) => stale.push(format!("{rel} unreadable: {e}")),
 		}

@@ -90,7 +90,8 @@ fn fees_follow_the_spec_formula() {
 			let tip: u128 = x["extension"]["tip"].as_str().unwrap().parse().unwrap();
 			let fee: u128 = x["fee"]["actual_fee"].as_str().unwrap().parse().unwrap();
 			assert_eq!(fee, 125_000_000 + 1_000_000 * len + w + tip, "{}", x["label"]);
-			let xt = UncheckedExtrinsic::decode(&mut &unhex(x["extrinsic_hex"].as_str().unwrap())[..]).unwrap();
+			let xt =
+				UncheckedExtrinsic::decode(&mut &unhex(x["extrinsic_hex"].as_str().unwrap())[..]).unwrap();
 			let info = ext.execute_with(|| TransactionPayment::query_info(xt, len as u32));
 			assert_eq!(info.partial_fee, fee - tip);
 			assert_eq!(info.weight.ref_time() as u128, w);
@@ -104,7 +105,12 @@ fn fees_follow_the_spec_formula() {
 			.filter(|e| e["name"] == "BurnedDebt")
 			.map(|e| {
 				let d = e["debug"].as_str().unwrap();
-				d.split("amount: ").nth(1).unwrap().trim_end_matches(|c: char| !c.is_ascii_digit()).parse::<u128>().unwrap()
+				d.split("amount: ")
+					.nth(1)
+					.unwrap()
+					.trim_end_matches(|c: char| !c.is_ascii_digit())
+					.parse::<u128>()
+					.unwrap()
 			})
 			.sum();
 		let fees: u128 = block["extrinsics"]
