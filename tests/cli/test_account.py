@@ -33,8 +33,9 @@ def test_new_account_with_prompts(cli: Cli) -> None:
     assert result.exit_code == 0, result.stderr
     address = result.stdout.strip()
     assert address.startswith("5")
-    secret = cli("account", "inspect", "worker", "--show-secret", input="pw\n")
-    assert secret.exit_code == 0 and len(secret.stdout.split("secret")[1].split()) >= 12
+    secret = cli("--json", "account", "inspect", "worker", "--show-secret", input="pw\n")
+    assert secret.exit_code == 0, secret.stderr
+    assert len(json.loads(secret.stdout)["secret"].split()) == 12
 
 
 def test_sign_with_keystore_account(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
