@@ -1,7 +1,7 @@
 """Property-based: random call sequences from random dev accounts keep the books balanced.
 
 After every block: total issuance = sum of all balances = genesis issuance - burned
-(fees and dust, each announced by ``Balances.BurnedDebt``); every open task's escrow
+(fees and dust, announced by ``Balances.BurnedDebt``; ``Balances.burn``, by ``Burned``); every open task's escrow
 holds exactly its outstanding rewards and a finished task's escrow is gone; no
 submission is paid twice and each task's ``paid`` is the sum of its payments.
 """
@@ -24,6 +24,7 @@ from decentralml.devnode.runtime.decentralml import (
     escrow_account,
 )
 from decentralml.devnode.runtime.keys import BALANCES_TOTAL_ISSUANCE, SYSTEM_ACCOUNT
+from decentralml.devnode.runtime.scale import compact
 from decentralml.devnode.runtime.testkit import (
     Chain,
     EventDecoder,
@@ -68,6 +69,7 @@ op = st.one_of(
     st.tuples(st.just("reject"), st.integers(0, 8)),
     st.tuples(st.just("close"), st.integers(0, 5), st.integers(0, 4)),
     st.tuples(st.just("wait"), st.integers(1, 4)),
+    st.tuples(st.just("burn"), st.integers(0, 5), st.sampled_from([1, UNIT, 2**60]), st.booleans()),
 )  # fmt: skip
 
 
@@ -147,6 +149,9 @@ def test_random_calls_keep_the_books(runtime: Runtime, decoder: EventDecoder, op
             who = task_creator.get(sub_task.get(sid, -1), 0)
             args = validate_args(sid, step[2], 5_000) if kind == "validate" else id_arg(sid)
             call = b.call("DecentralMLModule", f"{kind}_task_result", args)
+        elif kind == "burn":
+            _, who, amount, keep_alive = step
+            call = b.call("Balances", "burn", compact(amount) + (b"\x01" if keep_alive else b"\x00"))
         elif kind == "close":
             _, who, i = step
             call = b.call("DecentralMLModule", "close_task", id_arg(pick_task(i)))
@@ -160,7 +165,7 @@ def test_random_calls_keep_the_books(runtime: Runtime, decoder: EventDecoder, op
             assert result.rejected == []  # type: ignore[attr-defined]
             for event in decoder.decode(result.events):  # type: ignore[attr-defined]
                 attrs = event.attributes
-                if event.name == "Balances.BurnedDebt":
+                if event.name in ("Balances.BurnedDebt", "Balances.Burned"):
                     burned += attrs["amount"]
                 elif event.name == "DecentralMLModule.TaskCreated":
                     tasks.append(attrs["task_id"])

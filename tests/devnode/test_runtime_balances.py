@@ -115,3 +115,30 @@ def test_remark_with_event(chain: Chain, decoder: EventDecoder) -> None:
     b = chain.builder
     chain.produce([b.sign(ALICE, b.remark(b"hello", with_event=True), 0)])
     assert "System.Remarked" in [e.name for e in events(decoder, chain)]
+
+
+def test_sudo_set_storage_and_kill_prefix(chain: Chain) -> None:
+    from decentralml.devnode.runtime.scale import compact, vec_u8
+
+    b = chain.builder
+    items = [(b":dev:a1", b"x"), (b":dev:a2", b"y"), (b":dev:b", b"z")]
+    args = compact(len(items)) + b"".join(vec_u8(k) + vec_u8(v) for k, v in items)
+    chain.produce([b.sign(ALICE, b.sudo(b.call("System", "set_storage", args)), 0)])
+    assert chain.state.get(b":dev:a2") == b"y"
+    chain.produce([b.sign(ALICE, b.sudo(b.call("System", "kill_prefix", vec_u8(b":dev:a") + (5).to_bytes(4, "little"))), 1)])
+    assert chain.state.get(b":dev:a1") is None and chain.state.get(b":dev:a2") is None
+    assert chain.state.get(b":dev:b") == b"z"
+
+
+def test_burn_reduces_total_issuance(chain: Chain, decoder: EventDecoder) -> None:
+    from decentralml.devnode.runtime.keys import BALANCES_TOTAL_ISSUANCE
+    from decentralml.devnode.runtime.scale import compact
+
+    b = chain.builder
+    before = int.from_bytes(chain.state.get(BALANCES_TOTAL_ISSUANCE) or b"", "little")
+    chain.produce([b.sign(BOB, b.call("Balances", "burn", compact(5 * UNIT) + b"\x01"), 0)])
+    evs = events(decoder, chain)
+    burned = next(e for e in evs if e.name == "Balances.Burned").attributes["amount"]
+    fee = next(e for e in evs if e.name == "TransactionPayment.TransactionFeePaid").attributes["actual_fee"]
+    assert burned == 5 * UNIT
+    assert int.from_bytes(chain.state.get(BALANCES_TOTAL_ISSUANCE) or b"", "little") == before - 5 * UNIT - fee

@@ -198,9 +198,15 @@ def test_unsigned_and_malformed_extrinsics(chain: Chain) -> None:
     assert refused(chain, b.sign(ALICE, oversized_question, 0)).code == 1002
 
 
-def test_calls_this_runtime_does_not_implement_are_refused(chain: Chain) -> None:
-    xt = chain.builder.sign(ALICE, chain.builder.call("System", "set_heap_pages", (8).to_bytes(8, "little")), 0)
-    assert refused(chain, xt).data == v.CALL
+def test_root_only_calls_fail_with_bad_origin_and_unimplemented_ones_are_refused(chain: Chain, decoder: EventDecoder) -> None:
+    b = chain.builder
+    heap_pages = b.call("System", "set_heap_pages", (8).to_bytes(8, "little"))
+    chain.produce([b.sign(BOB, heap_pages, 0)])
+    failed = decoder.decode(chain.last.events)[-1]  # type: ignore[union-attr]
+    assert failed.name == "System.ExtrinsicFailed" and failed.attributes["dispatch_error"] == "BadOrigin"
+    assert failed.attributes["dispatch_info"]["class"] == "Operational"
+    assert refused(chain, b.sign(ALICE, b.sudo(heap_pages), 0)).data == v.CALL
+    assert refused(chain, b.sign(BOB, heap_pages + b"\x00", 1)).code == 1002  # trailing byte
 
 
 def test_metadata_version_and_nonce_apis(runtime: Runtime, chain: Chain) -> None:

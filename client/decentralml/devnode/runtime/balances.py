@@ -188,3 +188,13 @@ def deposit(ctx: Context, who: bytes, amount: int) -> int:
     added = increase_balance(ctx, who, amount)
     ctx.deposit_event("Balances", "Deposit", who + u128(added))
     return added
+
+
+def burn_from(ctx: Context, who: bytes, amount: int, preservation: Preservation) -> int:
+    """``fungible::Mutate::burn_from`` (exact): total issuance decreases, ``Burned``."""
+    if _reducible(ctx, ctx.account(who), preservation, False) < amount:
+        raise token_error(TokenError.FUNDS_UNAVAILABLE)
+    actual = decrease_balance(ctx, who, amount, preservation, exact=False)
+    set_total_issuance(ctx, total_issuance(ctx) - actual)
+    ctx.deposit_event("Balances", "Burned", who + u128(actual))
+    return actual

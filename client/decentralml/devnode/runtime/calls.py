@@ -31,12 +31,35 @@ BALANCES_WEIGHTS = {
     "force_transfer": 160_000_000,
     "transfer_all": 150_000_000,
 }
+BALANCES_BURN = {True: 80_000_000, False: 100_000_000}  # keep_alive → weight
+BALANCES_UPGRADE_ACCOUNTS = (20_000_000, 50_000_000)
+SYSTEM_STORAGE_ITEM = (10_000_000, 100_000_000)  # set_storage / kill_storage / kill_prefix: base + per item
 SUDO_SUDO = 40_000_000
 SUDO_SET_KEY = 40_000_000
 SUDO_SUDO_AS = 40_000_000
 SUDO_REMOVE_KEY = 40_000_000
 
 CANNOT_LOOKUP = DispatchFailure(b"\x01", "CannotLookup")
+
+# Root-only calls this runtime does not implement: decoded through the metadata, so a
+# signed caller gets the real node's BadOrigin (with the declared weight and class);
+# under sudo they are refused at validation ("Transaction call is not expected").
+ROOT_ONLY_UNIMPLEMENTED: dict[tuple[str, str], tuple[int, DispatchClass]] = {
+    ("System", "set_heap_pages"): (50_000_000, DispatchClass.OPERATIONAL),
+    ("System", "set_code"): (1_500_000_000_000, DispatchClass.OPERATIONAL),
+    ("System", "set_code_without_checks"): (1_500_000_000_000, DispatchClass.OPERATIONAL),
+    ("System", "authorize_upgrade"): (50_000_000, DispatchClass.OPERATIONAL),
+    ("System", "authorize_upgrade_without_checks"): (50_000_000, DispatchClass.OPERATIONAL),
+    ("Balances", "force_unreserve"): (60_000_000, DispatchClass.NORMAL),
+    ("Balances", "force_set_balance"): (80_000_000, DispatchClass.NORMAL),
+    ("Balances", "force_adjust_total_issuance"): (10_000_000, DispatchClass.NORMAL),
+}
+
+
+_PRIMITIVE_SIZES = {
+    "char": 4, "u8": 1, "u16": 2, "u32": 4, "u64": 8, "u128": 16, "u256": 32,
+    "i8": 1, "i16": 2, "i32": 4, "i64": 8, "i128": 16, "i256": 32,
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +130,7 @@ class CallCodec:
         found = self.idx.calls_by_index.get(key)
         if found is None:
             raise CodecError(f"unknown call index {key}")
-        pallet, name, _variant = found
+        pallet, name, variant = found
         if pallet == "DecentralMLModule":
             return Call(pallet, name, decentralml.decode_call(name, r, self.limits))
         if pallet == "Balances":
@@ -117,9 +140,19 @@ class CallCodec:
                 return Call(pallet, name, (_address(r), _address(r), r.compact_u128()))
             if name == "transfer_all":
                 return Call(pallet, name, (_address(r), r.boolean()))
+            if name == "burn":
+                return Call(pallet, name, (r.compact_u128(), r.boolean()))
+            if name == "upgrade_accounts":
+                return Call(pallet, name, [r.take(32) for _ in range(r.compact())])
         elif pallet == "System":
             if name in ("remark", "remark_with_event"):
                 return Call(pallet, name, r.vec_u8())
+            if name == "set_storage":
+                return Call(pallet, name, [(r.vec_u8(), r.vec_u8()) for _ in range(r.compact())])
+            if name == "kill_storage":
+                return Call(pallet, name, [r.vec_u8() for _ in range(r.compact())])
+            if name == "kill_prefix":
+                return Call(pallet, name, (r.vec_u8(), r.u32()))
         elif pallet == "Timestamp":
             if name == "set":
                 return Call(pallet, name, r.compact_u64())
@@ -134,16 +167,60 @@ class CallCodec:
                 return Call(pallet, name, (_address(r), self.read(r, depth + 1)))
             if name == "remove_key":
                 return Call(pallet, name, None)
-        # Present in the metadata but not implemented: the rest cannot be delimited.
-        r.pos = len(r.data)
-        return Call(pallet, name, None, supported=False)
+        # In the metadata but not implemented here: delimit its arguments by their types.
+        start = r.pos
+        for field in variant.fields:
+            self._skip(field.type_id, r)
+        return Call(pallet, name, r.data[start : r.pos], supported=False)
 
-    def all_supported(self, call: Call) -> bool:
+    def _skip(self, type_id: int, r: Reader, depth: int = 0) -> None:
+        """Step over one value of a metadata type (validating enum tags and bools)."""
+        if depth > 64:
+            raise CodecError("type nesting too deep")
+        t = self.idx.md.types[type_id]
+        kind = t.kind
+        if kind == "composite":
+            for f in t.fields:
+                self._skip(f.type_id, r, depth + 1)
+        elif kind == "variant":
+            tag = r.u8()
+            variant = next((v for v in t.variants if v.index == tag), None)
+            if variant is None:
+                raise CodecError("invalid enum variant")
+            for f in variant.fields:
+                self._skip(f.type_id, r, depth + 1)
+        elif kind in ("sequence", "array"):
+            n = r.compact() if kind == "sequence" else t.length
+            assert t.inner is not None
+            inner = self.idx.md.types[t.inner]
+            if inner.kind == "primitive" and inner.primitive in ("u8", "i8"):
+                r.take(n)
+            else:
+                for _ in range(n):
+                    self._skip(t.inner, r, depth + 1)
+        elif kind == "tuple":
+            for ty in t.tuple_types:
+                self._skip(ty, r, depth + 1)
+        elif kind == "primitive":
+            if t.primitive == "bool":
+                r.boolean()
+            elif t.primitive == "str":
+                r.vec_u8()
+            else:
+                r.take(_PRIMITIVE_SIZES[t.primitive])
+        elif kind == "compact":
+            r.compact()
+        else:
+            raise CodecError(f"cannot decode a {kind} argument")
+
+    def all_supported(self, call: Call, root: bool = False) -> bool:
+        """Whether this runtime can dispatch ``call`` (root: dispatched with the Root origin)."""
         if not call.supported:
-            return False
-        if call.pallet == "Sudo" and call.name in ("sudo", "sudo_unchecked_weight", "sudo_as"):
-            inner = call.args if call.name == "sudo" else call.args[0] if call.name == "sudo_unchecked_weight" else call.args[1]
-            return self.all_supported(inner)
+            return not root and (call.pallet, call.name) in ROOT_ONLY_UNIMPLEMENTED
+        if call.pallet == "Sudo" and call.name in ("sudo", "sudo_unchecked_weight"):
+            return self.all_supported(call.args if call.name == "sudo" else call.args[0], True)
+        if call.pallet == "Sudo" and call.name == "sudo_as":
+            return self.all_supported(call.args[1], False)
         return True
 
     def info(self, call: Call) -> DispatchInfo:
@@ -151,9 +228,20 @@ class CallCodec:
         p, n, a = call.pallet, call.name, call.args
         if p == "DecentralMLModule":
             return DispatchInfo(decentralml.call_weight(n, a))
+        if not call.supported:
+            weight, cls = ROOT_ONLY_UNIMPLEMENTED.get((p, n), (0, DispatchClass.NORMAL))
+            return DispatchInfo(Weight(weight), cls)
         if p == "Balances":
+            if n == "burn":
+                return DispatchInfo(Weight(BALANCES_BURN[a[1]]))
+            if n == "upgrade_accounts":
+                return DispatchInfo(Weight(BALANCES_UPGRADE_ACCOUNTS[0] + BALANCES_UPGRADE_ACCOUNTS[1] * len(a)))
             return DispatchInfo(Weight(BALANCES_WEIGHTS[n]))
         if p == "System":
+            if n in ("set_storage", "kill_storage", "kill_prefix"):
+                items = a[1] + 1 if n == "kill_prefix" else len(a)
+                base, per_item = SYSTEM_STORAGE_ITEM
+                return DispatchInfo(Weight(base + per_item * items), DispatchClass.OPERATIONAL)
             base, per_byte = SYSTEM_REMARK if n == "remark" else SYSTEM_REMARK_WITH_EVENT
             return DispatchInfo(Weight(base + per_byte * len(a)))
         if p == "Timestamp":
@@ -194,6 +282,10 @@ def dispatch(ctx: Context, codec: CallCodec, origin: Origin, call: Call) -> bool
     Raises :class:`DispatchFailure` on error.
     """
     p, n, a = call.pallet, call.name, call.args
+    if not call.supported:
+        if not origin.root:
+            raise bad_origin()
+        raise DispatchFailure(b"\x00", f"{p}.{n} is not implemented by this runtime")
     if p == "DecentralMLModule":
         decentralml.Pallet(ctx, codec.limits).dispatch(n, _signed(origin), a)
         return True
@@ -204,6 +296,12 @@ def dispatch(ctx: Context, codec: CallCodec, origin: Origin, call: Call) -> bool
             balances.transfer(ctx, source, dest, value, Preservation.EXPENDABLE)
             return True
         who = _signed(origin)
+        if n == "burn":
+            value, keep_alive = a
+            balances.burn_from(ctx, who, value, Preservation.PRESERVE if keep_alive else Preservation.EXPENDABLE)
+            return True
+        if n == "upgrade_accounts":
+            return True  # every account of this chain already uses the new balance logic
         if n == "transfer_allow_death":
             balances.transfer(ctx, who, _lookup(a[0]), a[1], Preservation.EXPENDABLE)
         elif n == "transfer_keep_alive":
@@ -216,6 +314,18 @@ def dispatch(ctx: Context, codec: CallCodec, origin: Origin, call: Call) -> bool
             balances.transfer(ctx, who, dest, amount, pres)
         return True
     if p == "System":
+        if n in ("set_storage", "kill_storage", "kill_prefix"):
+            _ensure_root(origin)
+            if n == "set_storage":
+                for key, value in a:
+                    ctx.overlay.set(key, value)
+            elif n == "kill_storage":
+                for key in a:
+                    ctx.overlay.kill(key)
+            else:
+                for key in ctx.overlay.keys_with_prefix(a[0])[: a[1]]:
+                    ctx.overlay.kill(key)
+            return True
         who = _signed(origin) if not origin.root else None
         if n == "remark_with_event":
             if who is None:
