@@ -107,6 +107,7 @@ def build_settings(
     quiet: bool,
     config_path: Path | None,
     environ: Mapping[str, str],
+    timeout: float | None = None,
 ) -> Settings:
     """Merge options (already merged with env vars by Typer) with the config file."""
     path = config_path or default_config_path()
@@ -119,9 +120,11 @@ def build_settings(
             f"Unknown crypto type {crypto_name!r}.", hint="Use sr25519, ed25519 or ecdsa."
         ) from None
     try:
-        timeout = float(config.get("timeout", DEFAULT_TIMEOUT_S))
+        timeout = float(timeout if timeout is not None else config.get("timeout", DEFAULT_TIMEOUT_S))
     except (TypeError, ValueError):
         raise ConfigError(f"'timeout' in {path} must be a number of seconds.") from None
+    if timeout <= 0:
+        raise ConfigError(f"The timeout must be positive, not {timeout:g}.")
     storage = config.get("storage", {})
     if not isinstance(storage, dict):
         raise ConfigError(f"[storage] in {path} must be a table.")

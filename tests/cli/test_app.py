@@ -97,3 +97,20 @@ def test_main_entry_point_exit_code(isolated_env: Path, capsys: pytest.CaptureFi
         app_module.main(["--url", "ws://127.0.0.1:1", "balance", ALICE])
     assert info.value.code == 5
     assert "No DecentralML node answers" in capsys.readouterr().err
+
+
+def test_settings_precedence_and_timeout(isolated_env: Path) -> None:
+    from decentralml.config import build_settings
+
+    (isolated_env / "config.toml").write_text('url = "ws://cfg:1"\ntimeout = 5\naccount = "me"\n[storage]\nbackend = "s3"\n')
+    base = dict(suri=None, crypto=None, json_output=False, debug=False, quiet=False,
+                config_path=isolated_env / "config.toml", environ={"DECENTRALML_PASSWORD": "pw"})
+    s = build_settings(url=None, account=None, **base)
+    assert (s.url, s.timeout, s.account, s.password, s.storage["backend"]) == ("ws://cfg:1", 5.0, "me", "pw", "s3")
+    s = build_settings(url="ws://cli:2", account="other", timeout=7, **base)
+    assert (s.url, s.timeout, s.account) == ("ws://cli:2", 7.0, "other")
+    assert "pw" not in repr(s)
+    from decentralml.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        build_settings(url=None, account=None, **{**base, "crypto": "rsa"})

@@ -108,6 +108,10 @@ def root(
     json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
     debug: bool = typer.Option(False, "--debug", envvar="DECENTRALML_DEBUG", help="Show tracebacks."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only data and errors."),
+    timeout: Optional[float] = typer.Option(
+        None, "--timeout", envvar="DECENTRALML_TIMEOUT", min=0.1,
+        help="Seconds to wait for a node answer or a transaction's inclusion (default 60).",
+    ),
     config: Optional[Path] = typer.Option(
         None, "--config", envvar="DECENTRALML_CONFIG", help="Config file (default: config.toml in the user config dir)."
     ),
@@ -126,6 +130,7 @@ def root(
         quiet=quiet,
         config_path=config,
         environ=os.environ,
+        timeout=timeout,
     )
     ctx.obj = RunContext(settings=settings, output=Output(json_mode=json_output, quiet=quiet))
 
