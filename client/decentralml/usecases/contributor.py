@@ -70,7 +70,7 @@ def _mark_scripts_executable(directory: Path) -> None:
 def _check_assignable(task: Task, address: str, current_block: int) -> None:
     if task.status is not TaskStatus.OPEN:
         raise DispatchError(f"Task {task.task_id} is {task.status.value}, not open.", hint="Pick an open task.", name="TaskNotOpen")
-    if task.expiration_block <= current_block:
+    if task.expiration_block <= current_block + 1:  # the slot would be taken in the next block at the earliest
         raise DispatchError(
             f"Task {task.task_id} expired at block {task.expiration_block}.", hint="Pick another task.", name="TaskExpired"
         )
