@@ -35,6 +35,27 @@ JSON-RPC and persistence. The interface below is stable:
 
     ``state_call(state, method, data)`` -> SCALE bytes of the runtime API
     result; raises ``RuntimeApiError`` for an unknown method or bad input.
+    Served: Core_version, Metadata_metadata / _metadata_versions /
+    _metadata_at_version, AccountNonceApi_account_nonce,
+    TransactionPaymentApi_query_info / _query_fee_details / _query_weight_to_fee /
+    _query_length_to_fee (no signature check), the same four of
+    TransactionPaymentCallApi, TaggedTransactionQueue_validate_transaction.
+
+    Extensions (beyond the agreed interface):
+    ``dispatch(state, origin, call, block_number, timestamp_ms)`` dispatches a
+    call directly as the pallet-spec dispatch vectors do; ``state_root(state)``
+    scans a whole state into its trie root; ``BlockResult.timestamp_ms`` (the
+    moment actually set) and ``BlockResult.events`` (raw ``System.Events``).
+    ``build_block`` keeps each built block's trie in memory by block hash, so
+    the next block's state root costs only its changes; it assumes ``state``
+    is the state of ``parent_hash`` (on a miss it scans ``state``).
+
+Calls the runtime does not implement (System.set_code, set_heap_pages,
+authorize_upgrade…, Balances.force_set_balance, force_unreserve,
+force_adjust_total_issuance) fail with BadOrigin for a signed caller, as on a
+real node, and are refused with "Transaction call is not expected" under sudo.
+``testkit`` builds and signs extrinsics (``Builder``), runs an in-memory chain
+(``Chain``) and decodes events with scalecodec (``EventDecoder``).
 
 ``InvalidTransaction(code, message, data)``: the JSON-RPC error a real node
 sends (1010 Invalid Transaction, 1011 Unknown Transaction Validity, 1012
