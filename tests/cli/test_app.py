@@ -114,3 +114,12 @@ def test_settings_precedence_and_timeout(isolated_env: Path) -> None:
 
     with pytest.raises(ConfigError):
         build_settings(url=None, account=None, **{**base, "crypto": "rsa"})
+
+
+def test_json_and_quiet_from_env(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setenv("DECENTRALML_JSON", "1")
+    assert json.loads(cli("balance", ALICE).stdout)["address"] == ALICE
+    monkeypatch.setenv("DECENTRALML_JSON", "false")
+    assert "Balance" in cli("balance", ALICE).stdout

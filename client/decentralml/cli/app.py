@@ -105,9 +105,9 @@ def root(
         envvar="DECENTRALML_ACCOUNT",
         help="Signer from the local keystore (password from DECENTRALML_PASSWORD or a prompt).",
     ),
-    json_output: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+    json_output: bool = typer.Option(False, "--json", envvar="DECENTRALML_JSON", help="Machine-readable JSON on stdout."),
     debug: bool = typer.Option(False, "--debug", envvar="DECENTRALML_DEBUG", help="Show tracebacks."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only data and errors."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", envvar="DECENTRALML_QUIET", help="Only data and errors."),
     timeout: Optional[float] = typer.Option(
         None, "--timeout", envvar="DECENTRALML_TIMEOUT", min=0.1,
         help="Seconds to wait for a node answer or a transaction's inclusion (default 60).",
