@@ -10,7 +10,7 @@ reference command-line tools against the same servers, in one run.
 
 Every operation runs in a fresh process (ours: ``python -c`` importing the
 store; theirs: the CLI), so times include start-up on both sides; peak RSS is
-the child's ``ru_maxrss``. Ratio = their time / our time (>= 1.0: we are at
+the child's VmHWM, sampled every 20 ms. Ratio = their time / our time (>= 1.0: we are at
 least as fast). Each pair is run ``--repeat`` times, alternating who goes
 first, and the best time of each is kept. Our puts include computing the
 SHA-256 digest; our gets include verifying it. Objects are deleted (S3) or
@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,17 +49,45 @@ class Run:
     peak_rss_mib: float
 
 
+def _peak_rss_kib(pid: int) -> int:
+    """The process's own peak RSS (VmHWM), 0 once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run_child(command: list[str], env: dict[str, str], stdout: int | None = subprocess.DEVNULL) -> Run:
-    """Run a command; return its wall time and its peak RSS."""
+    """Run a command; return its wall time and its peak RSS.
+
+    The peak is sampled from /proc/<pid>/status (VmHWM) every 20 ms: the
+    kernel's ru_maxrss of a child would include the RSS of this (parent)
+    process at fork time."""
     start = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _peak_rss_kib(proc.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr_bytes = proc.communicate()
     elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    done.set()
+    sampler.join()
     if proc.returncode != 0:
+        stderr = stderr_bytes.decode(errors="replace")
         raise SystemExit(f"bench: {' '.join(command[:4])}... failed ({proc.returncode}): {stderr.strip()[-500:]}")
-    return Run(elapsed, usage.ru_maxrss / 1024)
+    return Run(elapsed, peak / 1024)
 
 
 OUR_OP = """

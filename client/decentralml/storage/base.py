@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -214,3 +216,101 @@ class ChunkReader:
         """Consume whatever is left."""
         while self.read(CHUNK_SIZE):
             pass
+
+
+# --- overlapping IO with hashing (hashlib, file and socket IO release the GIL) --------
+
+_DONE = object()
+
+
+def prefetch(chunks: Iterator[bytes], depth: int = 8) -> Iterator[bytes]:
+    """Run ``chunks`` on a background thread, ``depth`` pieces ahead of the consumer.
+
+    Used so that reading and hashing the source overlap with sending it.
+    Exceptions of the source are re-raised in the consumer; when the consumer
+    stops early the producer is told to stop.
+    """
+    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        buffer.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(_DONE)
+        except BaseException as exc:  # handed to the consumer
+            buffer.put(exc)
+
+    worker = threading.Thread(target=produce, name="storage-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
+class HashingFileWriter:
+    """Writes chunks to a file while a background thread hashes and writes them,
+    so that receiving overlaps with hashing and writing. ``finish`` returns the
+    SHA-256 and size; errors of the writer thread surface in ``write``/``finish``."""
+
+    def __init__(self, path: Path, depth: int = 8) -> None:
+        self._file = open(path, "wb")
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._sha = hashlib.sha256()
+        self._size = 0
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="storage-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if self._error is not None:
+                continue  # drain after a failure
+            try:
+                assert isinstance(item, bytes)
+                self._sha.update(item)
+                self._file.write(item)
+                self._size += len(item)
+            except BaseException as exc:
+                self._error = exc
+
+    def write(self, chunk: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(chunk)
+
+    def finish(self) -> tuple[bytes, int]:
+        self.close()
+        if self._error is not None:
+            raise self._error
+        return self._sha.digest(), self._size
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_DONE)
+            self._thread.join()
+        self._file.close()
+
+    def __enter__(self) -> HashingFileWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
