@@ -25,6 +25,21 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 15 * 1024 * 1024
 # Messages queued for a client that does not read before it is disconnected.
 MAX_QUEUED_MESSAGES = 65_536
+# Bytes written but not yet taken by a client before the writer waits for it.
+WRITE_BUFFER_LIMIT = 4 * 1024 * 1024
+
+
+def text_frame(text: str) -> bytes:
+    """One unmasked, uncompressed WebSocket text frame (RFC 6455, server to client)."""
+    payload = text.encode()
+    length = len(payload)
+    if length < 126:
+        header = bytes((0x81, length))
+    elif length < 1 << 16:
+        header = bytes((0x81, 126)) + length.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + length.to_bytes(8, "big")
+    return header + payload
 
 
 @dataclass(frozen=True)
@@ -89,23 +104,37 @@ async def _websocket(
     await ws.prepare(request)
     sockets.add(ws)
     outbox: asyncio.Queue[str | None] = asyncio.Queue()
+    overflow = asyncio.Event()  # the client stopped reading: drop it
 
     def send(text: str) -> None:
+        if overflow.is_set():
+            return
         if outbox.qsize() >= MAX_QUEUED_MESSAGES:
             log.warning("closing a client that does not read its messages")
+            overflow.set()
             outbox.put_nowait(None)
             return
         outbox.put_nowait(text)
 
+    transport = request.transport
+
     async def writer() -> None:
         while True:
-            text = await outbox.get()
-            if text is None:
+            texts = [await outbox.get()]
+            while not outbox.empty():  # everything already queued goes out in one socket write
+                texts.append(outbox.get_nowait())
+            frames = b"".join(text_frame(t) for t in texts if t is not None)
+            if frames:
+                if transport is None or transport.is_closing():
+                    return
+                transport.write(frames)
+                while transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
+                    if overflow.is_set() or transport.is_closing():
+                        transport.abort()
+                        return
+                    await asyncio.sleep(0.005)  # the client reads slowly: let it catch up
+            if None in texts:
                 await ws.close()
-                return
-            try:
-                await ws.send_str(text)
-            except (ConnectionError, RuntimeError):
                 return
 
     session = Session(send=send)
