@@ -244,3 +244,36 @@ def test_block_header_hash_and_timestamp(runtime: Runtime, chain: Chain) -> None
     assert second.timestamp_ms == 1_000_000 + 3_000
     call = runtime.index.call_index("Timestamp", "set") + compact(1_003_000)
     assert second.extrinsics[0] == compact(1 + len(call)) + b"\x04" + call
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_arbitrary_bytes_never_escape_as_other_errors(runtime: Runtime, data: st.DataObject) -> None:
+    chain = Chain(runtime)
+    b = chain.builder
+    good = b.sign(ALICE, b.transfer(BOB.account, UNIT), 0)
+    mode = data.draw(st.sampled_from(["random", "flip", "truncate", "extend"]))
+    if mode == "random":
+        xt = data.draw(st.binary(max_size=300))
+    elif mode == "flip":
+        i = data.draw(st.integers(0, len(good) - 1))
+        xt = good[:i] + bytes([good[i] ^ data.draw(st.integers(1, 255))]) + good[i + 1 :]
+    elif mode == "truncate":
+        xt = good[: data.draw(st.integers(0, len(good) - 1))]
+    else:
+        xt = good + data.draw(st.binary(min_size=1, max_size=20))
+    try:
+        chain.validate(xt)
+    except InvalidTransaction as exc:
+        assert exc.code in (1002, 1010, 1011)
+    result = chain.produce([xt])
+    assert result.extrinsics[1:] in ([], [xt])
+    for method in ("TransactionPaymentApi_query_info", "TransactionPaymentApi_query_fee_details", "TaggedTransactionQueue_validate_transaction"):
+        try:
+            runtime.state_call(chain.state, method, xt)
+        except RuntimeApiError:
+            pass
