@@ -770,6 +770,149 @@ pub fn signed_blocks_vector() -> Value {
 	})
 }
 
+/// Runtime API calls (`state_call` method, SCALE input, SCALE output) evaluated on the
+/// state after block 1 of `signed_blocks` (same setup), each in a discarded transaction.
+pub fn runtime_api_vector() -> Value {
+	let (mut rec, _fund) = funded_recorder();
+	let genesis = genesis_header();
+	let block1 = block_one(&rec);
+	let (_b1, h1) = run_block(&mut rec, &genesis, 1, block1);
+	let best = H256::from(blake2_256(&h1.encode()));
+	let alice_ed = ed_account(Ed25519Keyring::Alice);
+	let charlie = rec.account("charlie");
+	let transfer = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+		dest: MultiAddress::Id(charlie.clone()),
+		value: crate::UNIT,
+	});
+	// What substrate-interface sends to TransactionPaymentApi_query_info: a signed
+	// extrinsic whose signature is all zeros (the signature is not checked there).
+	let zero_sig = UncheckedExtrinsic::new_signed(
+		transfer.clone(),
+		MultiAddress::Id(alice_ed.clone()),
+		MultiSignature::Ed25519(sp_core::ed25519::Signature::from_raw([0u8; 64])),
+		tx_extension(2, Era::Immortal, 0),
+	);
+	let create =
+		RuntimeCall::DecentralMLModule(Create::contributor(2, ValidationStrategy::AutoAccept).call());
+	let signed_create = rec.ext.execute_with(|| {
+		sp_io::storage::start_transaction();
+		System::initialize(&2, &best, &Default::default());
+		let xt = sign(Ed25519Keyring::Alice, create.clone(), 2, Era::Immortal, 0).0;
+		sp_io::storage::rollback_transaction();
+		xt
+	});
+	let with_len = |xt: &UncheckedExtrinsic| {
+		let mut v = xt.encode();
+		let len = v.len() as u32;
+		v.extend(len.encode());
+		v
+	};
+	let call_with_len = |c: &RuntimeCall| {
+		let mut v = c.encode();
+		let len = v.len() as u32;
+		v.extend(len.encode());
+		v
+	};
+	let mut inherent_data = sp_inherents::InherentData::new();
+	inherent_data
+		.put_data(sp_timestamp::INHERENT_IDENTIFIER, &(VECTOR_GENESIS_TIME_MS + 12_000))
+		.expect("timestamp inherent data");
+	let cases: Vec<(&str, &str, Vec<u8>, bool)> = vec![
+		("Core_version", "RuntimeVersion", vec![], true),
+		("Metadata_metadata_versions", "Vec<u32>", vec![], true),
+		(
+			"Metadata_metadata_at_version",
+			"Option<OpaqueMetadata> for 14 (output abbreviated)",
+			14u32.encode(),
+			false,
+		),
+		("Metadata_metadata_at_version", "Option<OpaqueMetadata> for 16: None", 16u32.encode(), true),
+		("Metadata_metadata", "OpaqueMetadata (V14, output abbreviated)", vec![], false),
+		("AccountNonceApi_account_nonce", "alice_ed25519: u32", alice_ed.encode(), true),
+		("AccountNonceApi_account_nonce", "charlie (sr25519, never signed): u32", charlie.encode(), true),
+		(
+			"TransactionPaymentApi_query_info",
+			"zero-signature transfer_keep_alive ‖ u32 len",
+			with_len(&zero_sig),
+			true,
+		),
+		("TransactionPaymentApi_query_info", "signed create_task ‖ u32 len", with_len(&signed_create), true),
+		(
+			"TransactionPaymentApi_query_fee_details",
+			"zero-signature transfer_keep_alive ‖ u32 len",
+			with_len(&zero_sig),
+			true,
+		),
+		(
+			"TransactionPaymentApi_query_weight_to_fee",
+			"Weight{ref_time: 1_000_000, proof_size: 0}",
+			frame_support::weights::Weight::from_parts(1_000_000, 0).encode(),
+			true,
+		),
+		("TransactionPaymentApi_query_length_to_fee", "u32 100", 100u32.encode(), true),
+		(
+			"TransactionPaymentCallApi_query_call_info",
+			"create_task call ‖ u32 len",
+			call_with_len(&create),
+			true,
+		),
+		(
+			"TransactionPaymentCallApi_query_call_fee_details",
+			"create_task call ‖ u32 len",
+			call_with_len(&create),
+			true,
+		),
+		(
+			"BlockBuilder_inherent_extrinsics",
+			"InherentData{timstap0: now} -> Vec<Extrinsic>",
+			inherent_data.encode(),
+			true,
+		),
+		("GenesisBuilder_preset_names", "Vec<String>", vec![], true),
+		(
+			"GenesisBuilder_get_preset",
+			"Some(\"development\") -> Option<Vec<u8>> (JSON)",
+			Some(sp_genesis_builder::DEV_RUNTIME_PRESET.to_string()).encode(),
+			true,
+		),
+		(
+			"SessionKeys_generate_session_keys",
+			"(owner: Vec<u8>, seed: None)",
+			(Vec::<u8>::new(), Option::<Vec<u8>>::None).encode(),
+			true,
+		),
+		("SessionKeys_decode_session_keys", "empty keys", Vec::<u8>::new().encode(), true),
+	];
+	let mut out = vec![];
+	for (method, what, input, full) in cases {
+		let output = rec.ext.execute_with(|| {
+			sp_io::storage::start_transaction();
+			let r = crate::api::dispatch(method, &input);
+			sp_io::storage::rollback_transaction();
+			r
+		});
+		let output = output.unwrap_or_else(|| panic!("runtime API {method} exists"));
+		out.push(json!({
+			"method": method,
+			"what": what,
+			"input_hex": hex0x(&input),
+			"output_hex": if full { Value::String(hex0x(&output)) } else { Value::Null },
+			"output_len": output.len(),
+			"output_blake2_256": hex0x(&blake2_256(&output)),
+		}));
+	}
+	json!({
+		"format": "decentralml-vectors/1",
+		"kind": "runtime_api",
+		"name": "runtime_api",
+		"description": "state_call results: each runtime API method is called with input_hex (SCALE of its arguments, concatenated) on the state after block 1 of signed_blocks.json, as a node answers state_call at that block; output_hex is the SCALE result (omitted for the large metadata outputs: compare output_len and output_blake2_256; their content is metadata/metadata_v14.scale wrapped as Option<Vec<u8>> / Vec<u8>).",
+		"block_hash": hex0x(best.as_bytes()),
+		"storage_root": hex0x(h1.state_root.as_bytes()),
+		"accounts": rec.accounts_json(),
+		"calls": out,
+	})
+}
+
 /// `TaggedTransactionQueue_validate_transaction` outcomes after block 1 of `signed_blocks`.
 pub fn transaction_validity_vector() -> Value {
 	let (mut rec, _fund) = funded_recorder();
@@ -1209,6 +1352,7 @@ pub fn vectors() -> Vec<(&'static str, Value)> {
 		("errors", errors()),
 		("signed_blocks", signed_blocks_vector()),
 		("transaction_validity", transaction_validity_vector()),
+		("runtime_api", runtime_api_vector()),
 	]
 }
 

@@ -150,3 +150,37 @@ fn dispatch_vectors_conserve_money() {
 		}
 	}
 }
+
+/// The runtime API vector answers like the runtime: version, nonces, fee queries.
+#[test]
+fn runtime_api_vector_is_consistent() {
+	let v = artifacts::runtime_api_vector();
+	let call = |m: &str, what_prefix: &str| -> Vec<u8> {
+		let c = v["calls"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.find(|c| c["method"] == m && c["what"].as_str().unwrap().starts_with(what_prefix))
+			.unwrap_or_else(|| panic!("{m} recorded"));
+		unhex(c["output_hex"].as_str().unwrap())
+	};
+	let version = sp_version::RuntimeVersion::decode(&mut &call("Core_version", "")[..]).unwrap();
+	assert_eq!(version, decentralml_runtime::VERSION);
+	assert_eq!(u32::decode(&mut &call("AccountNonceApi_account_nonce", "alice_ed25519")[..]).unwrap(), 2);
+	let info = pallet_transaction_payment::RuntimeDispatchInfo::<u128>::decode(
+		&mut &call("TransactionPaymentApi_query_info", "zero-signature")[..],
+	)
+	.unwrap();
+	assert_eq!(info.weight.ref_time(), 120_000_000);
+	let zero_sig_len = {
+		let c = v["calls"]
+			.as_array()
+			.unwrap()
+			.iter()
+			.find(|c| c["what"].as_str().unwrap().starts_with("zero-signature"))
+			.unwrap();
+		(unhex(c["input_hex"].as_str().unwrap()).len() - 4) as u128
+	};
+	assert_eq!(info.partial_fee, 125_000_000 + 1_000_000 * zero_sig_len + 120_000_000);
+	assert_eq!(call("Metadata_metadata_at_version", "Option<OpaqueMetadata> for 16"), vec![0u8]);
+}
