@@ -106,3 +106,12 @@ def test_round_robin_turn_rejects_checkpoint_of_other_network(shards, tmp_path):
     x, y = read_csv(shards.participants[0], features=30)
     with pytest.raises(TrainingError):
         protocols.round_robin_turn(config.spec, config.train, other, x, y)
+
+
+def test_digits_image_path_through_the_runner(tmp_path):
+    digits = prepare_shards("digits", tmp_path / "digits", participants=3, seed=0)
+    config = BundleConfig(Protocol.INITIATOR, SplitSpec("cnn", 64, (4, 8), 10, cut=3, image_size=8), TrainConfig(epochs=1))
+    base = write_base_model(config, tmp_path / "base.safetensors")
+    metrics = run_contribution(config, base, digits.participants[0], tmp_path / "out")
+    assert metrics["samples"] == len((digits.participants[0]).read_text().splitlines()) - 1
+    assert check_result(config, tmp_path / "out").samples == metrics["samples"]

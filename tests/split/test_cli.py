@@ -39,3 +39,34 @@ def test_init_bundle_bad_cut_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(app, ["split", "init-bundle", str(tmp_path / "t"), "--cut", "9"])
     assert result.exit_code == 2
     assert "Cut layer 9" in result.output
+
+
+def test_verify_command_checks_record_and_artifact(tmp_path):
+    from substrateinterface import Keypair
+
+    from decentralml.lineage import LineageRecord, digest_path, sha256_bytes, sign_record, signer_of
+
+    artifact = tmp_path / "model"
+    artifact.mkdir()
+    (artifact / "weights.safetensors").write_bytes(b"weights")
+    key = Keypair.create_from_uri("//Eve")
+    signer, scheme = signer_of(key)
+    record = LineageRecord(task_id=1, submission_id=None, step="split-initiator", framework="torch",
+                           input_hash=sha256_bytes(b"i"), params_hash=sha256_bytes(b"p"), code_hash=sha256_bytes(b"c"),
+                           output_hash=digest_path(artifact), started_at_ms=1, finished_at_ms=2, signer=signer, scheme=scheme)
+    signed = sign_record(record, key)
+    path = tmp_path / "lineage.json"
+    path.write_bytes(signed.to_json())
+
+    ok = CliRunner().invoke(app, ["--json", "split", "verify", str(path), "--output", str(artifact),
+                                  "--digest", "0x" + signed.digest.hex(), "--signer", key.ss58_address])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["verified"] == ["signature", "on-chain digest", "signer is worker", "output artifact"]
+
+    (artifact / "weights.safetensors").write_bytes(b"weightz")
+    bad = CliRunner().invoke(app, ["split", "verify", str(path), "--output", str(artifact)])
+    assert bad.exit_code == 14 and "tampered" in bad.output
+
+    path.write_bytes(signed.to_json().replace(b'"step":"split-initiator"', b'"step":"split-participant"'))
+    forged = CliRunner().invoke(app, ["split", "verify", str(path)])
+    assert forged.exit_code == 14 and "signature does not match" in forged.output

@@ -189,3 +189,22 @@ def test_input_data_check(keypair, tmp_path):
     assert verify(signed, input=b"private csv").checks[-1].name == "input data"
     with pytest.raises(IntegrityError, match="other data"):
         verify(signed, input=b"another csv")
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_json)
+def test_canonical_json_round_trips_and_ignores_key_order(value):
+    raw = canonical_json(value)
+    assert canonical_json(json.loads(raw)) == raw
+    if isinstance(value, dict):
+        assert canonical_json(dict(reversed(list(value.items())))) == raw

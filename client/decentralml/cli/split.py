@@ -227,3 +227,33 @@ def final_cmd(
              + (f", test acc {100 * t.test_accuracy:.2f}%" if t.test_accuracy is not None else "") for i, t in enumerate(result.turns)]
     run.output.data({"task_id": task_id, "model": str(result.model_dir), "turns": turns, **decisions},
                     "\n".join([f"model {result.model_dir}", *lines]))
+
+
+@app.command("verify")
+def verify_cmd(
+    ctx: typer.Context,
+    lineage: Annotated[Path, typer.Argument(help="A signed lineage record (e.g. OUTPUT/lineage.json of split aggregate).")],
+    output: Annotated[Optional[Path], typer.Option("--output", help="The artifact the record describes (file or directory).")] = None,
+    digest: Annotated[Optional[str], typer.Option("--digest", help="Expected lineage digest (0x hex), e.g. from the chain.")] = None,
+    signer: Annotated[Optional[str], typer.Option("--signer", help="Expected signer (SS58 address or 0x public key).")] = None,
+) -> None:
+    """Verify a signed lineage record offline: signature, expected digest and signer, artifact hash."""
+    from decentralml.lineage import digest_path, render_lineage, report_to_dict, verify
+    from decentralml.lineage.result import public_key_of
+
+    run = run_context(ctx)
+    common.require_path(lineage)
+    expected = None
+    if digest is not None:
+        try:
+            expected = bytes.fromhex(digest.removeprefix("0x"))
+        except ValueError:
+            raise UsageError(f"--digest {digest!r} is not hex.") from None
+    report = verify(
+        lineage.read_bytes(),
+        output=common.require_path(output) if output is not None else None,
+        onchain_digest=expected,
+        expected_signer=public_key_of(signer) if signer else None,
+        hasher=digest_path,
+    )
+    run.output.data(report_to_dict(report), render_lineage(report))
