@@ -142,3 +142,22 @@ def test_burn_reduces_total_issuance(chain: Chain, decoder: EventDecoder) -> Non
     fee = next(e for e in evs if e.name == "TransactionPayment.TransactionFeePaid").attributes["actual_fee"]
     assert burned == 5 * UNIT
     assert int.from_bytes(chain.state.get(BALANCES_TOTAL_ISSUANCE) or b"", "little") == before - 5 * UNIT - fee
+
+
+def test_sudo_force_set_balance_creates_and_wipes(chain: Chain, decoder: EventDecoder) -> None:
+    from decentralml.devnode.runtime.keys import BALANCES_TOTAL_ISSUANCE
+    from decentralml.devnode.runtime.scale import compact
+
+    b = chain.builder
+    fresh = sr("//Funded")
+    issuance = int.from_bytes(chain.state.get(BALANCES_TOTAL_ISSUANCE) or b"", "little")
+    chain.produce([b.sign(ALICE, b.sudo(b.call("Balances", "force_set_balance", b"\x00" + fresh.account + compact(3 * UNIT))), 0)])
+    wanted = {"System.NewAccount", "Balances.Endowed", "Balances.Issued", "Balances.BalanceSet", "Sudo.Sudid"}
+    names = [e.name for e in events(decoder, chain) if e.name in wanted]
+    assert names == ["System.NewAccount", "Balances.Endowed", "Balances.Issued", "Balances.BalanceSet", "Sudo.Sudid"]
+    assert chain.free(fresh.account) == 3 * UNIT
+    fee = next(e for e in events(decoder, chain) if e.name == "TransactionPayment.TransactionFeePaid").attributes["actual_fee"]
+    assert int.from_bytes(chain.state.get(BALANCES_TOTAL_ISSUANCE) or b"", "little") == issuance + 3 * UNIT - fee
+    chain.produce([b.sign(ALICE, b.sudo(b.call("Balances", "force_set_balance", b"\x00" + fresh.account + compact(5))), 1)])
+    assert "System.KilledAccount" in [e.name for e in events(decoder, chain)]
+    assert chain.account(fresh.account)[2] == 0

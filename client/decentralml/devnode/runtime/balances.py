@@ -198,3 +198,22 @@ def burn_from(ctx: Context, who: bytes, amount: int, preservation: Preservation)
     set_total_issuance(ctx, total_issuance(ctx) - actual)
     ctx.deposit_event("Balances", "Burned", who + u128(actual))
     return actual
+
+
+def force_set_balance(ctx: Context, who: bytes, new_free: int) -> None:
+    """Root sets a free balance (below the ED: wiped); issuance follows (``Issued``/``Rescinded``)."""
+    ed = ctx.rt.existential_deposit  # type: ignore[attr-defined]
+    new_free = 0 if new_free < ed else new_free
+    old_free = ctx.account(who).free
+
+    def write(acc: AccountInfo) -> None:
+        acc.free = new_free
+
+    mutate_account(ctx, who, write)
+    if new_free > old_free:
+        set_total_issuance(ctx, total_issuance(ctx) + new_free - old_free)
+        ctx.deposit_event("Balances", "Issued", u128(new_free - old_free))
+    elif new_free < old_free:
+        set_total_issuance(ctx, total_issuance(ctx) - (old_free - new_free))
+        ctx.deposit_event("Balances", "Rescinded", u128(old_free - new_free))
+    ctx.deposit_event("Balances", "BalanceSet", who + u128(new_free))

@@ -33,6 +33,7 @@ BALANCES_WEIGHTS = {
 }
 BALANCES_BURN = {True: 80_000_000, False: 100_000_000}  # keep_alive → weight
 BALANCES_UPGRADE_ACCOUNTS = (20_000_000, 50_000_000)
+BALANCES_FORCE_SET_BALANCE = 80_000_000  # max(creating 60_000_000, killing 80_000_000)
 SYSTEM_STORAGE_ITEM = (10_000_000, 100_000_000)  # set_storage / kill_storage / kill_prefix: base + per item
 SUDO_SUDO = 40_000_000
 SUDO_SET_KEY = 40_000_000
@@ -51,7 +52,6 @@ ROOT_ONLY_UNIMPLEMENTED: dict[tuple[str, str], tuple[int, DispatchClass]] = {
     ("System", "authorize_upgrade"): (50_000_000, DispatchClass.OPERATIONAL),
     ("System", "authorize_upgrade_without_checks"): (50_000_000, DispatchClass.OPERATIONAL),
     ("Balances", "force_unreserve"): (60_000_000, DispatchClass.NORMAL),
-    ("Balances", "force_set_balance"): (80_000_000, DispatchClass.NORMAL),
     ("Balances", "force_adjust_total_issuance"): (10_000_000, DispatchClass.NORMAL),
 }
 
@@ -142,6 +142,8 @@ class CallCodec:
                 return Call(pallet, name, (_address(r), r.boolean()))
             if name == "burn":
                 return Call(pallet, name, (r.compact_u128(), r.boolean()))
+            if name == "force_set_balance":
+                return Call(pallet, name, (_address(r), r.compact_u128()))
             if name == "upgrade_accounts":
                 return Call(pallet, name, [r.take(32) for _ in range(r.compact())])
         elif pallet == "System":
@@ -236,6 +238,8 @@ class CallCodec:
                 return DispatchInfo(Weight(BALANCES_BURN[a[1]]))
             if n == "upgrade_accounts":
                 return DispatchInfo(Weight(BALANCES_UPGRADE_ACCOUNTS[0] + BALANCES_UPGRADE_ACCOUNTS[1] * len(a)))
+            if n == "force_set_balance":
+                return DispatchInfo(Weight(BALANCES_FORCE_SET_BALANCE))
             return DispatchInfo(Weight(BALANCES_WEIGHTS[n]))
         if p == "System":
             if n in ("set_storage", "kill_storage", "kill_prefix"):
@@ -290,6 +294,10 @@ def dispatch(ctx: Context, codec: CallCodec, origin: Origin, call: Call) -> bool
         decentralml.Pallet(ctx, codec.limits).dispatch(n, _signed(origin), a)
         return True
     if p == "Balances":
+        if n == "force_set_balance":
+            _ensure_root(origin)
+            balances.force_set_balance(ctx, _lookup(a[0]), a[1])
+            return True
         if n == "force_transfer":
             _ensure_root(origin)
             source, dest, value = _lookup(a[0]), _lookup(a[1]), a[2]
