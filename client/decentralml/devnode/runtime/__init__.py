@@ -50,10 +50,15 @@ JSON-RPC and persistence. The interface below is stable:
     the next block's state root costs only its changes; it assumes ``state``
     is the state of ``parent_hash`` (on a miss it scans ``state``).
 
-Calls the runtime does not implement (System.set_code, set_heap_pages,
-authorize_upgrade…, Balances.force_set_balance, force_unreserve,
-force_adjust_total_issuance) fail with BadOrigin for a signed caller, as on a
-real node, and are refused with "Transaction call is not expected" under sudo.
+Implemented calls: System remark, remark_with_event, set_storage, kill_storage,
+kill_prefix; Timestamp set (inherent); Balances transfer_allow_death,
+transfer_keep_alive, force_transfer, transfer_all, burn, force_set_balance,
+upgrade_accounts; Sudo sudo, sudo_unchecked_weight, sudo_as, set_key,
+remove_key; all seven DecentralMLModule calls. The root-only calls it does not
+implement (System set_code*, set_heap_pages, authorize_upgrade*, Balances
+force_unreserve, force_adjust_total_issuance) fail with BadOrigin for a signed
+caller, as on a real node, and are refused with "Transaction call is not
+expected" under sudo (as is System.apply_authorized_upgrade).
 ``testkit`` builds and signs extrinsics (``Builder``), runs an in-memory chain
 (``Chain``) and decodes events with scalecodec (``EventDecoder``).
 
