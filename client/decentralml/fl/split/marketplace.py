@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from decentralml.chain.client import ChainClient
 from decentralml.chain.types import Submission, SubmissionStatus, TaskType
@@ -187,9 +187,28 @@ def _bundle_paths(assigned: AssignedTask) -> tuple[Path, Path]:
     return script, base
 
 
+SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+
+def bundle_environment(python: str | None = None) -> dict[str, str]:
+    """The environment the creator's bundle runs in: ours without signer or storage secrets.
+
+    This keeps keys out of the bundle's reach through the environment only;
+    the bundle is the creator's code running with your privileges, so run
+    tasks from creators you do not trust in a sandbox (container, VM).
+    """
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not (name.startswith("DECENTRALML_") or name in SECRET_ENV)
+    }
+    env["DECENTRALML_PYTHON"] = python or sys.executable
+    return env
+
+
 def run_bundle(script: Path, data: Path, start: Path, output: Path, *, python: str | None = None) -> dict[str, Any]:
-    """Run the bundle's ``start_task.sh`` and return the metrics it wrote."""
-    env = dict(os.environ, DECENTRALML_PYTHON=python or sys.executable)
+    """Run the bundle's ``start_task.sh`` (without our secrets in its environment) and return its metrics."""
+    env = bundle_environment(python)
     command = ["bash", str(script), "--data", str(data), "--base-model", str(start), "--output", str(output)]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if completed.returncode != 0:

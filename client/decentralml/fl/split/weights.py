@@ -82,7 +82,6 @@ def to_bytes(checkpoint: Checkpoint) -> bytes:
 
 def from_bytes(raw: bytes) -> Checkpoint:
     """Parse safetensors bytes written by :func:`to_bytes`; anything else is an IntegrityError."""
-    from safetensors import safe_open  # noqa: F401  (ensures the package is present)
     from safetensors.torch import load
 
     try:
