@@ -143,3 +143,28 @@ def test_weighted_mean_needs_weights() -> None:
     with pytest.raises(TrainingError):
         weighted_mean([np.ones(2)], [])
     np.testing.assert_allclose(weighted_mean([np.zeros(2), np.ones(2)], [1, 3]), [0.75, 0.75])
+
+
+def test_fedavg_from_files_matches_memory_and_names_a_nan_update(tmp_path) -> None:
+    from safetensors.numpy import save_file
+
+    from decentralml.fl import SafetensorsModel
+    from decentralml.fl.weights import save_weights
+
+    rng = np.random.default_rng(2)
+    models = [{"w": rng.normal(size=(300, 7)).astype(np.float32), "b": rng.normal(size=(7,)).astype(np.float32),
+               "s": np.array(rng.normal(), dtype=np.float32)} for _ in range(3)]
+    for i, m in enumerate(models):
+        save_weights(tmp_path / f"m{i}.safetensors", m)
+    from_files = [Update(SafetensorsModel(tmp_path / f"m{i}.safetensors"), 10 * (i + 1), f"m{i}") for i in range(3)]
+    in_memory = [Update(InMemoryModel(m), 10 * (i + 1)) for i, m in enumerate(models)]
+    small_chunks = FedAvg(chunk_bytes=64).aggregate(from_files).weights
+    expected = FedAvg().aggregate(in_memory).weights
+    for name in expected:
+        np.testing.assert_allclose(small_chunks[name], expected[name], rtol=1e-6)
+    bad = dict(models[1])
+    bad["w"] = bad["w"].copy()
+    bad["w"][150, 3] = np.inf
+    save_file(bad, str(tmp_path / "m1.safetensors"))
+    with pytest.raises(TrainingError, match="update m1: .*NaN or infinite"):
+        FedAvg(chunk_bytes=64).aggregate(from_files)

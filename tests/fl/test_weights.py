@@ -121,3 +121,30 @@ def test_metrics_are_checked(document: str, match: str) -> None:
     # Python's json accepts NaN literals: they are refused too
     with pytest.raises(TrainingError, match="finite"):
         ContributionMetrics.from_json(metrics().to_json().replace('"loss": 0.5', '"loss": NaN'))
+
+
+def test_truncated_or_forged_files_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "w.safetensors"
+    save_weights(path, BASE)
+    data = path.read_bytes()
+    (tmp_path / "short.safetensors").write_bytes(data[:-4])
+    with pytest.raises(TrainingError, match="inconsistent data offsets"):
+        read_spec(tmp_path / "short.safetensors")
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + size])
+    header["dense_0.bias"]["shape"] = [1000]
+    forged = json.dumps(header).encode()
+    (tmp_path / "forged.safetensors").write_bytes(len(forged).to_bytes(8, "little") + forged + data[8 + size :])
+    with pytest.raises(TrainingError, match="inconsistent data offsets"):
+        read_spec(tmp_path / "forged.safetensors")
+
+
+def test_rows_are_read_from_the_file(tmp_path: Path) -> None:
+    from decentralml.fl.weights import SafetensorsModel
+
+    weights = {"w": np.arange(24, dtype=np.float32).reshape(6, 4), "s": np.array(3.5, dtype=np.float64)}
+    save_weights(tmp_path / "w.safetensors", weights)
+    model = SafetensorsModel(tmp_path / "w.safetensors")
+    np.testing.assert_array_equal(model.read_rows("w", 2, 5), weights["w"][2:5])
+    assert model.read("s") == 3.5 and model.read("s").shape == ()
+    np.testing.assert_array_equal(model.load()["w"], weights["w"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -119,16 +120,19 @@ def save_weights(path: Path, weights: Mapping[str, np.ndarray]) -> str:
         check_finite(name, array)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: np.ascontiguousarray(v) for k, v in weights.items()}, str(path))
+    save_file({k: v if v.flags.c_contiguous else v.copy(order="C") for k, v in weights.items()}, str(path))
     return file_digest(path)
 
 
-def read_spec(path: Path) -> ModelSpec:
-    """Read and check a safetensors header without loading tensors.
+@dataclass(frozen=True)
+class _Layout:
+    """Where each tensor's bytes lie in a safetensors file (absolute offsets)."""
 
-    Refuses any file that is not a well-formed safetensors file of float
-    tensors (pickles, zip archives, ``.npy`` files all fail here).
-    """
+    spec: ModelSpec
+    offsets: dict[str, tuple[int, int]]
+
+
+def _read_layout(path: Path) -> _Layout:
     path = Path(path)
     try:
         with open(path, "rb") as f:
@@ -139,27 +143,54 @@ def read_spec(path: Path) -> ModelSpec:
             if size <= 0 or size > _MAX_HEADER:
                 raise TrainingError(f"{path.name} is not a safetensors file (bad header length).")
             header_bytes = f.read(size)
+            file_size = os.fstat(f.fileno()).st_size
     except FileNotFoundError as exc:
         raise TrainingError(f"{path} does not exist.") from exc
+    except IsADirectoryError as exc:
+        raise TrainingError(f"{path} is a directory, not a safetensors file.") from exc
     try:
         header = json.loads(header_bytes)
     except (ValueError, UnicodeDecodeError) as exc:
         raise TrainingError(f"{path.name} is not a safetensors file (header is not JSON).") from exc
     if not isinstance(header, dict):
         raise TrainingError(f"{path.name} is not a safetensors file.")
+    data_start = 8 + size
     specs = []
+    offsets: dict[str, tuple[int, int]] = {}
     for name, entry in header.items():
         if name == "__metadata__":
             continue
         if not isinstance(entry, dict) or entry.get("dtype") not in _SAFETENSORS_DTYPES:
             raise TrainingError(f"{path.name}: tensor {name!r} is not a float16/32/64 tensor.")
         shape = entry.get("shape")
-        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape):
+        if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
             raise TrainingError(f"{path.name}: tensor {name!r} has a malformed shape.")
-        specs.append(TensorSpec(name, tuple(shape), _SAFETENSORS_DTYPES[entry["dtype"]]))
+        dtype = _SAFETENSORS_DTYPES[entry["dtype"]]
+        span = entry.get("data_offsets")
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        if (
+            not isinstance(span, list)
+            or len(span) != 2
+            or not all(isinstance(v, int) for v in span)
+            or span[1] - span[0] != nbytes
+            or span[0] < 0
+            or data_start + span[1] > file_size
+        ):
+            raise TrainingError(f"{path.name}: tensor {name!r} has inconsistent data offsets (truncated or forged file).")
+        specs.append(TensorSpec(name, tuple(shape), dtype))
+        offsets[name] = (data_start + span[0], data_start + span[1])
     if not specs:
         raise TrainingError(f"{path.name} holds no tensors.")
-    return tuple(sorted(specs, key=lambda s: s.name))
+    return _Layout(tuple(sorted(specs, key=lambda t: t.name)), offsets)
+
+
+def read_spec(path: Path) -> ModelSpec:
+    """Read and check a safetensors header without loading tensors.
+
+    Refuses any file that is not a well-formed safetensors file of float
+    tensors (pickles, zip archives, ``.npy`` files all fail here).
+    """
+    return _read_layout(path).spec
 
 
 def check_spec(actual: ModelSpec, expected: ModelSpec, *, what: str = "the contribution") -> None:
@@ -180,11 +211,20 @@ def check_spec(actual: ModelSpec, expected: ModelSpec, *, what: str = "the contr
 
 
 class SafetensorsModel:
-    """A model file read tensor by tensor (memory: one tensor at a time)."""
+    """A model file read tensor by tensor, or rows of a tensor, straight into NumPy buffers.
+
+    Reads use ``os.preadv`` into caller-owned arrays (no mmap, no intermediate
+    bytes): memory is what the caller allocates. Every :meth:`read` refuses
+    NaN/inf; :meth:`read_into` leaves that check to the caller (aggregation
+    checks its output once, then finds the culprit).
+    """
 
     def __init__(self, path: Path, *, expected: ModelSpec | None = None) -> None:
         self.path = Path(path)
-        self.spec = read_spec(self.path)
+        layout = _read_layout(self.path)
+        self.spec = layout.spec
+        self._offsets = layout.offsets
+        self._specs = {t.name: t for t in layout.spec}
         if expected is not None:
             check_spec(self.spec, expected, what=self.path.name)
 
@@ -197,21 +237,43 @@ class SafetensorsModel:
         return self.read_rows(name, None, None)
 
     def read_rows(self, name: str, start: int | None, stop: int | None) -> np.ndarray:
-        """Rows ``start:stop`` of a tensor along its first axis (whole tensor when both None)."""
-        from safetensors import safe_open
+        """Rows ``start:stop`` of a tensor along its first axis (whole tensor when both None), checked finite."""
+        tensor = self._specs[name]
+        if not tensor.shape:
+            out = np.empty((), dtype=tensor.dtype)
+        else:
+            first, last, _ = slice(start, stop).indices(tensor.shape[0])
+            out = np.empty((max(0, last - first), *tensor.shape[1:]), dtype=tensor.dtype)
+        self.read_into(name, out, start or 0)
+        check_finite(name, out)
+        return out
 
+    def read_into(self, name: str, out: np.ndarray, start_row: int = 0) -> np.ndarray:
+        """Fill ``out`` (C-contiguous, the tensor's dtype) with rows from ``start_row``; no finiteness check."""
+        tensor = self._specs[name]
+        if out.dtype != np.dtype(tensor.dtype) or not out.flags.c_contiguous:
+            raise TrainingError(f"Internal: buffer for {name!r} must be C-contiguous {tensor.dtype}.")
+        begin, end = self._offsets[name]
+        row_bytes = out.dtype.itemsize * (int(np.prod(tensor.shape[1:], dtype=np.int64)) if tensor.shape else 1)
+        offset = begin + start_row * row_bytes
+        if offset + out.nbytes > end:
+            raise TrainingError(f"Internal: rows beyond the end of tensor {name!r}.")
+        view = memoryview(out.reshape(-1).view(np.uint8))
+        fd = os.open(self.path, os.O_RDONLY)
         try:
-            with safe_open(str(self.path), framework="np") as f:
-                if start is None and stop is None:
-                    array = f.get_tensor(name)
-                else:
-                    array = f.get_slice(name)[start:stop]
-        except Exception as exc:  # safetensors raises its own SafetensorError / OSError
-            raise TrainingError(f"{self.path.name}: cannot read tensor {name!r} ({exc}).") from exc
-        if not array.flags.writeable:
-            array = array.copy()
-        check_finite(name, array)
-        return array
+            done = 0
+            while done < out.nbytes:
+                n = os.preadv(fd, [view[done:]], offset + done)
+                if n <= 0:
+                    raise TrainingError(f"{self.path.name} ended early while reading {name!r}: the file is truncated.")
+                done += n
+        except OSError as exc:
+            raise TrainingError(f"{self.path.name}: cannot read tensor {name!r} ({exc.strerror}).") from exc
+        finally:
+            os.close(fd)
+        if out.dtype.byteorder == ">":  # pragma: no cover - safetensors is little-endian; NumPy native on our targets
+            out.byteswap(inplace=True)
+        return out
 
     def load(self) -> Weights:
         """All tensors in memory."""

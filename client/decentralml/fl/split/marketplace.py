@@ -255,9 +255,16 @@ def contribute(
     if config.protocol == Protocol.ROUND_ROBIN:
         previous = _wait_for_previous(chain, task_id, assigned.submission_id, wait_seconds, poll_seconds)
         if previous is not None:
-            verified = _verify_submission(
-                chain, previous, open_store, assigned.directory / f"previous-{previous.submission_id}", config
-            )
+            try:
+                verified = _verify_submission(
+                    chain, previous, open_store, assigned.directory / f"previous-{previous.submission_id}", config
+                )
+            except (IntegrityError, ArtifactNotFoundError) as exc:
+                exc.hint = (
+                    f"The previous turn (submission {previous.submission_id}) cannot be trusted; ask the creator to reject it, "
+                    "then run again to continue from the turn before."
+                )
+                raise
             start = verified.directory / WEIGHTS_FILE
             parents, previous_id = (verified.report.digest_hex,), previous.submission_id
     output = assigned.directory / "result"

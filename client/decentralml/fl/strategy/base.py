@@ -23,6 +23,27 @@ class ModelSource(Protocol):
     def read_rows(self, name: str, start: int | None, stop: int | None) -> np.ndarray: ...
 
 
+def read_rows_into(model: ModelSource, name: str, out: np.ndarray, start: int, *, scalar: bool = False) -> None:
+    """Fill ``out`` with rows ``start:start+len(out)`` of a tensor (no finiteness check: callers check once)."""
+    reader = getattr(model, "read_into", None)
+    if reader is not None:
+        reader(name, out.reshape(()) if scalar else out, start)
+    elif scalar:
+        out[...] = model.read(name)
+    else:
+        out[...] = model.read_rows(name, start, start + out.shape[0])
+
+
+def raise_non_finite(updates: "Sequence[Update]", name: str) -> None:
+    """Name the update that made tensor ``name`` non-finite (or report an overflow)."""
+    for i, update in enumerate(updates):
+        try:
+            update.model.read(name)
+        except TrainingError as exc:
+            raise TrainingError(f"update {update.label or i}: {exc.message}") from exc
+    raise TrainingError(f"Aggregating tensor {name!r} overflowed: the updates hold values too large to average.")
+
+
 class InMemoryModel:
     """A :class:`ModelSource` over weights already in memory (reads return copies)."""
 
@@ -41,6 +62,14 @@ class InMemoryModel:
         array = np.array(self._weights[name][start:stop], copy=True)
         check_finite(name, array)
         return array
+
+    def read_into(self, name: str, out: np.ndarray, start_row: int = 0) -> np.ndarray:
+        source = self._weights[name]
+        if source.ndim == 0:
+            out[...] = source
+        else:
+            out[...] = source[start_row : start_row + out.shape[0]]
+        return out
 
 
 @dataclass(frozen=True)
