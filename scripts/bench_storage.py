@@ -6,7 +6,9 @@ reference command-line tools against the same servers, in one run.
 
 * S3: ``S3Store.put/get`` vs ``aws s3 cp`` (awscli from PyPI, installed once into
   a separate venv under the build cache) against one MinIO (or moto) server;
-* IPFS: ``IpfsStore.put/get`` vs ``ipfs add`` / ``ipfs get`` against one Kubo daemon.
+* IPFS: ``IpfsStore.put/get`` vs ``ipfs add`` / ``ipfs get`` against one Kubo daemon,
+  the CLI given the same options as our store (CID v1, 1 MiB chunks), checked
+  by both producing the same CID.
 
 Every operation runs in a fresh process (ours: ``python -c`` importing the
 store; theirs: the CLI), so times include start-up on both sides; peak RSS is
@@ -36,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from decentralml.storage.ipfs import DEFAULT_CHUNKER  # noqa: E402
 from tests.fixtures.services import running_kubo, running_s3_server  # noqa: E402
 
 AWSCLI_VERSION = "1.46.2"
@@ -229,7 +232,8 @@ def bench_ipfs(work: Path, data: Path, digest: str, repeat: int) -> dict[str, di
                     run, ref_json = ours("ipfs", settings, "put", str(data), env)
                 else:
                     with tempfile.TemporaryFile() as out:
-                        run = run_child([*cli, "add", "-Q", "--cid-version=1", "--pin=true", str(data)], cli_env,
+                        run = run_child([*cli, "add", "-Q", "--cid-version=1", f"--chunker={DEFAULT_CHUNKER}",
+                                         "--pin=true", str(data)], cli_env,
                                         stdout=out.fileno())
                         out.seek(0)
                         cid = out.read().decode().strip()
