@@ -222,6 +222,9 @@ def test_metadata_version_and_nonce_apis(runtime: Runtime, chain: Chain) -> None
         runtime.state_call(chain.state, "Nope_nothing", b"")
     with pytest.raises(RuntimeApiError, match="Bad input"):
         runtime.state_call(chain.state, "AccountNonceApi_account_nonce", b"\x01")
+    assert runtime.state_call(chain.state, "SessionKeys_generate_session_keys", b"\x00\x00") == b"\x00\x00"
+    assert runtime.state_call(chain.state, "SessionKeys_decode_session_keys", b"\x00") == b"\x01\x00"
+    assert runtime.state_call(chain.state, "GenesisBuilder_preset_names", b"") == b"\x04" + compact(11) + b"development"
     assert runtime.properties() == {"ss58Format": 42, "tokenDecimals": 12, "tokenSymbol": "UNIT"}
     assert runtime.runtime_version()["specVersion"] == 100
 
