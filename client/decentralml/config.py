@@ -12,7 +12,11 @@ the user's config directory (``decentralml config-path`` prints it), e.g.::
 
     [storage]                  # passed to the storage layer for uploads/downloads
     backend = "local"
-    root = "~/decentralml-store"
+    data_dir = "~/decentralml-store"
+
+Secrets come from the environment only when possible: DECENTRALML_PASSWORD
+(keystore) and DECENTRALML_IPFS_AUTH (``bearer:<token>`` for a Kubo API with
+authorizations; ``ipfs_auth`` in [storage] also works).
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     work_dir: Path = field(default_factory=lambda: Path.cwd() / "decentralml-work")
     storage: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    ipfs_auth: str | None = field(default=None, repr=False)
 
     @property
     def keystore_dir(self) -> Path:
@@ -144,5 +149,6 @@ def build_settings(
         config_path=path,
         data_dir=data_dir or default_data_dir(),
         work_dir=work_dir,
-        storage=MappingProxyType(dict(storage)),
+        storage=MappingProxyType({k: v for k, v in storage.items() if k != "ipfs_auth"}),
+        ipfs_auth=environ.get("DECENTRALML_IPFS_AUTH") or storage.get("ipfs_auth"),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,11 @@ ALICE = keypair_from_suri("//Alice").ss58_address
 BOB = keypair_from_suri("//Bob").ss58_address
 CHARLIE = keypair_from_suri("//Charlie").ss58_address
 UNIT = 10**12
+#: Every environment variable the CLI reads (service fixtures keep theirs, e.g. DECENTRALML_MINIO_BIN).
+CLI_ENV = [f"DECENTRALML_{n}" for n in (
+    "URL", "SURI", "CRYPTO", "ACCOUNT", "PASSWORD", "JSON", "QUIET", "DEBUG", "TIMEOUT", "CONFIG", "DATA_DIR",
+    "STORAGE", "STORE_DIR", "S3_ENDPOINT_URL", "S3_BUCKET", "S3_PREFIX", "S3_REGION", "S3_PROFILE",
+    "IPFS_API", "IPFS_AUTH")]
 
 
 @dataclass
@@ -44,9 +48,8 @@ class Cli:
 
 @pytest.fixture
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in list(os.environ):
-        if name.startswith("DECENTRALML_"):
-            monkeypatch.delenv(name)
+    for name in CLI_ENV:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DECENTRALML_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DECENTRALML_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("DECENTRALML_STORE_DIR", str(tmp_path / "store"))

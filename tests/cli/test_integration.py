@@ -128,3 +128,32 @@ def test_pallet_errors_and_nonces_through_the_client(devnode: Any) -> None:
             task_id = int(receipt.find_event("DecentralMLModule", "TaskCreated")["task_id"])
             assert chain.get_task(task_id).question == "label"
             chain.submit(BOB, "close_task", {"task_id": task_id})
+
+
+def _round_trip(node: Node, assets: Path, result_dir: Path, *storage: Any) -> tuple[dict, dict]:
+    created = node.json("--suri", "//Alice", "create-task", assets, "--question", "remote", "--reward", "1 UNIT",
+                        *storage)
+    assigned = node.json("--suri", "//Bob", "assign-task", created["task_id"], "--work-dir", node.tmp / "work")
+    sent = node.json("--suri", "//Bob", "send-result", assigned["submission_id"], result_dir, *storage)
+    fetched = node.json("show-result", assigned["submission_id"], "--download", node.tmp / "fetched")
+    assert (Path(fetched["downloaded_to"]) / "weights.bin").read_bytes() == (result_dir / "weights.bin").read_bytes()
+    assert (Path(assigned["directory"]) / "start_task.sh").is_file()
+    return created, sent
+
+
+def test_flow_with_s3_storage(node: Node, s3_env: Any, assets: Path, result_dir: Path,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    bucket = s3_env.new_bucket("cli")
+    monkeypatch.setenv("DECENTRALML_S3_ENDPOINT_URL", s3_env.endpoint_url)
+    created, sent = _round_trip(node, assets, result_dir, "--storage", "s3", "--s3-bucket", bucket)
+    assert created["assets"]["bundle"]["uri"].startswith(f"s3://{bucket}/")
+    assert sent["result"]["storage"] == "S3"
+
+
+def test_flow_with_ipfs_storage(node: Node, ipfs_daemon: Any, assets: Path, result_dir: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DECENTRALML_IPFS_API", ipfs_daemon.api)
+    monkeypatch.setenv("DECENTRALML_IPFS_AUTH", ipfs_daemon.auth)
+    created, sent = _round_trip(node, assets, result_dir, "--storage", "ipfs")
+    assert created["assets"]["bundle"]["uri"].startswith("ipfs://")
+    assert sent["result"]["storage"] == "IPFS"

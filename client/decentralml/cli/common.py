@@ -158,6 +158,7 @@ def _store_settings(settings: Settings, choice: StorageChoice, data_dir: Path | 
         "s3_region": choice.s3_region,
         "s3_profile": choice.s3_profile,
         "timeout": settings.timeout,
+        "ipfs_auth": settings.ipfs_auth,
     }
     if choice.s3_prefix is not None:
         kwargs["s3_prefix"] = choice.s3_prefix
