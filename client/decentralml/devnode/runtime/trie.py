@@ -38,8 +38,8 @@ def _header(prefix: int, mask_bits: int, size: int) -> bytes:
 
 
 def _partial(nibbles: str) -> bytes:
-    if len(nibbles) % 2:
-        return bytes((int(nibbles[0], 16),)) + bytes.fromhex(nibbles[1:])
+    if len(nibbles) & 1:
+        return bytes.fromhex("0" + nibbles)  # odd: the first nibble alone in the low half
     return bytes.fromhex(nibbles)
 
 
@@ -158,15 +158,19 @@ class _Node:
             value_part = compact(len(value)) + value
         bitmap = 0
         refs = []
-        assert self.children is not None
-        for i, child in enumerate(self.children):
+        children = self.children
+        assert children is not None
+        for i in range(16):
+            child = children[i]
             if child is not None:
-                bitmap |= 1 << i
-                refs.append(child.ref(v1))
+                bitmap |= _BITS[i]
+                ref = child._ref
+                refs.append(ref if ref is not None else child.ref(v1))
         return head + _partial(nibbles) + bitmap.to_bytes(2, "little") + value_part + b"".join(refs)
 
 
 _NO_CHILDREN: tuple[_Node | None, ...] = (None,) * 16
+_BITS = tuple(1 << i for i in range(16))
 
 
 def _common(a: str, b: str) -> int:
