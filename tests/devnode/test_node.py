@@ -163,3 +163,25 @@ def test_interval_block_keeps_refused_for_later_transactions_in_the_pool():
     first = node._build([later, node.pool.pop_ready()])
     assert len(first.included) == 1 and first.rejected == []
     assert [e.xt for e in node.pool.ready.values()] == [make_xt(1, 1)]
+
+
+def test_a_runtime_failure_drops_the_transaction_not_the_node():
+    class Exploding(FakeRuntime):
+        def build_block(self, state, parent_hash, number, timestamp_ms, extrinsics):
+            if any(xt.endswith(b"boom") for xt in extrinsics):
+                raise RuntimeError("runtime bug")
+            return super().build_block(state, parent_hash, number, timestamp_ms, extrinsics)
+
+    node = DevNode(Exploding())
+    node.start()
+    seen: list[object] = []
+
+    async def body(node: DevNode):
+        tx_hash, _ = node.submit(make_xt(1, 0, b"boom"))
+        node.watch(tx_hash, seen.append)
+        node.submit(make_xt(2, 0, b"fine"))
+        await settle(node, 2)
+
+    run_with_node(node, body)
+    assert seen == ["invalid"]
+    assert node.view(2).get(b"payload:\x02") == b"fine"

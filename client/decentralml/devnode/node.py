@@ -292,6 +292,20 @@ class DevNode:
         return max(int(self._clock() * 1000), self._last_timestamp)
 
     def _build(self, entries: list[PoolEntry]) -> _Built:
+        """Build one block on the built head; a runtime failure caused by transactions drops them, not the node."""
+        if not entries:
+            return self._build_unchecked(entries)
+        try:
+            return self._build_unchecked(entries)
+        except Exception:
+            log.exception("the runtime failed to build a block; dropping its %d transaction(s)", len(entries))
+            for entry in entries:
+                self.pool.included(entry)
+                self._notify_tx(entry.hash, "invalid", final=True)
+            self.pool.ban([e.hash for e in entries], self._clock())
+            return self._build_unchecked([])
+
+    def _build_unchecked(self, entries: list[PoolEntry]) -> _Built:
         parent = self._blocks[-1]
         number = parent.number + 1
         state = self.history.view(self.history.head_number)
