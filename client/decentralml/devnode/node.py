@@ -14,6 +14,7 @@ transaction. :meth:`DevNode.new_blocks` produces empty blocks on request.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import deque
@@ -149,6 +150,8 @@ class DevNode:
             genesis = StoredBlock(0, genesis_hash, header, (), dict(storage))
             if self.store is not None:
                 self.store.append([genesis])
+                self.store.set_meta("genesis_hash", genesis_hash)
+                self.store.set_meta("runtime_version", json.dumps(self.runtime.runtime_version()).encode())
             self._append(Block(0, genesis_hash, header, ()), genesis.changes)
         self._published = len(self._blocks) - 1
         now = self.history.get(TIMESTAMP_NOW, self._published)
