@@ -12,7 +12,7 @@ era), then measures for each scenario:
   of extrinsics in flight per connection (closed loop).
 
 Client and node share the machine; figures are printed, never asserted.
-Usage: python scripts/bench_devnode.py [--count 3000] [--connections 1,4] [--url ws://...]
+Usage: python scripts/bench_devnode.py [--count 3000] [--connections 1,3] [--block-time S] [--url ws://...]
 """
 
 from __future__ import annotations
@@ -181,11 +181,12 @@ def main() -> None:
     parser.add_argument("--latency-count", type=int, default=600, help="extrinsics per latency scenario")
     parser.add_argument("--connections", default="1,3", help="comma-separated connection counts (must divide 6)")
     parser.add_argument("--kinds", default="transfer,create_task")
+    parser.add_argument("--block-time", type=float, help="start the node with --block-time (interval sealing)")
     args = parser.parse_args()
     process = None
     url = args.url
     if url is None:
-        process, url = start_node([])
+        process, url = start_node([] if args.block_time is None else ["--block-time", str(args.block_time)])
     try:
         print(f"dev node at {url}")
         for kind in args.kinds.split(","):
