@@ -70,3 +70,9 @@ def test_verify_command_checks_record_and_artifact(tmp_path):
     path.write_bytes(signed.to_json().replace(b'"step":"split-initiator"', b'"step":"split-participant"'))
     forged = CliRunner().invoke(app, ["split", "verify", str(path)])
     assert forged.exit_code == 14 and "signature does not match" in forged.output
+
+
+def test_aggregate_unknown_strategy_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(app, ["split", "aggregate", "1", "--data", str(tmp_path / "x.csv"),
+                                      "--output", str(tmp_path / "o"), "--strategy", "mode"])
+    assert result.exit_code == 2 and "Unknown strategy 'mode'" in result.output

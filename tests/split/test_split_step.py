@@ -121,3 +121,24 @@ def test_bad_cut_layer_refused():
         SplitSpec("mlp", 30, (16, 8), 2, cut=5)
     with pytest.raises(UsageError):
         SplitSpec("mlp", 30, (16, 8), 2, cut=0)
+
+
+def _participant(spec, value: float, samples: int) -> weights.Checkpoint:
+    base = protocols.initial_checkpoint(spec)
+    server = {k: torch.full_like(v, value) for k, v in base.part("server").items()}
+    server_opt = {f"{i}.momentum_buffer": torch.full_like(v, value) for i, v in enumerate(base.part("server").values())}
+    return weights.Checkpoint(spec, {"server": server, "server_opt": server_opt}, samples)
+
+
+def test_robust_aggregation_resists_an_inflated_participant():
+    spec = SPECS[0]
+    honest = [_participant(spec, 1.0, 100), _participant(spec, 1.2, 100)]
+    liar = _participant(spec, 50.0, 1_000_000)
+    weighted = protocols.aggregate_server_halves([*honest, liar])
+    median = protocols.aggregate_server_halves([*honest, liar], "median")
+    name = next(iter(weighted.part("server")))
+    assert float(weighted.part("server")[name].mean()) > 40  # sample weighting trusts the claim
+    assert float(median.part("server")[name].mean()) == pytest.approx(1.2)
+    krum = protocols.aggregate_server_halves([*honest, _participant(spec, 1.1, 100), liar], "krum")
+    chosen = float(krum.part("server")[name].mean())
+    assert chosen < 2 and float(krum.part("server_opt")["0.momentum_buffer"].mean()) == pytest.approx(chosen)

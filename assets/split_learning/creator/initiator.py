@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-model", type=Path,
                         default=os.environ.get("DECENTRALML_BASE_MODEL") or PARTICIPANT / "base_model.safetensors")
     parser.add_argument("--config", type=Path, default=PARTICIPANT / "config.json")
+    parser.add_argument("--strategy", default=os.environ.get("DECENTRALML_STRATEGY") or "fedavg",
+                        help="fedavg (weighted by samples), median, trimmed-mean or krum")
     parser.add_argument("--test", type=Path, default=os.environ.get("DECENTRALML_TEST") or None)
     parser.add_argument("--output", type=Path, default=os.environ.get("DECENTRALML_OUTPUT_DIR") or Path.cwd() / "main_model")
     args = parser.parse_args(argv)
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: give the initiator's own CSV with --data FILE (or DECENTRALML_DATA).", file=sys.stderr)
         return 2
     try:
-        metrics = run_initiator(load_config(args.config), args.base_model, args.result, args.data, args.output, args.test)
+        metrics = run_initiator(load_config(args.config), args.base_model, args.result, args.data, args.output, args.test, args.strategy)
     except DecentralMLError as exc:
         print(f"error: {exc.one_line()}", file=sys.stderr)
         return exc.exit_code

@@ -6,8 +6,10 @@
 #   --result DIR        (repeatable)               a participant's result directory (weights.safetensors)
 #   --base-model PATH   | DECENTRALML_BASE_MODEL   the task's base model; default: ../participant/base_model.safetensors
 #   --test FILE         | DECENTRALML_TEST         optional held-out CSV: test accuracy goes into metrics.json
+#   --strategy NAME     | DECENTRALML_STRATEGY     fedavg (default, weighted by samples), median, trimmed-mean, krum
 #   --output DIR        | DECENTRALML_OUTPUT_DIR   where the main model goes (created; must be empty); default: ./main_model
-# The participants' server halves are averaged weighted by their sample counts (with their optimizer state);
+# The participants' server halves are averaged weighted by their sample counts (with their optimizer state),
+# or combined by a robust rule that ignores the self-reported counts;
 # the main model is the initiator's client half plus that server half, trained on the initiator's data.
 # Output: DIR/weights.safetensors (both halves) and DIR/metrics.json; one JSON line on stdout; exit 0 on success.
 # `decentralml split aggregate` does the same from the chain (verifying every participant's lineage first).

@@ -170,6 +170,7 @@ def aggregate_cmd(
     test: Annotated[Optional[Path], typer.Option("--test", help="Held-out CSV to report test accuracy.")] = None,
     accept: Annotated[bool, typer.Option("--accept/--no-accept", help="Accept (pay) the verified results used.")] = False,
     reject_invalid: Annotated[bool, typer.Option("--reject-invalid", help="Reject results whose lineage fails.")] = False,
+    strategy: Annotated[str, typer.Option("--strategy", help="fedavg (weighted by samples), median, trimmed-mean or krum.")] = "fedavg",
     data_dir: common.DataDirOpt = None,
     s3_endpoint_url: common.S3EndpointOpt = None,
     s3_region: common.S3RegionOpt = None,
@@ -178,15 +179,19 @@ def aggregate_cmd(
 ) -> None:
     """Verify the participants' lineage, aggregate their server halves, train and sign the main model."""
     from decentralml.fl.split.marketplace import aggregate_task
+    from decentralml.fl.strategy import STRATEGIES
 
     run = run_context(ctx)
+    if strategy not in STRATEGIES:
+        raise UsageError(f"Unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}.")
     choice = _storage(run, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
                       s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api)
     common.require_path(data)
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
         with run.output.status(f"Aggregating task {task_id}..."):
-            result = aggregate_task(chain, keypair, task_id, common.download_opener(run.settings, choice), data, output, test=test)
+            result = aggregate_task(chain, keypair, task_id, common.download_opener(run.settings, choice), data, output,
+                                    test=test, strategy=strategy)
         decisions = _decide(run, chain, keypair, list(result.used), result.refused, accept, reject_invalid)
     summary = {k: result.metrics[k] for k in ("participants", "participant_samples", "test_accuracy", "test_loss") if k in result.metrics}
     run.output.data(

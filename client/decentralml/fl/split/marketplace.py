@@ -334,10 +334,12 @@ def aggregate_task(
     output: Path,
     *,
     test: Path | None = None,
+    strategy: str = "fedavg",
 ) -> Aggregation:
     """Seed 000 initiator: verify every participant's lineage, aggregate their server halves, train the main model.
 
-    Results whose lineage or artifact does not verify are left out (listed in
+    ``strategy``: ``fedavg`` (sample-weighted, seed 000) or a robust rule
+    (``median``, ``trimmed-mean``, ``krum``). Results whose lineage or artifact does not verify are left out (listed in
     ``refused``). The main model goes to ``output/model`` and the
     initiator's own signed lineage (parents: the participants' records) to
     ``output/lineage.json``.
@@ -355,7 +357,7 @@ def aggregate_task(
         raise UsageError(f"Task {task_id} has no verified participant result yet: wait for submissions.")
     model_dir = output / "model"
     started = _now_ms()
-    metrics = run_initiator(config, base, [v.directory for v in verified], Path(data), model_dir, test)
+    metrics = run_initiator(config, base, [v.directory for v in verified], Path(data), model_dir, test, strategy)
     finished = _now_ms()
     signer, scheme = signer_of(keypair)
     record = LineageRecord(

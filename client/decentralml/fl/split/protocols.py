@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
+
 from decentralml.errors import TrainingError
 from decentralml.fl.split.aggregate import weighted_average
 from decentralml.fl.split.model import SplitSpec, build_halves
@@ -70,8 +72,15 @@ def participant_step(spec: SplitSpec, config: TrainConfig, initial: Checkpoint, 
     return StepOutcome(_checkpoint(spec, client, server, len(labels), keep_client=False), tuple(log))
 
 
-def aggregate_server_halves(results: Sequence[Checkpoint]) -> Checkpoint:
-    """Average the participants' server halves and server optimiser states, weighted by samples."""
+def aggregate_server_halves(results: Sequence[Checkpoint], strategy: str = "fedavg") -> Checkpoint:
+    """Aggregate the participants' server halves and server optimiser states.
+
+    ``fedavg`` (default, seed 000): average weighted by sample counts. The
+    robust rules of :mod:`decentralml.fl.strategy` (``median``,
+    ``trimmed-mean``, ``krum``) ignore the self-reported sample counts; each
+    sees a participant's server half and optimiser state as one update, so
+    Krum keeps them together.
+    """
     import torch
 
     if not results:
@@ -79,11 +88,21 @@ def aggregate_server_halves(results: Sequence[Checkpoint]) -> Checkpoint:
     spec = results[0].spec
     if any(r.spec != spec for r in results):
         raise TrainingError("Participant results were trained on different network specs.")
-    tensors: dict[str, Any] = {}
-    for part in ("server", "server_opt"):
-        if all(part in r.tensors for r in results):
-            averaged = weighted_average([({k: v.numpy() for k, v in r.part(part).items()}, r.samples) for r in results])
-            tensors[part] = {k: torch.from_numpy(v) for k, v in averaged.items()}
+    parts = [part for part in ("server", "server_opt") if all(part in r.tensors for r in results)]
+    flat = [
+        ({f"{part}.{k}": v.numpy() for part in parts for k, v in r.part(part).items()}, r.samples) for r in results
+    ]
+    if strategy == "fedavg":
+        combined = weighted_average(flat)
+    else:
+        from decentralml.fl.strategy import InMemoryModel, Update, strategy_by_name
+
+        rule = strategy_by_name(strategy)
+        combined = dict(rule.aggregate([Update(InMemoryModel(arrays), samples) for arrays, samples in flat]).weights)
+    tensors: dict[str, Any] = {part: {} for part in parts}
+    for name, array in combined.items():
+        part, _, key = name.partition(".")
+        tensors[part][key] = torch.from_numpy(np.ascontiguousarray(array))
     return Checkpoint(spec=spec, tensors=tensors, samples=sum(r.samples for r in results),
                       param_groups=dict(results[0].param_groups))
 

@@ -157,9 +157,15 @@ def check_result(config: BundleConfig, path: Path) -> weights.Checkpoint:
 
 
 def run_initiator(
-    config: BundleConfig, base: Path, results: Sequence[Path], data: Path, output: Path, test: Path | None = None
+    config: BundleConfig,
+    base: Path,
+    results: Sequence[Path],
+    data: Path,
+    output: Path,
+    test: Path | None = None,
+    strategy: str = "fedavg",
 ) -> dict[str, Any]:
-    """The initiator's step: aggregate the participants' server halves, train the main model on ``data``."""
+    """The initiator's step: aggregate the participants' server halves (``strategy``), train the main model on ``data``."""
     from decentralml.fl.split import protocols
 
     if config.protocol != Protocol.INITIATOR:
@@ -169,11 +175,12 @@ def run_initiator(
     output = _prepare_output(output)
     initial = weights.read(base)
     participants = [weights.read(Path(r) / WEIGHTS_FILE if Path(r).is_dir() else Path(r)) for r in results]
-    aggregated = protocols.aggregate_server_halves(participants)
+    aggregated = protocols.aggregate_server_halves(participants, strategy)
     inputs, labels = _load_data(config, data)
     outcome = protocols.initiator_step(config.spec, config.train, initial, aggregated, inputs, labels)
     metrics = _metrics(config, outcome.log, len(labels))
     metrics["participants"] = len(participants)
+    metrics["strategy"] = strategy
     metrics["participant_samples"] = [p.samples for p in participants]
     if test is not None:
         metrics.update(evaluate_file(outcome.checkpoint, config, test))
