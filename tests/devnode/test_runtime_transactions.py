@@ -280,3 +280,15 @@ def test_arbitrary_bytes_never_escape_as_other_errors(runtime: Runtime, data: st
             runtime.state_call(chain.state, method, xt)
         except RuntimeApiError:
             pass
+
+
+def test_block_length_limits(chain: Chain) -> None:
+    b = chain.builder
+    too_big = b.sign(ALICE, b.remark(b"\x00" * 3_932_160), 0)
+    assert refused(chain, too_big).data == v.EXHAUSTS_RESOURCES
+    first = b.sign(ALICE, b.remark(b"\x01" * 2_000_000), 0)
+    second = b.sign(ALICE, b.remark(b"\x02" * 2_000_000), 1)
+    chain.validate(first)
+    result = chain.produce([first, second])
+    assert result.extrinsics[1:] == [first]
+    assert [e.data for _, e in result.rejected] == [v.EXHAUSTS_RESOURCES]

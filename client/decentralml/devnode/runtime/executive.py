@@ -124,13 +124,15 @@ def validate_signed(
         if not apply and not allow_future:
             raise invalid(validity.FUTURE)
         requires = (who + u32(xt.nonce - 1),)
-    # CheckWeight
+    # CheckWeight: the extrinsic's weight with its length as proof size, and the block
+    # length it would bring (an empty block's header overhead included).
     cls = int(info.dispatch_class)
-    if xt.length > rt.max_length[cls]:
-        raise invalid(validity.EXHAUSTS_RESOURCES)
     max_ext = rt.max_extrinsic[cls]
-    total = info.weight + rt.base_extrinsic
-    if max_ext is not None and (total.ref_time > max_ext.ref_time or total.proof_size > max_ext.proof_size):
+    if max_ext is not None and (
+        info.weight.ref_time > max_ext.ref_time or info.weight.proof_size + xt.length > max_ext.proof_size
+    ):
+        raise invalid(validity.EXHAUSTS_RESOURCES)
+    if block_overhead(ctx.number) + xt.length > rt.max_length[cls]:
         raise invalid(validity.EXHAUSTS_RESOURCES)
     fee = compute_fee(ctx, rt, xt.length, info, xt.tip)  # ChargeTransactionPayment
     if fee and not balances.can_withdraw_fee(ctx, who, fee):
@@ -148,6 +150,11 @@ def validate_signed(
         fee=fee,
     )
     return fee, valid
+
+
+def block_overhead(number: int) -> int:
+    """``System.BlockSize`` at initialization: digest size + empty header size (empty digest)."""
+    return 1 + 32 + len(compact(number)) + 32 + 32 + 1
 
 
 class BlockBuilder:
@@ -172,6 +179,7 @@ class BlockBuilder:
         ov.set(keys.block_hash(n - 1), self.parent_hash)
         # base block + on_initialize of Timestamp (its on_finalize weight)
         self.weight[2] = self.rt.base_block + Weight(self.rt.timestamp_on_finalize)
+        self.length = block_overhead(n)
 
     def _accrue(self, info: DispatchInfo, length: int) -> None:
         cls = int(info.dispatch_class)
