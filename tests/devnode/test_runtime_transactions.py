@@ -292,3 +292,13 @@ def test_block_length_limits(chain: Chain) -> None:
     result = chain.produce([first, second])
     assert result.extrinsics[1:] == [first]
     assert [e.data for _, e in result.rejected] == [v.EXHAUSTS_RESOURCES]
+
+
+def test_signer_address_that_does_not_resolve(chain: Chain) -> None:
+    good = chain.builder.sign(ALICE, chain.builder.transfer(BOB.account, 1), 0)
+    body = good[2:]  # strip the 2-byte compact length of this size
+    assert body[:2] == b"\x84\x00"
+    by_index = b"\x84\x01" + body[2 + 32 :]  # MultiAddress::Index(()) instead of Id(account)
+    xt = compact(len(by_index)) + by_index
+    err = refused(chain, xt)
+    assert (err.code, err.data) == (1011, v.CANNOT_LOOKUP)

@@ -59,7 +59,7 @@ def _fee_details(rt: Runtime, ctx: object, length: int, info: DispatchInfo, tip:
 def _validity_scale(result: validity.ValidTransaction | InvalidTransaction) -> bytes:
     if isinstance(result, InvalidTransaction):
         if result.code == validity.UNKNOWN[0]:
-            return b"\x01\x01\x01"
+            return b"\x01\x01" + (b"\x00" if result.data == validity.CANNOT_LOOKUP else b"\x01")
         return b"\x01\x00" + bytes((_INVALID_INDEX.get(result.data or "", 0),))
     tags = lambda ts: compact(len(ts)) + b"".join(vec_u8(t) for t in ts)  # noqa: E731
     return (

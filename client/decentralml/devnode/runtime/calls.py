@@ -89,8 +89,7 @@ def _address(r: Reader) -> bytes | None:
     tag = r.u8()
     if tag == 0:
         return r.take(32)
-    if tag == 1:
-        r.compact()
+    if tag == 1:  # Index(Compact<()>): encodes as nothing
         return None
     if tag == 2:
         r.vec_u8()
@@ -211,7 +210,10 @@ class CallCodec:
             else:
                 r.take(_PRIMITIVE_SIZES[t.primitive])
         elif kind == "compact":
-            r.compact()
+            assert t.inner is not None
+            inner = self.idx.md.types[t.inner]
+            if not (inner.kind == "tuple" and not inner.tuple_types):  # Compact<()> is empty
+                r.compact()
         else:
             raise CodecError(f"cannot decode a {kind} argument")
 

@@ -51,6 +51,8 @@ def check(rt: Runtime, ctx: Context, raw: bytes) -> Checked:
         raise validity.undecodable(str(exc)) from None
     if xt.signer is None:
         return Checked(xt, call, rt.codec.info(call))
+    if xt.unresolvable:
+        raise validity.cannot_lookup()
     genesis = ctx.overlay.get(keys.block_hash(0))
     birth = xt.era.birth(ctx.number)
     era_hash = ctx.overlay.get(keys.block_hash(birth))

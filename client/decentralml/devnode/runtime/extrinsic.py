@@ -73,6 +73,7 @@ class Extrinsic:
     nonce: int = 0
     tip: int = 0
     extra: bytes = b""  # era ‖ compact(nonce) ‖ compact(tip) as signed
+    unresolvable: bool = False  # signed by a MultiAddress that AccountIdLookup cannot resolve
 
     @property
     def signed(self) -> bool:
@@ -94,9 +95,22 @@ def decode_extrinsic(xt: bytes) -> Extrinsic:
         return Extrinsic(encoded=xt, call=xt[r.pos :])
     if version != 0x84:
         raise CodecError(f"unsupported extrinsic version byte 0x{version:02x}")
-    if r.u8() != 0x00:
-        raise CodecError("only MultiAddress::Id signers are supported")
-    signer = r.take(32)
+    address = r.u8()
+    if address == 0x00:  # Id
+        signer: bytes | None = r.take(32)
+    elif address == 0x01:  # Index(Compact<()>)
+        signer = None
+    elif address == 0x02:  # Raw(Vec<u8>)
+        r.vec_u8()
+        signer = None
+    elif address == 0x03:  # Address32
+        r.take(32)
+        signer = None
+    elif address == 0x04:  # Address20
+        r.take(20)
+        signer = None
+    else:
+        raise CodecError("invalid MultiAddress")
     scheme = r.u8()
     length = SIGNATURE_LENGTH.get(scheme)
     if length is None:
@@ -110,7 +124,8 @@ def decode_extrinsic(xt: bytes) -> Extrinsic:
     return Extrinsic(
         encoded=xt,
         call=xt[r.pos :],
-        signer=signer,
+        signer=signer if signer is not None else b"",
+        unresolvable=signer is None,
         scheme=scheme,
         signature=signature,
         era=era,

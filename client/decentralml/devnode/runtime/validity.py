@@ -42,6 +42,7 @@ CALL = "Transaction call is not expected"
 BAD_SIGNER = "Invalid signing address"
 MANDATORY_VALIDATION = "Transaction dispatch is mandatory; transactions must not be validated."
 NO_UNSIGNED_VALIDATOR = "Could not find an unsigned validator for the unsigned transaction"
+CANNOT_LOOKUP = "Could not lookup information required to validate the transaction"
 
 
 def undecodable(detail: str) -> InvalidTransaction:
@@ -49,6 +50,11 @@ def undecodable(detail: str) -> InvalidTransaction:
     return InvalidTransaction(
         VERIFICATION, "Verification Error: Runtime error: Could not decode `Block::Extrinsic`", detail
     )
+
+
+def cannot_lookup() -> InvalidTransaction:
+    """The signer's address does not resolve to an account (only ``MultiAddress::Id`` does)."""
+    return InvalidTransaction(UNKNOWN[0], UNKNOWN[1], CANNOT_LOOKUP)
 
 
 def no_unsigned_validator() -> InvalidTransaction:
