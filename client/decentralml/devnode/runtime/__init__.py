@@ -39,7 +39,9 @@ JSON-RPC and persistence. The interface below is stable:
     _metadata_at_version, AccountNonceApi_account_nonce,
     TransactionPaymentApi_query_info / _query_fee_details / _query_weight_to_fee /
     _query_length_to_fee (no signature check), the same four of
-    TransactionPaymentCallApi, TaggedTransactionQueue_validate_transaction.
+    TransactionPaymentCallApi, TaggedTransactionQueue_validate_transaction,
+    SessionKeys_generate_session_keys / _decode_session_keys (no keys),
+    GenesisBuilder_preset_names.
 
     Extensions (beyond the agreed interface):
     ``dispatch(state, origin, call, block_number, timestamp_ms)`` dispatches a
@@ -118,6 +120,10 @@ class RuntimeApiError(Exception):
 
 @dataclass(frozen=True)
 class BlockResult:
+    """A built block: SCALE header and its blake2-256 hash, the included extrinsics
+    (timestamp inherent first), the net storage changes (None = deleted), the
+    extrinsics left out with the reason, the moment set and the raw System.Events."""
+
     header: bytes
     hash: bytes
     extrinsics: list[bytes]

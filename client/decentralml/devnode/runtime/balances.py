@@ -44,7 +44,7 @@ def burn(ctx: Context, amount: int) -> None:
 
 def mutate_account(ctx: Context, who: bytes, f: Callable[[AccountInfo], None]) -> int:
     """Apply ``f`` to the account's balances with FRAME's ref-counting; returns the dust burned."""
-    ed = ctx.rt.existential_deposit  # type: ignore[attr-defined]
+    ed = ctx.rt.existential_deposit
     info = ctx.account(who)
     is_new = info.data_is_default()
     did_provide = info.free >= ed
@@ -88,7 +88,7 @@ def reducible_balance(ctx: Context, who: bytes, preservation: Preservation, forc
 
 
 def _reducible(ctx: Context, info: AccountInfo, preservation: Preservation, force: bool) -> int:
-    ed = ctx.rt.existential_deposit  # type: ignore[attr-defined]
+    ed = ctx.rt.existential_deposit
     untouchable = 0 if force else max(info.frozen - info.reserved, 0)
     if (
         preservation is Preservation.PRESERVE
@@ -103,7 +103,7 @@ def _check_withdraw(ctx: Context, info: AccountInfo, amount: int, keep_alive: bo
     """``can_withdraw(..).into_result(keep_alive)``."""
     if amount == 0:
         return
-    ed = ctx.rt.existential_deposit  # type: ignore[attr-defined]
+    ed = ctx.rt.existential_deposit
     new_free = info.free - amount
     if new_free < 0:
         raise token_error(TokenError.FUNDS_UNAVAILABLE)
@@ -123,7 +123,7 @@ def _check_withdraw(ctx: Context, info: AccountInfo, amount: int, keep_alive: bo
 def _check_deposit(ctx: Context, info: AccountInfo, amount: int) -> None:
     if amount == 0:
         return
-    ed = ctx.rt.existential_deposit  # type: ignore[attr-defined]
+    ed = ctx.rt.existential_deposit
     new_free = info.free + amount
     if new_free > U128_MAX or new_free + info.reserved > U128_MAX:
         raise arithmetic_error(ArithmeticError_.OVERFLOW)
@@ -149,7 +149,7 @@ def decrease_balance(ctx: Context, who: bytes, amount: int, preservation: Preser
 
 def increase_balance(ctx: Context, who: bytes, amount: int) -> int:
     info = ctx.account(who)
-    ed = ctx.rt.existential_deposit  # type: ignore[attr-defined]
+    ed = ctx.rt.existential_deposit
     new_free = min(info.free + amount, U128_MAX)
     if new_free < ed or new_free == info.free:
         return 0
@@ -202,7 +202,7 @@ def burn_from(ctx: Context, who: bytes, amount: int, preservation: Preservation)
 
 def force_set_balance(ctx: Context, who: bytes, new_free: int) -> None:
     """Root sets a free balance (below the ED: wiped); issuance follows (``Issued``/``Rescinded``)."""
-    ed = ctx.rt.existential_deposit  # type: ignore[attr-defined]
+    ed = ctx.rt.existential_deposit
     new_free = 0 if new_free < ed else new_free
     old_free = ctx.account(who).free
 

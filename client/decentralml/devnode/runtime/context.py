@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from . import keys
 from .scale import compact, u32
 from .state import Overlay, StateView
 from .types import CONSUMER_REMAINING, AccountInfo, DispatchFailure
+
+if TYPE_CHECKING:
+    from . import Runtime
+    from .runtime_index import RuntimeIndex
 
 PHASE_INITIALIZATION = b"\x02"
 
@@ -24,11 +29,9 @@ PHASE_FINALIZATION = b"\x01"
 class Context:
     """One block (or one validation) in progress over a parent state."""
 
-    def __init__(self, runtime: object, state: StateView, number: int) -> None:
-        from .runtime_index import RuntimeIndex  # cycle-free at runtime
-
+    def __init__(self, runtime: Runtime, state: StateView, number: int) -> None:
         self.rt = runtime
-        self.idx: RuntimeIndex = runtime.index  # type: ignore[attr-defined]
+        self.idx: RuntimeIndex = runtime.index
         self.overlay = Overlay(state)
         self.number = number
         self.phase = PHASE_INITIALIZATION
