@@ -176,3 +176,21 @@ def test_filter_tasks() -> None:
     assert [t.task_id for t in filter_tasks(tasks, TaskFilter(), 10)] == [1, 2, 3, 4]
     assert [t.task_id for t in filter_tasks(tasks, TaskFilter(status=TaskStatus.CLOSED), 10)] == [3]
     assert filter_tasks(tasks, TaskFilter(creator="5Other"), 10) == []
+
+
+def test_dropped_transaction_frees_its_nonce() -> None:
+    substrate = FakeSubstrate(chain_nonce=4, outcomes=["dropped", "ok"])
+    client = ScriptedClient(substrate)
+    with pytest.raises(TransactionError, match="dropped"):
+        client.submit(ALICE, "create_task", {})
+    client.submit(ALICE, "create_task", {})
+    assert substrate.signed_nonces == [4, 4]
+
+
+def test_timed_out_transaction_keeps_its_nonce() -> None:
+    substrate = FakeSubstrate(chain_nonce=4, outcomes=["timeout", "ok"])
+    client = ScriptedClient(substrate)
+    with pytest.raises(TransactionError):
+        client.submit(ALICE, "create_task", {})
+    client.submit(ALICE, "create_task", {})
+    assert substrate.signed_nonces == [4, 5]

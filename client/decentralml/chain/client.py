@@ -315,10 +315,11 @@ class ChainClient:
                     except Exception:  # noqa: BLE001 - unwatching is a courtesy
                         pass
                     return {"block_hash": lowered.get("inblock") or lowered.get("finalized")}
-                if "dropped" in lowered or "invalid" in lowered or "usurped" in lowered:
-                    raise TransactionError(f"The node dropped transaction {extrinsic_hash} ({next(iter(result))}).")
+                status = next(iter(lowered), "")
+                if status in ("dropped", "invalid", "usurped"):
+                    raise _Gone(status)
             elif result in ("dropped", "invalid", "usurped"):
-                raise TransactionError(f"The node dropped transaction {extrinsic_hash} ({result}).")
+                raise _Gone(str(result))
             if time.monotonic() > deadline:
                 raise TransactionError(
                     f"Transaction {extrinsic_hash} was not included within {self.timeout:g} s; it may still be:"
@@ -332,7 +333,16 @@ class ChainClient:
             )
         except SubstrateRequestException as exc:
             raise chain_errors.rpc_transaction_error(_rpc_error_payload(exc)) from exc
-        except DecentralMLError:
+        except _Gone as gone:
+            if gone.status == "usurped":  # another transaction took this nonce
+                self._next_nonce[address] = nonce + 1
+            else:  # dropped or invalid: the nonce is free again, ask the node next time
+                self._next_nonce.pop(address, None)
+            raise TransactionError(
+                f"The node {'replaced' if gone.status == 'usurped' else 'dropped'} transaction {extrinsic_hash}"
+                f" ({gone.status}): it was not included. Retry."
+            ) from None
+        except DecentralMLError:  # the inclusion timeout: it may still be included with this nonce
             self._next_nonce[address] = nonce + 1
             raise
         except Exception as exc:  # noqa: BLE001
@@ -408,6 +418,14 @@ class ChainClient:
         if error is None:
             return chain_errors.dispatch_error(pallet_name, f"error #{error_index}")
         return chain_errors.dispatch_error(pallet_name, error.name, error.docs)
+
+
+class _Gone(Exception):
+    """The pool reported a submitted transaction dropped, invalid or usurped."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def _first_key(key: Any) -> int:
