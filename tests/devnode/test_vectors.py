@@ -32,7 +32,7 @@ def runtime() -> Runtime:
 
 def test_every_vector_kind_is_replayed() -> None:
     kinds = {_load(p)["kind"] for p in VECTORS}
-    assert kinds == {"blocks", "dispatch"}, "a new kind of vector needs a replay test here"
+    assert kinds == {"blocks", "dispatch", "validity", "runtime_api"}, "a new kind of vector needs a replay test here"
     assert all(_load(p)["format"] == "decentralml-vectors/1" for p in VECTORS)
 
 
@@ -119,3 +119,35 @@ def test_block_vector(path: Path) -> None:
         assert result.header == _b(block["header"]["encoded"]), where
         assert result.hash == _b(block["header"]["hash"]), where
         _check_balances(state, vec["accounts"], block["balances"], where)
+
+
+def _state_after_signed_block_1(runtime: Runtime) -> tuple[DictState, bytes]:
+    blocks = _load(SPEC / "vectors" / "signed_blocks.json")["blocks"]
+    return DictState({_b(k): _b(v) for k, v in blocks[0]["state"].items()}), _b(blocks[0]["header"]["hash"])  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("path", [p for p in VECTORS if _load(p)["kind"] == "validity"], ids=lambda p: p.stem)
+def test_validity_vector(runtime: Runtime, path: Path) -> None:
+    vec = _load(path)
+    state = DictState({_b(k): _b(v) for k, v in vec["state"].items()})  # type: ignore[misc]
+    assert runtime.state_root(state) == _b(vec["storage_root"])
+    sources = {"InBlock": 0, "Local": 1, "External": 2}
+    for case in vec["cases"]:
+        data = bytes((sources[case["source"]],)) + _b(case["extrinsic_hex"]) + _b(vec["block_hash"])  # type: ignore[operator]
+        out = runtime.state_call(state, "TaggedTransactionQueue_validate_transaction", data)
+        assert out == _b(case["result_hex"]), case["label"]
+
+
+@pytest.mark.parametrize("path", [p for p in VECTORS if _load(p)["kind"] == "runtime_api"], ids=lambda p: p.stem)
+def test_runtime_api_vector(runtime: Runtime, path: Path) -> None:
+    vec = _load(path)
+    state, block_hash = _state_after_signed_block_1(runtime)
+    assert block_hash == _b(vec["block_hash"]) and runtime.state_root(state) == _b(vec["storage_root"])
+    from decentralml.devnode.runtime.hashing import blake2_256
+
+    for call in vec["calls"]:
+        out = runtime.state_call(state, call["method"], _b(call["input_hex"]))  # type: ignore[arg-type]
+        where = f"{call['method']} ({call['what']})"
+        assert len(out) == call["output_len"] and blake2_256(out) == _b(call["output_blake2_256"]), where
+        if call["output_hex"] is not None:
+            assert out == _b(call["output_hex"]), where

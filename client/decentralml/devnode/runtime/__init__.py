@@ -164,6 +164,8 @@ class Runtime:
         self.metadata_v15: bytes = art.metadata_v15
         self._version_json: dict = art.runtime_version
         self._genesis_storage: dict[bytes, bytes] = art.genesis_storage
+        self._genesis_accounts: list[dict] = art.genesis_accounts
+        self._sudo_key: str | None = art.sudo_key
         md = parse_metadata_v14(self.metadata_v14)
         self.index = RuntimeIndex(md)
         idx = self.index
@@ -220,6 +222,20 @@ class Runtime:
     # -- chain constants ---------------------------------------------------------------
     def runtime_version(self) -> dict:
         return json.loads(json.dumps(self._version_json))
+
+    def development_preset_json(self) -> bytes:
+        """The ``development`` genesis preset as GenesisBuilder serves it (serde JSON)."""
+        ss58 = {a["account_id"]: a["ss58"] for a in self._genesis_accounts}
+        preset = {
+            "system": {},
+            "balances": {
+                "balances": [[a["ss58"], int(a["free"])] for a in self._genesis_accounts],
+                "devAccounts": None,
+            },
+            "transactionPayment": {"multiplier": str(10**18)},
+            "sudo": {"key": ss58.get(self._sudo_key)},
+        }
+        return json.dumps(preset, separators=(",", ":")).encode()
 
     def properties(self) -> dict:
         return {"ss58Format": 42, "tokenDecimals": 12, "tokenSymbol": "UNIT"}

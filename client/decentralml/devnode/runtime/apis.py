@@ -68,6 +68,24 @@ def _validity_scale(result: validity.ValidTransaction | InvalidTransaction) -> b
     )  # fmt: skip
 
 
+TIMESTAMP_INHERENT = b"timstap0"
+
+
+def _inherent_extrinsics(rt: Runtime, data: bytes) -> bytes:
+    """``BlockBuilder_inherent_extrinsics(InherentData)``: the timestamp inherent, bare v5 as stable2609 builds it."""
+    r = Reader(data)
+    entries = {}
+    for _ in range(r.compact()):
+        ident = r.take(8)
+        entries[ident] = r.vec_u8()
+    out = []
+    moment = entries.get(TIMESTAMP_INHERENT)
+    if moment is not None:
+        call = rt.index.call_index("Timestamp", "set") + compact(Reader(moment).u64())
+        out.append(vec_u8(b"\x05" + call))
+    return compact(len(out)) + b"".join(out)
+
+
 def call_api(rt: Runtime, state: StateView, method: str, data: bytes) -> bytes:
     """Answer ``state_call(method, data)``; raises RuntimeApiError."""
     from . import RuntimeApiError
@@ -122,6 +140,12 @@ def call_api(rt: Runtime, state: StateView, method: str, data: bytes) -> bytes:
             return b"\x01\x00" if Reader(data).vec_u8() == b"" else b"\x00"
         if method == "GenesisBuilder_preset_names":
             return compact(1) + vec_u8(b"development")
+        if method == "GenesisBuilder_get_preset":
+            r = Reader(data)
+            name = r.vec_u8() if r.option_flag() else b"development"
+            return option(vec_u8(rt.development_preset_json()) if name == b"development" else None)
+        if method == "BlockBuilder_inherent_extrinsics":
+            return _inherent_extrinsics(rt, data)
         if method == "TaggedTransactionQueue_validate_transaction":
             r = Reader(data)
             r.u8()  # source

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Normative runtime parameters that the metadata does not carry
 # (pallet-spec/runtime/src/lib.rs and weights.rs).
@@ -32,6 +32,8 @@ class Artifacts:
     metadata_v15: bytes
     runtime_version: dict
     genesis_storage: dict[bytes, bytes]
+    genesis_accounts: list = field(default_factory=list)  # [{account_id, free, name, ss58}]
+    sudo_key: str | None = None
     transaction_byte_fee: int = TRANSACTION_BYTE_FEE
     timestamp_set_weight: int = TIMESTAMP_SET_WEIGHT
     timestamp_on_finalize_weight: int = TIMESTAMP_ON_FINALIZE_WEIGHT
@@ -55,4 +57,6 @@ class Artifacts:
             metadata_v15=v15,
             runtime_version=version,
             genesis_storage={_hex(k): _hex(v) for k, v in storage.items()},
+            genesis_accounts=list(genesis.get("accounts", [])),
+            sudo_key=genesis.get("sudo_key"),
         )
