@@ -74,3 +74,13 @@ def test_keystore_file_format(tmp_path) -> None:
     assert stat.S_IMODE(os.stat(tmp_path / "ks").st_mode) == 0o700
     assert store.unlock("x", "pw") == DEV
     assert store.get("x").crypto is CryptoType.ED25519
+
+
+def test_inspect_without_password_shows_public_parts_only(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw")
+    cli.json("--suri", "//Alice", "account", "import", "creator")
+    monkeypatch.delenv("DECENTRALML_PASSWORD")
+    data = cli.json("account", "inspect", "creator")
+    assert data["public_key"] == "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"
+    wrong = cli("account", "inspect", "creator", "--show-secret", input="nope\n")
+    assert wrong.exit_code == 3 and "//Alice" not in wrong.stdout + wrong.stderr

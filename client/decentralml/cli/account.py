@@ -13,7 +13,7 @@ from decentralml.chain.signer import keypair_from_suri
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
 from decentralml.config import CryptoType
-from decentralml.errors import UsageError
+from decentralml.errors import ConfigError, UsageError
 from decentralml.keystore import KeystoreEntry, validate_name
 
 app = typer.Typer(help="Manage signing accounts in the encrypted local keystore.", no_args_is_help=True)
@@ -115,18 +115,21 @@ def inspect_cmd(
     name: Annotated[str, typer.Argument(help="Account name.")],
     show_secret: ShowSecretOpt = False,
 ) -> None:
-    """Show an account's address and public key (and, if asked, its secret)."""
+    """Show an account's address and public key (and, with --show-secret, its secret)."""
+    from substrateinterface.utils.ss58 import ss58_decode
+
     run = run_context(ctx)
     store = common.keystore(run.settings)
     entry = store.get(name)
     payload = _entry_json(entry)
-    password = run.settings.password
-    if password is None:
-        password = str(typer.prompt(f"Password for {entry.name}", hide_input=True, err=True))
-    suri = store.unlock(entry.name, password)
-    keypair = keypair_from_suri(suri, entry.crypto)
-    payload["public_key"] = "0x" + keypair.public_key.hex()
+    payload["public_key"] = "0x" + ss58_decode(entry.address)
     if show_secret:
+        password = run.settings.password
+        if password is None:
+            password = str(typer.prompt(f"Password for {entry.name}", hide_input=True, err=True))
+        suri = store.unlock(entry.name, password)
+        if keypair_from_suri(suri, entry.crypto).ss58_address != entry.address:
+            raise ConfigError(f"The keystore file {entry.path} is inconsistent: its secret does not give its address.")
         payload["secret"] = suri
     table = Table(title=f"Account {entry.name}", show_header=False)
     table.add_column("field", style="bold")
