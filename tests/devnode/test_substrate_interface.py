@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
+from substrateinterface.exceptions import SubstrateRequestException
 
 from tests.devnode.sichain import (
     PALLET,
@@ -170,3 +172,42 @@ def test_interval_mode_seals_on_the_clock(tmp_path):
         substrate.close()
     finally:
         node.stop()
+
+
+def test_mortal_eras_are_checked_like_a_node(devnode):
+    substrate = connect(devnode.url)
+    alice, bob = keypair("Alice"), keypair("Bob")
+    call = substrate.compose_call("Balances", "transfer_keep_alive", {"dest": bob.ss58_address, "value": UNIT})
+    fresh = substrate.create_signed_extrinsic(call=call, keypair=alice, era={"period": 64})
+    assert substrate.submit_extrinsic(fresh, wait_for_inclusion=True).is_success
+    expired = substrate.create_signed_extrinsic(call=call, keypair=alice, era={"period": 4})
+    substrate.rpc_request("dev_newBlocks", [10])
+    with pytest.raises(SubstrateRequestException) as refused:
+        substrate.submit_extrinsic(expired, wait_for_inclusion=True)
+    # past its death the era names another birth block: the signed payload no longer matches.
+    assert refused.value.args[0]["data"] == "Transaction has a bad signature"
+    substrate.close()
+
+
+def test_six_clients_submitting_at_once_all_get_included(devnode):
+    names = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
+    results: dict[str, list[bool]] = {}
+
+    def worker(name: str) -> None:
+        substrate = connect(devnode.url)
+        signer, dest = keypair(name), keypair(names[(names.index(name) + 1) % len(names)])
+        results[name] = [
+            submit(substrate, signer, "Balances", "transfer_keep_alive", {"dest": dest.ss58_address, "value": UNIT}).is_success
+            for _ in range(4)
+        ]
+        substrate.close()
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert results == {name: [True] * 4 for name in names}
+    substrate = connect(devnode.url)
+    assert all(substrate.get_account_nonce(keypair(n).ss58_address) == 4 for n in names)
+    substrate.close()
