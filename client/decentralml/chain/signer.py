@@ -14,23 +14,15 @@ from __future__ import annotations
 
 import re
 
-import bip39
-from substrateinterface import Keypair, KeypairType
-from substrateinterface.constants import DEV_PHRASE
-from substrateinterface.key import extract_derive_path
-from substrateinterface.utils.ss58 import ss58_decode, ss58_encode
-
-import sr25519
+from typing import TYPE_CHECKING
 
 from decentralml.config import CryptoType
 from decentralml.errors import UsageError
 
-SS58_FORMAT = 42
+if TYPE_CHECKING:  # substrate-interface is imported lazily: it takes most of the CLI's start-up time
+    from substrateinterface import Keypair
 
-_KEYPAIR_TYPES = {
-    CryptoType.SR25519: KeypairType.SR25519,
-    CryptoType.ED25519: KeypairType.ED25519,
-}
+SS58_FORMAT = 42
 
 _SURI = re.compile(r"^(?P<secret>[^/]*?)(?P<path>(?://?[^/]+)*)(?:///(?P<password>.*))?$")
 _HEX_SEED = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -38,7 +30,9 @@ _HEX_SEED = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 def _split_suri(suri: str) -> tuple[str, str, str]:
     text = suri.strip()
-    if text.startswith("/"):
+    if text.startswith("/"):  # //Name: the well-known development mnemonic, as subkey does
+        from substrateinterface.constants import DEV_PHRASE
+
         text = DEV_PHRASE + text
     match = _SURI.match(text)
     if match is None or not match["secret"].strip():
@@ -46,8 +40,13 @@ def _split_suri(suri: str) -> tuple[str, str, str]:
     return match["secret"].strip(), match["path"] or "", match["password"] or ""
 
 
-def keypair_from_suri(suri: str, crypto: CryptoType = CryptoType.SR25519, ss58_format: int = SS58_FORMAT) -> Keypair:
+def keypair_from_suri(suri: str, crypto: CryptoType = CryptoType.SR25519, ss58_format: int = SS58_FORMAT) -> "Keypair":
     """Build the keypair a secret URI names; never echoes the secret in errors."""
+    import bip39
+    import sr25519
+    from substrateinterface import Keypair, KeypairType
+    from substrateinterface.key import extract_derive_path
+
     secret, path, password = _split_suri(suri)
     if _HEX_SEED.match(secret):
         if password:
@@ -67,7 +66,8 @@ def keypair_from_suri(suri: str, crypto: CryptoType = CryptoType.SR25519, ss58_f
         raise UsageError(
             "ecdsa keys cannot sign for this chain with this client.", hint="Use --crypto sr25519 or ed25519."
         )
-    keypair = Keypair.create_from_seed(seed, ss58_format=ss58_format, crypto_type=_KEYPAIR_TYPES[crypto])
+    key_type = KeypairType.SR25519 if crypto is CryptoType.SR25519 else KeypairType.ED25519
+    keypair = Keypair.create_from_seed(seed, ss58_format=ss58_format, crypto_type=key_type)
     if not path:
         return keypair
     if crypto is not CryptoType.SR25519:
@@ -85,6 +85,8 @@ def keypair_from_suri(suri: str, crypto: CryptoType = CryptoType.SR25519, ss58_f
 
 def validate_address(address: str, ss58_format: int = SS58_FORMAT) -> str:
     """Return the address re-encoded for this chain, or raise UsageError."""
+    from substrateinterface.utils.ss58 import ss58_decode, ss58_encode
+
     text = address.strip()
     try:
         if not text or text.lower().startswith("0x"):
