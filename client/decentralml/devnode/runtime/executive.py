@@ -37,11 +37,6 @@ class Checked:
     info: DispatchInfo
 
 
-def read_u32(ctx: Context, key: bytes) -> int:
-    raw = ctx.overlay.get(key)
-    return int.from_bytes(raw[:4], "little") if raw else 0
-
-
 def check(rt: Runtime, ctx: Context, raw: bytes) -> Checked:
     """Decode ``raw`` and verify its signature (``Checkable::check``)."""
     try:
@@ -84,18 +79,19 @@ def inclusion_fee(ctx: Context, rt: Runtime, length: int, info: DispatchInfo) ->
     return base_fee, len_fee, adjusted, base_fee + len_fee + adjusted
 
 
-def priority(rt: Runtime, info: DispatchInfo, length: int, tip: int) -> int:
-    """ChargeTransactionPayment's priority: (tip + 1) × max transactions of this size per block."""
+def priority(rt: Runtime, info: DispatchInfo, length: int, tip: int, fee: int) -> int:
+    """ChargeTransactionPayment's priority: (tip + 1) × max transactions of this size per block,
+    plus for Operational calls a virtual tip of fee × OperationalFeeMultiplier scaled the same way."""
     max_ref, max_proof = rt.max_block.ref_time, rt.max_block.proof_size
     ref = min(max(info.weight.ref_time, 1), max_ref)
     proof = min(max(info.weight.proof_size, 1), max_proof)
     per_weight = min(max_ref // ref, max_proof // proof)
     max_len = rt.max_length[int(info.dispatch_class)]
     per_length = max_len // min(max(length, 1), max_len)
-    scaled = (tip + 1) * min(per_weight, per_length)
+    max_tx = min(per_weight, per_length)
+    scaled = (tip + 1) * max_tx
     if info.dispatch_class == DispatchClass.OPERATIONAL:
-        fee = 0
-        scaled += fee * rt.operational_fee_multiplier
+        scaled += fee * rt.operational_fee_multiplier * max_tx
     return min(scaled, U64_MAX)
 
 
@@ -144,7 +140,7 @@ def validate_signed(
     valid = ValidTransaction(
         sender=who,
         nonce=xt.nonce,
-        priority=priority(rt, info, xt.length, xt.tip),
+        priority=priority(rt, info, xt.length, xt.tip, fee),
         longevity=longevity,
         provides=(who + u32(xt.nonce),),
         requires=requires,
