@@ -179,3 +179,25 @@ def test_weights_grow_with_argument_length(runtime: Runtime) -> None:
         r = Reader(runtime.state_call(chain.state, "TransactionPaymentCallApi_query_call_info", call + u32(len(call))))
         sizes.append(r.compact())
     assert sizes == [250_000_000 + 2_000 * (1 + 4), 250_000_000 + 2_000 * (500 + 4)]
+
+
+def test_every_pallet_error_is_raised_by_the_runtime(runtime: Runtime) -> None:
+    """Replays pallet-spec's errors scenario and checks every error of the metadata comes out, by index."""
+    import json
+    from pathlib import Path
+
+    from decentralml.devnode.runtime import DictState
+
+    vec = json.loads((Path(__file__).resolve().parents[2] / "pallet-spec" / "vectors" / "errors.json").read_text())
+    storage, _, _ = runtime.genesis()
+    state = DictState(storage)
+    raised = set()
+    for step in vec["steps"]:
+        origin = step["origin"]
+        who = None if origin == "none" else bytes.fromhex(vec["accounts"][origin["signed"]]["account_id"][2:])
+        out = runtime.dispatch(state, who, bytes.fromhex(step["call"]["call_hex"][2:]), step["block_number"], step["timestamp"])
+        state.apply(out.changes)
+        if out.error is not None and out.error[:2] == b"\x03\x05":
+            raised.add(out.error[2])
+    names = list(runtime.index.md.pallets["DecentralMLModule"].errors)
+    assert sorted(raised) == list(range(len(names))) and len(names) == 26
