@@ -302,3 +302,24 @@ def test_signer_address_that_does_not_resolve(chain: Chain) -> None:
     xt = compact(len(by_index)) + by_index
     err = refused(chain, xt)
     assert (err.code, err.data) == (1011, v.CANNOT_LOOKUP)
+
+
+def test_a_runtime_bug_in_one_extrinsic_does_not_spoil_the_block(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from decentralml.devnode.runtime import calls
+
+    chain = Chain(runtime)
+    b = chain.builder
+    original = calls.dispatch
+
+    def exploding(ctx, codec, origin, call):  # type: ignore[no-untyped-def]
+        if call.pallet == "System":
+            raise ZeroDivisionError("bug")
+        return original(ctx, codec, origin, call)
+
+    monkeypatch.setattr("decentralml.devnode.runtime.executive.dispatch", exploding)
+    bad = b.sign(ALICE, b.remark(b"x"), 0)
+    good = b.sign(BOB, b.transfer(ALICE.account, UNIT), 0)
+    result = chain.produce([bad, good])
+    assert result.extrinsics[1:] == [good]
+    assert [(e.code, "ZeroDivisionError" in (e.data or "")) for _, e in result.rejected] == [(1002, True)]
+    assert chain.nonce(ALICE.account) == 0 and chain.nonce(BOB.account) == 1

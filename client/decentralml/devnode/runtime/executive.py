@@ -231,6 +231,10 @@ class BlockBuilder:
             ctx.rollback()
             self.weight, self.length = saved_weight, saved_len
             raise
+        except Exception as exc:  # a runtime bug: this extrinsic is dropped, the block goes on
+            ctx.rollback()
+            self.weight, self.length = saved_weight, saved_len
+            raise validity.runtime_panicked(exc) from exc
         ctx.commit()
         self.extrinsics.append(raw)
 

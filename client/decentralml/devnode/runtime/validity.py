@@ -57,6 +57,13 @@ def cannot_lookup() -> InvalidTransaction:
     return InvalidTransaction(UNKNOWN[0], UNKNOWN[1], CANNOT_LOOKUP)
 
 
+def runtime_panicked(exc: BaseException) -> InvalidTransaction:
+    """An unexpected failure inside the runtime while applying a transaction (a bug)."""
+    return InvalidTransaction(
+        VERIFICATION, "Verification Error: Runtime error: Execution failed: Runtime panicked", repr(exc)
+    )
+
+
 def no_unsigned_validator() -> InvalidTransaction:
     return InvalidTransaction(UNKNOWN[0], UNKNOWN[1], NO_UNSIGNED_VALIDATOR)
 
