@@ -194,3 +194,11 @@ def test_timed_out_transaction_keeps_its_nonce() -> None:
         client.submit(ALICE, "create_task", {})
     client.submit(ALICE, "create_task", {})
     assert substrate.signed_nonces == [4, 5]
+
+
+def test_a_node_without_the_pallet_is_a_chain_error() -> None:
+    from substrateinterface.exceptions import StorageFunctionNotFound
+
+    substrate = FakeSubstrate(query_error=StorageFunctionNotFound('Pallet "DecentralMLModule" not found'))
+    with pytest.raises(ChainError, match="Is --url a DecentralML node"):
+        ScriptedClient(substrate).get_task(1)

@@ -145,12 +145,18 @@ class ChainClient:
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:
         """Turn substrate-interface and socket failures into our errors."""
-        from substrateinterface.exceptions import SubstrateRequestException
+        from substrateinterface.exceptions import BlockNotFound, StorageFunctionNotFound, SubstrateRequestException
 
         try:
             yield
         except DecentralMLError:
             raise
+        except StorageFunctionNotFound as exc:
+            raise ChainError(
+                f"The node at {self.url} does not know {what} ({exc}).", hint="Is --url a DecentralML node?"
+            ) from exc
+        except BlockNotFound as exc:
+            raise ChainError(f"The node at {self.url} could not serve {what}: {exc}.") from exc
         except SubstrateRequestException as exc:
             raise ChainError(f"The node refused {what}: {_rpc_error_payload(exc)}.") from exc
         except Exception as exc:  # noqa: BLE001
