@@ -17,7 +17,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PY="${DECENTRALML_PYTHON:-python3}"
 command -v "$PY" >/dev/null 2>&1 || { echo "error: $PY not found; install Python 3.11+ or set DECENTRALML_PYTHON." >&2; exit 3; }
-if ! "$PY" -c "import decentralml.fl.split.runner, torch, safetensors" 2>/dev/null; then
+# find_spec only locates the packages (importing torch twice would double the start-up time)
+if ! "$PY" -c "import importlib.util as u, sys; sys.exit(not all(u.find_spec(m) for m in ('decentralml', 'torch', 'safetensors')))" 2>/dev/null; then
   echo "error: $PY lacks the decentralml client or PyTorch; install them (pip install -e '.[ml]') or set DECENTRALML_PYTHON." >&2
   exit 3
 fi
