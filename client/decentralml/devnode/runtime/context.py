@@ -51,6 +51,15 @@ class Context:
         self.overlay.rollback()
         del self.events[self._event_marks.pop() :]
 
+    @property
+    def depth(self) -> int:
+        return len(self._event_marks)
+
+    def rollback_to(self, depth: int) -> None:
+        """Undo every storage layer opened since ``depth`` (after an unexpected failure)."""
+        while len(self._event_marks) > depth:
+            self.rollback()
+
     def set_phase_apply(self, index: int) -> None:
         self.phase = b"\x00" + u32(index)
 

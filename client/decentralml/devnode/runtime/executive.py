@@ -219,6 +219,7 @@ class BlockBuilder:
         ctx, rt = self.ctx, self.rt
         ctx.set_phase_apply(len(self.extrinsics))
         saved_weight, saved_len = list(self.weight), self.length
+        depth = ctx.depth
         ctx.begin()
         try:
             c = check(rt, ctx, raw)
@@ -232,7 +233,7 @@ class BlockBuilder:
             self.weight, self.length = saved_weight, saved_len
             raise
         except Exception as exc:  # a runtime bug: this extrinsic is dropped, the block goes on
-            ctx.rollback()
+            ctx.rollback_to(depth)
             self.weight, self.length = saved_weight, saved_len
             raise validity.runtime_panicked(exc) from exc
         ctx.commit()
