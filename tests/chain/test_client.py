@@ -200,5 +200,6 @@ def test_a_node_without_the_pallet_is_a_chain_error() -> None:
     from substrateinterface.exceptions import StorageFunctionNotFound
 
     substrate = FakeSubstrate(query_error=StorageFunctionNotFound('Pallet "DecentralMLModule" not found'))
-    with pytest.raises(ChainError, match="Is --url a DecentralML node"):
+    with pytest.raises(ChainError) as info:
         ScriptedClient(substrate).get_task(1)
+    assert info.value.exit_code == 4 and info.value.one_line().endswith("Is --url a DecentralML node?")
