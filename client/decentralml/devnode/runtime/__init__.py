@@ -223,17 +223,15 @@ class Runtime:
     def runtime_version(self) -> dict:
         return json.loads(json.dumps(self._version_json))
 
-    def development_preset_json(self) -> bytes:
-        """The ``development`` genesis preset as GenesisBuilder serves it (serde JSON)."""
-        ss58 = {a["account_id"]: a["ss58"] for a in self._genesis_accounts}
+    def preset_json(self, *, development: bool) -> bytes:
+        """A genesis config as GenesisBuilder serves it (serde JSON): ``development`` or the default."""
+        accounts = self._genesis_accounts if development else []
+        ss58 = {a["account_id"]: a["ss58"] for a in accounts}
         preset = {
             "system": {},
-            "balances": {
-                "balances": [[a["ss58"], int(a["free"])] for a in self._genesis_accounts],
-                "devAccounts": None,
-            },
+            "balances": {"balances": [[a["ss58"], int(a["free"])] for a in accounts], "devAccounts": None},
             "transactionPayment": {"multiplier": str(10**18)},
-            "sudo": {"key": ss58.get(self._sudo_key)},
+            "sudo": {"key": ss58.get(self._sudo_key) if development else None},
         }
         return json.dumps(preset, separators=(",", ":")).encode()
 

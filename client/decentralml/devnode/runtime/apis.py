@@ -142,8 +142,10 @@ def call_api(rt: Runtime, state: StateView, method: str, data: bytes) -> bytes:
             return compact(1) + vec_u8(b"development")
         if method == "GenesisBuilder_get_preset":
             r = Reader(data)
-            name = r.vec_u8() if r.option_flag() else b"development"
-            return option(vec_u8(rt.development_preset_json()) if name == b"development" else None)
+            if not r.option_flag():  # None: the default (empty) genesis config
+                return option(vec_u8(rt.preset_json(development=False)))
+            name = r.vec_u8()
+            return option(vec_u8(rt.preset_json(development=True)) if name == b"development" else None)
         if method == "BlockBuilder_inherent_extrinsics":
             return _inherent_extrinsics(rt, data)
         if method == "TaggedTransactionQueue_validate_transaction":
