@@ -405,7 +405,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="a,b,c")
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--contributors", default="3,5")
     parser.add_argument("--seeds", default="0,1,2")
