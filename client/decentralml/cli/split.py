@@ -158,6 +158,10 @@ def _decide(run: Any, chain: Any, keypair: Any, accept_ids: list[int], refused: 
     rejected = reject_refused(chain, keypair, refused) if reject_invalid else []
     for item in refused:
         run.output.warning(f"Submission {item.submission_id} refused: {item.reason}")
+    if accepted:
+        run.output.message(f"Accepted and paid submissions {', '.join(map(str, accepted))}.")
+    if rejected:
+        run.output.message(f"Rejected submissions {', '.join(map(str, rejected))}.")
     return {"accepted": accepted, "rejected": rejected, "refused": [{"submission_id": r.submission_id, "reason": r.reason} for r in refused]}
 
 
