@@ -770,6 +770,55 @@ pub fn signed_blocks_vector() -> Value {
 	})
 }
 
+/// A block of Sudo extrinsics signed by `alice_ed25519`, made sudo key in the setup.
+pub fn sudo_block_vector() -> Value {
+	let (mut rec, fund) = funded_recorder();
+	let alice_ed = ed_account(Ed25519Keyring::Alice);
+	let bob_ed = ed_account(Ed25519Keyring::Bob);
+	let alice_sr = rec.account("alice");
+	rec.ext.execute_with(|| {
+		pallet_sudo::Pallet::<Runtime>::set_key(
+			RuntimeOrigin::signed(alice_sr.clone()),
+			MultiAddress::Id(alice_ed.clone()),
+		)
+		.expect("setup: alice (sr25519) hands the sudo key to alice_ed25519");
+	});
+	rec.prev_state = rec.ext.execute_with(|| storage_dump(&[]));
+	let setup_state = rec.prev_state.clone();
+	let setup_root = state_root_of(&setup_state);
+	rec.add_escrow(0);
+	let dave = rec.account("dave");
+	let sudo = |call: RuntimeCall| RuntimeCall::Sudo(pallet_sudo::Call::sudo { call: Box::new(call) });
+	let create =
+		RuntimeCall::DecentralMLModule(Create::contributor(1, ValidationStrategy::AutoAccept).call());
+	let txs = vec![
+		BlockTx { label: "sudo(Balances.force_set_balance(dave, 5 UNIT)): Pays::No, the fee is refunded", signer: Some(Ed25519Keyring::Alice), call: sudo(RuntimeCall::Balances(pallet_balances::Call::force_set_balance { who: MultiAddress::Id(dave.clone()), new_free: 5 * crate::UNIT })), nonce: 0, era: None, tip: 0, expect_ok: true },
+		BlockTx { label: "sudo(System.remark_with_event): Root origin is not Signed, Sudid carries BadOrigin; the extrinsic succeeds", signer: Some(Ed25519Keyring::Alice), call: sudo(RuntimeCall::System(frame_system::Call::remark_with_event { remark: b"decentralml".to_vec() })), nonce: 1, era: None, tip: 0, expect_ok: true },
+		BlockTx { label: "sudo(System.remark(\"hi\")): Sudid Ok", signer: Some(Ed25519Keyring::Alice), call: sudo(RuntimeCall::System(frame_system::Call::remark { remark: b"hi".to_vec() })), nonce: 2, era: None, tip: 0, expect_ok: true },
+		BlockTx { label: "bob_ed25519 is not the sudo key: RequireSudo, fee paid", signer: Some(Ed25519Keyring::Bob), call: sudo(RuntimeCall::System(frame_system::Call::remark { remark: vec![] })), nonce: 0, era: None, tip: 0, expect_ok: false },
+		BlockTx { label: "sudo_as(bob_ed25519, DecentralML.create_task): the task is created by bob_ed25519", signer: Some(Ed25519Keyring::Alice), call: RuntimeCall::Sudo(pallet_sudo::Call::sudo_as { who: MultiAddress::Id(bob_ed.clone()), call: Box::new(create) }), nonce: 3, era: None, tip: 0, expect_ok: true },
+		BlockTx { label: "set_key(alice sr25519): the key goes back", signer: Some(Ed25519Keyring::Alice), call: RuntimeCall::Sudo(pallet_sudo::Call::set_key { new: MultiAddress::Id(alice_sr.clone()) }), nonce: 4, era: None, tip: 0, expect_ok: true },
+	];
+	let genesis = genesis_header();
+	let (b1, _h1) = run_block(&mut rec, &genesis, 1, txs);
+	json!({
+		"format": "decentralml-vectors/1",
+		"kind": "blocks",
+		"name": "sudo_block",
+		"description": "One block of Sudo extrinsics signed by alice_ed25519 (made sudo key in the setup): fee refund for Pays::No, Sudid/SudoAsDone results, RequireSudo, set_key.",
+		"runtime": {"spec_name": "decentralml", "spec_version": VERSION.spec_version, "transaction_version": VERSION.transaction_version},
+		"accounts": rec.accounts_json(),
+		"genesis_hash": hex0x(&blake2_256(&genesis.encode())),
+		"setup": {
+			"description": "As in signed_blocks.json (development genesis; at block 0 alice and bob (sr25519) transfer_keep_alive 1000 UNIT to alice_ed25519 and bob_ed25519), then at block 0 alice (sr25519) calls Sudo.set_key(alice_ed25519). No events are stored at block 0.",
+			"transfer_amount": fund.to_string(),
+			"state": kv_json(&setup_state),
+			"storage_root": hex0x(setup_root.as_bytes()),
+		},
+		"blocks": [b1],
+	})
+}
+
 /// Runtime API calls (`state_call` method, SCALE input, SCALE output) evaluated on the
 /// state after block 1 of `signed_blocks` (same setup), each in a discarded transaction.
 pub fn runtime_api_vector() -> Value {
@@ -1351,6 +1400,7 @@ pub fn vectors() -> Vec<(&'static str, Value)> {
 		("close_refund", close_refund()),
 		("errors", errors()),
 		("signed_blocks", signed_blocks_vector()),
+		("sudo_block", sudo_block_vector()),
 		("transaction_validity", transaction_validity_vector()),
 		("runtime_api", runtime_api_vector()),
 	]
