@@ -83,6 +83,12 @@ def test_federated_round_on_the_dev_node(devnode, tmp_path: Path, framework: str
             fees[name] += fee(sent)
             submission_of[name] = assigned["submission_id"]
 
+        if framework == "torch":  # ManualAccept behaviour: the evaluation is shown, nothing changes on chain
+            _, shown = cli(devnode.url, "//Alice", "evaluate-results", str(task_id), "--creator-bundle", str(bundles),
+                           "--work-dir", str(tmp_path / "creator"), "--no-decide")
+            assert {j["decision"] for j in shown} == {"left to the creator"} and len(shown) == 3
+            assert [j["passed"] for j in sorted(shown, key=lambda j: j["submission_id"])] == [True, True, False]
+            assert all(chain.get_submission(s).status is SubmissionStatus.PENDING_VALIDATION for s in submission_of.values())
         _, judged = cli(devnode.url, "//Alice", "evaluate-results", str(task_id), "--creator-bundle", str(bundles),
                         "--work-dir", str(tmp_path / "creator"))
         verdicts = {j["submission_id"]: j for j in judged}
