@@ -255,10 +255,11 @@ def bench_ipfs(work: Path, data: Path, digest: str, repeat: int) -> dict[str, di
         return {op: {who: best(runs) for who, runs in by.items()} for op, by in results.items()}
 
 
-def render(results: dict[str, dict[str, dict[str, Run]]], size: int, server: str) -> str:
+def render(results: dict[str, dict[str, dict[str, Run]]], size: int, server: str, repeat: int, load: str) -> str:
     lines = [
-        f"1 run of `scripts/bench_storage.py` ({size / (1 << 20):.0f} MiB random file, S3 server: {server}, "
-        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d')}):",
+        f"`scripts/bench_storage.py --repeat {repeat}` ({size / (1 << 20):.0f} MiB random file, best of {repeat} "
+        f"runs each, S3 server: {server}, {os.cpu_count()} CPUs, load average {load} at start, "
+        f"{time.strftime('%Y-%m-%d')}):",
         "",
         "| backend | operation | ours (s) | reference tool (s) | ratio (theirs/ours) | our peak RSS (MiB) | "
         "their peak RSS (MiB) | goal met |",
@@ -296,6 +297,7 @@ def main() -> None:
     args = parser.parse_args()
     cache = Path(os.environ.get("DECENTRALML_CACHE", Path.home() / ".cache" / "decentralml-build"))
     size = args.size_mib << 20
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmp:
         work = Path(tmp)
         data = work / "payload.bin"
@@ -306,7 +308,7 @@ def main() -> None:
         if args.only in (None, "ipfs"):
             results["ipfs"] = bench_ipfs(work, data, digest, args.repeat)
     server = os.environ.get("DECENTRALML_S3_SERVER", "minio")
-    table = render(results, size, server)
+    table = render(results, size, server, args.repeat, load)
     print(table)
     if args.write_docs:
         write_docs(table)

@@ -187,8 +187,12 @@ class S3Store:
     def _upload(self, source: Path, key: str, digest: bytes, size: int, obs: TransferObserver) -> None:
         assert self.bucket is not None
         head = self._head(self.bucket, key, "check")
-        if head is not None and head.get("ContentLength") == size:
-            return
+        if (
+            head is not None
+            and head.get("ContentLength") == size
+            and head.get("Metadata", {}).get("sha256") == digest.hex()
+        ):
+            return  # content-addressed: already stored
         obs.begin(f"uploading {source.name}", size)
         try:
             self.client.upload_file(
@@ -296,7 +300,7 @@ class S3Store:
         if isinstance(
             root,
             (bexc.EndpointConnectionError, bexc.ConnectTimeoutError, bexc.ReadTimeoutError,
-             bexc.ConnectionClosedError, bexc.ConnectionError, ConnectionError),
+             bexc.ConnectionClosedError, bexc.ConnectionError, bexc.ResponseStreamingError, ConnectionError),
         ):
             return StorageUnreachableError(
                 f"No S3 service answers at {where}.",
