@@ -52,19 +52,19 @@ def market(devnode, tmp_path):
 
 
 def _bundle(tmp_path: Path, protocol: Protocol) -> tuple[Path, Path]:
-    bundle = tmp_path / f"bundle-{protocol.value}"
-    bundle.mkdir()
+    bundle = tmp_path / "bundle"
+    bundle.mkdir(parents=True)
     for name in ("start_task.sh", "split_task.py", "requirements.txt"):
         shutil.copy2(TEMPLATE / name, bundle / name)
     config = BundleConfig(protocol, SplitSpec("mlp", 30, (16, 8), 2, cut=2, seed=0), TrainConfig(epochs=4, batch_size=16, lr="0.05"))
     write_config(bundle, config)
-    return bundle, write_base_model(config, tmp_path / f"base-{protocol.value}.safetensors")
+    return bundle, write_base_model(config, tmp_path / "base.safetensors")
 
 
-def _create(chain, store, tmp_path, protocol, creator) -> int:
-    bundle, base = _bundle(tmp_path, protocol)
+def _create(chain, store, tmp_path, protocol, creator, deadline: int = 5_000) -> int:
+    bundle, base = _bundle(tmp_path / f"task-{protocol.value}-{deadline}", protocol)
     spec = TaskSpec(TaskType.MODEL_CONTRIBUTOR, f"split learning ({protocol.value})", REWARD, 3,
-                    ValidationStrategy.MANUAL_ACCEPT, expires_in_blocks=10_000, assignment_deadline=5_000)
+                    ValidationStrategy.MANUAL_ACCEPT, expires_in_blocks=10_000, assignment_deadline=deadline)
     return create_task(chain, creator, store, spec, bundle, base_model=base).task_id
 
 
@@ -176,6 +176,17 @@ def test_round_robin_turn_must_wait_for_previous_result(market, shards, tmp_path
 
     with pytest.raises(UsageError, match="not your turn"):
         marketplace.contribute(chain, charlie, task_id, _opener(store), store, shards.participants[2], tmp_path / "charlie")
+
+    # A turn whose holder let its deadline pass is skipped: the next turn starts from the base model.
+    short = _create(chain, store, tmp_path, Protocol.ROUND_ROBIN, alice, deadline=2)
+    assign_task(chain, bob, short, _opener(store), tmp_path / "bob-short")
+    assigned = assign_task(chain, charlie, short, _opener(store), tmp_path / "charlie-short")
+    from decentralml.usecases import transfer
+
+    transfer(chain, alice, Keypair.create_from_uri("//Ferdie").ss58_address, REWARD)  # one more block
+    turn = marketplace.contribute(chain, charlie, short, _opener(store), store, shards.participants[2],
+                                  tmp_path / "charlie-short", assigned=assigned)
+    assert turn.previous_submission is None and turn.lineage.record.parents == ()
 
 
 def test_tampered_results_are_refused_and_rejected(devnode, market, shards, tmp_path):

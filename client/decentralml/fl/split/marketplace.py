@@ -132,8 +132,18 @@ class RoundRobinOutcome:
 
 
 def _previous_turn(chain: ChainClient, task_id: int, submission_id: int) -> Submission | None:
-    """The latest earlier live submission of the task (None: this is the first turn)."""
-    earlier = [s for s in chain.task_submissions(task_id) if s.submission_id < submission_id and s.status not in DEAD]
+    """The latest earlier live submission of the task (None: this is the first turn).
+
+    Rejected and expired submissions are skipped, and so are assigned ones
+    whose deadline has passed (the chain only marks those expired lazily).
+    """
+    now = chain.block_number()
+    earlier = [
+        s for s in chain.task_submissions(task_id)
+        if s.submission_id < submission_id
+        and s.status not in DEAD
+        and not (s.status is SubmissionStatus.ASSIGNED and s.deadline and s.deadline <= now)
+    ]
     return max(earlier, key=lambda s: s.submission_id) if earlier else None
 
 
