@@ -180,7 +180,11 @@ class S3Store:
                     obs.end()
                 self._upload(pack, self._key(digest, directory=True), digest, size, obs)
             return Reference(StorageType.S3, self._uri(self.bucket, digest, directory=True), digest, size)
-        digest, size = hash_file(source)
+        obs.begin(f"hashing {source.name}", source.stat().st_size)
+        try:
+            digest, size = hash_file(source, obs)
+        finally:
+            obs.end()
         self._upload(source, self._key(digest, directory=False), digest, size, obs)
         return Reference(StorageType.S3, self._uri(self.bucket, digest, directory=False), digest, size)
 
