@@ -15,10 +15,12 @@ daemon and recomputed from the fetched tree on get.
 
 Client: ``ipfshttpclient.Client`` constructed directly (``ipfshttpclient.connect``
 refuses daemons newer than 0.8 by version) for the small local queries (version,
-pin ls, pin rm). Plain HTTP (``requests``) is used where the library falls
-short: ``cat`` and ``get`` (the library buffers whole objects in memory) and
-``add`` (we stream a multipart body we build ourselves so that empty
-directories, Unicode names and the pack digest come out right in one pass).
+pin ls, pin rm). Plain HTTP to the same API (the standard library's
+``http.client``) is used where the library falls short: ``cat`` and ``get``
+(the library buffers whole objects in memory; we stream, over HTTP/1.0 so the
+body arrives unframed) and ``add`` (we stream a multipart body of known length
+that we build ourselves, so that empty directories, Unicode names and the pack
+digest come out right in one read of the files).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import secrets
 import tempfile
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -114,7 +118,6 @@ class IpfsStore:
         self.timeout = timeout
         self._headers = _auth_header(auth)
         self._client: Any = None
-        self._session: Any = None
 
     def __repr__(self) -> str:
         return f"IpfsStore({self.base_url!r})"
@@ -131,37 +134,6 @@ class IpfsStore:
                 _multiaddr_of(self.base_url), offline=True, headers=self._headers, timeout=self.timeout
             )
         return self._client
-
-    @property
-    def session(self) -> Any:
-        if self._session is None:
-            import requests
-
-            self._session = requests.Session()
-            self._session.headers.update(self._headers)
-        return self._session
-
-    def _post(self, command: str, params: dict[str, Any], **kwargs: Any) -> Any:
-        import requests
-
-        params = {**params, "timeout": f"{int(self.timeout)}s"}
-        try:
-            response = self.session.post(
-                f"{self.base_url}/api/v0/{command}", params=params, timeout=(min(self.timeout, 10), self.timeout),
-                **kwargs,
-            )
-        except requests.exceptions.ConnectionError as exc:
-            if isinstance(exc.__context__, DecentralMLError):
-                raise exc.__context__ from None
-            raise self._unreachable() from None
-        except requests.exceptions.Timeout:
-            raise StorageUnreachableError(
-                f"The IPFS daemon at {self.base_url} did not answer within {self.timeout:g} s.",
-                hint="Check that it runs and is not overloaded.",
-            ) from None
-        if response.status_code >= 400:
-            raise self._http_error(response.status_code, response.content, command, params.get("arg"))
-        return response
 
     def _download(self, command: str, params: dict[str, Any], *, check_length: bool = False) -> Iterator[bytes]:
         """POST a command and yield the response body in pieces of up to 1 MiB.
@@ -263,36 +235,66 @@ class IpfsStore:
     def put(self, path: Path, *, progress: TransferObserver | None = None) -> Reference:
         source = check_put_source(path)
         obs = observer(progress)
-        boundary = "decentralml-" + hashlib.sha256(str(source).encode()).hexdigest()[:24]
+        boundary = "decentralml-" + secrets.token_hex(12)
         if source.is_dir():
-            entries = packing.list_entries(source)
-            total = sum(e.size for e in entries)
-            hasher = _PackHasher()
-            body = prefetch(_multipart_dir(entries, boundary, hasher, obs))
+            plan = _dir_plan(packing.list_entries(source), boundary)
         else:
-            entries, total, hasher = [], source.stat().st_size, _PackHasher()
-            body = prefetch(_multipart_file(source, boundary, hasher, obs))
+            plan = _file_plan(source, boundary)
+        total = sum(s.size for s in plan if isinstance(s, _FileContent))
+        digest, counter = hashlib.sha256(), [0]
         obs.begin(f"adding {source.name}", total)
         try:
-            response = self._post(
-                "add",
-                {"pin": "true", "cid-version": "1", "chunker": self.chunker, "progress": "false", "quieter": "false"},
-                data=body,
-                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
-                stream=True,
-            )
-            lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
+            # Reading and hashing run one thread ahead of the socket.
+            body = prefetch(_stream_plan(plan, digest, counter, obs))
+            params = {"pin": "true", "cid-version": "1", "chunker": self.chunker, "progress": "false"}
+            lines = self._upload("add", params, body, _body_length(plan), f"multipart/form-data; boundary={boundary}")
         finally:
             obs.end()
         root = [item for item in lines if item.get("Name") == _ROOT_NAME]
         if not root or "Hash" not in root[-1]:
             raise StorageError(f"The IPFS daemon at {self.base_url} did not report the added root CID.")
         cid = str(root[-1]["Hash"])
-        if source.is_dir():
-            digest, size = hasher.finish_pack()
-            return Reference(StorageType.IPFS, f"ipfs://{cid}/", digest, size)
-        digest, size = hasher.finish_file()
-        return Reference(StorageType.IPFS, f"ipfs://{cid}", digest, size)
+        uri = f"ipfs://{cid}/" if source.is_dir() else f"ipfs://{cid}"
+        return Reference(StorageType.IPFS, uri, digest.digest(), counter[0])
+
+    def _upload(
+        self, command: str, params: dict[str, Any], body: Iterator[bytes], length: int, content_type: str
+    ) -> list[dict[str, Any]]:
+        """POST a streamed body of known length; return the JSON lines of the reply."""
+        from urllib.parse import urlencode
+
+        parts = urlsplit(self.base_url)
+        factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        query = urlencode({**params, "timeout": f"{int(self.timeout)}s"})
+        connection = factory(parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout)
+        try:
+            try:
+                connection.connect()
+            except OSError:
+                raise self._unreachable() from None
+            try:
+                connection.putrequest("POST", f"/api/v0/{command}?{query}", skip_accept_encoding=True)
+                for name, value in {**self._headers, "Content-Type": content_type,
+                                    "Content-Length": str(length)}.items():
+                    connection.putheader(name, value)
+                connection.endheaders()
+                for chunk in body:
+                    connection.send(chunk)
+            except (OSError, http.client.HTTPException):
+                pass  # the daemon may have answered early (e.g. 403): read its reply below
+            try:
+                response = connection.getresponse()
+                content = response.read()
+            except (OSError, http.client.HTTPException):
+                raise StorageUnreachableError(f"The IPFS daemon at {self.base_url} dropped the upload.") from None
+            if response.status >= 400:
+                raise self._http_error(response.status, content, command, None)
+            try:
+                return [json.loads(line) for line in content.splitlines() if line.strip()]
+            except ValueError:
+                raise StorageError(f"The IPFS daemon at {self.base_url} sent an unreadable reply to {command}.") from None
+        finally:
+            connection.close()
 
     # --- get ---------------------------------------------------------------------
 
@@ -355,23 +357,22 @@ class IpfsStore:
 # --- helpers -----------------------------------------------------------------------
 
 
-class _PackHasher:
-    """Hashes a file, or the deterministic pack of a directory, as its bytes stream past."""
+@dataclass(frozen=True)
+class _Digested:
+    """Bytes that belong to the artifact's digest (pack headers, padding) but are not sent."""
 
-    def __init__(self) -> None:
-        self._sha = hashlib.sha256()
-        self._size = 0
+    data: bytes
 
-    def update(self, data: bytes) -> None:
-        self._sha.update(data)
-        self._size += len(data)
 
-    def finish_file(self) -> tuple[bytes, int]:
-        return self._sha.digest(), self._size
+@dataclass(frozen=True)
+class _FileContent:
+    """A file's bytes: sent and digested."""
 
-    def finish_pack(self) -> tuple[bytes, int]:
-        self.update(b"\0" * (2 * packing.BLOCK))
-        return self._sha.digest(), self._size
+    path: Path
+    size: int
+
+
+_Segment = bytes | _Digested | _FileContent
 
 
 def _part_header(boundary: str, name: str, content_type: str) -> bytes:
@@ -382,39 +383,58 @@ def _part_header(boundary: str, name: str, content_type: str) -> bytes:
     ).encode("ascii")
 
 
-def _file_chunks(path: Path, expected: int | None, hasher: _PackHasher, obs: TransferObserver) -> Iterator[bytes]:
-    sent = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK_SIZE):
-            hasher.update(chunk)
-            obs.advance(len(chunk))
-            sent += len(chunk)
-            yield chunk
-    if expected is not None and sent != expected:
-        raise UsageError(f"{str(path)!r} changed size while it was being added: try again.")
+def _file_plan(path: Path, boundary: str) -> list[_Segment]:
+    """The multipart body adding one file; its digest is the SHA-256 of the file."""
+    return [
+        _part_header(boundary, _ROOT_NAME, "application/octet-stream"),
+        _FileContent(path, path.stat().st_size),
+        f"\r\n--{boundary}--\r\n".encode("ascii"),
+    ]
 
 
-def _multipart_file(path: Path, boundary: str, hasher: _PackHasher, obs: TransferObserver) -> Iterator[bytes]:
-    yield _part_header(boundary, _ROOT_NAME, "application/octet-stream")
-    yield from _file_chunks(path, None, hasher, obs)
-    yield f"\r\n--{boundary}--\r\n".encode("ascii")
-
-
-def _multipart_dir(
-    entries: list[packing.PackEntry], boundary: str, hasher: _PackHasher, obs: TransferObserver
-) -> Iterator[bytes]:
-    yield _part_header(boundary, _ROOT_NAME, "application/x-directory") + b"\r\n"
+def _dir_plan(entries: list[packing.PackEntry], boundary: str) -> list[_Segment]:
+    """The multipart body adding a directory tree, interleaved with the bytes of its
+    deterministic pack, so that one read of the files yields both."""
+    plan: list[_Segment] = [_part_header(boundary, _ROOT_NAME, "application/x-directory") + b"\r\n"]
     for entry in entries:
-        hasher.update(packing.entry_headers(entry))
+        plan.append(_Digested(packing.entry_headers(entry)))
         name = f"{_ROOT_NAME}/{entry.name.rstrip('/')}"
         if entry.is_dir:
-            yield _part_header(boundary, name, "application/x-directory") + b"\r\n"
+            plan.append(_part_header(boundary, name, "application/x-directory") + b"\r\n")
             continue
-        yield _part_header(boundary, name, "application/octet-stream")
-        yield from _file_chunks(entry.source, entry.size, hasher, obs)
-        hasher.update(b"\0" * (-entry.size % packing.BLOCK))
-        yield b"\r\n"
-    yield f"--{boundary}--\r\n".encode("ascii")
+        plan += [
+            _part_header(boundary, name, "application/octet-stream"),
+            _FileContent(entry.source, entry.size),
+            _Digested(b"\0" * (-entry.size % packing.BLOCK)),
+            b"\r\n",
+        ]
+    plan += [f"--{boundary}--\r\n".encode("ascii"), _Digested(b"\0" * (2 * packing.BLOCK))]
+    return plan
+
+
+def _body_length(plan: list[_Segment]) -> int:
+    return sum(len(s) if isinstance(s, bytes) else s.size if isinstance(s, _FileContent) else 0 for s in plan)
+
+
+def _stream_plan(plan: list[_Segment], digest: Any, counter: list[int], obs: TransferObserver) -> Iterator[bytes]:
+    """Yield the body of ``plan``; update ``digest`` and ``counter[0]`` with the artifact's bytes."""
+    for segment in plan:
+        if isinstance(segment, bytes):
+            yield segment
+        elif isinstance(segment, _Digested):
+            digest.update(segment.data)
+            counter[0] += len(segment.data)
+        else:
+            sent = 0
+            with open(segment.path, "rb") as fh:
+                while sent < segment.size and (chunk := fh.read(min(CHUNK_SIZE, segment.size - sent))):
+                    digest.update(chunk)
+                    obs.advance(len(chunk))
+                    sent += len(chunk)
+                    yield chunk
+                if sent != segment.size or fh.read(1):
+                    raise UsageError(f"{str(segment.path)!r} changed while it was being added: try again.")
+            counter[0] += sent
 
 
 class _Http10Connection(http.client.HTTPConnection):
