@@ -13,37 +13,19 @@ import numpy as np
 
 from decentralml.errors import TrainingError
 
-try:  # one-pass scaled adds; SciPy comes with scikit-learn
-    from scipy.linalg import blas as _scipy_blas
-except ImportError:  # pragma: no cover
-    _scipy_blas = None
-
-
-def _blas(dtype: np.dtype, name: str):  # type: ignore[no-untyped-def]
-    """The BLAS routine ``name`` (axpy/scal) for float32/float64 from SciPy, or None."""
-    prefix = {np.dtype(np.float32): "s", np.dtype(np.float64): "d"}.get(np.dtype(dtype))
-    if prefix is None or _scipy_blas is None:
-        return None
-    return getattr(_scipy_blas, prefix + name)
-
-
 def scale_in_place(x: np.ndarray, a: float) -> None:
-    """x *= a, in place (BLAS scal for contiguous float32/64)."""
-    scal = _blas(x.dtype, "scal") if x.flags.c_contiguous and x.size else None
-    if scal is not None:
-        scal(a, x.reshape(-1))
-    else:
-        np.multiply(x, x.dtype.type(a), out=x)
+    """x *= a, in place."""
+    np.multiply(x, x.dtype.type(a), out=x)
 
 
 def add_scaled(acc: np.ndarray, x: np.ndarray, a: float) -> None:
-    """acc += a * x in one pass (BLAS axpy for contiguous float32/64; ``x`` may be clobbered otherwise)."""
-    axpy = _blas(acc.dtype, "axpy") if acc.flags.c_contiguous and x.flags.c_contiguous and acc.size else None
-    if axpy is not None and x.dtype == acc.dtype:
-        axpy(x.reshape(-1), acc.reshape(-1), a=a)
-    else:
-        np.multiply(x, x.dtype.type(a), out=x)
-        np.add(acc, x, out=acc)
+    """acc += a * x without temporaries (``x`` is clobbered).
+
+    Plain NumPy ufuncs on purpose: BLAS axpy was ~10% faster on idle cores but
+    its thread pool collapsed under load on this 2-core machine.
+    """
+    np.multiply(x, x.dtype.type(a), out=x)
+    np.add(acc, x, out=acc)
 
 
 def accumulate_weighted(acc: np.ndarray | None, tensor: np.ndarray, weight: float) -> np.ndarray:

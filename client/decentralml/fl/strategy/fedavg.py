@@ -18,14 +18,15 @@ class FedAvg(Strategy):
     """Weighted average, streamed in chunks of rows.
 
     For each chunk of each tensor, every update's rows are read straight into
-    a scratch buffer (or, for the first update, into the output), and added, scaled by the update's sample count, into the output in one
-    pass (BLAS axpy), which is
-    divided by the total. ``workers`` > 1 spreads chunks over threads (NumPy
-    and ``preadv`` release the GIL; it only pays on idle cores, so the default is 1). Peak memory: the output model (1x) plus
-    one ``chunk_bytes`` (2 MB, about an L2 cache) scratch buffer per worker, whatever the number of updates.
-    Accumulation is in the model's dtype (float32: relative error ~1e-7 per
-    update). NaN/inf are caught on the output (any non-finite input makes it
-    non-finite) and the offending update is then named.
+    a scratch buffer (or, for the first update, into the output), scaled in
+    place by the update's sample count and added into the output, which is
+    divided by the total. Peak memory: the output model (1x) plus one
+    ``chunk_bytes`` scratch buffer (2 MB, about an L2 cache) per worker,
+    whatever the number of updates. ``workers`` > 1 spreads chunks over
+    threads (NumPy and ``preadv`` release the GIL; it only pays on idle cores,
+    so the default is 1). Accumulation is in the model's dtype (float32:
+    relative error ~1e-7 per update). NaN/inf are caught on the output (any
+    non-finite input makes it non-finite) and the offending update is named.
     """
 
     name = "fedavg"
