@@ -66,7 +66,9 @@ _ROOT_NAME = "artifact"
 #: 1 MiB leaves (Kubo's default is 256 KiB): a quarter of the blocks for large model
 #: files, about 30% less daemon work per add; still within Bitswap's block limit.
 DEFAULT_CHUNKER = "size-1048576"
-_NOT_FOUND_MARKERS = ("not found", "could not find", "no link named", "invalid path", "failed to resolve")
+_NOT_FOUND_MARKERS = (
+    "not found", "could not find", "no link named", "invalid path", "failed to resolve",
+)
 
 
 def api_base_url(api: str) -> str:
@@ -135,7 +137,9 @@ class IpfsStore:
             )
         return self._client
 
-    def _download(self, command: str, params: dict[str, Any], *, check_length: bool = False) -> Iterator[bytes]:
+    def _download(
+        self, command: str, params: dict[str, Any], *, check_length: bool = False, deadline: bool = False
+    ) -> Iterator[bytes]:
         """POST a command and yield the response body in pieces of up to 1 MiB.
 
         Sent as HTTP/1.0 so that Kubo writes the body unframed instead of in
@@ -148,7 +152,9 @@ class IpfsStore:
 
         parts = urlsplit(self.base_url)
         factory = _Http10SConnection if parts.scheme == "https" else _Http10Connection
-        query = urlencode({**params, "timeout": f"{int(self.timeout)}s"})
+        if deadline:  # Kubo gives up on the whole command after this long
+            params = {**params, "timeout": f"{int(self.timeout)}s"}
+        query = urlencode(params)
         connection = factory(parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout)
         try:
             try:
@@ -194,6 +200,11 @@ class IpfsStore:
         except (ValueError, AttributeError):
             message = content[:200].decode("utf-8", "replace")
         message = message.strip().splitlines()[0] if message.strip() else f"HTTP {status}"
+        if "deadline exceeded" in message.lower():
+            return ArtifactNotFoundError(
+                f"The IPFS daemon at {self.base_url} found no {arg or 'object'} within {self.timeout:g} s.",
+                hint="Check the CID, or that a node holding it is online.",
+            )
         if any(marker in message.lower() for marker in _NOT_FOUND_MARKERS) or status == 404:
             return ArtifactNotFoundError(f"IPFS has no {arg or 'object'} at {self.base_url}: {message}.")
         return StorageError(f"IPFS {command} failed at {self.base_url}: {message}.")
@@ -265,7 +276,7 @@ class IpfsStore:
 
         parts = urlsplit(self.base_url)
         factory = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        query = urlencode({**params, "timeout": f"{int(self.timeout)}s"})
+        query = urlencode(params)  # no daemon deadline: a large add may take longer than `timeout`
         connection = factory(parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout)
         try:
             try:
@@ -307,9 +318,18 @@ class IpfsStore:
             raise UsageError(f"IPFS URI {ref.uri!r} is not ipfs://<CID>.")
         return cid
 
+    def _locate(self, cid: str) -> None:
+        """Resolve the root block within ``timeout`` (ArtifactNotFoundError if nobody has it).
+
+        The transfer that follows has no daemon-side deadline, only the socket's
+        inactivity timeout, so that large artifacts are not cut off."""
+        for _ in self._download("block/stat", {"arg": cid}, deadline=True):
+            pass
+
     def get(self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None) -> Path:
         cid = self.cid_of(ref)
         dest = check_get_dest(dest)
+        self._locate(cid)
         obs = observer(progress)
         obs.begin(f"fetching {cid[:16]}…", ref.size)
         try:
