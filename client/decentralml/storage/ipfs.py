@@ -3,7 +3,9 @@
 Caller passes ``api`` (the Kubo RPC address, e.g. ``http://127.0.0.1:5001``, or
 a multiaddr such as ``/ip4/127.0.0.1/tcp/5001``), optionally ``auth`` (a Kubo
 ``API.Authorizations`` secret: ``bearer:<token>`` or ``basic:<user>:<password>``;
-never logged, never in a reference) and ``timeout`` seconds per request.
+never logged, never in a reference) and ``timeout`` (seconds a connection may
+stay silent, and how long the daemon may search for an artifact before a get;
+transfers themselves have no overall limit).
 
 A file is added as one UnixFS file (``ipfs://<CID>``), a directory as a UnixFS
 directory (``ipfs://<CID>/``); both pinned on put, CID version 1, 1 MiB leaves
