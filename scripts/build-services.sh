@@ -8,8 +8,9 @@
 # Go's caches live under $CACHE/go. Quick when already built. Never exits the
 # calling shell; a failed build prints why and leaves the variable unset, so
 # the tests that need it fail with a message pointing here.
-# Standalone use: CACHE=~/.cache/decentralml-build . scripts/build-services.sh
+# Standalone use: . scripts/build-services.sh   (CACHE defaults as in scripts/_env.sh)
 
+CACHE="${CACHE:-${DECENTRALML_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/decentralml-build}}"
 DECENTRALML_MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"  # MinIO master of 2026-02-12
 DECENTRALML_KUBO_VERSION="v0.40.1"  # v0.39 does not build with Go 1.26 (cockroachdb/swiss)
 
