@@ -95,12 +95,10 @@ class LocalStore:
         try:
             with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
                 digest, size = copy_stream(src, dst, progress=obs)
-            final = self.files_dir / digest.hex()
-            if final.is_file():
-                tmp.unlink()  # content-addressed: the stored copy has this very content
-            else:
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, final)
+            # Content-addressed: replacing an existing copy changes nothing unless that
+            # copy was damaged, which this repairs.
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.files_dir / digest.hex())
         except OSError as exc:
             remove_path(tmp)
             raise StorageError(f"Cannot write to {str(self.data_dir)!r}: {exc.strerror}.") from None
@@ -114,18 +112,20 @@ class LocalStore:
     def _put_dir(self, source: Path, obs: TransferObserver) -> Reference:
         entries = packing.list_entries(source)
         total = packing.pack_size(entries)
-        obs.begin(f"storing {source.name}/", total)
         tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.dirs_dir))
         try:
             # Copy first, then hash the copy: the stored tree is what the digest covers.
+            obs.begin(f"storing {source.name}/", sum(e.size for e in entries))
             for entry in entries:
                 target = packing.safe_member_path(entry.name.rstrip("/"), tmp)
                 if entry.is_dir:
                     target.mkdir(mode=0o755, exist_ok=True)
                 else:
                     with open(entry.source, "rb") as src, open(target, "xb") as dst:
-                        copy_stream(src, dst)
+                        copy_stream(src, dst, progress=obs)
                     os.chmod(target, 0o644)
+            obs.end()
+            obs.begin(f"hashing {source.name}/", total)
             digest, size = packing.pack_digest(tmp, obs.advance)
             final = self.dirs_dir / digest.hex()
             if final.exists():
