@@ -1,0 +1,37 @@
+"""scripts/demo.py --json: one JSON object with the documented shape (starts its own dev node)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.fl.bundles import ASSETS
+
+pytestmark = [pytest.mark.integration, pytest.mark.ml, pytest.mark.slow]
+UNIT = 10**12
+
+
+def test_demo_json_two_rounds_with_a_poisoned_contribution() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ASSETS.parent / "scripts" / "demo.py"), "--json", "--framework", "torch", "--rounds", "2"],
+        capture_output=True, text=True, timeout=900, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)  # exactly one JSON document
+    assert [r["round"] for r in summary["rounds"]] == [1, 2]
+    assert summary["rounds"][0]["task_id"] != summary["rounds"][1]["task_id"]
+    assert 0.0 <= summary["centralized_accuracy"] <= 1.0
+    last = {c["name"]: c for c in summary["rounds"][1]["contributions"]}
+    assert last["Dave"]["verdict"] == "rejected" and last["Bob"]["verdict"] == last["Charlie"]["verdict"] == "accepted"
+    assert all(set(c) >= {"worker", "accuracy", "verdict"} for r in summary["rounds"] for c in r["contributions"])
+    assert summary["rounds"][1]["global_accuracy"] > 0.8
+    change = {b["name"]: int(b["after"]) - int(b["before"]) for b in summary["balances"].values()}
+    accepted = {name: sum(c["verdict"] == "accepted" for r in summary["rounds"] for c in r["contributions"] if c["name"] == name)
+                for name in ("Bob", "Charlie", "Dave")}
+    for name, count in accepted.items():  # reward per accepted result, minus fees under 0.01 UNIT
+        assert count * 10 * UNIT - UNIT // 100 < change[name] < count * 10 * UNIT
+    assert -sum(accepted.values()) * 10 * UNIT - UNIT // 100 < change["Alice"] < -sum(accepted.values()) * 10 * UNIT
