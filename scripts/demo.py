@@ -105,7 +105,7 @@ def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     from decentralml.fl.rounds import federate, judge_pending, open_next_round
     from decentralml.fl.strategy import strategy_by_name
     from decentralml.storage.factory import StoreSettings, open_store, store_for
-    from decentralml.usecases import assign_task, balance, close_task, create_task, send_result
+    from decentralml.usecases import assign_task, close_task, create_task, send_result
     from decentralml.usecases.creator import TaskSpec
 
     # The creator's bundle for the chosen framework (a copy with its settings written in).

@@ -33,7 +33,6 @@ from decentralml.fl.weights import (
     load_weights,
     read_spec,
     save_weights,
-    spec_of,
 )
 
 try:  # imported as a package by `decentralml federate`, or run from this directory
