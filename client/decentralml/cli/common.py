@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -15,7 +17,7 @@ from decentralml.amounts import TokenInfo, format_amount
 from decentralml.chain.client import ChainClient
 from decentralml.chain.signer import keypair_from_suri
 from decentralml.chain.types import Receipt
-from decentralml.cli.context import RunContext
+from decentralml.cli.context import RunContext, run_context
 from decentralml.config import Settings
 from decentralml.errors import ConfigError
 from decentralml.keystore import Keystore
@@ -146,6 +148,49 @@ def storage_choice(
         s3_profile=pick(s3_profile, "s3_profile"),
         ipfs_api=pick(ipfs_api, "ipfs_api"),
     )
+
+
+# Storage options in the order they appear in --help; the second field says whether
+# download-only commands omit the option (they take it from the config alone).
+_STORAGE_OPTIONS: tuple[tuple[str, Any, bool], ...] = (
+    ("storage", StorageOpt, True),
+    ("data_dir", DataDirOpt, False),
+    ("s3_endpoint_url", S3EndpointOpt, False),
+    ("s3_bucket", S3BucketOpt, True),
+    ("s3_prefix", S3PrefixOpt, True),
+    ("s3_region", S3RegionOpt, False),
+    ("s3_profile", S3ProfileOpt, False),
+    ("ipfs_api", IpfsApiOpt, False),
+)
+
+
+def storage_options(*, upload: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give a command the storage options and hand it one merged ``StorageChoice``.
+
+    The command declares ``ctx: typer.Context`` and ``choice: StorageChoice`` instead of
+    the eight options. The decorator rebuilds ``__signature__`` (which Typer reads) with
+    ``choice`` removed and the options appended last; the wrapper pops their values and
+    passes ``choice=storage_choice(settings, ...)``. ``upload=False`` is for commands that
+    only download: they omit --storage, --s3-bucket and --s3-prefix (config values still
+    apply), since a download's store follows the reference being fetched.
+    """
+    options = [(name, hint) for name, hint, upload_only in _STORAGE_OPTIONS if upload or not upload_only]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        params = [p for name, p in signature.parameters.items() if name != "choice"]
+        params += [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=hint) for name, hint in options]
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name, None) for name, _, _ in _STORAGE_OPTIONS}
+            kwargs["choice"] = storage_choice(run_context(kwargs["ctx"]).settings, **values)
+            return command(*args, **kwargs)
+
+        wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
 
 
 def _store_settings(settings: Settings, choice: StorageChoice, data_dir: Path | None = None) -> Any:

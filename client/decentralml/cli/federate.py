@@ -50,8 +50,10 @@ def _report_json(report: Any) -> dict[str, Any]:
     }
 
 
+@common.storage_options(upload=False)
 def evaluate_results_cmd(
     ctx: typer.Context,
+    choice: common.StorageChoice,
     task_id: Annotated[int, typer.Argument(help="Task id.", min=0)],
     creator_bundle: BundleOpt = Path("model_creator"),
     decide: Annotated[
@@ -59,20 +61,11 @@ def evaluate_results_cmd(
         typer.Option("--decide/--no-decide", help="Accept/reject on chain (default: only for CustomAccept tasks)."),
     ] = None,
     work_dir: WorkDirOpt = None,
-    data_dir: common.DataDirOpt = None,
-    s3_endpoint_url: common.S3EndpointOpt = None,
-    s3_region: common.S3RegionOpt = None,
-    s3_profile: common.S3ProfileOpt = None,
-    ipfs_api: common.IpfsApiOpt = None,
 ) -> None:
     """Evaluate each pending result with your validation function; CustomAccept tasks are judged on chain."""
     from decentralml.fl.rounds import judge_pending
 
     run = run_context(ctx)
-    choice = common.storage_choice(
-        run.settings, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
-        s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
-    )
     bundle = _bundle(creator_bundle)
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
@@ -107,8 +100,10 @@ def evaluate_results_cmd(
     )
 
 
+@common.storage_options(upload=True)
 def federate_cmd(
     ctx: typer.Context,
+    choice: common.StorageChoice,
     task_id: Annotated[int, typer.Argument(help="The round's task id.", min=0)],
     creator_bundle: BundleOpt = Path("model_creator"),
     strategy: Annotated[StrategyChoice, typer.Option("--strategy", help="Aggregation rule.")] = StrategyChoice.fedavg,
@@ -123,24 +118,12 @@ def federate_cmd(
     max_assignments: Annotated[Optional[int], typer.Option("--max-assignments", help="Next round's slots (default: the same).")] = None,
     expires_in: Annotated[Optional[int], typer.Option("--expires-in", help="Blocks until the next round expires.")] = None,
     work_dir: WorkDirOpt = None,
-    storage: common.StorageOpt = None,
-    data_dir: common.DataDirOpt = None,
-    s3_endpoint_url: common.S3EndpointOpt = None,
-    s3_bucket: common.S3BucketOpt = None,
-    s3_prefix: common.S3PrefixOpt = None,
-    s3_region: common.S3RegionOpt = None,
-    s3_profile: common.S3ProfileOpt = None,
-    ipfs_api: common.IpfsApiOpt = None,
 ) -> None:
     """Download and verify a round's accepted results, aggregate, evaluate, save the new global model."""
     from decentralml.fl.rounds import federate, open_next_round
     from decentralml.fl.strategy import strategy_by_name
 
     run = run_context(ctx)
-    choice = common.storage_choice(
-        run.settings, storage=storage, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=s3_bucket,
-        s3_prefix=s3_prefix, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
-    )
     bundle = _bundle(creator_bundle)
     rule = strategy_by_name(strategy.value)
     work = (work_dir or run.settings.work_dir).expanduser()

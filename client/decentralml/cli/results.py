@@ -84,8 +84,10 @@ def _outcome_output(run: RunContext, outcome: creator.Outcome, token: TokenInfo,
     )
 
 
+@common.storage_options(upload=True)
 def send_result_cmd(
     ctx: typer.Context,
+    choice: common.StorageChoice,
     submission_id: Annotated[int, typer.Argument(help="Your submission id (from assign-task).", min=0)],
     result_dir: Annotated[Path, typer.Argument(help="Directory (or file) holding the result.")],
     metrics: Annotated[
@@ -94,21 +96,9 @@ def send_result_cmd(
     lineage: Annotated[
         Optional[Path], typer.Option("--lineage", help="Signed lineage record JSON (outside RESULT_DIR).")
     ] = None,
-    storage: common.StorageOpt = None,
-    data_dir: common.DataDirOpt = None,
-    s3_endpoint_url: common.S3EndpointOpt = None,
-    s3_bucket: common.S3BucketOpt = None,
-    s3_prefix: common.S3PrefixOpt = None,
-    s3_region: common.S3RegionOpt = None,
-    s3_profile: common.S3ProfileOpt = None,
-    ipfs_api: common.IpfsApiOpt = None,
 ) -> None:
     """Upload RESULT_DIR and record its URI, digest and metrics on chain."""
     run = run_context(ctx)
-    choice = common.storage_choice(
-        run.settings, storage=storage, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=s3_bucket,
-        s3_prefix=s3_prefix, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
-    )
     common.require_path(result_dir)
     metrics_data = contributor.read_metrics(metrics) if metrics is not None else None
     signed = None
@@ -186,24 +176,17 @@ def _lineage_hasher(path: Path) -> str:
     return pack_digest(path)[0].hex() if path.is_dir() else sha256_file(path)
 
 
+@common.storage_options(upload=False)
 def show_result_cmd(
     ctx: typer.Context,
+    choice: common.StorageChoice,
     submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)],
     download: Annotated[
         Optional[Path], typer.Option("--download", help="Download and verify the result into this new path.")
     ] = None,
-    data_dir: common.DataDirOpt = None,
-    s3_endpoint_url: common.S3EndpointOpt = None,
-    s3_region: common.S3RegionOpt = None,
-    s3_profile: common.S3ProfileOpt = None,
-    ipfs_api: common.IpfsApiOpt = None,
 ) -> None:
     """Show a submission; verify its lineage when it has one; --download fetches the result."""
     run = run_context(ctx)
-    choice = common.storage_choice(
-        run.settings, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
-        s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
-    )
     downloaded: Path | None = None
     with common.chain_client(run) as chain:
         token = chain.token

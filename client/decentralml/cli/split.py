@@ -34,10 +34,6 @@ class DatasetChoice(str, enum.Enum):
     digits = "digits"
 
 
-def _storage(run: Any, **options: Any) -> Any:
-    return common.storage_choice(run.settings, **options)
-
-
 @app.command("prepare-data")
 def prepare_data_cmd(
     ctx: typer.Context,
@@ -101,27 +97,19 @@ def init_bundle_cmd(
 
 
 @app.command("contribute")
+@common.storage_options(upload=True)
 def contribute_cmd(
     ctx: typer.Context,
+    choice: common.StorageChoice,
     task_id: Annotated[int, typer.Argument(help="Task id.", min=0)],
     data: Annotated[Path, typer.Option("--data", help="Your private CSV (never uploaded).")],
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Where the task's files go.")] = None,
     wait: Annotated[float, typer.Option("--wait", help="Round robin: seconds to wait for the previous turn's result.")] = 0.0,
-    storage: common.StorageOpt = None,
-    data_dir: common.DataDirOpt = None,
-    s3_endpoint_url: common.S3EndpointOpt = None,
-    s3_bucket: common.S3BucketOpt = None,
-    s3_prefix: common.S3PrefixOpt = None,
-    s3_region: common.S3RegionOpt = None,
-    s3_profile: common.S3ProfileOpt = None,
-    ipfs_api: common.IpfsApiOpt = None,
 ) -> None:
     """Take a slot, train the split network on your data, sign the lineage and send the result."""
     from decentralml.fl.split.marketplace import contribute
 
     run = run_context(ctx)
-    choice = _storage(run, storage=storage, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=s3_bucket,
-                      s3_prefix=s3_prefix, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api)
     common.require_path(data)
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
@@ -166,8 +154,10 @@ def _decide(run: Any, chain: Any, keypair: Any, accept_ids: list[int], refused: 
 
 
 @app.command("aggregate")
+@common.storage_options(upload=False)
 def aggregate_cmd(
     ctx: typer.Context,
+    choice: common.StorageChoice,
     task_id: Annotated[int, typer.Argument(help="Task id (initiator/participants protocol).", min=0)],
     data: Annotated[Path, typer.Option("--data", help="The initiator's own CSV (trains the main model).")],
     output: Annotated[Path, typer.Option("--output", help="Fresh directory for the main model and its lineage.")],
@@ -175,11 +165,6 @@ def aggregate_cmd(
     accept: Annotated[bool, typer.Option("--accept/--no-accept", help="Accept (pay) the verified results used.")] = False,
     reject_invalid: Annotated[bool, typer.Option("--reject-invalid", help="Reject results whose lineage fails.")] = False,
     strategy: Annotated[str, typer.Option("--strategy", help="fedavg (weighted by samples), median, trimmed-mean or krum.")] = "fedavg",
-    data_dir: common.DataDirOpt = None,
-    s3_endpoint_url: common.S3EndpointOpt = None,
-    s3_region: common.S3RegionOpt = None,
-    s3_profile: common.S3ProfileOpt = None,
-    ipfs_api: common.IpfsApiOpt = None,
 ) -> None:
     """Verify the participants' lineage, aggregate their server halves, train and sign the main model."""
     from decentralml.fl.split.marketplace import aggregate_task
@@ -188,8 +173,6 @@ def aggregate_cmd(
     run = run_context(ctx)
     if strategy not in STRATEGIES:
         raise UsageError(f"Unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}.")
-    choice = _storage(run, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
-                      s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api)
     common.require_path(data)
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
@@ -207,25 +190,20 @@ def aggregate_cmd(
 
 
 @app.command("final")
+@common.storage_options(upload=False)
 def final_cmd(
     ctx: typer.Context,
+    choice: common.StorageChoice,
     task_id: Annotated[int, typer.Argument(help="Task id (round-robin protocol).", min=0)],
     output: Annotated[Path, typer.Option("--output", help="Fresh directory for the last turn's model.")],
     test: Annotated[Optional[Path], typer.Option("--test", help="Held-out CSV: accuracy after every turn.")] = None,
     accept: Annotated[bool, typer.Option("--accept/--no-accept", help="Accept (pay) every verified turn.")] = False,
     reject_invalid: Annotated[bool, typer.Option("--reject-invalid", help="Reject turns whose lineage fails.")] = False,
-    data_dir: common.DataDirOpt = None,
-    s3_endpoint_url: common.S3EndpointOpt = None,
-    s3_region: common.S3RegionOpt = None,
-    s3_profile: common.S3ProfileOpt = None,
-    ipfs_api: common.IpfsApiOpt = None,
 ) -> None:
     """Verify every round-robin turn and their chain of lineage; fetch the last turn's model."""
     from decentralml.fl.split.marketplace import final_round_robin_model
 
     run = run_context(ctx)
-    choice = _storage(run, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
-                      s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api)
     with common.chain_client(run) as chain:
         with run.output.status(f"Verifying the turns of task {task_id}..."):
             result = final_round_robin_model(chain, task_id, common.download_opener(run.settings, choice), output, test=test)

@@ -103,8 +103,10 @@ def task_detail(task: Task, token: TokenInfo) -> Table:
     return table
 
 
+@common.storage_options(upload=True)
 def create_task_cmd(
     ctx: typer.Context,
+    choice: common.StorageChoice,
     asset_dir: Annotated[Path, typer.Argument(help="Directory of assets for the workers (e.g. assets/model_contributor).")],
     question: Annotated[str, typer.Option("--question", help="What the workers are asked to do.")],
     reward: Annotated[str, typer.Option("--reward", help="Reward per accepted result: '10 UNIT', '0.5' or '5000planck'.")],
@@ -117,21 +119,9 @@ def create_task_cmd(
         typer.Option("--assignment-deadline", help="Blocks a worker may hold a slot without a result (default: 200, at most --expires-in minus 1)."),
     ] = None,
     base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Initial model file or directory.")] = None,
-    storage: common.StorageOpt = None,
-    data_dir: common.DataDirOpt = None,
-    s3_endpoint_url: common.S3EndpointOpt = None,
-    s3_bucket: common.S3BucketOpt = None,
-    s3_prefix: common.S3PrefixOpt = None,
-    s3_region: common.S3RegionOpt = None,
-    s3_profile: common.S3ProfileOpt = None,
-    ipfs_api: common.IpfsApiOpt = None,
 ) -> None:
     """Upload ASSET_DIR, escrow the rewards and publish a task; prints the task id."""
     run = run_context(ctx)
-    choice = common.storage_choice(
-        run.settings, storage=storage, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=s3_bucket,
-        s3_prefix=s3_prefix, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
-    )
     common.require_path(asset_dir, directory=True)
     if base_model is not None:
         common.require_path(base_model)
@@ -209,24 +199,17 @@ def show_task_cmd(ctx: typer.Context, task_id: Annotated[int, typer.Argument(hel
     run.output.data(task_json(task, token), task_detail(task, token))
 
 
+@common.storage_options(upload=False)
 def assign_task_cmd(
     ctx: typer.Context,
+    choice: common.StorageChoice,
     task_id: Annotated[int, typer.Argument(help="Task id.", min=0)],
     work_dir: Annotated[
         Optional[Path], typer.Option("--work-dir", help="Where the task's assets go (default ./decentralml-work).")
     ] = None,
-    data_dir: common.DataDirOpt = None,
-    s3_endpoint_url: common.S3EndpointOpt = None,
-    s3_region: common.S3RegionOpt = None,
-    s3_profile: common.S3ProfileOpt = None,
-    ipfs_api: common.IpfsApiOpt = None,
 ) -> None:
     """Take a slot of a task, download and verify its assets, print the next step."""
     run = run_context(ctx)
-    choice = common.storage_choice(
-        run.settings, storage=None, data_dir=data_dir, s3_endpoint_url=s3_endpoint_url, s3_bucket=None,
-        s3_prefix=None, s3_region=s3_region, s3_profile=s3_profile, ipfs_api=ipfs_api,
-    )
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
         assigned = contributor.assign_task(
