@@ -168,3 +168,21 @@ def test_fedavg_from_files_matches_memory_and_names_a_nan_update(tmp_path) -> No
     save_file(bad, str(tmp_path / "m1.safetensors"))
     with pytest.raises(TrainingError, match="update m1: .*NaN or infinite"):
         FedAvg(chunk_bytes=64).aggregate(from_files)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_fedavg_threads_and_chunk_sizes_give_bit_identical_results(data) -> None:
+    """Each coordinate sees the same float32 operations in the same order, whoever computes its chunk."""
+    k = data.draw(st.integers(1, 5))
+    shapes = {"w": data.draw(st.tuples(st.integers(1, 40), st.integers(1, 5))), "b": (data.draw(st.integers(1, 9)),), "s": ()}
+    models = [{name: data.draw(arrays(np.float32, shape, elements=finite)) for name, shape in shapes.items()} for _ in range(k)]
+    counts = data.draw(st.lists(st.integers(1, 10_000), min_size=k, max_size=k))
+    updates = [Update(InMemoryModel(m), n) for m, n in zip(models, counts)]
+    reference = FedAvg().aggregate(updates).weights
+    chunk = data.draw(st.sampled_from([4, 20, 64, 256]))
+    for workers in (1, 2, 3):
+        out = FedAvg(chunk_bytes=chunk, workers=workers).aggregate(updates).weights
+        assert out.keys() == reference.keys()
+        for name in reference:
+            np.testing.assert_array_equal(out[name], reference[name])
