@@ -13,8 +13,10 @@ a half-written object is never visible under its final name. Only URIs under
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
@@ -82,6 +84,21 @@ class LocalStore:
 
     # --- the store interface ---------------------------------------------------
 
+    @contextlib.contextmanager
+    def _staging(self, tmp: Path, obs: TransferObserver) -> Iterator[None]:
+        """Writing to the staging path ``tmp``: removed if the body fails (OS errors become a
+        StorageError), and the progress phase ended either way."""
+        try:
+            yield
+        except OSError as exc:
+            remove_path(tmp)
+            raise StorageError(f"Cannot write to {str(self.data_dir)!r}: {exc.strerror}.") from None
+        except BaseException:
+            remove_path(tmp)
+            raise
+        finally:
+            obs.end()
+
     def put(self, path: Path, *, progress: TransferObserver | None = None) -> Reference:
         source = check_put_source(path)
         self._prepare()
@@ -92,28 +109,20 @@ class LocalStore:
         obs.begin(f"storing {source.name}", size)
         fd, name = tempfile.mkstemp(prefix=".incoming-", dir=self.files_dir)
         tmp = Path(name)
-        try:
+        with self._staging(tmp, obs):
             with open(source, "rb") as src, os.fdopen(fd, "wb") as dst:
                 digest, size = copy_stream(src, dst, progress=obs)
             # Content-addressed: replacing an existing copy changes nothing unless that
             # copy was damaged, which this repairs.
             os.chmod(tmp, 0o644)
             os.replace(tmp, self.files_dir / digest.hex())
-        except OSError as exc:
-            remove_path(tmp)
-            raise StorageError(f"Cannot write to {str(self.data_dir)!r}: {exc.strerror}.") from None
-        except BaseException:
-            remove_path(tmp)
-            raise
-        finally:
-            obs.end()
         return Reference(StorageType.LOCAL, self.uri_for(digest, directory=False), digest, size)
 
     def _put_dir(self, source: Path, obs: TransferObserver) -> Reference:
         entries = packing.list_entries(source)
         total = packing.pack_size(entries)
         tmp = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.dirs_dir))
-        try:
+        with self._staging(tmp, obs):
             # Copy first, then hash the copy: the stored tree is what the digest covers.
             obs.begin(f"storing {source.name}/", sum(e.size for e in entries))
             for entry in entries:
@@ -133,14 +142,6 @@ class LocalStore:
             else:
                 os.chmod(tmp, 0o755)
                 os.rename(tmp, final)
-        except OSError as exc:
-            remove_path(tmp)
-            raise StorageError(f"Cannot write to {str(self.data_dir)!r}: {exc.strerror}.") from None
-        except BaseException:
-            remove_path(tmp)
-            raise
-        finally:
-            obs.end()
         return Reference(StorageType.LOCAL, self.uri_for(digest, directory=True), digest, size)
 
     def get(self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None) -> Path:
