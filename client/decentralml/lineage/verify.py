@@ -43,6 +43,16 @@ def _artifact_hash(artifact: Path | bytes, hasher: Callable[[Path], str] | None)
     return (hasher or sha256_file)(path)
 
 
+def _artifact_check(
+    name: str, artifact: Path | bytes, hasher: Callable[[Path], str] | None, expected: str, mismatch: str
+) -> LineageCheck:
+    """The passed check for ``artifact``; IntegrityError (``mismatch`` formatted) if it does not hash to ``expected``."""
+    actual = _artifact_hash(artifact, hasher)
+    if actual != expected:
+        raise IntegrityError(mismatch.format(actual=actual, expected=expected))
+    return LineageCheck(name, actual)
+
+
 def verify(
     signed: SignedLineage | bytes | str,
     *,
@@ -112,21 +122,16 @@ def verify(
         checks.append(LineageCheck("output hash = result digest", record.output_hash))
 
     if output is not None:
-        actual = _artifact_hash(output, hasher)
-        if actual != record.output_hash:
-            raise IntegrityError(
-                f"Output artifact hashes to {actual}, but its lineage record says {record.output_hash}: "
-                "the artifact was tampered with, do not use it."
-            )
-        checks.append(LineageCheck("output artifact", actual))
+        checks.append(_artifact_check(
+            "output artifact", output, hasher, record.output_hash,
+            "Output artifact hashes to {actual}, but its lineage record says {expected}: "
+            "the artifact was tampered with, do not use it.",
+        ))
 
     if input is not None:
-        actual = _artifact_hash(input, hasher)
-        if actual != record.input_hash:
-            raise IntegrityError(
-                f"Input data hashes to {actual}, but the lineage record says {record.input_hash}: "
-                "the record is about other data."
-            )
-        checks.append(LineageCheck("input data", actual))
+        checks.append(_artifact_check(
+            "input data", input, hasher, record.input_hash,
+            "Input data hashes to {actual}, but the lineage record says {expected}: the record is about other data.",
+        ))
 
     return LineageReport(signed=signed, checks=tuple(checks))
