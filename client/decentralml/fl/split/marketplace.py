@@ -322,6 +322,15 @@ def _collect(
     return verified, refused
 
 
+def _fresh_work_dir(output: Path) -> Path:
+    """``output/.work`` made ready; UsageError if ``output`` already holds anything."""
+    if output.exists() and any(output.iterdir()):
+        raise UsageError(f"{output} is not empty: choose a fresh output directory.")
+    work = output / ".work"
+    work.mkdir(parents=True, exist_ok=True)
+    return work
+
+
 def _task_bundle(chain: ChainClient, task_id: int, open_store: StoreOpener, work_dir: Path) -> tuple[BundleConfig, Path, str]:
     task = chain.get_task(task_id)
     if task.assets.base_model is None:
@@ -355,10 +364,7 @@ def aggregate_task(
     ``output/lineage.json``.
     """
     output = Path(output)
-    if output.exists() and any(output.iterdir()):
-        raise UsageError(f"{output} is not empty: choose a fresh output directory.")
-    work = output / ".work"
-    work.mkdir(parents=True, exist_ok=True)
+    work = _fresh_work_dir(output)
     config, base, code_hash = _task_bundle(chain, task_id, open_store, work)
     if config.protocol != Protocol.INITIATOR:
         raise UsageError(f"Task {task_id} is a round-robin task: use `decentralml split final` instead.")
@@ -417,10 +423,7 @@ def final_round_robin_model(
     from decentralml.fl.split import weights
 
     output = Path(output)
-    if output.exists() and any(output.iterdir()):
-        raise UsageError(f"{output} is not empty: choose a fresh output directory.")
-    work = output / ".work"
-    work.mkdir(parents=True, exist_ok=True)
+    work = _fresh_work_dir(output)
     config, _, _ = _task_bundle(chain, task_id, open_store, work)
     if config.protocol != Protocol.ROUND_ROBIN:
         raise UsageError(f"Task {task_id} is an initiator/participant task: use `decentralml split aggregate` instead.")
