@@ -4,6 +4,7 @@ accept-result, reject-result."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -67,6 +68,17 @@ def submission_detail(s: Submission, token: TokenInfo) -> Table:
     for name, value in rows:
         table.add_row(name, value)
     return table
+
+
+def _creator_decision(
+    ctx: typer.Context, decide: Callable[[Any, Any], creator.Outcome]
+) -> tuple[RunContext, creator.Outcome, TokenInfo]:
+    """Sign ``decide(chain, keypair)`` as the task's creator; the run, its outcome and the chain's token."""
+    run = run_context(ctx)
+    keypair = common.resolve_signer(run)
+    with common.chain_client(run) as chain:
+        token = chain.token
+        return run, decide(chain, keypair), token
 
 
 def _outcome_output(run: RunContext, outcome: creator.Outcome, token: TokenInfo, text: str) -> None:
@@ -241,11 +253,9 @@ def validate_result_cmd(
     score: Annotated[int, typer.Option("--score", help="Score in basis points, 0..10000.", min=0, max=10_000)] = 10_000,
 ) -> None:
     """Record the validation verdict of a result (creator only)."""
-    run = run_context(ctx)
-    keypair = common.resolve_signer(run)
-    with common.chain_client(run) as chain:
-        token = chain.token
-        outcome = creator.validate_result(chain, keypair, submission_id, passed, score)
+    run, outcome, token = _creator_decision(
+        ctx, lambda chain, keypair: creator.validate_result(chain, keypair, submission_id, passed, score)
+    )
     _outcome_output(
         run, outcome, token, f"Submission {submission_id} {'passed' if passed else 'failed'} validation (score {score})."
     )
@@ -253,11 +263,7 @@ def validate_result_cmd(
 
 def accept_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)]) -> None:
     """Accept a result and pay its worker from the escrow (creator only)."""
-    run = run_context(ctx)
-    keypair = common.resolve_signer(run)
-    with common.chain_client(run) as chain:
-        token = chain.token
-        outcome = creator.accept_result(chain, keypair, submission_id)
+    run, outcome, token = _creator_decision(ctx, lambda chain, keypair: creator.accept_result(chain, keypair, submission_id))
     reward = format_amount(outcome.reward, token) if outcome.reward is not None else "the reward"
     done = f" Task {outcome.task_id} is now completed." if outcome.task_completed else ""
     _outcome_output(run, outcome, token, f"Accepted submission {submission_id}: paid {reward}.{done}")
@@ -265,11 +271,7 @@ def accept_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Ar
 
 def reject_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)]) -> None:
     """Reject a result; its slot is freed and the escrow stays (creator only)."""
-    run = run_context(ctx)
-    keypair = common.resolve_signer(run)
-    with common.chain_client(run) as chain:
-        token = chain.token
-        outcome = creator.reject_result(chain, keypair, submission_id)
+    run, outcome, token = _creator_decision(ctx, lambda chain, keypair: creator.reject_result(chain, keypair, submission_id))
     _outcome_output(run, outcome, token, f"Rejected submission {submission_id}; its slot is free again.")
 
 
