@@ -3,7 +3,9 @@
 # tests/devnode/js/package.json and package-lock.json, and exports
 # DECENTRALML_NODE_MODULES. Never exits the calling shell: on failure it warns and
 # leaves DECENTRALML_NODE_MODULES unset (the @polkadot/api tests then fail with the reason).
-_dml_js_dir="$ROOT/tests/devnode/js"
+# Standalone use: . scripts/build-node-deps.sh   (ROOT and CACHE default as in scripts/_env.sh)
+_dml_js_dir="${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}/tests/devnode/js"
+CACHE="${CACHE:-${DECENTRALML_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/decentralml-build}}"
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "build-node-deps: node and npm are needed for the @polkadot/api tests (apt-get install nodejs npm)." >&2
 else
