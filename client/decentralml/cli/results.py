@@ -181,13 +181,6 @@ def list_results_cmd(
     run.output.data([submission_json(s, token) for s in subs], submissions_table(title, subs, token) if subs else None)
 
 
-def _lineage_hasher(path: Path) -> str:
-    from decentralml.lineage.hashing import sha256_file
-    from decentralml.storage.packing import pack_digest
-
-    return pack_digest(path)[0].hex() if path.is_dir() else sha256_file(path)
-
-
 @common.storage_options(upload=False)
 def show_result_cmd(
     ctx: typer.Context,
@@ -215,6 +208,7 @@ def show_result_cmd(
         from substrateinterface.utils.ss58 import ss58_decode
 
         from decentralml.lineage import verify_result_lineage
+        from decentralml.lineage.hashing import digest_path
 
         report = verify_result_lineage(
             inline_result=submission.inline_result,
@@ -224,7 +218,7 @@ def show_result_cmd(
             submission_id=submission.submission_id,
             result_digest=submission.result.digest if submission.result else None,
             output_path=downloaded,
-            hasher=_lineage_hasher,
+            hasher=digest_path,
         )
     payload = submission_json(submission, token)
     payload["downloaded_to"] = str(downloaded) if downloaded else None

@@ -55,7 +55,8 @@ def _child_ref(encoded: bytes) -> bytes:
     return compact(len(encoded)) + encoded
 
 
-def _encode_branch(nibbles: str, value: bytes | None, children: list[bytes | None], v1: bool) -> bytes:
+def _encode_branch(nibbles: str, value: bytes | None, child_refs: list[bytes | None], v1: bool) -> bytes:
+    """A branch node from its partial key, optional value and its 16 children's references (or None)."""
     if value is None:
         head = _header(0x80, 2, len(nibbles))
         value_part = b""
@@ -67,10 +68,10 @@ def _encode_branch(nibbles: str, value: bytes | None, children: list[bytes | Non
         value_part = compact(len(value)) + value
     bitmap = 0
     refs = []
-    for i, child in enumerate(children):
-        if child is not None:
+    for i, ref in enumerate(child_refs):
+        if ref is not None:
             bitmap |= 1 << i
-            refs.append(_child_ref(child))
+            refs.append(ref)
     return head + _partial(nibbles) + bitmap.to_bytes(2, "little") + value_part + b"".join(refs)
 
 
@@ -98,7 +99,7 @@ def _build(items: list[tuple[str, bytes]], lo: int, hi: int, depth: int, v1: boo
             j += 1
         children[int(nib, 16)] = _build(items, i, j, end + 1, v1)
         i = j
-    return _encode_branch(first_key[depth:end], value, children, v1)
+    return _encode_branch(first_key[depth:end], value, [None if c is None else _child_ref(c) for c in children], v1)
 
 
 def trie_root(items: Iterable[tuple[bytes, bytes]], state_version: int = 1) -> bytes:
@@ -145,32 +146,13 @@ class _Node:
         return ref
 
     def _encode_branch(self, v1: bool) -> bytes:
-        value = self.value
-        nibbles = self.partial
-        if value is None:
-            head = _header(0x80, 2, len(nibbles))
-            value_part = b""
-        elif v1 and len(value) >= _VALUE_HASH_THRESHOLD:
-            head = _header(0x10, 4, len(nibbles))
-            value_part = blake2_256(value)
-        else:
-            head = _header(0xC0, 2, len(nibbles))
-            value_part = compact(len(value)) + value
-        bitmap = 0
-        refs = []
         children = self.children
         assert children is not None
-        for i in range(16):
-            child = children[i]
-            if child is not None:
-                bitmap |= _BITS[i]
-                ref = child._ref
-                refs.append(ref if ref is not None else child.ref(v1))
-        return head + _partial(nibbles) + bitmap.to_bytes(2, "little") + value_part + b"".join(refs)
+        refs = [None if child is None else (child._ref if child._ref is not None else child.ref(v1)) for child in children]
+        return _encode_branch(self.partial, self.value, refs, v1)
 
 
 _NO_CHILDREN: tuple[_Node | None, ...] = (None,) * 16
-_BITS = tuple(1 << i for i in range(16))
 
 
 def _common(a: str, b: str) -> int:
