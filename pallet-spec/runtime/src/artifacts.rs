@@ -1413,6 +1413,16 @@ fn pretty(v: &Value) -> Vec<u8> {
 }
 
 /// Every generated file: (path relative to pallet-spec/, bytes).
+/// `pallet-spec/`, where the artifacts are committed. Cargo sets `CARGO_MANIFEST_DIR` when it
+/// runs a test or binary: prefer that to the path baked in at compile time, so a target
+/// directory shared between checkouts reads and writes the checkout being tested.
+pub fn spec_dir() -> std::path::PathBuf {
+	std::env::var_os("CARGO_MANIFEST_DIR")
+		.map(std::path::PathBuf::from)
+		.unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+		.join("..")
+}
+
 pub fn generate_all() -> Vec<(String, Vec<u8>)> {
 	let mut out = vec![
 		("metadata/metadata_v14.scale".to_string(), metadata_bytes(14)),

@@ -2,11 +2,9 @@
 //! runtime generates now. Regenerate with
 //! `cargo run -p decentralml-runtime --bin generate-artifacts`.
 
-use std::path::PathBuf;
-
 #[test]
 fn committed_artifacts_are_current() {
-	let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+	let root = decentralml_runtime::artifacts::spec_dir();
 	let mut stale = Vec::new();
 	for (rel, bytes) in decentralml_runtime::artifacts::generate_all() {
 		match std::fs::read(root.join(&rel)) {

@@ -1,10 +1,8 @@
 //! Writes the generated artifacts (metadata, runtime version, genesis, vectors) into
 //! `pallet-spec/`. Usage: `cargo run -p decentralml-runtime --bin generate-artifacts`.
 
-use std::path::PathBuf;
-
 fn main() {
-	let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+	let root = decentralml_runtime::artifacts::spec_dir();
 	for (rel, bytes) in decentralml_runtime::artifacts::generate_all() {
 		let path = root.join(&rel);
 		if let Some(dir) = path.parent() {
