@@ -1,5 +1,6 @@
 """The root app: global options, config file, the top-level error handler."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,29 @@ def test_json_and_quiet_from_env(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> N
     assert json.loads(cli("balance", ALICE).stdout)["address"] == ALICE
     monkeypatch.setenv("DECENTRALML_JSON", "false")
     assert "Balance" in cli("balance", ALICE).stdout
+
+
+def test_errors_under_json_are_one_json_line_on_stderr(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(self: object, task_id: int) -> None:
+        raise TrainingError("Training diverged.", hint="Lower the learning rate.")
+
+    monkeypatch.setattr(type(cli.chain), "get_task", boom)
+    result = cli("--json", "show-task", "1")
+    assert result.exit_code == 15 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert json.loads(result.stderr) == {"error": {
+        "type": "TrainingError", "message": "Training diverged.", "hint": "Lower the learning rate.", "exit_code": 15,
+    }}
+    no_signer = cli("--json", "close-task", "1")
+    assert no_signer.exit_code == 3
+    assert json.loads(no_signer.stderr)["error"]["type"] == "ConfigError"
+
+
+def test_config_error_in_root_callback_under_json(isolated_env: Path) -> None:
+    from typer.testing import CliRunner
+
+    (isolated_env / "config.toml").write_text("url = \n")
+    result = CliRunner().invoke(app_module.app, ["--json", "show-task", "1"])
+    assert result.exit_code == 3
+    error = json.loads(result.stderr)["error"]
+    assert error["type"] == "ConfigError" and "not valid TOML" in error["message"]

@@ -3,11 +3,14 @@ and the one top-level error handler.
 
 Every :class:`~decentralml.errors.DecentralMLError` becomes its one-line
 message on stderr and its exit code; Ctrl-C exits 130; anything unexpected
-exits 1 with a hint to rerun with ``--debug`` (which shows tracebacks).
+exits 1 with a hint to rerun with ``--debug`` (which shows tracebacks). Under
+``--json`` the same line is a JSON object, ``{"error": {...}}``, still on stderr
+so stdout holds only a command's data.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
@@ -35,8 +38,26 @@ def _debug_requested(ctx: click.Context) -> bool:
     return "--debug" in sys.argv or os.environ.get("DECENTRALML_DEBUG", "").lower() in ("1", "true", "yes")
 
 
-def _print_error(text: str) -> None:
-    click.echo(f"Error: {text}", err=True)
+def _json_requested(ctx: click.Context | None) -> bool:
+    obj = ctx.find_object(RunContext) if ctx is not None else None
+    if obj is not None:
+        return obj.settings.json
+    if ctx is not None and "json_output" in ctx.params:  # the root callback failed before settings existed
+        return bool(ctx.params["json_output"])
+    return "--json" in sys.argv or os.environ.get("DECENTRALML_JSON", "").lower() in ("1", "true", "yes")
+
+
+def _print_error(text: str, ctx: click.Context | None = None, *, exc: BaseException | None = None, exit_code: int) -> None:
+    if not _json_requested(ctx):
+        click.echo(f"Error: {text}", err=True)
+        return
+    error: dict[str, Any] = {"message": text, "exit_code": exit_code, "type": type(exc).__name__ if exc else None}
+    if isinstance(exc, DecentralMLError):
+        error.update(message=exc.message, hint=exc.hint)
+        for attribute in ("module", "name"):  # a pallet error's identity (DispatchError)
+            if getattr(exc, attribute, None) is not None:
+                error[attribute] = getattr(exc, attribute)
+    click.echo(json.dumps({"error": error}, sort_keys=True), err=True)
 
 
 class DecentralMLGroup(TyperGroup):
@@ -54,15 +75,18 @@ class DecentralMLGroup(TyperGroup):
         except DecentralMLError as exc:
             if _debug_requested(ctx):
                 traceback.print_exc(file=sys.stderr)
-            _print_error(exc.one_line())
+            _print_error(exc.one_line(), ctx, exc=exc, exit_code=exc.exit_code)
             raise click.exceptions.Exit(exc.exit_code) from exc
-        except KeyboardInterrupt:
-            _print_error("Interrupted.")
+        except KeyboardInterrupt as exc:
+            _print_error("Interrupted.", ctx, exc=exc, exit_code=EXIT_INTERRUPTED)
             raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             if _debug_requested(ctx):
                 traceback.print_exc(file=sys.stderr)
-            _print_error(f"Unexpected {type(exc).__name__}: {exc}. Rerun with --debug for the traceback.")
+            _print_error(
+                f"Unexpected {type(exc).__name__}: {exc}. Rerun with --debug for the traceback.",
+                ctx, exc=exc, exit_code=EXIT_UNEXPECTED,
+            )
             raise click.exceptions.Exit(EXIT_UNEXPECTED) from exc
 
 
@@ -167,10 +191,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         command.main(args=argv, prog_name="decentralml", standalone_mode=True)
     except DecentralMLError as exc:  # raised outside a command (should not happen)
-        _print_error(exc.one_line())
+        _print_error(exc.one_line(), exc=exc, exit_code=exc.exit_code)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        _print_error("Interrupted.")
+    except KeyboardInterrupt as exc:
+        _print_error("Interrupted.", exc=exc, exit_code=EXIT_INTERRUPTED)
         sys.exit(EXIT_INTERRUPTED)
 
 
