@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from decentralml.errors import ChainError
-from decentralml.storage.reference import Reference, StorageType
+from decentralml.storage.reference import Reference, StorageType  # noqa: F401 - re-exported by decentralml.chain
 
 DIGEST_LEN = 32
 

@@ -148,7 +148,7 @@ def create_task(
     try:
         receipt = chain.submit(keypair, "create_task", params)
     except DecentralMLError as exc:
-        raise _uploaded_hint(exc, uploaded)
+        raise _uploaded_hint(exc, uploaded) from exc
     event = receipt.find_event("DecentralMLModule", "TaskCreated")
     if event is None:
         raise _uploaded_hint(
