@@ -100,6 +100,20 @@ def test_cli_errors_against_the_node(node: Node, assets: Path) -> None:
     assert poor.exit_code == 6
 
 
+def test_ecdsa_and_ed25519_signers_transact_like_subkey_keys(node: Node) -> None:
+    """//Alice as ecdsa and ed25519 (subkey's addresses): funded by sr25519 Alice, each sends 1 UNIT on."""
+    for crypto, address in (("ecdsa", "5C7C2Z5sWbytvHpuLTvzKunnnRwQxft1jiqrLD5rhucQ5S9X"),
+                            ("ed25519", "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu")):
+        node.json("--suri", "//Alice", "transfer", address, "5 UNIT")
+        before = node.free(CHARLIE.ss58_address)
+        sent = node.json("--suri", "//Alice", "--crypto", crypto, "transfer", CHARLIE.ss58_address, "1 UNIT")
+        assert sent["from"] == address
+        assert node.free(CHARLIE.ss58_address) == before + UNIT
+        assert node.free(address) == 4 * UNIT - _fee(sent)
+    soft = node.run("--suri", "//Alice/soft", "--crypto", "ecdsa", "transfer", CHARLIE.ss58_address, "1 UNIT")
+    assert soft.exit_code == 2 and "hard junctions only" in soft.stderr
+
+
 def test_pallet_errors_and_nonces_through_the_client(devnode: Any) -> None:
     with ChainClient.connect(devnode.url, timeout=30) as chain:
         with pytest.raises(NotFoundError) as missing:

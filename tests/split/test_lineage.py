@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from substrateinterface import Keypair, KeypairType
 
+from decentralml.chain.signer import keypair_from_suri
+from decentralml.config import CryptoType
 from decentralml.errors import IntegrityError, UsageError
 from decentralml.lineage import (
     LineageRecord,
@@ -50,11 +52,19 @@ def _record(keypair: Keypair, output: bytes = OUTPUT, **overrides) -> LineageRec
     return LineageRecord(**fields)
 
 
-@pytest.fixture(params=["sr25519", "ed25519"])
+@pytest.fixture(params=["sr25519", "ed25519", "ecdsa"])
 def keypair(request) -> Keypair:
     if request.param == "sr25519":
         return Keypair.create_from_uri("//Bob")
+    if request.param == "ecdsa":
+        return keypair_from_suri("//Bob", CryptoType.ECDSA)
     return Keypair.create_from_seed("0x" + "11" * 32, crypto_type=KeypairType.ED25519)
+
+
+def test_ethereum_style_ecdsa_keys_cannot_sign_lineage():
+    ethereum = Keypair.create_from_private_key("0x" + "11" * 32, crypto_type=KeypairType.ECDSA)
+    with pytest.raises(UsageError, match="Substrate ecdsa"):
+        signer_of(ethereum)
 
 
 def test_canonical_json_is_deterministic_and_refuses_floats():

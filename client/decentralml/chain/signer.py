@@ -6,8 +6,13 @@ mnemonic or a ``0x``-prefixed 32-byte hex seed, ``<path>`` is a sequence of
 A URI starting with ``/`` (``//Alice``) uses the well-known development
 mnemonic, as subkey does: only when the user types it.
 
-Derivation paths are supported for sr25519; ed25519 keys are accepted without
-a path. ecdsa is refused with a clear error (see :func:`keypair_from_suri`).
+sr25519 takes hard and soft junctions; ed25519 and ecdsa take hard junctions
+only, derived as sp-core does (``blake2_256(("Ed25519HDKD" | "Secp256k1HDKD",
+seed, chain_code))``). ecdsa keys are Substrate's, not Ethereum's: the account
+is blake2-256 of the compressed secp256k1 public key and the signature is a
+65-byte recoverable signature over blake2-256 of the payload
+(:class:`decentralml.chain.ecdsa.SubstrateEcdsaKeypair`). The dev keys match subkey's
+(``tests/chain/test_signer.py`` pins them against sp-core).
 """
 
 from __future__ import annotations
@@ -40,6 +45,17 @@ def _split_suri(suri: str) -> tuple[str, str, str]:
     return match["secret"].strip(), match["path"] or "", match["password"] or ""
 
 
+_HDKD_PREFIX = {CryptoType.ED25519: b"Ed25519HDKD", CryptoType.ECDSA: b"Secp256k1HDKD"}
+
+
+def _hard_derive(prefix: bytes, seed: bytes, chain_code: bytes) -> bytes:
+    """sp-core's hard junction for ed25519/ecdsa: blake2-256 of the SCALE tuple (prefix str, seed, chain code)."""
+    from hashlib import blake2b
+
+    encoded = bytes((len(prefix) << 2,)) + prefix + seed + chain_code  # compact length: prefixes are < 64 bytes
+    return blake2b(encoded, digest_size=32).digest()
+
+
 def keypair_from_suri(suri: str, crypto: CryptoType = CryptoType.SR25519, ss58_format: int = SS58_FORMAT) -> "Keypair":
     """Build the keypair a secret URI names; never echoes the secret in errors."""
     import bip39
@@ -60,22 +76,31 @@ def keypair_from_suri(suri: str, crypto: CryptoType = CryptoType.SR25519, ss58_f
                 hint="Check the words and their order.",
             )
         seed = bytes(bip39.bip39_to_mini_secret(words, password))
-    if crypto is CryptoType.ECDSA:
-        # substrate-interface derives ecdsa accounts and signatures the Ethereum
-        # way (H160, keccak); the chain's MultiSignature/AccountId32 would reject them.
-        raise UsageError(
-            "ecdsa keys cannot sign for this chain with this client.", hint="Use --crypto sr25519 or ed25519."
-        )
-    key_type = KeypairType.SR25519 if crypto is CryptoType.SR25519 else KeypairType.ED25519
-    keypair = Keypair.create_from_seed(seed, ss58_format=ss58_format, crypto_type=key_type)
-    if not path:
-        return keypair
-    if crypto is not CryptoType.SR25519:
-        raise UsageError("Derivation paths are supported for sr25519 keys only.", hint="Use --crypto sr25519.")
     try:
-        junctions = extract_derive_path(path)
+        junctions = extract_derive_path(path) if path else []
     except ValueError as exc:
         raise UsageError(f"The derivation path is not valid: {exc}.") from None
+    if crypto is not CryptoType.SR25519:
+        if any(not junction.is_hard for junction in junctions):
+            raise UsageError(
+                f"{crypto.value} keys take hard junctions only (//name), not soft ones (/name).",
+                hint="Use // in the path, or --crypto sr25519.",
+            )
+        for junction in junctions:
+            seed = _hard_derive(_HDKD_PREFIX[crypto], seed, junction.chain_code)
+        if crypto is CryptoType.ECDSA:
+            from eth_keys.exceptions import ValidationError
+
+            from decentralml.chain.ecdsa import SubstrateEcdsaKeypair
+
+            try:
+                return SubstrateEcdsaKeypair(seed, ss58_format=ss58_format)
+            except ValidationError:  # 0 or >= the curve order
+                raise UsageError("The seed is not a valid secp256k1 secret key.", hint="Use another seed.") from None
+        return Keypair.create_from_seed(seed, ss58_format=ss58_format, crypto_type=KeypairType.ED25519)
+    keypair = Keypair.create_from_seed(seed, ss58_format=ss58_format, crypto_type=KeypairType.SR25519)
+    if not junctions:
+        return keypair
     public, private = keypair.public_key, keypair.private_key
     for junction in junctions:
         derive = sr25519.hard_derive_keypair if junction.is_hard else sr25519.derive_keypair

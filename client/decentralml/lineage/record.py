@@ -27,6 +27,7 @@ class SignatureScheme(str, enum.Enum):
 
     SR25519 = "sr25519"
     ED25519 = "ed25519"
+    ECDSA = "ecdsa"  # signer = the 32-byte account id; the key is recovered from the 65-byte signature
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ The signed message is a fixed context string followed by the record's
 SHA-256 digest, so a lineage signature can never be replayed as a signature
 over a transaction or any other DecentralML message. Keys are
 ``substrateinterface.Keypair`` objects (sr25519, the chain's account scheme,
-or ed25519).
+ed25519, or :class:`decentralml.chain.ecdsa.SubstrateEcdsaKeypair`). Signatures
+are checked with the dev node runtime's ``MultiSignature`` verification.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ def scheme_of(keypair: "Keypair") -> SignatureScheme:
         return SignatureScheme.SR25519
     if keypair.crypto_type == KeypairType.ED25519:
         return SignatureScheme.ED25519
-    raise UsageError("Lineage records can be signed with sr25519 or ed25519 keys only.")
+    if keypair.crypto_type == KeypairType.ECDSA and len(keypair.public_key) == 32:  # Substrate ecdsa, not Ethereum's
+        return SignatureScheme.ECDSA
+    raise UsageError("Lineage records can be signed with sr25519, ed25519 or Substrate ecdsa keys only.")
 
 
 def signer_of(keypair: "Keypair") -> tuple[str, SignatureScheme]:
@@ -98,15 +101,18 @@ def sign_record(record: LineageRecord, keypair: "Keypair") -> SignedLineage:
 
 def verify_signature(signed: SignedLineage) -> None:
     """Raise :class:`IntegrityError` unless the signature is the named signer's over this record."""
-    from substrateinterface import Keypair, KeypairType
+    from decentralml.devnode.runtime.crypto import ECDSA, ED25519, SIGNATURE_LENGTH, SR25519, verify
 
-    crypto_type = KeypairType.SR25519 if signed.record.scheme == SignatureScheme.SR25519 else KeypairType.ED25519
-    if len(signed.signature) != 64:
+    scheme = {SignatureScheme.SR25519: SR25519, SignatureScheme.ED25519: ED25519, SignatureScheme.ECDSA: ECDSA}[
+        signed.record.scheme
+    ]
+    if len(signed.signature) != SIGNATURE_LENGTH[scheme]:
         raise IntegrityError("Lineage signature has the wrong length: the record was altered or badly encoded.")
     try:
-        checker = Keypair(public_key=bytes.fromhex(signed.record.signer), crypto_type=crypto_type, ss58_format=42)
-        valid = checker.verify(signing_message(signed.record), signed.signature)
-    except Exception as exc:  # the crypto backends raise assorted types on bad keys
-        raise IntegrityError(f"Lineage signature could not be checked ({exc}): do not trust the record.") from exc
-    if not valid:
+        signer = bytes.fromhex(signed.record.signer)
+    except ValueError as exc:
+        raise IntegrityError("Lineage signer is not a hex key: do not trust the record.") from exc
+    if len(signer) != 32:
+        raise IntegrityError("Lineage signer is not a 32-byte key: do not trust the record.")
+    if not verify(scheme, signed.signature, signing_message(signed.record), signer):
         raise IntegrityError("Lineage signature does not match the record: the record was altered or signed by another key.")
