@@ -119,3 +119,83 @@ def test_federated_round_on_the_dev_node(devnode, tmp_path: Path, framework: str
         assert nxt.assets.base_model is not None and nxt.assets.base_model.digest_hex == federated["digest"]
     finally:
         chain.close()
+
+
+def test_manual_accept_round_leaves_every_decision_to_the_creator(devnode, tmp_path: Path) -> None:
+    """ManualAccept: nothing is paid on submission or by the evaluation; the creator records a validation,
+    accepts one result by hand and rejects the other; only the creator may decide; paid exactly once."""
+    from decentralml.chain.client import ChainClient
+    from decentralml.chain.signer import keypair_from_suri
+    from decentralml.chain.types import SubmissionStatus
+
+    creator = creator_bundle()
+    bundles = creator.copy_creator_bundle(tmp_path / "bundles", replace(creator.SETTINGS, framework="torch"))
+    init = subprocess.run([sys.executable, str(bundles / "model_creator.py"), "init", str(tmp_path / "round0")],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert init.returncode == 0, init.stderr[-3000:]
+    round0 = json.loads(init.stdout.strip().splitlines()[-1])
+    store = ["--data-dir", str(tmp_path / "store")]
+    _, created = cli(devnode.url, "//Alice", "create-task", round0["contributor_bundle"], "--question", "Train the digits MLP",
+                     "--reward", "10 UNIT", "--max-assignments", "2", "--validation", "manual",
+                     "--base-model", round0["global_model"], *store)
+    task_id = created["task_id"]
+    chain = ChainClient.connect(devnode.url)
+    try:
+        workers = ("Bob", "Charlie")
+        address = {name: keypair_from_suri(f"//{name}").ss58_address for name in workers}
+        before = {name: chain.balance(a).free for name, a in address.items()}
+        fees = dict.fromkeys(workers, 0)
+        submission_of = {}
+        for index, name in enumerate(workers):
+            _, assigned = cli(devnode.url, f"//{name}", "assign-task", str(task_id), "--work-dir", str(tmp_path / name))
+            out = tmp_path / f"result-{name}"
+            run = subprocess.run([assigned["start_script"], "--contributor-index", str(index), "--output", str(out)],
+                                 cwd=assigned["directory"], capture_output=True, text=True, timeout=600,
+                                 env=dict(os.environ, DECENTRALML_PYTHON=sys.executable))
+            assert run.returncode == 0, run.stderr[-3000:]
+            if name == "Charlie":  # a useless model: the evaluation must say so, the creator decides
+                from safetensors.numpy import load_file, save_file
+
+                save_file({k: v * -50.0 for k, v in load_file(str(out / "weights.safetensors")).items()},
+                          str(out / "weights.safetensors"))
+            _, sent = cli(devnode.url, f"//{name}", "send-result", str(assigned["submission_id"]), str(out), *store)
+            assert sent["accepted"] is False and sent["reward"] is None
+            fees[name] += fee(assigned) + fee(sent)
+            submission_of[name] = assigned["submission_id"]
+
+        # The evaluation of a ManualAccept task only reports (no --no-decide needed).
+        _, shown = cli(devnode.url, "//Alice", "evaluate-results", str(task_id), "--creator-bundle", str(bundles),
+                       "--work-dir", str(tmp_path / "creator"))
+        by_id = {j["submission_id"]: j for j in shown}
+        assert {j["decision"] for j in shown} == {"left to the creator"}
+        assert by_id[submission_of["Bob"]]["passed"] is True and by_id[submission_of["Charlie"]]["passed"] is False
+        assert all(chain.get_submission(s).status is SubmissionStatus.PENDING_VALIDATION for s in submission_of.values())
+
+        # Only the creator decides.
+        code, err = cli(devnode.url, "//Bob", "accept-result", str(submission_of["Bob"]), check=False)
+        assert code == 9 and "creator" in err.lower()
+
+        _, validated = cli(devnode.url, "//Alice", "validate-result", str(submission_of["Bob"]), "--passed", "--score", "9300")
+        assert validated["action"] == "validated"
+        assert chain.get_submission(submission_of["Bob"]).status is SubmissionStatus.VALIDATED
+        _, accepted = cli(devnode.url, "//Alice", "accept-result", str(submission_of["Bob"]))
+        assert int(accepted["reward"]["planck"]) == REWARD
+        _, rejected = cli(devnode.url, "//Alice", "reject-result", str(submission_of["Charlie"]))
+        assert rejected["action"] == "rejected"
+        code, _ = cli(devnode.url, "//Alice", "accept-result", str(submission_of["Bob"]), check=False)
+        assert code == 7  # not awaiting a decision any more: paid exactly once
+
+        after = {name: chain.balance(a).free for name, a in address.items()}
+        assert after["Bob"] - before["Bob"] == REWARD - fees["Bob"]
+        assert after["Charlie"] - before["Charlie"] == -fees["Charlie"]
+        bob = chain.get_submission(submission_of["Bob"])
+        assert bob.status is SubmissionStatus.ACCEPTED and bob.paid == REWARD
+        assert bob.validation is not None and (bob.validation.passed, bob.validation.score) == (True, 9300)
+        assert chain.get_submission(submission_of["Charlie"]).paid == 0
+        assert chain.get_task(task_id).paid == REWARD
+
+        _, federated = cli(devnode.url, "//Alice", "federate", str(task_id), "--creator-bundle", str(bundles),
+                           "--work-dir", str(tmp_path / "creator"), *store)
+        assert [c["submission_id"] for c in federated["contributions"]] == [submission_of["Bob"]]
+    finally:
+        chain.close()
