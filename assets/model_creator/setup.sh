@@ -12,7 +12,11 @@ if "$PY" -c "import decentralml, numpy, safetensors, sklearn, tensorflow, torch"
   echo "The current Python already satisfies the creator bundle." >&2
   exit 0
 fi
-key="$(cat "$HERE/requirements.txt" "$REPO/pyproject.toml" 2>/dev/null | "$PY" -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest()[:16])')"
+# keyed on requirements.txt, and on the client's pyproject.toml when the bundle sits in this repository
+key="$("$PY" -c 'import hashlib, os, sys; h = hashlib.sha256()
+for p in sys.argv[1:]:
+    if os.path.isfile(p): h.update(open(p, "rb").read())
+print(h.hexdigest()[:16])' "$HERE/requirements.txt" "$REPO/pyproject.toml")"
 VENV="${XDG_CACHE_HOME:-$HOME/.cache}/decentralml/creator-venvs/$key"
 if [ ! -f "$VENV/.complete" ]; then
   echo "Installing the creator's requirements into $VENV (first run only)..." >&2
