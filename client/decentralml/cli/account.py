@@ -44,7 +44,7 @@ def _entry_json(entry: KeystoreEntry) -> dict[str, object]:
     }
 
 
-CryptoOpt = Annotated[Optional[str], typer.Option("--crypto", help="sr25519 (default) or ed25519.")]
+CryptoOpt = Annotated[Optional[str], typer.Option("--crypto", help="sr25519 (default), ed25519 or ecdsa (Substrate's, as subkey).")]
 ShowSecretOpt = Annotated[bool, typer.Option("--show-secret", help="Also print the secret (keep it private!).")]
 
 
