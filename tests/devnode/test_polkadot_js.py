@@ -39,6 +39,7 @@ def test_polkadot_api_connects_signs_mortal_transfers_and_creates_a_task(devnode
     # inBlock and finalized arrive together (instant finality); PJ's switchMap may skip the InBlock callback.
     assert set(transfer["statuses"]) <= {"Ready", "InBlock", "Finalized"}
     assert transfer["mortal"] is True
+    assert out["inherent"] == {"call": "timestamp.set", "signed": False, "firstByte": 5}
     assert transfer["bobDelta"] == str(1_234_000_000_000)
     assert "balances.Transfer" in transfer["events"] and "system.ExtrinsicSuccess" in transfer["events"]
     assert len(transfer["fee"]) == 1 and int(transfer["fee"][0]) > 0

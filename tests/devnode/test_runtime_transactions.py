@@ -246,7 +246,7 @@ def test_block_header_hash_and_timestamp(runtime: Runtime, chain: Chain) -> None
     second = chain.produce(timestamp_ms=1_000_001)  # closer than MinimumPeriod: moved forward
     assert second.timestamp_ms == 1_000_000 + 3_000
     call = runtime.index.call_index("Timestamp", "set") + compact(1_003_000)
-    assert second.extrinsics[0] == compact(1 + len(call)) + b"\x04" + call
+    assert second.extrinsics[0] == compact(1 + len(call)) + b"\x05" + call  # bare, format v5, as a node builds it
 
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

@@ -561,10 +561,11 @@ fn run_block(rec: &mut Recorder, parent: &Header, number: BlockNumber, txs: Vec<
 		let header_in = Header::new(number, H256::zero(), H256::zero(), parent_hash, Default::default());
 		Executive::initialize_block(&header_in);
 		let mut xts = vec![];
-		let inherent =
-			UncheckedExtrinsic::new_bare_legacy(RuntimeCall::Timestamp(pallet_timestamp::Call::set {
-				now: timestamp,
-			}));
+		// As a node's block builder makes it: `InherentBuilder::new_inherent` = `new_bare`,
+		// extrinsic format v5 (byte 0x05).
+		let inherent = <UncheckedExtrinsic as frame_support::traits::InherentBuilder>::new_inherent(
+			RuntimeCall::Timestamp(pallet_timestamp::Call::set { now: timestamp }),
+		);
 		let mut all: Vec<(String, Option<String>, UncheckedExtrinsic, Option<Vec<u8>>, bool, Value)> =
 			vec![("timestamp inherent".into(), None, inherent, None, true, Value::Null)];
 		for tx in txs {
@@ -756,7 +757,7 @@ pub fn signed_blocks_vector() -> Value {
 		"format": "decentralml-vectors/1",
 		"kind": "blocks",
 		"name": "signed_blocks",
-		"description": "Two blocks of ed25519-signed extrinsics (deterministic signatures) applied through frame_executive::Executive: timestamp inherent first (bare, format v4 byte 0x04), then signed v4 extrinsics with the full transaction extension list; fees withdrawn and burned.",
+		"description": "Two blocks of ed25519-signed extrinsics (deterministic signatures) applied through frame_executive::Executive: timestamp inherent first (bare, format v5 byte 0x05, as a node's block builder makes it), then signed v4 extrinsics with the full transaction extension list; fees withdrawn and burned.",
 		"runtime": {"spec_name": "decentralml", "spec_version": VERSION.spec_version, "transaction_version": VERSION.transaction_version},
 		"accounts": rec.accounts_json(),
 		"genesis_hash": hex0x(&blake2_256(&genesis.encode())),

@@ -75,6 +75,9 @@ async function main() {
     mortal: included.era.isMortalEra,
     bobDelta: ((await api.query.system.account(bob.address)).data.free.toBigInt() - bobBefore).toString(),
   };
+  // Extrinsic 0 is the timestamp inherent, bare in format v5 (byte 0x05) as a node's block builder makes it.
+  const inherent = signedBlock.block.extrinsics[0];
+  out.inherent = { call: `${inherent.method.section}.${inherent.method.method}`, signed: inherent.isSigned, firstByte: inherent.toU8a(true)[0] };
 
   // create_task.
   const section = Object.keys(api.tx).find((name) => name.toLowerCase() === 'decentralmlmodule');

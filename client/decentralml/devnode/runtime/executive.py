@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 U64_MAX = (1 << 64) - 1
 FIXED_ONE = 10**18
+# A node's block builder makes inherents with `new_bare`: extrinsic format v5, byte 0x05
+# (sp-runtime's EXTRINSIC_FORMAT_VERSION); clients still submit v4 (0x04 / 0x84).
+INHERENT_VERSION = b"\x05"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +206,7 @@ class BlockBuilder:
         prev = int.from_bytes(raw, "little") if raw else 0
         now = timestamp_ms if prev == 0 else max(timestamp_ms, prev + self.rt.minimum_period)
         call = self.rt.index.call_index("Timestamp", "set") + compact(now)
-        body = b"\x04" + call
+        body = INHERENT_VERSION + call
         xt = compact(len(body)) + body
         info = DispatchInfo(Weight(self.rt.timestamp_set), DispatchClass.MANDATORY)
         self.ctx.set_phase_apply(0)
