@@ -11,7 +11,6 @@ to import).
 
 from __future__ import annotations
 
-from hashlib import blake2b
 from typing import Any
 
 from eth_keys import keys
@@ -19,12 +18,9 @@ from substrateinterface import Keypair, KeypairType
 from substrateinterface.utils.ss58 import ss58_encode
 
 from decentralml.devnode.runtime.crypto import ECDSA, verify
+from decentralml.devnode.runtime.hashing import blake2_256
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
-def _blake2_256(data: bytes) -> bytes:
-    return blake2b(data, digest_size=32).digest()
 
 
 def _message_bytes(data: Any) -> bytes:
@@ -47,12 +43,12 @@ class SubstrateEcdsaKeypair(Keypair):
         self.derive_path = None
         self.mnemonic = None
         self.private_key = seed
-        self.public_key = _blake2_256(self.compressed_public_key)
+        self.public_key = blake2_256(self.compressed_public_key)
         self.ss58_format = ss58_format
         self.ss58_address = ss58_encode(self.public_key, ss58_format)
 
     def sign(self, data: Any) -> bytes:
-        signature = self._key.sign_msg_hash(_blake2_256(_message_bytes(data)))
+        signature = self._key.sign_msg_hash(blake2_256(_message_bytes(data)))
         s, v = signature.s, signature.v
         if s > SECP256K1_N // 2:  # libsecp256k1 normalises to low s; so must we, to sign as sp-core does
             s, v = SECP256K1_N - s, v ^ 1
