@@ -41,12 +41,9 @@ def fee(payload: dict[str, Any]) -> int:
     return int(payload["transaction"]["fee"])
 
 
-@pytest.mark.parametrize("framework", ["tensorflow", "torch"])
-def test_federated_round_on_the_dev_node(devnode, tmp_path: Path, framework: str) -> None:
-    from decentralml.chain.client import ChainClient
-    from decentralml.chain.signer import keypair_from_suri
-    from decentralml.chain.types import SubmissionStatus, TaskStatus
-
+def open_round(node_url: str, tmp_path: Path, framework: str, validation: str, slots: int) -> tuple[Path, dict[str, Any], list[str], int]:
+    """The creator's round 0 (initial model and contributor bundle) posted as a task; returns
+    (creator bundle dir, round-0 summary, storage options, task id)."""
     creator = creator_bundle()
     bundles = creator.copy_creator_bundle(tmp_path / "bundles", replace(creator.SETTINGS, framework=framework))
     init = subprocess.run([sys.executable, str(bundles / "model_creator.py"), "init", str(tmp_path / "round0")],
@@ -54,11 +51,38 @@ def test_federated_round_on_the_dev_node(devnode, tmp_path: Path, framework: str
     assert init.returncode == 0, init.stderr[-3000:]
     round0 = json.loads(init.stdout.strip().splitlines()[-1])
     store = ["--data-dir", str(tmp_path / "store")]
-
-    _, created = cli(devnode.url, "//Alice", "create-task", round0["contributor_bundle"], "--question", "Train the digits MLP",
-                     "--reward", "10 UNIT", "--max-assignments", "3", "--validation", "custom",
+    _, created = cli(node_url, "//Alice", "create-task", round0["contributor_bundle"], "--question", "Train the digits MLP",
+                     "--reward", "10 UNIT", "--max-assignments", str(slots), "--validation", validation,
                      "--base-model", round0["global_model"], *store)
-    task_id = created["task_id"]
+    return bundles, round0, store, created["task_id"]
+
+
+def contribute(node_url: str, tmp_path: Path, task_id: int, name: str, index: int, store: list[str],
+               *, poison: bool = False) -> tuple[dict[str, Any], dict[str, Any], Path]:
+    """//name takes a slot, runs ./start_task.sh on its shard (its weights x -50 when ``poison``)
+    and sends the result; returns (assign-task JSON, send-result JSON, result dir)."""
+    _, assigned = cli(node_url, f"//{name}", "assign-task", str(task_id), "--work-dir", str(tmp_path / name))
+    out = tmp_path / f"result-{name}"
+    run = subprocess.run([assigned["start_script"], "--contributor-index", str(index), "--output", str(out)],
+                         cwd=assigned["directory"], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, DECENTRALML_PYTHON=sys.executable))
+    assert run.returncode == 0, run.stderr[-3000:]
+    if poison:
+        from safetensors.numpy import load_file, save_file
+
+        save_file({k: v * -50.0 for k, v in load_file(str(out / "weights.safetensors")).items()},
+                  str(out / "weights.safetensors"))
+    _, sent = cli(node_url, f"//{name}", "send-result", str(assigned["submission_id"]), str(out), *store)
+    return assigned, sent, out
+
+
+@pytest.mark.parametrize("framework", ["tensorflow", "torch"])
+def test_federated_round_on_the_dev_node(devnode, tmp_path: Path, framework: str) -> None:
+    from decentralml.chain.client import ChainClient
+    from decentralml.chain.signer import keypair_from_suri
+    from decentralml.chain.types import SubmissionStatus, TaskStatus
+
+    bundles, round0, store, task_id = open_round(devnode.url, tmp_path, framework, "custom", 3)
     chain = ChainClient.connect(devnode.url)
     try:
         address = {name: keypair_from_suri(f"//{name}").ss58_address for name in WORKERS}
@@ -66,21 +90,9 @@ def test_federated_round_on_the_dev_node(devnode, tmp_path: Path, framework: str
         fees = dict.fromkeys(WORKERS, 0)
         submission_of = {}
         for index, name in enumerate(WORKERS):
-            _, assigned = cli(devnode.url, f"//{name}", "assign-task", str(task_id), "--work-dir", str(tmp_path / name))
-            fees[name] += fee(assigned)
-            out = tmp_path / f"result-{name}"
-            run = subprocess.run([assigned["start_script"], "--contributor-index", str(index), "--output", str(out)],
-                                 cwd=assigned["directory"], capture_output=True, text=True, timeout=600,
-                                 env=dict(os.environ, DECENTRALML_PYTHON=sys.executable))
-            assert run.returncode == 0, run.stderr[-3000:]
+            assigned, sent, out = contribute(devnode.url, tmp_path, task_id, name, index, store, poison=name == "Dave")
             assert json.loads((out / "metrics.json").read_text())["base_model_digest"] == round0["digest"]
-            if name == "Dave":
-                from safetensors.numpy import load_file, save_file
-
-                weights = {k: v * -50.0 for k, v in load_file(str(out / "weights.safetensors")).items()}
-                save_file(weights, str(out / "weights.safetensors"))
-            _, sent = cli(devnode.url, f"//{name}", "send-result", str(assigned["submission_id"]), str(out), *store)
-            fees[name] += fee(sent)
+            fees[name] += fee(assigned) + fee(sent)
             submission_of[name] = assigned["submission_id"]
 
         if framework == "torch":  # ManualAccept behaviour: the evaluation is shown, nothing changes on chain
@@ -128,17 +140,7 @@ def test_manual_accept_round_leaves_every_decision_to_the_creator(devnode, tmp_p
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.chain.types import SubmissionStatus
 
-    creator = creator_bundle()
-    bundles = creator.copy_creator_bundle(tmp_path / "bundles", replace(creator.SETTINGS, framework="torch"))
-    init = subprocess.run([sys.executable, str(bundles / "model_creator.py"), "init", str(tmp_path / "round0")],
-                          capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert init.returncode == 0, init.stderr[-3000:]
-    round0 = json.loads(init.stdout.strip().splitlines()[-1])
-    store = ["--data-dir", str(tmp_path / "store")]
-    _, created = cli(devnode.url, "//Alice", "create-task", round0["contributor_bundle"], "--question", "Train the digits MLP",
-                     "--reward", "10 UNIT", "--max-assignments", "2", "--validation", "manual",
-                     "--base-model", round0["global_model"], *store)
-    task_id = created["task_id"]
+    bundles, _, store, task_id = open_round(devnode.url, tmp_path, "torch", "manual", 2)
     chain = ChainClient.connect(devnode.url)
     try:
         workers = ("Bob", "Charlie")
@@ -147,18 +149,8 @@ def test_manual_accept_round_leaves_every_decision_to_the_creator(devnode, tmp_p
         fees = dict.fromkeys(workers, 0)
         submission_of = {}
         for index, name in enumerate(workers):
-            _, assigned = cli(devnode.url, f"//{name}", "assign-task", str(task_id), "--work-dir", str(tmp_path / name))
-            out = tmp_path / f"result-{name}"
-            run = subprocess.run([assigned["start_script"], "--contributor-index", str(index), "--output", str(out)],
-                                 cwd=assigned["directory"], capture_output=True, text=True, timeout=600,
-                                 env=dict(os.environ, DECENTRALML_PYTHON=sys.executable))
-            assert run.returncode == 0, run.stderr[-3000:]
-            if name == "Charlie":  # a useless model: the evaluation must say so, the creator decides
-                from safetensors.numpy import load_file, save_file
-
-                save_file({k: v * -50.0 for k, v in load_file(str(out / "weights.safetensors")).items()},
-                          str(out / "weights.safetensors"))
-            _, sent = cli(devnode.url, f"//{name}", "send-result", str(assigned["submission_id"]), str(out), *store)
+            # Charlie's model is useless: the evaluation must say so, the creator decides
+            assigned, sent, _ = contribute(devnode.url, tmp_path, task_id, name, index, store, poison=name == "Charlie")
             assert sent["accepted"] is False and sent["reward"] is None
             fees[name] += fee(assigned) + fee(sent)
             submission_of[name] = assigned["submission_id"]
