@@ -1,5 +1,6 @@
 # Sourced by the other scripts: a virtualenv cached outside the clone, keyed on
-# the dependency lists in pyproject.toml, with the package installed editable.
+# the dependency lists in pyproject.toml; this checkout's package is imported from
+# its own client/ directory.
 # Usage: . scripts/_env.sh   (sets ROOT, CACHE, VENV and activates the venv)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,9 +23,9 @@ if [ ! -f "$VENV/.complete" ]; then
   "$VENV/bin/pip" install --quiet -e "$ROOT[ml,test]"
   touch "$VENV/.complete"
 fi
-# The editable install points at this clone; re-point it when the clone moved.
-if ! "$VENV/bin/python" -c "import decentralml, sys; sys.exit(0 if decentralml.__file__.startswith('$ROOT/') else 1)" 2>/dev/null; then
-  "$VENV/bin/pip" install --quiet --no-deps -e "$ROOT"
-fi
+# The cached virtualenv serves every checkout at once (clones, worktrees, CI):
+# this checkout's package comes first on the import path, so two checkouts that
+# share the venv never import each other's code.
+export PYTHONPATH="$ROOT/client${PYTHONPATH:+:$PYTHONPATH}"
 export PATH="$VENV/bin:$PATH"
 export VIRTUAL_ENV="$VENV"
