@@ -181,6 +181,7 @@ app.add_typer(_account.app, name="account")
 from decentralml.cli.split import app as split_app; app.add_typer(split_app, name="split")  # split engineer
 from decentralml.cli.federate import register as _register_fl; _register_fl(app)  # fl engineer: federate, evaluate-results
 from decentralml.devnode.cli import app as devnode_app; app.add_typer(devnode_app, name="devnode")  # node engineer
+from decentralml.cli.roles import register as _register_roles; _register_roles(app)  # creator run, contributor run, report
 # <<< registrations <<<
 # ---------------------------------------------------------------------------
 

@@ -1,0 +1,104 @@
+"""Following the chain from a long-running process: new heads over a subscription, on their own connection.
+
+:class:`HeadFollower` runs ``chain_subscribeNewHeads`` in a background thread
+on a connection of its own and puts what it sees on a queue the process's
+main loop waits on: :class:`NewHead` for every new best block, and
+:class:`NodeStatus` when the node goes away and comes back. A lost
+connection is retried with exponential back-off (1 s doubling up to
+``max_backoff``); blocks missed meanwhile are not lost because the main loop
+reads events block by block from the last one it handled
+(:meth:`ChainClient.block_events`).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from decentralml.chain.client import ChainClient
+from decentralml.errors import DecentralMLError
+
+
+@dataclass(frozen=True)
+class NewHead:
+    """A new best block."""
+
+    number: int
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """The subscription lost the node (``connected`` False, retrying in ``retry_in`` s) or found it again."""
+
+    connected: bool
+    message: str
+    retry_in: float = 0.0
+
+
+def backoff_delays(first: float = 1.0, limit: float = 30.0) -> Callable[[int], float]:
+    """Attempt n (0-based) -> seconds to wait: first * 2**n capped at ``limit``."""
+    return lambda attempt: min(limit, first * (2 ** min(attempt, 16)))
+
+
+class HeadFollower:
+    """Puts :class:`NewHead` and :class:`NodeStatus` items on ``sink`` until :meth:`stop`."""
+
+    def __init__(self, connect: Callable[[], ChainClient], sink: "queue.Queue[object]", *,
+                 first_backoff: float = 1.0, max_backoff: float = 30.0) -> None:
+        self._connect = connect
+        self._sink = sink
+        self._delay = backoff_delays(first_backoff, max_backoff)
+        self._stopping = threading.Event()
+        self._client: ChainClient | None = None
+        self._thread = threading.Thread(target=self._run, name="decentralml-head-follower", daemon=True)
+
+    def start(self) -> "HeadFollower":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        client = self._client
+        if client is not None:
+            client.close()  # unblocks the subscription's read
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        attempt = 0
+        lost = False
+        while not self._stopping.is_set():
+            try:
+                self._client = self._connect()
+                if lost:
+                    self._sink.put(NodeStatus(True, f"reconnected to {self._client.url}"))
+                    lost = False
+                attempt = 0
+
+                def on_head(number: int, _parent: str | None) -> bool:
+                    self._sink.put(NewHead(number))
+                    return self._stopping.is_set()
+
+                self._client.subscribe_heads(on_head)
+            except (DecentralMLError, OSError, ValueError) as exc:
+                if self._stopping.is_set():
+                    return
+                delay = self._delay(attempt)
+                attempt += 1
+                lost = True
+                message = exc.message if isinstance(exc, DecentralMLError) else str(exc)
+                self._sink.put(NodeStatus(False, message, delay))
+            except Exception as exc:  # noqa: BLE001 - a decoding fault of one head must not end the follower
+                if self._stopping.is_set():
+                    return
+                delay = self._delay(attempt)
+                attempt += 1
+                lost = True
+                self._sink.put(NodeStatus(False, f"subscription failed: {type(exc).__name__}: {exc}", delay))
+            finally:
+                if self._client is not None:
+                    self._client.close()
+                    self._client = None
+            if self._stopping.wait(self._delay(max(0, attempt - 1)) if lost else 0):
+                return

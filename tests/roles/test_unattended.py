@@ -1,0 +1,108 @@
+"""Unattended roles on a real dev node: `creator run` and `contributor run` as processes, round after round.
+
+The dev node seals a block every 0.5 s so assignment deadlines pass in wall-clock time. Dev keys: //Alice
+creates; //Bob and //Charlie train on shards of the creator's dataset; //Dave poisons by label flipping
+(his own data with the labels permuted: a real attack through the real product); //Eve is killed mid-training.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.devnode import start_devnode
+from tests.roles.jobs import UNIT, Role, fees_paid, flipped_labels, prepare_job
+
+pytestmark = [pytest.mark.integration, pytest.mark.ml, pytest.mark.slow]
+REWARD = 10 * UNIT
+
+
+@pytest.fixture
+def node(tmp_path_factory: pytest.TempPathFactory):
+    node = start_devnode(tmp_path_factory.mktemp("devnode"), "--block-time", "0.5")
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+def contributor(tmp_path: Path, name: str, *data: str) -> Role:
+    return Role(name, ["--suri", f"//{name}", "contributor", "run", "--work-dir", str(tmp_path / name), *data],
+                tmp_path / f"{name}.jsonl")
+
+
+def journal(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def check_balances(chain, before: dict[str, int], names: dict[str, str], rewards: dict[str, int]) -> None:
+    """Each account's change is exactly its rewards minus its fees; the creator's is minus the rewards it paid
+    minus its fees (every escrow refunded to the planck)."""
+    fees = fees_paid(chain, set(before))
+    for address, name in names.items():
+        change = chain.balance(address).free - before[address]
+        if name == "Alice":
+            assert change == -sum(rewards.values()) - fees[address], name
+        else:
+            assert change == rewards.get(address, 0) - fees[address], name
+
+
+def test_three_round_job_runs_unattended_with_a_poisoner(node, tmp_path: Path) -> None:
+    from decentralml.chain.client import ChainClient
+    from decentralml.chain.signer import keypair_from_suri
+    from decentralml.chain.types import SubmissionStatus, TaskStatus
+
+    job = prepare_job(tmp_path, rounds=3, slots=3, quorum=2)
+    store = tmp_path / "store"
+    names = {keypair_from_suri(f"//{n}").ss58_address: n for n in ("Alice", "Bob", "Charlie", "Dave")}
+    address = {n: a for a, n in names.items()}
+    chain = ChainClient.connect(node.url)
+    before = {a: chain.balance(a).free for a in names}
+    workers = [
+        contributor(tmp_path, "Bob", "--shard", "0"),
+        contributor(tmp_path, "Charlie", "--shard", "1"),
+        contributor(tmp_path, "Dave", "--data", str(flipped_labels(tmp_path / "flipped.npz"))),
+    ]
+    creator = Role("creator", ["--suri", "//Alice", "creator", "run", str(job)], tmp_path / "creator.jsonl")
+    try:
+        for worker in workers:
+            worker.start(node.url, store).wait_for(lambda e: e["type"] == "runner", 60)
+        creator.start(node.url, store)
+        finished = creator.wait_for(lambda e: e["type"] == "finished", 900)
+        assert creator.process.wait(120) == 0, creator.stderr()
+        for worker in workers:
+            assert worker.terminate() == 0, worker.stderr()
+    finally:
+        for role in (creator, *workers):
+            role.kill()
+
+    assert finished["reason"] == "round limit reached: 3 of 3"
+    events = creator.events()
+    federated = [e for e in events if e["type"] == "federated"]
+    assert [e["round"] for e in federated] == [1, 2, 3]
+    assert federated[-1]["accuracy"] > 0.85
+    assert events[-1]["type"] == "report" and Path(events[-1]["html"]).is_file()
+    judged = [e for e in events if e["type"] == "judged"]
+    dave = [j for j in judged if j["worker"] == address["Dave"]]
+    assert dave and all(j["decision"] == "rejected" and "below the threshold" in j["reason"] for j in dave)
+    for name in ("Bob", "Charlie"):
+        assert sorted(j["round"] for j in judged if j["worker"] == address[name] and j["decision"] == "accepted") == [1, 2, 3]
+
+    # The chain agrees: three tasks (one per round), each decided once, paid once, closed or completed.
+    tasks = [t for t in chain.all_tasks() if t.creator == address["Alice"]]
+    assert len(tasks) == 3 and all(t.status in (TaskStatus.CLOSED, TaskStatus.COMPLETED) for t in tasks)
+    rewards: dict[str, int] = {}
+    for task in tasks:
+        for s in chain.task_submissions(task.task_id):
+            assert s.status in (SubmissionStatus.ACCEPTED, SubmissionStatus.REJECTED)
+            assert s.paid == (REWARD if s.status is SubmissionStatus.ACCEPTED else 0)
+            rewards[s.worker] = rewards.get(s.worker, 0) + s.paid
+    assert rewards[address["Bob"]] == rewards[address["Charlie"]] == 3 * REWARD and rewards.get(address["Dave"], 0) == 0
+    check_balances(chain, before, names, rewards)
+    # Each contributor's journal recorded every payment it received.
+    for worker in workers:
+        paid = sum(int(r["amount"]) for r in journal(tmp_path / worker.name / "journal.jsonl") if r["type"] == "paid")
+        assert paid == rewards.get(address[worker.name], 0), worker.name
+    chain.close()
