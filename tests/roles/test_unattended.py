@@ -106,3 +106,57 @@ def test_three_round_job_runs_unattended_with_a_poisoner(node, tmp_path: Path) -
         paid = sum(int(r["amount"]) for r in journal(tmp_path / worker.name / "journal.jsonl") if r["type"] == "paid")
         assert paid == rewards.get(address[worker.name], 0), worker.name
     chain.close()
+
+
+def test_creator_killed_mid_round_and_a_contributor_killed_mid_training(node, tmp_path: Path) -> None:
+    """SIGKILL the creator after its first decision and restart it: it continues (no task created twice, no
+    decision twice). SIGKILL Eve while she trains: her slot is released at its deadline and the round completes."""
+    from decentralml.chain.client import ChainClient
+    from decentralml.chain.signer import keypair_from_suri
+    from decentralml.chain.types import SubmissionStatus, TaskStatus
+
+    job = prepare_job(tmp_path, rounds=2, slots=3, quorum=2, round_blocks=600, assignment_blocks=80)
+    store = tmp_path / "store"
+    names = {keypair_from_suri(f"//{n}").ss58_address: n for n in ("Alice", "Bob", "Charlie", "Eve")}
+    address = {n: a for a, n in names.items()}
+    chain = ChainClient.connect(node.url)
+    before = {a: chain.balance(a).free for a in names}
+    eve = contributor(tmp_path, "Eve", "--shard", "2")
+    workers = [contributor(tmp_path, "Bob", "--shard", "0"), contributor(tmp_path, "Charlie", "--shard", "1")]
+    creator = Role("creator", ["--suri", "//Alice", "creator", "run", str(job)], tmp_path / "creator.jsonl")
+    try:
+        eve.start(node.url, store).wait_for(lambda e: e["type"] == "runner", 60)
+        creator.start(node.url, store)
+        eve.wait_for(lambda e: e["type"] == "running", 300)
+        eve.kill()  # mid-training: the slot stays taken until its deadline
+        for worker in workers:
+            worker.start(node.url, store)
+        creator.wait_for(lambda e: e["type"] == "judged", 300)
+        creator.kill()  # mid-round, after one decision
+        creator.start(node.url, store)
+        finished = creator.wait_for(lambda e: e["type"] == "finished", 900)
+        assert creator.process.wait(120) == 0, creator.stderr()
+        for worker in workers:
+            assert worker.terminate() == 0, worker.stderr()
+    finally:
+        for role in (creator, eve, *workers):
+            role.kill()
+
+    assert finished["reason"] == "round limit reached: 2 of 2"
+    records = journal(tmp_path / "digits.job" / "journal.jsonl")
+    assert [r["round"] for r in records if r["type"] == "round_opened"] == [1, 2]
+    decided = [r["submission_id"] for r in records if r["type"] == "judged"]
+    assert len(decided) == len(set(decided)) == 4
+    tasks = sorted((t for t in chain.all_tasks() if t.creator == address["Alice"]), key=lambda t: t.task_id)
+    assert len(tasks) == 2 and all(t.status in (TaskStatus.CLOSED, TaskStatus.COMPLETED) for t in tasks)
+    first = {s.worker: s for s in chain.task_submissions(tasks[0].task_id)}
+    assert first[address["Eve"]].status is SubmissionStatus.EXPIRED and first[address["Eve"]].paid == 0
+    closed = next(r for r in records if r["type"] == "round_closed" and r["round"] == 1)
+    assert int(closed["refund"]) == REWARD  # Eve's slot's share of the escrow came back
+    rewards: dict[str, int] = {}
+    for task in tasks:
+        for s in chain.task_submissions(task.task_id):
+            rewards[s.worker] = rewards.get(s.worker, 0) + s.paid
+    assert rewards[address["Bob"]] == rewards[address["Charlie"]] == 2 * REWARD
+    check_balances(chain, before, names, rewards)
+    chain.close()

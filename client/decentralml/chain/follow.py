@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,9 +24,10 @@ from decentralml.errors import DecentralMLError
 
 @dataclass(frozen=True)
 class NewHead:
-    """A new best block."""
+    """A new best block, and when the subscription saw it (``time.monotonic()``)."""
 
     number: int
+    seen_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class HeadFollower:
                 attempt = 0
 
                 def on_head(number: int, _parent: str | None) -> bool:
-                    self._sink.put(NewHead(number))
+                    self._sink.put(NewHead(number, time.monotonic()))
                     return self._stopping.is_set()
 
                 self._client.subscribe_heads(on_head)

@@ -190,7 +190,7 @@ class ContributorNode:
         self.chain: ChainClient | None = None
         self.head = 0
         self.last_block = 0
-        self._head_times: list[float] = []
+        self._head_times: list[tuple[int, float]] = []
         self._look_for_tasks = True
 
     # -- output and control -------------------------------------------------------
@@ -281,8 +281,7 @@ class ContributorNode:
 
     def _handle(self, item: object) -> None:
         if isinstance(item, NewHead):
-            if item.number > self.head:
-                self._head_times = (self._head_times + [time.monotonic()])[-20:]
+            self._head_times = (self._head_times + [(item.number, item.seen_at)])[-21:]
             self.head = max(self.head, item.number)
         elif isinstance(item, NodeStatus):
             self._notice("node", connected=item.connected, message=item.message, retry_in=item.retry_in)
@@ -303,10 +302,9 @@ class ContributorNode:
             self._look_for_tasks = True
 
     def _block_seconds(self) -> float:
-        times = self._head_times
-        if len(times) < 2:
-            return DEFAULT_BLOCK_SECONDS
-        return max(0.05, (times[-1] - times[0]) / (len(times) - 1))
+        """The median time between consecutive heads as the subscription saw them (the default before five)."""
+        gaps = sorted(t2 - t1 for (n1, t1), (n2, t2) in zip(self._head_times, self._head_times[1:]) if n2 == n1 + 1)
+        return max(0.05, gaps[len(gaps) // 2]) if len(gaps) >= 5 else DEFAULT_BLOCK_SECONDS
 
     # -- reading the chain ------------------------------------------------------------
 
