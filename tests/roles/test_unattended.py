@@ -8,6 +8,7 @@ creates; //Bob and //Charlie train on shards of the creator's dataset; //Dave po
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,8 @@ def test_three_round_job_runs_unattended_with_a_poisoner(node, tmp_path: Path) -
 
 def test_creator_killed_mid_round_and_a_contributor_killed_mid_training(node, tmp_path: Path) -> None:
     """SIGKILL the creator after its first decision and restart it: it continues (no task created twice, no
-    decision twice). SIGKILL Eve while she trains: her slot is released at its deadline and the round completes."""
+    decision twice). SIGKILL Eve while she trains: her slot is released at its deadline and the round completes.
+    The node stops for a few seconds meanwhile: every role reconnects and goes on."""
     from decentralml.chain.client import ChainClient
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.chain.types import SubmissionStatus, TaskStatus
@@ -134,6 +136,9 @@ def test_creator_killed_mid_round_and_a_contributor_killed_mid_training(node, tm
         creator.wait_for(lambda e: e["type"] == "judged", 300)
         creator.kill()  # mid-round, after one decision
         creator.start(node.url, store)
+        node.stop()  # the node goes away for a while and comes back on the same data and port
+        time.sleep(3)
+        node.start()
         finished = creator.wait_for(lambda e: e["type"] == "finished", 900)
         assert creator.process.wait(120) == 0, creator.stderr()
         for worker in workers:
@@ -143,6 +148,8 @@ def test_creator_killed_mid_round_and_a_contributor_killed_mid_training(node, tm
             role.kill()
 
     assert finished["reason"] == "round limit reached: 2 of 2"
+    for role in (creator, *workers):  # each said it lost the node, and carried on
+        assert any(e["type"] == "node" and not e["connected"] for e in role.events()), role.name
     records = journal(tmp_path / "digits.job" / "journal.jsonl")
     assert [r["round"] for r in records if r["type"] == "round_opened"] == [1, 2]
     decided = [r["submission_id"] for r in records if r["type"] == "judged"]

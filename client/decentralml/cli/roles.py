@@ -9,8 +9,11 @@ running the same command again continues from the journal.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,7 +161,52 @@ def stop_on_signals(request_stop: Callable[[], None]) -> Iterator[None]:
 def _connector(run: RunContext) -> Callable[[], Any]:
     from decentralml.chain.client import ChainClient
 
+    logging.getLogger("websocket").setLevel(logging.CRITICAL)  # a dropped socket is reported by us, once
     return lambda: ChainClient.connect(run.settings.url, timeout=run.settings.timeout)
+
+
+def _first_connection(run: RunContext, connect: Callable[[], Any], stop: threading.Event) -> TokenInfo | None:
+    """The chain's token, waiting for the node with back-off (a role may start before its node);
+    None when stopped meanwhile."""
+    from decentralml.chain.follow import backoff_delays
+    from decentralml.errors import NodeUnreachableError
+
+    delay = backoff_delays()
+    attempt = 0
+    while True:
+        try:
+            chain = connect()
+            try:
+                return chain.token
+            finally:
+                chain.close()
+        except NodeUnreachableError as exc:
+            wait = delay(attempt)
+            attempt += 1
+            event = {"type": "node", "connected": False, "message": exc.message, "retry_in": wait,
+                     "time": round(time.time(), 3)}
+            if run.output.json_mode:
+                sys.stdout.write(json.dumps(event, sort_keys=True) + "\n")
+                sys.stdout.flush()
+            else:
+                run.output.message(escape(describe(event, TokenInfo(12, "UNIT")) or ""))
+            if stop.wait(wait):
+                return None
+
+
+@contextmanager
+def role_signals() -> Iterator[tuple[threading.Event, list[Callable[[], None]]]]:
+    """SIGTERM/SIGINT set the event and call the registered stop requests (finish the current step)."""
+    stop = threading.Event()
+    hooks: list[Callable[[], None]] = []
+
+    def request() -> None:
+        stop.set()
+        for hook in hooks:
+            hook()
+
+    with stop_on_signals(request):
+        yield stop, hooks
 
 
 # ---------------------------------------------------------------- creator run
@@ -179,14 +227,17 @@ def creator_run(
     run = run_context(ctx)
     keypair = common.resolve_signer(run)
     connect = _connector(run)
-    with common.chain_client(run) as chain:
-        token = chain.token
-    spec = load_job(job, token, work_dir=work_dir.expanduser().resolve() if work_dir else None)
-    runner = CreatorJob(spec, connect=connect, keypair=keypair, store=common.upload_store(run.settings, choice),
-                        open_store=common.download_opener(run.settings, choice))
-    with event_printer(run, token) as emit, stop_on_signals(runner.request_stop):
-        runner.on_event = emit
-        outcome = runner.run()
+    with role_signals() as (stop, hooks):
+        token = _first_connection(run, connect, stop)
+        if token is None:
+            return
+        spec = load_job(job, token, work_dir=work_dir.expanduser().resolve() if work_dir else None)
+        runner = CreatorJob(spec, connect=connect, keypair=keypair, store=common.upload_store(run.settings, choice),
+                            open_store=common.download_opener(run.settings, choice), stop=stop)
+        hooks.append(runner.request_stop)
+        with event_printer(run, token) as emit:
+            runner.on_event = emit
+            outcome = runner.run()
     if not outcome.stopped:
         from decentralml.usecases.job_report import write_report
 
@@ -222,11 +273,9 @@ def contributor_run(
     max_concurrent: Annotated[int, typer.Option("--max-concurrent", min=1, help="Tasks run at once.")] = 1,
 ) -> None:
     """Watch for tasks, take those the policy admits, run them, send the results, collect the rewards."""
-    from decentralml.chain.signer import validate_address
     from decentralml.chain.types import TaskType
     from decentralml.errors import UsageError
-    from decentralml.usecases.contributor_node import FRAMEWORK_PACKAGES, ContributorNode, Policy
-    from decentralml.usecases.task_runner import UnsandboxedRunner
+    from decentralml.usecases.contributor_node import FRAMEWORK_PACKAGES
 
     run = run_context(ctx)
     if (data is None) == (shard is None):
@@ -244,8 +293,25 @@ def contributor_run(
     unknown = offered - set(FRAMEWORK_PACKAGES)
     if unknown:
         raise UsageError(f"Unknown framework {', '.join(sorted(unknown))}: use torch or tensorflow.")
-    with common.chain_client(run) as chain:
-        token = chain.token
+    connect = _connector(run)
+    with role_signals() as (stop, hooks):
+        token = _first_connection(run, connect, stop)
+        if token is None:
+            return
+        _run_node(run, choice, keypair, connect, token, stop, hooks, work_dir=work_dir, data=data, shard=shard,
+                  types=types, offered=offered, min_reward=min_reward, max_bundle_mib=max_bundle_mib,
+                  allow_creators=allow_creators, block_creators=block_creators, max_concurrent=max_concurrent)
+
+
+def _run_node(run: RunContext, choice: common.StorageChoice, keypair: Any, connect: Callable[[], Any],
+              token: TokenInfo, stop: threading.Event, hooks: list[Callable[[], None]], *, work_dir: Path | None,
+              data: Path | None, shard: int | None, types: set[Any], offered: set[str], min_reward: str | None,
+              max_bundle_mib: int, allow_creators: list[str] | None, block_creators: list[str] | None,
+              max_concurrent: int) -> None:
+    from decentralml.chain.signer import validate_address
+    from decentralml.usecases.contributor_node import ContributorNode, Policy
+    from decentralml.usecases.task_runner import UnsandboxedRunner
+
     policy = Policy(
         task_types=frozenset(types),
         frameworks=frozenset(offered),
@@ -255,13 +321,16 @@ def contributor_run(
         blocked_creators=frozenset(validate_address(a) for a in block_creators or []),
     )
     node = ContributorNode(
-        connect=_connector(run), keypair=keypair, store=common.upload_store(run.settings, choice),
+        connect=connect, keypair=keypair, store=common.upload_store(run.settings, choice),
         open_store=common.download_opener(run.settings, choice),
         work_dir=(work_dir or run.settings.work_dir / "node").expanduser().resolve(),
         runner=UnsandboxedRunner(), task_args=["--contributor-index", str(shard)] if shard is not None else [],
         data=data.resolve() if data is not None else None, policy=policy, max_concurrent=max_concurrent,
     )
-    with event_printer(run, token) as emit, stop_on_signals(node.request_stop):
+    hooks.append(node.request_stop)
+    if stop.is_set():
+        return
+    with event_printer(run, token) as emit:
         node.on_event = emit
         node.run()
 
