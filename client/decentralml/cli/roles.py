@@ -46,10 +46,15 @@ def _pct(value: Any) -> str:
     return f"{value:.2%}" if isinstance(value, (int, float)) else "-"
 
 
+def _printable(text: str) -> str:
+    """Control characters (terminal escape sequences) shown as U+FFFD."""
+    return "".join(c if c.isprintable() or c == " " else "\ufffd" for c in text)
+
+
 def describe(event: dict[str, Any], token: TokenInfo) -> str | None:
     """One line of text for an event (None: shown only in the status line). Untrusted strings stay text."""
     kind = event.get("type")
-    e = {k: escape(str(v)) if isinstance(v, str) else v for k, v in event.items()}
+    e = {k: escape(_printable(v)) if isinstance(v, str) else v for k, v in event.items()}
     if kind == "round_opened":
         return (f"Round {e['round']}: task {e['task_id']} open until block {e['expiration_block']}"
                 f" ({e['slots']} slots, quorum {e['quorum']}, escrow {_amount(event['escrow'], token)})")

@@ -156,6 +156,11 @@ def check_job(spec: JobSpec) -> None:
     """Pure checks of a job's numbers and files (the chain checks the task terms again)."""
     if spec.rounds < 1:
         raise UsageError("`rounds` must be at least 1.")
+    if not 1 <= spec.slots <= creator_uc.MAX_ASSIGNMENTS:
+        raise UsageError(f"`slots` must be between 1 and {creator_uc.MAX_ASSIGNMENTS} (got {spec.slots}).")
+    if not 1 <= spec.assignment_blocks < spec.round_blocks:
+        raise UsageError(f"`assignment_blocks` must be at least 1 and less than `round_blocks` ({spec.round_blocks});"
+                         f" got {spec.assignment_blocks}.")
     if not 1 <= spec.quorum <= spec.slots:
         raise UsageError(f"`quorum` must be between 1 and `slots` ({spec.slots}); got {spec.quorum}.")
     if spec.target_accuracy is not None and not 0 < spec.target_accuracy <= 1:
