@@ -10,6 +10,17 @@ cd "$ROOT"
 . "$ROOT/scripts/build-services.sh"
 . "$ROOT/scripts/build-node-deps.sh"
 
+# Headless Chromium for the test that opens a job report in a browser (Debian package `chromium`).
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing chromium (apt-get) for the report test..." >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: chromium is not installed and this is not root: the report browser test will be skipped" \
+         "(install it with: sudo apt-get install -y chromium)" >&2
+  fi
+fi
+
 echo "== cargo test (pallet-spec)" >&2
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
 (cd "$ROOT/pallet-spec" && cargo test --workspace --locked)

@@ -290,19 +290,6 @@ class ChainClient:
         info = self._query("System", "Account", [address]) or {}
         return max(0, self.account_next_index(address) - int(info.get("nonce", 0)))
 
-    def subscribe_heads(self, handler: Callable[[int, str | None], bool]) -> None:
-        """Block on ``chain_subscribeNewHeads``: ``handler(number, parent_hash)`` for each new best head
-        until it returns True. Connection failures raise NodeUnreachableError."""
-
-        def on_header(message: Mapping[str, Any], update_nr: int, subscription_id: Any) -> Any:
-            header = message.get("header", message)
-            number = header.get("number")
-            number = int(number, 16) if isinstance(number, str) else int(number)
-            return True if handler(number, header.get("parentHash")) else None
-
-        with self._translated("the new-heads subscription"):
-            self._substrate.subscribe_block_headers(on_header)
-
     # -- transactions ------------------------------------------------------
 
     def account_next_index(self, address: str) -> int:

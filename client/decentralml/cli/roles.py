@@ -237,7 +237,7 @@ def creator_run(
         if token is None:
             return
         spec = load_job(job, token, work_dir=work_dir.expanduser().resolve() if work_dir else None)
-        runner = CreatorJob(spec, connect=connect, keypair=keypair, store=common.upload_store(run.settings, choice),
+        runner = CreatorJob(spec, url=run.settings.url, connect=connect, keypair=keypair, store=common.upload_store(run.settings, choice),
                             open_store=common.download_opener(run.settings, choice), stop=stop)
         hooks.append(runner.request_stop)
         with event_printer(run, token) as emit:
@@ -326,7 +326,7 @@ def _run_node(run: RunContext, choice: common.StorageChoice, keypair: Any, conne
         blocked_creators=frozenset(validate_address(a) for a in block_creators or []),
     )
     node = ContributorNode(
-        connect=connect, keypair=keypair, store=common.upload_store(run.settings, choice),
+        url=run.settings.url, connect=connect, keypair=keypair, store=common.upload_store(run.settings, choice),
         open_store=common.download_opener(run.settings, choice),
         work_dir=(work_dir or run.settings.work_dir / "node").expanduser().resolve(),
         runner=UnsandboxedRunner(), task_args=["--contributor-index", str(shard)] if shard is not None else [],

@@ -166,12 +166,13 @@ class RunDone:
 class ContributorNode:
     """The node; :meth:`run` returns after :meth:`request_stop` once the running tasks are sent."""
 
-    def __init__(self, *, connect: Callable[[], ChainClient], keypair: Any, store: ArtifactStore,
+    def __init__(self, *, url: str, connect: Callable[[], ChainClient], keypair: Any, store: ArtifactStore,
                  open_store: StoreOpener, work_dir: Path, runner: TaskRunner, task_args: Sequence[str],
                  data: Path | None, policy: Policy, max_concurrent: int = 1,
                  on_event: EventSink | None = None) -> None:
         if max_concurrent < 1:
             raise UsageError("--max-concurrent must be at least 1.")
+        self.url = url
         self.connect = connect
         self.keypair = keypair
         self.store = store
@@ -226,7 +227,7 @@ class ContributorNode:
 
     def run(self) -> dict[str, Any]:
         self._notice("runner", name=self.runner.name, worker=self.keypair.ss58_address)
-        follower = HeadFollower(self.connect, self.queue).start()
+        follower = HeadFollower(self.url, self.queue).start()
         try:
             while True:
                 try:

@@ -267,10 +267,11 @@ class JobOutcome:
 class CreatorJob:
     """One federated job; :meth:`run` returns when it is finished or asked to stop."""
 
-    def __init__(self, spec: JobSpec, *, connect: Callable[[], ChainClient], keypair: Any, store: ArtifactStore,
+    def __init__(self, spec: JobSpec, *, url: str, connect: Callable[[], ChainClient], keypair: Any, store: ArtifactStore,
                  open_store: StoreOpener, on_event: EventSink | None = None,
                  stop: threading.Event | None = None, bundle: CreatorBundle | None = None) -> None:
         self.spec = spec
+        self.url = url
         self.connect = connect
         self.keypair = keypair
         self.store = store
@@ -330,7 +331,7 @@ class CreatorJob:
                          creator=self.keypair.ss58_address)
         if self.bundle is None:
             self.bundle = load_creator_bundle(self.spec.creator_bundle)
-        follower = HeadFollower(self.connect, self.queue).start()
+        follower = HeadFollower(self.url, self.queue).start()
         try:
             while True:
                 try:

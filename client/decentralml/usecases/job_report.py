@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from decentralml.errors import UsageError
+from decentralml.errors import ConfigError, UsageError
 from decentralml.usecases.creator_job import JOURNAL_FILE
 from decentralml.usecases.journal import Journal
 
@@ -63,7 +63,11 @@ def _figure_png(figure: Any) -> bytes:
 
 def write_report(job_dir: Path) -> Report:
     """Write ``report.html`` and ``accuracy.png`` into the job directory; returns their paths."""
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:
+        raise ConfigError("The report needs matplotlib, which is not installed.",
+                          hint="pip install 'matplotlib>=3.8'") from None
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
