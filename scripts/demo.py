@@ -36,7 +36,7 @@ BANNER = re.compile(r"RPC \(WebSocket\): (ws://[0-9.]+:\d+)")
 CONTRIBUTORS = ("Bob", "Charlie", "Dave")
 UNIT = 10**12
 DEFAULT_ROUNDS = 3
-DEFAULT_EPOCHS = 5
+DEFAULT_EPOCHS = 10
 
 
 def log(text: str) -> None:
@@ -44,14 +44,15 @@ def log(text: str) -> None:
 
 
 @contextmanager
-def dev_node(base_path: Path, timeout: float = 60.0) -> Iterator[str]:
-    """A fresh dev node on 127.0.0.1 and a free port; yields its WebSocket URL, stops it afterwards."""
+def dev_node(base_path: Path, timeout: float = 60.0, block_time: float | None = 0.5) -> Iterator[str]:
+    """A fresh dev node on 127.0.0.1 and a free port sealing a block every ``block_time`` s (None: one block per
+    transaction); yields its WebSocket URL, stops it afterwards."""
     log_path = base_path / "devnode.log"
     base_path.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "decentralml.devnode", "--base-path", str(base_path / "chain"), "--rpc-port", "0",
-             "--block-time", "0.5"],
+             *(["--block-time", str(block_time)] if block_time else [])],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
     try:
@@ -98,12 +99,28 @@ work_dir = "job"
 [round]
 reward = "{reward} UNIT"
 slots = 3
-quorum = 2
+quorum = {quorum}
 validation = "custom"
 round_blocks = 2000
 assignment_blocks = 1000
 question = "Federated round: train the global digits MLP on your data for the set epochs."
 """
+
+
+def write_job(tmp: Path, settings: Any, *, reward: int, baseline: int, quorum: int = 2) -> Path:
+    """The creator bundle copied with ``settings``, its round 0 (``model_creator.py init``) and the JOB file."""
+    from decentralml.fl.bundle import load_creator_bundle
+
+    template = load_creator_bundle(ROOT / "assets" / "model_creator")
+    creator_dir = template.copy_creator_bundle(tmp / "creator-bundles", settings)
+    init = subprocess.run([sys.executable, str(creator_dir / "model_creator.py"), "init", str(tmp / "round0")],
+                          capture_output=True, text=True, cwd=tmp)
+    if init.returncode != 0:
+        raise SystemExit(f"error: the creator bundle's init failed:\n{init.stderr[-2000:]}")
+    job = tmp / "digits.toml"
+    job.write_text(JOB.format(creator=creator_dir, rounds=settings.rounds, strategy=settings.strategy, reward=reward,
+                              baseline=baseline, quorum=quorum))
+    return job
 
 
 def role(url: str, tmp: Path, name: str, *args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -126,16 +143,9 @@ def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     template = load_creator_bundle(ROOT / "assets" / "model_creator")
     settings = replace(template.SETTINGS, framework=args.framework, epochs=args.epochs, rounds=args.rounds,
                        strategy=args.strategy)
-    creator_dir = template.copy_creator_bundle(tmp / "creator-bundles", settings)
     log(f"Round 0: {settings.framework} MLP on digits, {settings.num_contributors} IID shards,"
         f" {settings.epochs} local epochs, {args.rounds} rounds")
-    init = subprocess.run([sys.executable, str(creator_dir / "model_creator.py"), "init", str(tmp / "round0")],
-                          capture_output=True, text=True, cwd=tmp)
-    if init.returncode != 0:
-        raise SystemExit(f"error: the creator bundle's init failed:\n{init.stderr[-2000:]}")
-    job = tmp / "digits.toml"
-    job.write_text(JOB.format(creator=creator_dir, rounds=args.rounds, strategy=args.strategy, reward=args.reward,
-                              baseline=settings.epochs * args.rounds))
+    job = write_job(tmp, settings, reward=args.reward, baseline=settings.epochs * args.rounds)
     accounts = {name: keypair_from_suri(f"//{name}").ss58_address for name in ("Alice", *CONTRIBUTORS)}
     names = {address: name for name, address in accounts.items()}
     with dev_node(tmp / "node") as url:
@@ -192,8 +202,16 @@ def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         "stopped_because": finished["reason"],
         "balances": {address: {"name": names[address], "before": str(before[address]), "after": str(after[address])}
                      for address in names},
-        "report": report.get("html"),
+        "report": keep_report(Path(report["html"])) if report.get("html") else None,
     }
+
+
+def keep_report(html: Path) -> str:
+    """Copy the report and its accuracy curve out of the demo's temporary directory; returns the HTML path."""
+    out = Path(tempfile.mkdtemp(prefix="decentralml-demo-report-"))
+    for file in (html, html.with_name("accuracy.png")):
+        shutil.copyfile(file, out / file.name)
+    return str(out / html.name)
 
 
 def render(summary: dict[str, Any], seconds: float) -> None:

@@ -197,6 +197,8 @@ def test_contributor_replay_keeps_live_work_and_earnings(tmp_path: Path) -> None
         {"type": "sending", "submission_id": 6},
         {"type": "sent", "submission_id": 6},
         {"type": "paid", "submission_id": 6, "task_id": 2, "amount": "10"},
+        {"type": "assigning", "task_id": 4},
+        {"type": "assign_failed", "task_id": 4, "reason": "NoFreeSlot"},  # may be tried again
         {"type": "assigning", "task_id": 3},
     ]
     state = contributor_node.replay(records)

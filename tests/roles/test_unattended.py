@@ -1,8 +1,9 @@
 """Unattended roles on a real dev node: `creator run` and `contributor run` as processes, round after round.
 
 The dev node seals a block every 0.5 s so assignment deadlines pass in wall-clock time. Dev keys: //Alice
-creates; //Bob and //Charlie train on shards of the creator's dataset; //Dave poisons by label flipping
-(his own data with the labels permuted: a real attack through the real product); //Eve is killed mid-training.
+creates; //Bob, //Charlie and //Eve train on shards of the creator's dataset (all in the job's framework,
+PyTorch); //Dave poisons by label flipping (his own data with the labels permuted: a real attack through the
+real product).
 """
 
 from __future__ import annotations
@@ -55,15 +56,16 @@ def test_three_round_job_runs_unattended_with_a_poisoner(node, tmp_path: Path) -
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.chain.types import SubmissionStatus, TaskStatus
 
-    job = prepare_job(tmp_path, rounds=3, slots=3, quorum=2)
+    job = prepare_job(tmp_path, rounds=3, slots=3, quorum=3)
     store = tmp_path / "store"
-    names = {keypair_from_suri(f"//{n}").ss58_address: n for n in ("Alice", "Bob", "Charlie", "Dave")}
+    names = {keypair_from_suri(f"//{n}").ss58_address: n for n in ("Alice", "Bob", "Charlie", "Eve", "Dave")}
     address = {n: a for a, n in names.items()}
     chain = ChainClient.connect(node.url)
     before = {a: chain.balance(a).free for a in names}
     workers = [
         contributor(tmp_path, "Bob", "--shard", "0"),
         contributor(tmp_path, "Charlie", "--shard", "1"),
+        contributor(tmp_path, "Eve", "--shard", "2"),
         contributor(tmp_path, "Dave", "--data", str(flipped_labels(tmp_path / "flipped.npz"))),
     ]
     creator = Role("creator", ["--suri", "//Alice", "creator", "run", str(job)], tmp_path / "creator.jsonl")
@@ -87,20 +89,21 @@ def test_three_round_job_runs_unattended_with_a_poisoner(node, tmp_path: Path) -
     assert events[-1]["type"] == "report" and Path(events[-1]["html"]).is_file()
     judged = [e for e in events if e["type"] == "judged"]
     dave = [j for j in judged if j["worker"] == address["Dave"]]
-    assert dave and all(j["decision"] == "rejected" and "below the threshold" in j["reason"] for j in dave)
-    for name in ("Bob", "Charlie"):
-        assert sorted(j["round"] for j in judged if j["worker"] == address[name] and j["decision"] == "accepted") == [1, 2, 3]
+    assert all(j["decision"] == "rejected" and "below the threshold" in j["reason"] for j in dave)
+    honest = [j for j in judged if j["worker"] != address["Dave"]]
+    assert all(j["decision"] == "accepted" for j in honest)
+    assert sorted(j["round"] for j in honest) == [1, 1, 1, 2, 2, 2, 3, 3, 3]  # a slot freed by a rejection is taken again
 
     # The chain agrees: three tasks (one per round), each decided once, paid once, closed or completed.
     tasks = [t for t in chain.all_tasks() if t.creator == address["Alice"]]
-    assert len(tasks) == 3 and all(t.status in (TaskStatus.CLOSED, TaskStatus.COMPLETED) for t in tasks)
+    assert len(tasks) == 3 and all(t.status is TaskStatus.COMPLETED and t.accepted == 3 for t in tasks)
     rewards: dict[str, int] = {}
     for task in tasks:
         for s in chain.task_submissions(task.task_id):
             assert s.status in (SubmissionStatus.ACCEPTED, SubmissionStatus.REJECTED)
             assert s.paid == (REWARD if s.status is SubmissionStatus.ACCEPTED else 0)
             rewards[s.worker] = rewards.get(s.worker, 0) + s.paid
-    assert rewards[address["Bob"]] == rewards[address["Charlie"]] == 3 * REWARD and rewards.get(address["Dave"], 0) == 0
+    assert sum(rewards.values()) == 9 * REWARD and rewards.get(address["Dave"], 0) == 0
     check_balances(chain, before, names, rewards)
     # Each contributor's journal recorded every payment it received.
     for worker in workers:

@@ -133,6 +133,9 @@ def replay(records: list[dict[str, Any]]) -> NodeState:
             state.pending_assign = None
             sid = int(record["submission_id"])
             state.work[sid] = Work(int(record["task_id"]), sid, int(record["deadline"]), Path(record["directory"]))
+        elif kind == "assign_failed":
+            state.pending_assign = None
+            state.tasks_taken.discard(int(record["task_id"]))
         elif kind == "refused":
             state.refused[int(record["task_id"])] = record["reason"]
         elif kind == "ran":
@@ -161,6 +164,7 @@ class RunDone:
     submission_id: int
     result: Path | None
     error: str | None
+    seconds: float = 0.0
 
 
 class ContributorNode:
@@ -297,7 +301,8 @@ class ContributorNode:
             work.running = False
             if item.result is not None:
                 work.result = item.result
-                self._record("ran", submission_id=work.submission_id, task_id=work.task_id, result=str(item.result))
+                self._record("ran", submission_id=work.submission_id, task_id=work.task_id, result=str(item.result),
+                             seconds=round(item.seconds, 3))
             else:
                 self._finish(work, "failed", reason=item.error)
             self._look_for_tasks = True
@@ -341,8 +346,7 @@ class ContributorNode:
             if found:
                 self._adopt(found[-1])
             else:
-                self.state.pending_assign = None
-                self._record("assign_failed", task_id=task_id, reason="the slot was not taken")
+                self._assign_failed(task_id, "the slot was not taken")
         for sid, work in list(self.state.work.items()):
             submission = chain.get_submission(sid)
             self._settle_work(work, submission)
@@ -406,14 +410,18 @@ class ContributorNode:
         try:
             assigned = assign_task(self._chain(), self.keypair, task.task_id, self.open_store, self.work_dir / "tasks")
         except DispatchError as exc:  # the slot went to someone else, or the task closed meanwhile
-            self.state.pending_assign = None
-            self._record("assign_failed", task_id=task.task_id, reason=exc.message)
+            self._assign_failed(task.task_id, exc.message)
             return
         except StorageError as exc:
-            self.state.pending_assign = None
-            self._record("assign_failed", task_id=task.task_id, reason=f"storage: {exc.message}")
+            self._assign_failed(task.task_id, f"storage: {exc.message}")
             return
         self._assigned(task.task_id, assigned.submission_id, assigned.deadline, assigned.directory)
+
+    def _assign_failed(self, task_id: int, reason: str) -> None:
+        """No slot was taken: the task may be tried again when a slot frees up."""
+        self.state.pending_assign = None
+        self.state.tasks_taken.discard(task_id)
+        self._record("assign_failed", task_id=task_id, reason=reason)
 
     def _adopt(self, submission: Submission) -> None:
         """A slot taken before a kill: fetch its assets again into the work directory."""
@@ -456,9 +464,10 @@ class ContributorNode:
                      blocks_left=blocks_left)
 
         def target() -> None:
+            started = time.monotonic()
             try:
                 result = self.runner.run(work.directory, self.task_args, self.data, deadline)
-                self.queue.put(RunDone(work.submission_id, result, None))
+                self.queue.put(RunDone(work.submission_id, result, None, time.monotonic() - started))
             except DecentralMLError as exc:
                 self.queue.put(RunDone(work.submission_id, None, exc.message))
             except Exception as exc:  # noqa: BLE001 - a runner fault ends this task, not the node
