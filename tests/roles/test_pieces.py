@@ -223,3 +223,45 @@ def test_event_lines_print_untrusted_text_literally() -> None:
     console.print(line, highlight=False)
     text = console.export_text()
     assert "[/x] bad" in text and "[bold]x[/bold]" in text and "\x1b" not in text
+
+
+def _job(tmp_path: Path, **changes: object) -> creator_job.CreatorJob:
+    from dataclasses import replace
+
+    spec = replace(creator_job.load_job(_job_files(tmp_path), TOKEN), **changes)  # type: ignore[arg-type]
+
+    class NoSigner:
+        ss58_address = ALICE
+
+    return creator_job.CreatorJob(spec, url="ws://127.0.0.1:1", connect=lambda: None,  # type: ignore[arg-type,return-value]
+                                  keypair=NoSigner(), store=None, open_store=lambda ref: None)  # type: ignore[arg-type,return-value]
+
+
+def _federated(job: creator_job.CreatorJob, *accuracies: float) -> None:
+    job.state.rounds.clear()
+    for number, accuracy in enumerate(accuracies, 1):
+        job.state.rounds.append(creator_job.RoundState(number, Path("m"), "aa", task_id=number, closed=True,
+                                                       federated={"accuracy": accuracy}))
+
+
+def test_the_job_stops_at_the_round_limit_the_target_or_the_budget(tmp_path: Path) -> None:
+    job = _job(tmp_path, target_accuracy=None, budget=None)
+    assert job._stop_reason() is None
+    _federated(job, 0.8, 0.9)
+    assert job._stop_reason() is None
+    _federated(job, 0.8, 0.9, 0.91)
+    assert job._stop_reason() == "round limit reached: 3 of 3"
+
+    job = _job(tmp_path, target_accuracy=0.9, budget=None)
+    _federated(job, 0.85)
+    assert job._stop_reason() is None
+    _federated(job, 0.85, 0.9)
+    assert job._stop_reason() == "target accuracy reached: 90.00% >= 90.00%"
+
+    unit = 10**12
+    job = _job(tmp_path, target_accuracy=None, budget=50 * unit)  # escrow per round: 30 UNIT
+    assert job._stop_reason() is None
+    job.state.paid = 20 * unit
+    assert job._stop_reason() is None
+    job.state.paid = 20 * unit + 1
+    assert job._stop_reason() is not None and job._stop_reason().startswith("budget")  # type: ignore[union-attr]

@@ -170,3 +170,52 @@ def test_creator_killed_mid_round_and_a_contributor_killed_mid_training(node, tm
     assert rewards[address["Bob"]] == rewards[address["Charlie"]] == 2 * REWARD
     check_balances(chain, before, names, rewards)
     chain.close()
+
+
+def test_manual_accept_job_shows_each_result_and_records_the_creators_decisions(node, tmp_path: Path) -> None:
+    """ManualAccept: the job evaluates and shows each result but decides nothing; the creator accepts and rejects
+    by hand; the job records those decisions, closes the round at its quorum and federates the accepted one."""
+    import subprocess
+    import sys
+
+    from decentralml.chain.client import ChainClient
+    from decentralml.chain.signer import keypair_from_suri
+    from decentralml.chain.types import SubmissionStatus
+
+    job = prepare_job(tmp_path, rounds=1, slots=2, quorum=1)
+    job.write_text(job.read_text().replace('validation = "custom"', 'validation = "manual"'))
+    store = tmp_path / "store"
+    address = {n: keypair_from_suri(f"//{n}").ss58_address for n in ("Bob", "Dave")}
+    workers = [contributor(tmp_path, "Bob", "--shard", "0"),
+               contributor(tmp_path, "Dave", "--data", str(flipped_labels(tmp_path / "flipped.npz")))]
+    creator = Role("creator", ["--suri", "//Alice", "creator", "run", str(job)], tmp_path / "creator.jsonl")
+    chain = ChainClient.connect(node.url)
+    try:
+        for worker in workers:
+            worker.start(node.url, store).wait_for(lambda e: e["type"] == "runner", 60)
+        creator.start(node.url, store)
+        shown = {}
+        for name in ("Bob", "Dave"):
+            event = creator.wait_for(lambda e, a=address[name]: e["type"] == "awaiting_decision" and e["worker"] == a, 600)
+            shown[name] = event
+            assert chain.get_submission(event["submission_id"]).status is SubmissionStatus.PENDING_VALIDATION
+        assert shown["Bob"]["passed"] is True and shown["Dave"]["passed"] is False
+        assert not any(e["type"] == "judged" for e in creator.events())  # nothing decided by the job
+        for verb, name in (("reject-result", "Dave"), ("accept-result", "Bob")):
+            done = subprocess.run([sys.executable, "-m", "decentralml.cli.app", "--url", node.url, "--suri", "//Alice",
+                                   verb, str(shown[name]["submission_id"])], capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+        finished = creator.wait_for(lambda e: e["type"] == "finished", 600)
+        assert creator.process.wait(120) == 0, creator.stderr()
+        for worker in workers:
+            assert worker.terminate() == 0, worker.stderr()
+    finally:
+        for role in (creator, *workers):
+            role.kill()
+        chain.close()
+    assert finished["reason"] == "round limit reached: 1 of 1"
+    judged = {e["worker"]: e for e in creator.events() if e["type"] == "judged"}
+    assert judged[address["Bob"]]["decision"] == "accepted" and judged[address["Bob"]]["decided_by"] == "creator"
+    assert judged[address["Dave"]]["decision"] == "rejected" and judged[address["Dave"]]["reward"] == "0"
+    federated = next(e for e in creator.events() if e["type"] == "federated")
+    assert [c["worker"] for c in federated["contributions"]] == [address["Bob"]]

@@ -194,7 +194,7 @@ class ContributorNode:
         self.stop = threading.Event()
         self.chain: ChainClient | None = None
         self.head = 0
-        self.last_block = 0
+        self.last_block: int | None = None  # the last block whose events were read
         self._head_times: list[tuple[int, float]] = []
         self._look_for_tasks = True
 
@@ -316,7 +316,7 @@ class ContributorNode:
 
     def _read_blocks(self) -> None:
         chain = self._chain()
-        if self.last_block == 0:
+        if self.last_block is None:  # events before the node started are covered by the first look for tasks
             self.last_block = self.head
             return
         mine = set(self.state.work)

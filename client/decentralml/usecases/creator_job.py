@@ -204,7 +204,7 @@ class JobState:
     finished: dict[str, Any] | None = None
     pending_create: dict[str, Any] | None = None
     pending_close: dict[str, Any] | None = None
-    last_block: int = 0
+    last_block: int | None = None  # the last block whose events were read (None: not started)
 
     @property
     def current(self) -> RoundState | None:
@@ -434,7 +434,7 @@ class CreatorJob:
     def _new_blocks(self) -> list[tuple[int, list[tuple[str, str, Any]]]]:
         """Events of every block after the last one handled, up to the head."""
         chain = self._chain()
-        if self.state.last_block == 0:
+        if self.state.last_block is None:  # what happened before is read from the chain's state
             self.state.last_block = chain.block_number()
             return []
         blocks = []
