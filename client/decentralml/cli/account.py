@@ -137,3 +137,8 @@ def inspect_cmd(
     for key in ("address", "public_key", "crypto", "path") + (("secret",) if show_secret else ()):
         table.add_row(key, str(payload[key]))
     run.output.data(payload, table)
+
+
+def register(root: typer.Typer) -> None:
+    """Register the ``account`` command group on the root app."""
+    root.add_typer(app, name="account")

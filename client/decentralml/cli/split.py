@@ -243,3 +243,8 @@ def verify_cmd(
         expected_signer=signer or None,
     )
     run.output.data(report_to_dict(report), lineage_table(report))
+
+
+def register(root: typer.Typer) -> None:
+    """Register the ``split`` command group on the root app."""
+    root.add_typer(app, name="split")
