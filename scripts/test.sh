@@ -21,6 +21,9 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   fi
 fi
 
+echo "== lint-imports (the layer contract in pyproject.toml)" >&2
+lint-imports
+
 echo "== cargo test (pallet-spec)" >&2
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
 (cd "$ROOT/pallet-spec" && cargo test --workspace --locked)

@@ -39,9 +39,9 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.fl.bundle import CreatorBundle, load_creator_bundle
-from decentralml.fl.rounds import RoundBase, evaluate_result, federate, fetch_base_model
+from decentralml.usecases.federation import RoundBase, evaluate_result, federate, fetch_base_model
 from decentralml.fl.strategy import strategy_by_name
-from decentralml.fl.weights import file_digest
+from decentralml.primitives.digests import file_digest
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import creator as creator_uc
 from decentralml.usecases.contributor import StoreOpener
@@ -327,7 +327,7 @@ class CreatorJob:
         if self.state.finished is not None:
             return self._outcome(self.state.finished["reason"])
         if not self.journal.records:
-            self._record("job_started", name=self.spec.name, initial_digest=file_digest(self.spec.initial_model),
+            self._record("job_started", name=self.spec.name, initial_digest=_hex_digest(self.spec.initial_model),
                          creator=self.keypair.ss58_address)
         if self.bundle is None:
             self.bundle = load_creator_bundle(self.spec.creator_bundle)
@@ -454,7 +454,7 @@ class CreatorJob:
             path = self.spec.work_dir / previous[-1].federated["global_model"]  # type: ignore[index]
         else:
             path = self.spec.initial_model
-        return number, path, file_digest(path)
+        return number, path, _hex_digest(path)
 
     def _open_round(self) -> None:
         chain = self._chain()
@@ -671,7 +671,7 @@ class CreatorJob:
             current.federated = self._record(
                 "federated", round=current.number, task_id=current.task_id, strategy=self.spec.strategy,
                 contributions=[], accuracy=evaluation.accuracy, loss=evaluation.loss,
-                global_model=output.name, digest=file_digest(output), note="no accepted result: the model is unchanged")
+                global_model=output.name, digest=_hex_digest(output), note="no accepted result: the model is unchanged")
             return
         try:
             result = federate(chain, current.task_id, self.bundle, strategy_by_name(self.spec.strategy),  # type: ignore[arg-type]
@@ -686,6 +686,11 @@ class CreatorJob:
                             "used": c.used} for c in result.contributions],
             accuracy=result.evaluation.accuracy, loss=result.evaluation.loss, global_model=output.name,
             digest=result.digest)
+
+
+def _hex_digest(path: Path) -> str:
+    """The SHA-256 of a file as the chain's references hold it (hex)."""
+    return file_digest(path)[0].hex()
 
 
 def _load(path: Path) -> Any:
