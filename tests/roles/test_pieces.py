@@ -265,3 +265,44 @@ def test_the_job_stops_at_the_round_limit_the_target_or_the_budget(tmp_path: Pat
     assert job._stop_reason() is None
     job.state.paid = 20 * unit + 1
     assert job._stop_reason() is not None and job._stop_reason().startswith("budget")  # type: ignore[union-attr]
+
+
+def test_an_upload_that_keeps_failing_is_retried_then_reported(tmp_path: Path) -> None:
+    """Storage outage on the contributor's side (fault injection): each failed upload is reported and retried on
+    the next pass; after MAX_SEND_ATTEMPTS the task is given up and recorded as failed, never marked sent."""
+    from decentralml.chain.types import Submission, SubmissionStatus
+    from decentralml.errors import StorageUnreachableError
+
+    class Signer:
+        ss58_address = BOB
+
+    class Chain:  # only what send_result reads before it uploads
+        url = "ws://127.0.0.1:1"
+
+        def get_submission(self, submission_id: int) -> Submission:
+            return Submission(submission_id, 1, BOB, SubmissionStatus.ASSIGNED, 1, 100, None, None, None, None, None, 0)
+
+        def block_number(self) -> int:
+            return 2
+
+    class DownStore:
+        def put(self, path: Path, progress: object = None) -> object:
+            raise StorageUnreachableError("No S3 endpoint answers at http://127.0.0.1:9.")
+
+    events: list[dict] = []
+    node = contributor_node.ContributorNode(
+        url="ws://127.0.0.1:1", connect=Chain, keypair=Signer(), store=DownStore(),  # type: ignore[arg-type]
+        open_store=lambda ref: DownStore(), work_dir=tmp_path / "node", runner=None,  # type: ignore[arg-type,return-value]
+        task_args=[], data=None, policy=contributor_node.Policy(), on_event=events.append)
+    result = tmp_path / "result"
+    result.mkdir()
+    (result / "metrics.json").write_text("{}")
+    work = contributor_node.Work(1, 7, 100, tmp_path, result=result)
+    node.state.work[7] = work
+    for _ in range(contributor_node.MAX_SEND_ATTEMPTS):
+        node._send(work)
+    kinds = [e["type"] for e in events]
+    assert kinds.count("storage_retry") == contributor_node.MAX_SEND_ATTEMPTS - 1
+    assert kinds[0] == "sending" and kinds[-1] == "failed" and "sent" not in kinds
+    assert "upload failed 5 times" in events[-1]["reason"] and node.state.finished == {7: "failed"}
+    assert [r["type"] for r in Journal(tmp_path / "node" / "journal.jsonl").records] == ["sending", "failed"]
