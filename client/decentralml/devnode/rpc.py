@@ -151,13 +151,13 @@ class RpcMethods:
         r(self.chain_get_block_hash, "chain_getBlockHash", "chain_getHead")
         r(self.chain_get_header, "chain_getHeader")
         r(self.chain_get_block, "chain_getBlock")
-        r(lambda p, s: to_hex(self.node.best.hash), "chain_getFinalizedHead", "chain_getFinalisedHead")
+        r(lambda p, s: to_hex(self.node.finalized.hash), "chain_getFinalizedHead", "chain_getFinalisedHead")
         self._subscription(
             "chain_newHead", self._sub_heads, ("chain_subscribeNewHeads", "chain_subscribeNewHead", "subscribe_newHead"),
             ("chain_unsubscribeNewHeads", "chain_unsubscribeNewHead", "unsubscribe_newHead"),
         )
         self._subscription(
-            "chain_finalizedHead", self._sub_heads, ("chain_subscribeFinalizedHeads", "chain_subscribeFinalisedHeads"),
+            "chain_finalizedHead", self._sub_finalized_heads, ("chain_subscribeFinalizedHeads", "chain_subscribeFinalisedHeads"),
             ("chain_unsubscribeFinalizedHeads", "chain_unsubscribeFinalisedHeads"),
         )
         self._subscription("chain_allHead", self._sub_heads, ("chain_subscribeAllHeads",), ("chain_unsubscribeAllHeads",))
@@ -288,6 +288,17 @@ class RpcMethods:
         session.after_reply.append(lambda: session.notify(method, sub_id, node.best.decoded.to_json()))
         token = node.add_block_listener(lambda block, changes: session.notify(method, sub_id, block.decoded.to_json()))
         return lambda: node.remove_block_listener(token)
+
+    def _sub_finalized_heads(self, session: Session, sub_id: str, method: str, params: list[Any]) -> Callable[[], None]:
+        node = self.node
+        session.after_reply.append(lambda: session.notify(method, sub_id, node.finalized.decoded.to_json()))
+
+        def on_finalized(blocks: list[Block]) -> None:
+            for block in blocks:
+                session.notify(method, sub_id, block.decoded.to_json())
+
+        token = node.add_finality_listener(on_finalized)
+        return lambda: node.remove_finality_listener(token)
 
     # ---- state -----------------------------------------------------------------------------
 
