@@ -74,6 +74,7 @@ class Session:
     send: Callable[[str], None]
     subscriptions_allowed: bool = True
     subscriptions: dict[str, Callable[[], None]] = field(default_factory=dict)
+    broadcasts: dict[str, bytes] = field(default_factory=dict)  # transaction_v1_broadcast operation -> tx hash
     after_reply: list[Callable[[], None]] = field(default_factory=list)
 
     def notify(self, method: str, subscription: str, result: Any) -> None:
@@ -191,6 +192,10 @@ class RpcMethods:
         r(self.payment_query_fee_details, "payment_queryFeeDetails")
         # dev
         r(self.dev_new_blocks, "dev_newBlocks")
+        # the new JSON-RPC interface (chainHead_v1, transaction_v1, transactionWatch_v1, chainSpec_v1)
+        from decentralml.devnode.spec_v2 import SpecV2
+
+        SpecV2(node).register(self._register)
 
     def _register(self, handler: Handler, *names: str) -> None:
         for name in names:
