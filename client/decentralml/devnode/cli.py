@@ -19,6 +19,7 @@ from typing import Optional
 
 import typer
 
+from decentralml.devnode.limits import MIB, RpcLimits, RpcMethodsPolicy, parse_cors
 from decentralml.devnode.node import DEFAULT_FINALITY_DELAY, DEFAULT_FINALITY_LAG
 from decentralml.errors import ConfigError, DecentralMLError, UsageError
 
@@ -68,6 +69,25 @@ def run(
     finality_delay: float = typer.Option(
         DEFAULT_FINALITY_DELAY, "--finality-delay", min=0.0, help="Instant seal: seconds between a block's import and its finality."
     ),
+    rpc_max_request_size: int = typer.Option(
+        RpcLimits.max_request_bytes // MIB, "--rpc-max-request-size", min=1, help="Largest request, in MiB."
+    ),
+    rpc_max_response_size: int = typer.Option(
+        RpcLimits.max_response_bytes // MIB, "--rpc-max-response-size", min=1, help="Largest response, in MiB."
+    ),
+    rpc_max_connections: int = typer.Option(RpcLimits.max_connections, "--rpc-max-connections", min=1),
+    rpc_max_subscriptions: int = typer.Option(
+        RpcLimits.max_subscriptions_per_connection, "--rpc-max-subscriptions-per-connection", min=1
+    ),
+    rpc_max_batch_len: Optional[int] = typer.Option(
+        None, "--rpc-max-batch-request-len", min=1, help="Longest batch (default: no limit)."
+    ),
+    rpc_cors: Optional[str] = typer.Option(
+        None, "--rpc-cors", help="Browser origins allowed: comma-separated, or `all` (default: localhost and polkadot.js.org)."
+    ),
+    rpc_methods: RpcMethodsPolicy = typer.Option(
+        RpcMethodsPolicy.AUTO, "--rpc-methods", help="`unsafe` allows dev_* methods; `auto`: unsafe only with --tmp."
+    ),
     debug: bool = typer.Option(False, "--debug", envvar="DECENTRALML_DEBUG", help="Show tracebacks."),
 ) -> None:
     """Start the dev node (default action)."""
@@ -76,15 +96,24 @@ def run(
     if tmp and base_path is not None:
         raise _fail(UsageError("--tmp and --base-path exclude each other.", hint="Pass only one of them."), debug)
     finality = (finality_lag, finality_delay)
+    limits = RpcLimits(
+        max_request_bytes=rpc_max_request_size * MIB,
+        max_response_bytes=rpc_max_response_size * MIB,
+        max_connections=rpc_max_connections,
+        max_subscriptions_per_connection=rpc_max_subscriptions,
+        max_batch_len=rpc_max_batch_len,
+        cors=parse_cors(rpc_cors),
+        unsafe_methods=rpc_methods == RpcMethodsPolicy.UNSAFE or (rpc_methods == RpcMethodsPolicy.AUTO and tmp),
+    )
     try:
         if tmp:
             directory = Path(tempfile.mkdtemp(prefix="decentralml-devnode-"))
             try:
-                asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, finality, temporary=True))
+                asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, finality, limits, temporary=True))
             finally:
                 shutil.rmtree(directory, ignore_errors=True)
         else:
-            asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, finality, temporary=False))
+            asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, finality, limits, temporary=False))
     except DecentralMLError as exc:
         raise _fail(exc, debug) from None
 
@@ -109,7 +138,14 @@ def purge(
 
 
 async def _serve(
-    base_path: Path, host: str, port: int, block_time: float | None, finality: tuple[int, float], *, temporary: bool
+    base_path: Path,
+    host: str,
+    port: int,
+    block_time: float | None,
+    finality: tuple[int, float],
+    limits: RpcLimits,
+    *,
+    temporary: bool,
 ) -> None:
     from decentralml.devnode.node import DevNode
     from decentralml.devnode.runtime import Runtime
@@ -125,7 +161,7 @@ async def _serve(
         node = DevNode(runtime, store, block_time=block_time, finality_lag=finality[0], finality_delay=finality[1])
         node.start()
         try:
-            runner, endpoint = await serve(node, host, port)
+            runner, endpoint = await serve(node, host, port, limits)
         except OSError as exc:
             raise UsageError(
                 f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",

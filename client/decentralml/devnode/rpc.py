@@ -13,18 +13,24 @@ and returns ``{"count", "first", "last", "hash"}`` once they are durable.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from decentralml.devnode.codec import CodecError, blake2_256, decode_compact, from_hex, to_hex
+from decentralml.devnode.limits import RpcLimits, batch_too_large, response_too_big, too_many_subscriptions
 from decentralml.devnode.node import Block, DevNode
 from decentralml.devnode.pool import PoolError
 
 MAX_KEYS_PAGED = 1000
 MAX_NEW_BLOCKS = 10_000
+# A batch gives the event loop back to other connections at least this often (seconds).
+BATCH_SLICE_SECONDS = 0.002
+UNSAFE_PREFIXES = ("dev_",)
 NODE_NAME = "DecentralML Dev Node"
 NODE_VERSION = "0.1.0"
 
@@ -73,6 +79,7 @@ class Session:
 
     send: Callable[[str], None]
     subscriptions_allowed: bool = True
+    max_subscriptions: int = RpcLimits.max_subscriptions_per_connection
     subscriptions: dict[str, Callable[[], None]] = field(default_factory=dict)
     broadcasts: dict[str, bytes] = field(default_factory=dict)  # transaction_v1_broadcast operation -> tx hash
     after_reply: list[Callable[[], None]] = field(default_factory=list)
@@ -84,6 +91,14 @@ class Session:
                 separators=(",", ":"),
             )
         )
+
+    def check_subscription_room(self) -> None:
+        """Raise -32006 when this connection already holds its maximum of subscriptions."""
+        if not self.subscriptions_allowed:
+            raise RpcError(-32603, "Subscriptions are not available on this transport.")
+        if len(self.subscriptions) >= self.max_subscriptions:
+            error = too_many_subscriptions(self.max_subscriptions)
+            raise RpcError(int(error["code"]), str(error["message"]), error["data"])  # type: ignore[call-overload]
 
     def close(self) -> None:
         """Drop every subscription (the connection is gone)."""
@@ -132,8 +147,9 @@ def _number_param(value: Any) -> int:
 class RpcMethods:
     """Every RPC method the dev node serves, by name."""
 
-    def __init__(self, node: DevNode) -> None:
+    def __init__(self, node: DevNode, limits: RpcLimits | None = None) -> None:
         self.node = node
+        self.limits = limits or RpcLimits(unsafe_methods=True)
         self.table: dict[str, Handler] = {}
         r = self._register
         r(self.rpc_methods, "rpc_methods")
@@ -544,8 +560,7 @@ class RpcMethods:
         unsubscribe_names: tuple[str, ...],
     ) -> None:
         def subscribe(params: list[Any], session: Session) -> Any:
-            if not session.subscriptions_allowed:
-                raise RpcError(-32603, "Subscriptions are not available on this transport.")
+            session.check_subscription_room()
             sub_id = new_subscription_id()
             session.subscriptions[sub_id] = start(session, sub_id, notification, params)
             return sub_id
@@ -597,6 +612,8 @@ async def _call_one(methods: RpcMethods, request: Any, session: Session) -> dict
     handler = methods.table.get(request["method"])
     if handler is None:
         return None if is_notification else _error_reply(request_id, RpcError(-32601, "Method not found"))
+    if not methods.limits.unsafe_methods and request["method"].startswith(UNSAFE_PREFIXES):
+        return _error_reply(request_id, RpcError(-32601, "RPC call is unsafe to be called externally"))
     params = request.get("params")
     if params is None:
         params = []
@@ -628,7 +645,14 @@ def _dump(value: Any) -> str:
 
 
 async def handle_message(methods: RpcMethods, text: str | bytes, session: Session) -> str | None:
-    """Answer one raw JSON-RPC message (single or batch); ``None`` when nothing is owed."""
+    """Answer one raw JSON-RPC message (single or batch); ``None`` when nothing is owed.
+
+    A batch longer than ``--rpc-max-batch-request-len`` gets -32010; a reply over
+    ``--rpc-max-response-size`` gets -32008 instead (for a batch: one error object,
+    the batch stops there). A batch yields to other connections every
+    :data:`BATCH_SLICE_SECONDS`.
+    """
+    limits = methods.limits
     try:
         message = json.loads(text)
     except (ValueError, UnicodeDecodeError):
@@ -636,18 +660,35 @@ async def handle_message(methods: RpcMethods, text: str | bytes, session: Sessio
     if isinstance(message, list):
         if not message:
             return _dump(_error_reply(None, RpcError(-32600, "Invalid request")))
-        replies = []
+        if limits.max_batch_len is not None and len(message) > limits.max_batch_len:
+            return _dump({"jsonrpc": "2.0", "error": batch_too_large(limits.max_batch_len), "id": None})
+        parts: list[str] = []
+        size = 2
         pending: list[Callable[[], None]] = []
+        slice_end = time.perf_counter() + BATCH_SLICE_SECONDS
         for request in message:
             reply = await _call_one(methods, request, session)
             pending.extend(session.after_reply)
             session.after_reply.clear()
             if reply is not None:
-                replies.append(reply)
+                part = _dump(reply)
+                size += len(part) + 1
+                if size > limits.max_response_bytes:
+                    return _dump({"jsonrpc": "2.0", "error": response_too_big(limits.max_response_bytes), "id": None})
+                parts.append(part)
+            if time.perf_counter() >= slice_end:
+                await asyncio.sleep(0)
+                slice_end = time.perf_counter() + BATCH_SLICE_SECONDS
         session.after_reply.extend(pending)
-        return _dump(replies) if replies else None
+        return "[" + ",".join(parts) + "]" if parts else None
     reply = await _call_one(methods, message, session)
-    return None if reply is None else _dump(reply)
+    if reply is None:
+        return None
+    text_reply = _dump(reply)
+    if len(text_reply) > limits.max_response_bytes:
+        session.after_reply.clear()
+        return _dump({"jsonrpc": "2.0", "error": response_too_big(limits.max_response_bytes), "id": reply.get("id")})
+    return text_reply
 
 
 def run_after_reply(session: Session) -> None:

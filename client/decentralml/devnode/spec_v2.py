@@ -156,8 +156,7 @@ class SpecV2:
         (with_runtime,) = _args(params, ("withRuntime",), 1)
         if not isinstance(with_runtime, bool):
             raise _invalid_param("withRuntime must be a boolean")
-        if not session.subscriptions_allowed:
-            raise RpcError(-32603, "Subscriptions are not available on this transport.")
+        session.check_subscription_room()
         mine = [f for f in self._follows.values() if f.session is session]
         if len(mine) >= MAX_FOLLOW_PER_CONNECTION:
             raise RpcError(-32800, "Maximum number of chainHead_follow has been reached")
@@ -411,8 +410,7 @@ class SpecV2:
 
     def submit_and_watch(self, params: list[Any], session: Session) -> Any:
         (xt,) = _args(params, ("transaction",), 1)
-        if not session.subscriptions_allowed:
-            raise RpcError(-32603, "Subscriptions are not available on this transport.")
+        session.check_subscription_room()
         try:
             raw = from_hex(xt)
         except Exception:
