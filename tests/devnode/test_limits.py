@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import select
 import socket
 import time
 import urllib.error
@@ -131,13 +132,13 @@ def test_cors_default_allows_localhost_and_polkadot_js_only():
 def test_a_large_batch_does_not_hold_up_another_client():
     with running_node(RpcLimits()) as (node, url):
         heavy, light = Client(url), Client(url)
-        batch = json.dumps([request("chain_getHeader", request_id=i) for i in range(20_000)])
+        batch = json.dumps([request("system_chain", request_id=i) for i in range(100_000)])
         heavy.send_raw(batch)
-        latencies = []
+        time.sleep(0.05)  # the node is now working through the batch
         for _ in range(20):
-            start = time.perf_counter()
             assert light.call("system_chain")["result"] == "Development"
-            latencies.append(time.perf_counter() - start)
+        # The light client was served between slices of the batch, whose reply is not even written yet.
+        readable, _, _ = select.select([heavy.ws.sock], [], [], 0)
+        assert readable == []
         replies = heavy.recv()
-        assert len(replies) == 20_000
-        assert max(latencies) < 0.5, latencies
+        assert len(replies) == 100_000 and replies[-1] == {"jsonrpc": "2.0", "result": "Development", "id": 99_999}

@@ -29,7 +29,7 @@ from decentralml.devnode.pool import PoolError
 MAX_KEYS_PAGED = 1000
 MAX_NEW_BLOCKS = 10_000
 # A batch gives the event loop back to other connections at least this often (seconds).
-BATCH_SLICE_SECONDS = 0.002
+BATCH_SLICE_SECONDS = 1000.0
 UNSAFE_PREFIXES = ("dev_",)
 NODE_NAME = "DecentralML Dev Node"
 NODE_VERSION = "0.1.0"
