@@ -25,6 +25,7 @@ from decentralml.devnode.codec import CodecError, blake2_256, decode_compact, fr
 from decentralml.devnode.limits import RpcLimits, batch_too_large, response_too_big, too_many_subscriptions
 from decentralml.devnode.node import Block, DevNode
 from decentralml.devnode.pool import PoolError
+from decentralml.devnode.runtime.trie import read_proof
 
 MAX_KEYS_PAGED = 1000
 MAX_NEW_BLOCKS = 10_000
@@ -203,6 +204,16 @@ class RpcMethods:
         self._subscription(
             "author_extrinsicUpdate", self._sub_extrinsic, ("author_submitAndWatchExtrinsic",), ("author_unwatchExtrinsic",)
         )
+        r(self.state_get_read_proof, "state_getReadProof")
+        r(self.state_trie_migration_status, "state_trieMigrationStatus")
+        # childstate: this runtime has no child tries, so every child-trie read finds nothing
+        r(lambda p, s: self._child_read(p, []), "childstate_getKeys", "childstate_getKeysPaged", "childstate_getKeysPagedAt")
+        r(lambda p, s: self._child_read(p, None), "childstate_getStorage", "childstate_getStorageHash", "childstate_getStorageSize")
+        r(self.childstate_get_storage_entries, "childstate_getStorageEntries")
+        r(self.state_get_child_read_proof, "state_getChildReadProof")
+        # system: the dev node has no peer-to-peer network
+        r(lambda p, s: [], "system_localListenAddresses", "system_reservedPeers")
+        r(self.sync_state_gen_sync_spec, "sync_state_genSyncSpec")
         # payment
         r(self.payment_query_info, "payment_queryInfo")
         r(self.payment_query_fee_details, "payment_queryFeeDetails")
@@ -463,6 +474,73 @@ class RpcMethods:
         token = node.add_block_listener(on_block)
         return lambda: node.remove_block_listener(token)
 
+    def _state_items(self, number: int) -> list[tuple[bytes, bytes]]:
+        view = self.node.view(number)
+        return [(k, view.get(k) or b"") for k in self.node.history.keys_with_prefix(b"", number)]
+
+    def state_get_read_proof(self, params: list[Any], session: Session) -> Any:
+        """``{"at", "proof"}``: the trie nodes proving ``keys`` at the block (sp-trie's StorageProof)."""
+        keys, at = _args(params, 2, 1)
+        if not isinstance(keys, list):
+            raise invalid_params("keys: expected a list of hex keys")
+        block = self._block_at(at)
+        raw_keys = [_hex_param(k, "storage key") for k in keys]
+        state_version = int(self.node.runtime_version().get("stateVersion", 1))
+        proof = read_proof(self._state_items(block.number), raw_keys, state_version)
+        return {"at": to_hex(block.hash), "proof": [to_hex(node) for node in proof]}
+
+    def state_get_child_read_proof(self, params: list[Any], session: Session) -> Any:
+        child, keys, at = _args(params, 3, 2)
+        _hex_param(child, "child storage key")
+        block = self._block_at(at)
+        return {"at": to_hex(block.hash), "proof": []}
+
+    def state_trie_migration_status(self, params: list[Any], session: Session) -> Any:
+        """Every key is already in the runtime's state version's layout: nothing remains to migrate."""
+        (at,) = _args(params, 1)
+        total = sum(1 for _ in self.node.history.keys_with_prefix(b"", self._block_at(at).number))
+        return {"topRemainingToMigrate": 0, "childRemainingToMigrate": 0, "totalTop": total, "totalChild": 0}
+
+    def _child_read(self, params: list[Any], empty: Any) -> Any:
+        if len(params) < 2:
+            raise invalid_params("expected a child storage key and a key or prefix")
+        _hex_param(params[0], "child storage key")
+        at = params[-1] if len(params) > 2 and isinstance(params[-1], str) and len(params[-1]) == 66 else None
+        self._block_at(at)
+        return list(empty) if isinstance(empty, list) else empty
+
+    def childstate_get_storage_entries(self, params: list[Any], session: Session) -> Any:
+        child, keys, at = _args(params, 3, 2)
+        _hex_param(child, "child storage key")
+        if not isinstance(keys, list):
+            raise invalid_params("keys: expected a list of hex keys")
+        self._block_at(at)
+        return [None for _ in keys]
+
+    def sync_state_gen_sync_spec(self, params: list[Any], session: Session) -> Any:
+        """The chain spec of this chain (sc-chain-spec JSON) with its raw genesis storage.
+
+        ``raw`` is accepted for either value: the runtime's genesis is known here only
+        as raw storage. There is no ``lightSyncState`` (it carries BABE/GRANDPA
+        state, which this chain does not have).
+        """
+        (raw,) = _args(params, 1, 1)
+        if not isinstance(raw, bool):
+            raise invalid_params("raw: expected a boolean")
+        storage, _, _ = self.node.runtime.genesis()
+        top = {to_hex(k): to_hex(v) for k, v in sorted(storage.items())}
+        return {
+            "name": "Development",
+            "id": "dev",
+            "chainType": "Development",
+            "bootNodes": [],
+            "telemetryEndpoints": None,
+            "protocolId": None,
+            "properties": self.node.runtime.properties(),
+            "codeSubstitutes": {},
+            "genesis": {"raw": {"top": top, "childrenDefault": {}}},
+        }
+
     # ---- author ----------------------------------------------------------------------------
 
     def _submit(self, params: list[Any]) -> tuple[bytes, str]:
@@ -510,7 +588,12 @@ class RpcMethods:
 
     # ---- payment ---------------------------------------------------------------------------
 
-    def _payment_call(self, method: str, params: list[Any]) -> bytes:
+    def _payment_call(self, method: str, params: list[Any], what: str) -> bytes:
+        """A TransactionPaymentApi call with pallet-transaction-payment-rpc's errors.
+
+        Code 2 when the bytes are not an extrinsic, 1 when the runtime call fails;
+        message "Unable to query {what}." and the cause as data.
+        """
         xt, at = _args(params, 2, 1)
         raw = _hex_param(xt, "extrinsic")
         block = self._block_at(at)
@@ -518,19 +601,24 @@ class RpcMethods:
             return self.node.runtime.state_call(
                 self.node.view(block.number), method, raw + len(raw).to_bytes(4, "little")
             )
+        except CodecError as exc:
+            raise RpcError(2, f"Unable to query {what}: error while decoding extrinsic.", str(exc)) from None
         except Exception as exc:
-            raise runtime_api_error(exc) from None
+            cause = getattr(exc, "message", None) or str(exc)
+            code = 2 if "decod" in str(cause).lower() else 1
+            raise RpcError(code, f"Unable to query {what}.", str(cause)) from None
 
     def payment_query_info(self, params: list[Any], session: Session) -> Any:
-        raw = self._payment_call("TransactionPaymentApi_query_info", params)
+        """``RuntimeDispatchInfo`` as the node serializes it: weight fields in snake_case, the fee as a string."""
+        raw = self._payment_call("TransactionPaymentApi_query_info", params, "dispatch info")
         ref_time, offset = decode_compact(raw)
         proof_size, offset = decode_compact(raw, offset)
         dispatch_class = ("normal", "operational", "mandatory")[raw[offset]]
         fee = int.from_bytes(raw[offset + 1 : offset + 17], "little")
-        return {"weight": {"refTime": ref_time, "proofSize": proof_size}, "class": dispatch_class, "partialFee": str(fee)}
+        return {"weight": {"ref_time": ref_time, "proof_size": proof_size}, "class": dispatch_class, "partialFee": str(fee)}
 
     def payment_query_fee_details(self, params: list[Any], session: Session) -> Any:
-        raw = self._payment_call("TransactionPaymentApi_query_fee_details", params)
+        raw = self._payment_call("TransactionPaymentApi_query_fee_details", params, "fee details")
         if raw[0] == 0:
             return {"inclusionFee": None}
         parts = [int.from_bytes(raw[1 + 16 * i : 17 + 16 * i], "little") for i in range(3)]

@@ -144,6 +144,40 @@ def closest_descendant_merkle_value(
     return encoded
 
 
+def read_proof(items: Iterable[tuple[bytes, bytes]], keys: Iterable[bytes], state_version: int = 1) -> list[bytes]:
+    """The storage proof of ``keys`` (present or absent) in the trie of ``items``, as sp-trie records it.
+
+    Every node a lookup reads from the database: the root and each node on the path
+    whose encoding is 32 bytes or more (shorter ones are inlined in their parent),
+    plus, under ``LayoutV1``, each value of 33 bytes or more (stored apart, by hash).
+    Sorted by bytes, as ``StorageProof`` (a BTreeSet) yields them.
+    """
+    v1 = state_version == 1
+    trie = Trie.from_items(items, state_version)
+    nodes: set[bytes] = set()
+    for key in keys:
+        node = trie._root
+        rest = key.hex()
+        is_root = True
+        while node is not None:
+            encoded = node.encode(v1)
+            if is_root or len(encoded) >= 32:
+                nodes.add(encoded)
+            is_root = False
+            if not rest.startswith(node.partial):
+                break
+            rest = rest[len(node.partial) :]
+            if not rest:
+                if node.value is not None and v1 and len(node.value) >= _VALUE_HASH_THRESHOLD:
+                    nodes.add(node.value)
+                break
+            if node.children is None:
+                break
+            node = node.children[int(rest[0], 16)]
+            rest = rest[1:]
+    return sorted(nodes)
+
+
 def ordered_trie_root(values: list[bytes], state_version: int = 1) -> bytes:
     """Root of the trie mapping ``compact(i)`` to ``values[i]`` (extrinsics root)."""
     return trie_root(((compact(i), v) for i, v in enumerate(values)), state_version)
