@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -30,7 +31,7 @@ from decentralml.devnode.runtime.trie import read_proof
 MAX_KEYS_PAGED = 1000
 MAX_NEW_BLOCKS = 10_000
 # A batch gives the event loop back to other connections at least this often (seconds).
-BATCH_SLICE_SECONDS = 1000.0
+BATCH_SLICE_SECONDS = 0.002
 UNSAFE_PREFIXES = ("dev_",)
 NODE_NAME = "DecentralML Dev Node"
 NODE_VERSION = "0.1.0"
@@ -728,6 +729,47 @@ def _valid_id(value: Any) -> bool:
     return value is None or isinstance(value, (str, int)) and not isinstance(value, bool)
 
 
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+# Messages longer than this are parsed element by element, giving the loop back between slices.
+INCREMENTAL_PARSE_BYTES = 64 * 1024
+
+
+async def _loads(text: str | bytes) -> Any:
+    """``json.loads``, but a large batch is parsed one request at a time, yielding every slice.
+
+    Raises ``ValueError`` (or ``UnicodeDecodeError``) exactly where ``json.loads`` would:
+    a batch with a syntax error anywhere is a parse error as a whole, before any call runs.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text).decode()
+    start = _WHITESPACE.match(text, 0).end()  # type: ignore[union-attr]
+    if len(text) < INCREMENTAL_PARSE_BYTES or not text.startswith("[", start):
+        return json.loads(text)
+    items: list[Any] = []
+    index = _WHITESPACE.match(text, start + 1).end()  # type: ignore[union-attr]
+    if text.startswith("]", index):
+        index += 1
+    else:
+        slice_end = time.perf_counter() + BATCH_SLICE_SECONDS
+        while True:
+            item, index = _DECODER.raw_decode(text, index)
+            items.append(item)
+            index = _WHITESPACE.match(text, index).end()  # type: ignore[union-attr]
+            if text.startswith("]", index):
+                index += 1
+                break
+            if not text.startswith(",", index):
+                raise ValueError("expected , or ] in a batch")
+            index = _WHITESPACE.match(text, index + 1).end()  # type: ignore[union-attr]
+            if time.perf_counter() >= slice_end:
+                await asyncio.sleep(0)
+                slice_end = time.perf_counter() + BATCH_SLICE_SECONDS
+    if _WHITESPACE.match(text, index).end() != len(text):  # type: ignore[union-attr]
+        raise ValueError("extra data after the batch")
+    return items
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -742,7 +784,7 @@ async def handle_message(methods: RpcMethods, text: str | bytes, session: Sessio
     """
     limits = methods.limits
     try:
-        message = json.loads(text)
+        message = await _loads(text)
     except (ValueError, UnicodeDecodeError):
         return _dump(_error_reply(None, RpcError(-32700, "Parse error")))
     if isinstance(message, list):
