@@ -143,3 +143,36 @@ def test_a_large_batch_does_not_hold_up_another_client(devnode):
     assert readable == []
     replies = heavy.recv()
     assert len(replies) == 100_000 and replies[-1] == {"jsonrpc": "2.0", "result": None, "id": 99_999}
+
+
+def test_cycle_collection_pauses_only_while_large_messages_are_handled():
+    import asyncio
+    import gc
+
+    from decentralml.devnode.node import DevNode
+    from decentralml.devnode.rpc import RpcMethods, Session, handle_message
+    from tests.devnode.fake_runtime import FakeRuntime
+
+    node = DevNode(FakeRuntime())
+    node.start()
+    methods = RpcMethods(node)
+    big = json.dumps([request("system_chain", request_id=i) for i in range(5000)])
+    seen: list[bool] = []
+
+    async def main() -> None:
+        async def watch() -> None:
+            for _ in range(50):
+                seen.append(gc.isenabled())
+                await asyncio.sleep(0)
+
+        replies = await asyncio.gather(
+            handle_message(methods, big, Session(send=lambda t: None)),
+            handle_message(methods, big, Session(send=lambda t: None)),
+            watch(),
+        )
+        assert len(json.loads(replies[0])) == 5000 and len(json.loads(replies[1])) == 5000
+
+    assert gc.isenabled()
+    asyncio.run(main())
+    assert False in seen  # paused while the two batches overlapped
+    assert gc.isenabled()  # and back once both are done
