@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from substrateinterface import Keypair, SubstrateInterface
 
-from decentralml.devnode.runtime.hashing import blake2_256
+from decentralml.primitives.hashing import blake2_256
 from decentralml.devnode.runtime.trie import trie_root
 from tests.devnode.test_rpc import Client
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from substrateinterface import Keypair, SubstrateInterface
 
-from decentralml.devnode.runtime.hashing import blake2_256
+from decentralml.primitives.hashing import blake2_256
 from decentralml.devnode.runtime.trie import _build, closest_descendant_merkle_value, trie_root
 from tests.devnode.test_rpc import Client
 
