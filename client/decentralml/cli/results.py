@@ -189,6 +189,7 @@ def show_result_cmd(
     download: Annotated[
         Optional[Path], typer.Option("--download", help="Download and verify the result into this new path.")
     ] = None,
+    max_download_bytes: common.MaxDownloadOpt = None,
 ) -> None:
     """Show a submission; verify its lineage when it has one; --download fetches the result."""
     run = run_context(ctx)
@@ -196,12 +197,19 @@ def show_result_cmd(
     with common.chain_client(run) as chain:
         token = chain.token
         if download is not None:
+            from decentralml.storage.budget import Budget
+
             submission, downloaded = contributor.fetch_result(
                 chain, submission_id, common.download_opener(run.settings, choice), download,
-                progress=common.transfer_observer(run),
+                progress=common.transfer_observer(run), budget=Budget().with_total(max_download_bytes),
             )
         else:
             submission = chain.get_submission(submission_id)
+        task = chain.get_task(submission.task_id) if submission.lineage_digest is not None else None
+        known_parents = (
+            {s.lineage_digest.hex() for s in chain.task_submissions(submission.task_id) if s.lineage_digest}
+            if task is not None else None
+        )
     # Lineage verification seam (decentralml.lineage, owned by the split-learning work).
     report = None
     if submission.lineage_digest is not None:
@@ -219,6 +227,8 @@ def show_result_cmd(
             result_digest=submission.result.digest if submission.result else None,
             output_path=downloaded,
             hasher=digest_path,
+            code_digest=task.assets.bundle.digest if task is not None else None,
+            known_parents=known_parents,
         )
     payload = submission_json(submission, token)
     payload["downloaded_to"] = str(downloaded) if downloaded else None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Collection, Mapping
 
 from decentralml.errors import IntegrityError, UsageError
 from decentralml.lineage.signing import SignedLineage
@@ -66,6 +66,8 @@ def verify_result_lineage(
     result_digest: bytes | None,
     output_path: Path | None = None,
     hasher: Callable[[Path], str] | None = None,
+    code_digest: bytes | None = None,
+    known_parents: Collection[str] | None = None,
 ) -> LineageReport:
     """Verify a submission's lineage from its on-chain fields; raise IntegrityError on any mismatch.
 
@@ -74,7 +76,10 @@ def verify_result_lineage(
     ``lineage_digest``, that the signer is the submission's worker, the
     task/submission ids, that the record's output hash is the on-chain result
     digest and, when ``output_path`` is given (a downloaded artifact), that it
-    hashes to the same value with ``hasher`` (the storage layer's digest).
+    hashes to the same value with ``hasher`` (the storage layer's digest);
+    with ``code_digest`` (the task's bundle digest) that the record's code hash
+    is that bundle, and with ``known_parents`` that every parent names a
+    lineage record that exists.
     """
     if lineage_digest is None:
         raise IntegrityError(f"Submission {submission_id} has no lineage digest on chain: its result cannot be traced.")
@@ -92,6 +97,8 @@ def verify_result_lineage(
         output_digest=bytes(result_digest) if result_digest is not None else None,
         output=output_path,
         hasher=hasher,
+        code_digest=code_digest,
+        known_parents=known_parents,
     )
 
 
