@@ -152,12 +152,19 @@ def local_digest(path: Path) -> bytes:
 
 def read_metrics(path: Path) -> dict[str, Any]:
     """A metrics JSON object from a file (UsageError if it is not one)."""
+    from decentralml import boundedjson
+    from decentralml.fl.weights import MAX_METRICS_BYTES, MAX_METRICS_DEPTH
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_METRICS_BYTES + 1)
+        data = boundedjson.loads(raw, max_bytes=MAX_METRICS_BYTES, max_depth=MAX_METRICS_DEPTH)
     except FileNotFoundError:
         raise UsageError(f"{path} does not exist.") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path} is not valid JSON: {exc}.", hint="Write a JSON object of metrics.") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None
+    except boundedjson.BoundedJSONError as exc:
+        raise UsageError(f"{path} is refused: {exc}.", hint="Write a small JSON object of metrics.") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a JSON object of metrics.")
     return data
