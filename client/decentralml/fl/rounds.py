@@ -32,6 +32,7 @@ from decentralml.fl.weights import (
     read_spec,
     save_weights,
 )
+from decentralml.storage import packing
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.storage.budget import Budget
 from decentralml.storage.local import LocalStore
@@ -264,17 +265,24 @@ def _creator_shard_size(bundle: CreatorBundle) -> int | None:
 
 def _accepted_copy(submission: Submission, kept: LocalStore, open_store: StoreOpener, dest: Path, budget: Budget,
                    progress: TransferObserver | None) -> Path:
-    """The accepted result: the creator's kept copy (re-verified), else a fresh download (then kept)."""
+    """The accepted result's verified copy in the creator's kept store: used in place when it still
+    matches its digest, else downloaded again (within ``budget``) and kept."""
     assert submission.result is not None
-    local = _kept_ref(kept, submission.result)
-    if kept.exists(local):
-        try:
-            return kept.get(local, _fresh(dest), budget=budget)
-        except DecentralMLError:
-            remove_path(dest)  # the kept copy is damaged: fall back to the original
-    path = _download(submission, open_store, dest, budget, progress)
-    kept.put(path)
-    return path
+    local = kept.path_of(_kept_ref(kept, submission.result))
+    if local.is_dir() and not local.is_symlink() and _digest_of(local) == submission.result.digest:
+        return local
+    try:
+        path = _download(submission, open_store, dest, budget, progress)
+        return kept.path_of(kept.put(path))
+    finally:
+        remove_path(dest)
+
+
+def _digest_of(path: Path) -> bytes | None:
+    try:
+        return packing.pack_digest(path)[0]
+    except DecentralMLError:
+        return None
 
 
 def federate(chain: ChainClient, task_id: int, bundle: CreatorBundle, strategy: Strategy, open_store: StoreOpener,
@@ -302,7 +310,6 @@ def federate(chain: ChainClient, task_id: int, bundle: CreatorBundle, strategy: 
             _result_files(path)
             usable.append((submission, load_result_dir(path, base_spec=base.spec, base_digest=base.digest)))
         except Exception as exc:  # one unavailable or unusable result does not stop the round
-            remove_path(dest)
             skipped.append(Skipped(submission.submission_id, submission.worker, _unusable(exc)))
     if not usable:
         reasons = "; ".join(f"{s.submission_id}: {s.reason}" for s in skipped)

@@ -34,7 +34,7 @@ import secrets
 import tempfile
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -375,9 +375,7 @@ class IpfsStore:
         with tempfile.TemporaryDirectory(prefix=".decentralml-ipfs-", dir=dest.parent) as tmpdir:
             reader = ChunkReader(self._download("get", {"arg": cid, "archive": "true"}), obs.advance)
             # Kubo's archive adds one root directory (the CID) above the tree.
-            rooted = replace(budget, max_entries=budget.max_entries + 1, max_depth=budget.max_depth + 1,
-                             max_path_bytes=budget.max_path_bytes + len(cid) + 1)
-            packing.unpack(reader, Path(tmpdir), rooted, what=ref.uri)  # type: ignore[arg-type]
+            packing.unpack(reader, Path(tmpdir), budget, what=ref.uri, root=cid)  # type: ignore[arg-type]
             CountingReader(reader, ByteCounter(ref.uri, 64 * 1024)).read()  # the tar's end blocks, nothing else
             tree = Path(tmpdir) / cid
             if not tree.is_dir():

@@ -251,13 +251,16 @@ def safe_member_path(name: str, dest: Path) -> Path:
     return dest.joinpath(*parts)
 
 
-def unpack(stream: BinaryIO, dest: Path, budget: Budget | None = None, *, what: str = "the artifact") -> None:
+def unpack(
+    stream: BinaryIO, dest: Path, budget: Budget | None = None, *, what: str = "the artifact", root: str | None = None
+) -> None:
     """Extract a tar stream of regular files and directories into the existing ``dest``, within ``budget``.
 
     Raises IntegrityError for links, sparse members, devices, FIFOs, absolute
     names, ``..``, duplicate members and any budget overrun (the stream itself,
     each file, the sum of the files, entries, name length and depth), counted
-    as the bytes arrive; the caller removes ``dest`` on error.
+    as the bytes arrive; the caller removes ``dest`` on error. ``root`` names a
+    directory the archive wraps the tree in (Kubo's ``get``): it is not counted.
     """
     dest = Path(dest)
     budget = budget or Budget()
@@ -267,10 +270,14 @@ def unpack(stream: BinaryIO, dest: Path, budget: Budget | None = None, *, what: 
     try:
         with tarfile.open(fileobj=CountingReader(stream, stream_counter), mode="r|") as archive:  # type: ignore[call-overload]
             for member in archive:
-                entries += 1
-                if entries > budget.max_entries:
-                    raise over_budget(what, f"it has more than {budget.max_entries} entries")
-                budget.check_name(what, member.name)
+                inner = member.name
+                if root is not None:
+                    inner = "" if member.name.rstrip("/") == root else member.name.removeprefix(root + "/")
+                if inner:
+                    entries += 1
+                    if entries > budget.max_entries:
+                        raise over_budget(what, f"it has more than {budget.max_entries} entries")
+                    budget.check_name(what, inner)
                 target = safe_member_path(member.name, dest)
                 if member.isdir():
                     target.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -295,8 +302,9 @@ def unpack(stream: BinaryIO, dest: Path, budget: Budget | None = None, *, what: 
                         written.add(len(chunk))
                         out.write(chunk)
                 os.chmod(target, 0o644)
-    except tarfile.TarError as exc:
-        raise IntegrityError(f"The artifact is not a valid directory pack: {exc}.") from None
+    except (tarfile.TarError, ValueError, OverflowError, EOFError) as exc:  # tarfile raises more than TarError
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise IntegrityError(f"The artifact is not a valid directory pack: {detail}.") from None
 
 
 def _ensure_inside(path: Path, root: Path) -> None:
