@@ -12,7 +12,6 @@ and leave nothing behind.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tarfile

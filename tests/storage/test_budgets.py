@@ -9,7 +9,6 @@ exactly as it was.
 
 from __future__ import annotations
 
-import io
 import os
 import tarfile
 from pathlib import Path
