@@ -43,6 +43,12 @@ class Round:
         self.runner = CliRunner()
         self.upload = ["--storage", "s3", "--s3-bucket", bucket, "--s3-endpoint-url", s3.endpoint_url]
         self.download = ["--s3-endpoint-url", s3.endpoint_url]
+        self.settings = StoreSettings(s3_bucket=bucket, s3_endpoint_url=s3.endpoint_url)
+        self.kind = "s3"
+
+    def store(self) -> Any:
+        """The backend hostile contributors upload through (our own store: content-level hostility)."""
+        return open_store(self.kind, self.settings)
 
     def cli(self, suri: str, *args: Any) -> Any:
         return self.runner.invoke(app, ["--url", self.node_url, "--suri", suri, "--json", *map(str, args)],
@@ -54,14 +60,37 @@ class Round:
         return json.loads(result.stdout)
 
 
-@pytest.fixture
-def rnd(devnode: Any, s3_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Round:
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name in [n for n in os.environ if n.startswith("DECENTRALML_") and not n.endswith(("_BIN", "_SERVER"))]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("DECENTRALML_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DECENTRALML_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def rnd(devnode: Any, s3_env: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Round:
+    _isolate(tmp_path, monkeypatch)
     return Round(devnode.url, s3_env, s3_env.new_bucket("hostile"), tmp_path)
+
+
+@pytest.fixture(params=["local", "s3", "ipfs"])
+def any_backend_round(request: pytest.FixtureRequest, devnode: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Round:
+    _isolate(tmp_path, monkeypatch)
+    if request.param == "s3":
+        s3 = request.getfixturevalue("s3_env")
+        return Round(devnode.url, s3, s3.new_bucket("hostile"), tmp_path)
+    r = Round.__new__(Round)
+    r.node_url, r.tmp, r.runner, r.kind = devnode.url, tmp_path, CliRunner(), request.param
+    if request.param == "local":
+        r.upload, r.download = ["--storage", "local", "--data-dir", str(tmp_path / "store")], []
+        r.settings = StoreSettings(data_dir=tmp_path / "store")
+    else:
+        daemon = request.getfixturevalue("ipfs_daemon")
+        monkeypatch.setenv("DECENTRALML_IPFS_AUTH", daemon.auth)
+        r.upload, r.download = ["--storage", "ipfs", "--ipfs-api", daemon.api], ["--ipfs-api", daemon.api]
+        r.settings = StoreSettings(ipfs_api=daemon.api, ipfs_auth=daemon.auth)
+    return r
 
 
 def _hostile_dirs(tmp: Path, base: Path, bob_result: Path) -> dict[str, Path]:
@@ -141,7 +170,7 @@ def test_a_round_with_every_kind_of_hostile_contributor(rnd: Round) -> None:
         "deep metrics": "nested", "shape 2**64": "safetensors", "metrics is a directory": "not a regular file",
         "overlapping offsets": "safetensors", "10**15 samples": "num_samples", "near copy": "cosine distance",
     }
-    store = open_store("s3", StoreSettings(s3_bucket=rnd.bucket, s3_endpoint_url=rnd.s3.endpoint_url))
+    store = rnd.store()
     for kind, directory in hostile.items():
         worker = next(names)
         keypair, sids[kind] = slot(worker)
@@ -266,3 +295,55 @@ def _link(name: str, target: str) -> tarfile.TarInfo:
     info.type = tarfile.SYMTYPE
     info.linkname = target
     return info
+
+
+def test_bad_results_are_rejected_on_every_backend_and_the_round_goes_on(any_backend_round: Round) -> None:
+    """The content-level faults and an over-budget result through local, S3 and IPFS storage."""
+    rnd, tmp = any_backend_round, any_backend_round.tmp
+    bundle = kit.write_creator_bundle(tmp / "creator")
+    base = kit.base_model(tmp / "base.safetensors")
+    assets = tmp / "assets"
+    assets.mkdir()
+    (assets / "README").write_text("x\n")
+    task_id = rnd.ok("//Alice", "create-task", assets, "--question", "q", "--reward", "10 UNIT", "--max-assignments", 10,
+                     "--validation", "custom", "--base-model", base, *rnd.upload)["task_id"]
+    chain = ChainClient.connect(rnd.node_url)
+    sids: dict[str, int] = {}
+    results = {}
+    for i, name in enumerate(HONEST):
+        sids[name] = rnd.ok(f"//{name}", "assign-task", task_id, "--work-dir", tmp / name, *rnd.download)["submission_id"]
+        results[name] = kit.honest_result(tmp / "results" / name, base, seed=i)
+        rnd.ok(f"//{name}", "send-result", sids[name], results[name], *rnd.upload)
+    hostile = _hostile_dirs(tmp, base, results["Bob"])
+    oversized = tmp / "hostile" / "over budget"
+    oversized.mkdir()
+    (oversized / "weights.safetensors").write_bytes(os.urandom(3 << 20))  # > 4x the 2.8 KB base model + 1 MiB
+    (oversized / "metrics.json").write_bytes(kit.metrics_bytes(base))
+    hostile["over budget"] = oversized
+    reasons = {"deep metrics": "nested", "shape 2**64": "safetensors", "metrics is a directory": "not a regular file",
+               "overlapping offsets": "safetensors", "10**15 samples": "num_samples", "near copy": "cosine distance",
+               "over budget": "download refused"}
+    workers = iter(["Dave", "Eve", "Ferdie"] + [f"Hostile{i}" for i in range(8)])
+    store = rnd.store()
+    for kind, directory in hostile.items():
+        worker = next(workers)
+        keypair = keypair_from_suri(f"//{worker}")
+        if worker.startswith("Hostile"):
+            rnd.ok("//Alice", "transfer", keypair.ss58_address, "100 UNIT")
+        sids[kind] = rnd.ok(f"//{worker}", "assign-task", task_id, "--work-dir", tmp / worker, *rnd.download)["submission_id"]
+        contributor.send_result(chain, keypair, store, sids[kind], directory, metrics={})
+    work = tmp / "creator-work"
+    judged = {j["submission_id"]: j for j in rnd.ok(
+        "//Alice", "evaluate-results", task_id, "--creator-bundle", bundle, "--work-dir", work, *rnd.download)}
+    assert [judged[sids[n]]["decision"] for n in HONEST] == ["accepted", "accepted"]
+    for kind, reason in reasons.items():
+        assert judged[sids[kind]]["decision"] == "rejected" and reason in judged[sids[kind]]["reason"], (kind, judged[sids[kind]])
+    federated = rnd.ok("//Alice", "federate", task_id, "--creator-bundle", bundle, "--work-dir", work, *rnd.download)
+    assert sorted(c["submission_id"] for c in federated["contributions"]) == sorted(sids[n] for n in HONEST)
+    assert federated["skipped"] == []
+    files = sorted(p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file())
+    assert len(files) == 2 + 2 * 2 and all(p.startswith("kept-results/dirs/") or p.startswith(f"task-{task_id}-") for p in files)
+    fetched = rnd.cli("//Alice", "show-result", sids["over budget"], "--download", tmp / "dl" / "r",
+                      "--max-download-bytes", 1 << 20, *rnd.download)
+    assert fetched.exit_code == 14 and not (tmp / "dl" / "r").exists()
+    chain.close()
