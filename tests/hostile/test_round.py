@@ -216,7 +216,7 @@ def test_a_round_with_every_kind_of_hostile_contributor(rnd: Round) -> None:
     inflated_ref = chain.get_submission(sids["inflated"]).result
     ib, ik = inflated_ref.uri[len("s3://"):].split("/", 1)
     rnd.s3.client().delete_object(Bucket=ib, Key=ik + "pack.tar")
-    from decentralml.fl.rounds import kept_results
+    from decentralml.usecases.federation import kept_results
 
     kept = kept_results(work)
     kept.delete(Reference(StorageType.LOCAL, kept.uri_for(inflated_ref.digest, directory=True), inflated_ref.digest))

@@ -17,8 +17,8 @@ import pytest
 
 from decentralml.errors import IntegrityError
 from decentralml.storage import Reference
-from decentralml.storage.budget import Budget
-from decentralml.storage.packing import pack_digest
+from decentralml.primitives.budget import Budget
+from decentralml.primitives.digests import pack_digest
 from decentralml.storage.reference import StorageType
 from tests.hostile import kit
 from tests.storage.backends import Harness, IpfsHarness, LocalHarness, S3Harness

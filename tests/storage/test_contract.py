@@ -15,7 +15,7 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.storage import Reference
-from decentralml.storage.packing import pack_digest
+from decentralml.primitives.digests import pack_digest
 from tests.storage.backends import Harness
 from tests.storage.trees import PINNED_TREE_DIGEST, PINNED_TREE_SIZE, make_pinned_tree, snapshot
 

@@ -27,7 +27,7 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
-from decentralml.storage.budget import Budget
+from decentralml.primitives.budget import Budget
 from decentralml.storage.reference import Reference
 
 MAX_INLINE_RESULT_BYTES = 4096
@@ -97,7 +97,7 @@ def assign_task(
 
     The assets are downloaded (and their digests checked) before the
     transaction, each within the bundle budget (``max_bytes`` overrides its
-    total; see :mod:`decentralml.storage.budget`), so a failed or refused
+    total; see :mod:`decentralml.primitives.budget`), so a failed or refused
     download takes no slot; a failed transaction leaves no directory behind.
     """
     task = chain.get_task(task_id)
@@ -144,15 +144,14 @@ def _norm(digest_hex: str) -> str:
 
 def local_digest(path: Path) -> bytes:
     """The digest the storage layer records for a file or directory (SHA-256 of its bytes or pack)."""
-    from decentralml.storage.base import hash_file
-    from decentralml.storage.packing import pack_digest
+    from decentralml.primitives.digests import path_digest
 
-    return pack_digest(path)[0] if path.is_dir() else hash_file(path)[0]
+    return path_digest(path)[0]
 
 
 def read_metrics(path: Path) -> dict[str, Any]:
     """A metrics JSON object from a file (UsageError if it is not one)."""
-    from decentralml import boundedjson
+    from decentralml.primitives import boundedjson
     from decentralml.fl.weights import MAX_METRICS_BYTES, MAX_METRICS_DEPTH
 
     try:
@@ -288,7 +287,7 @@ def fetch_result(
     budget: Budget | None = None,
 ) -> tuple[Submission, Path]:
     """Download and verify a submission's result into ``dest`` (must not exist) within ``budget``
-    (default :class:`~decentralml.storage.budget.Budget`)."""
+    (default :class:`~decentralml.primitives.budget.Budget`)."""
     submission = chain.get_submission(submission_id)
     if submission.result is None:
         raise UsageError(

@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from decentralml.errors import IntegrityError, UsageError
-from decentralml.storage.budget import Budget, ByteCounter, CountingReader, over_budget
+from decentralml.primitives.budget import Budget, ByteCounter, CountingReader, over_budget
 
 BLOCK = 512
 _CHUNK = 1 << 20
@@ -187,17 +187,6 @@ def pack_size(entries: list[PackEntry]) -> int:
         if not entry.is_dir:
             total += entry.size + len(_padding(entry.size))
     return total
-
-
-def pack_digest(root: Path, advance: Callable[[int], None] | None = None) -> tuple[bytes, int]:
-    """SHA-256 and byte length of the pack of ``root``, computed without writing it."""
-    digest, size = hashlib.sha256(), 0
-    for chunk in iter_pack(root):
-        digest.update(chunk)
-        size += len(chunk)
-        if advance is not None:
-            advance(len(chunk))
-    return digest.digest(), size
 
 
 def pack_to(root: Path, out: BinaryIO, advance: Callable[[int], None] | None = None) -> tuple[bytes, int]:

@@ -1,8 +1,7 @@
 """Federated rounds on the chain: judge pending results, federate accepted ones, open the next round.
 
-Use cases in the style of :mod:`decentralml.usecases` (no printing; frozen
-records out). Results are fetched through the storage layer (digest checked)
-and read as data only; the creator's bundle supplies evaluation and validation.
+No printing; frozen records out. Results are fetched through the storage layer (digest checked,
+within a budget) and read as data only; the creator's bundle supplies evaluation and validation.
 """
 
 from __future__ import annotations
@@ -27,14 +26,14 @@ from decentralml.fl.weights import (
     ModelSpec,
     ResultFiles,
     SafetensorsModel,
-    file_digest,
     load_result_dir,
     read_spec,
     save_weights,
 )
-from decentralml.storage import packing
+from decentralml.primitives.budget import Budget
+from decentralml.primitives.digests import file_digest as _file_digest
+from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
-from decentralml.storage.budget import Budget
 from decentralml.storage.local import LocalStore
 from decentralml.storage.reference import Reference, StorageType
 from decentralml.usecases import creator as creator_uc
@@ -68,7 +67,7 @@ class Judgement:
 
 
 @dataclass(frozen=True)
-class Contribution:
+class RoundContribution:
     """One accepted result in a round: the samples it claimed and those it was weighted by."""
 
     submission_id: int
@@ -94,7 +93,7 @@ class RoundResult:
 
     task_id: int
     strategy: str
-    contributions: tuple[Contribution, ...]
+    contributions: tuple[RoundContribution, ...]
     evaluation: Evaluation
     global_model: Path
     digest: str
@@ -115,10 +114,15 @@ def fetch_base_model(chain: ChainClient, task_id: int, open_store: StoreOpener, 
         raise UsageError(f"Task {task_id}'s base model is a directory; a round needs one safetensors file.")
     work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / f"task-{task_id}-base.safetensors"
-    if not (path.is_file() and file_digest(path) == ref.digest_hex):
+    if not (path.is_file() and _sha256_hex(path) == ref.digest_hex):
         remove_path(path)
         open_store(ref).get(ref, path, progress=progress, budget=Budget.for_bundle().with_total(max_bytes))
     return RoundBase(task, path, read_spec(path), ref.digest_hex, path.stat().st_size)
+
+
+def _sha256_hex(path: Path) -> str:
+    """SHA-256 of a file, hex."""
+    return _file_digest(path)[0].hex()
 
 
 def _fresh(path: Path) -> Path:
@@ -179,7 +183,7 @@ def evaluate_result(chain: ChainClient, submission: Submission, base: RoundBase,
         path = _download(submission, open_store, dest, budget or base.result_budget(), progress)
         weights, metrics = _result_files(path)
         model = SafetensorsModel(weights, expected=base.spec)
-        copied = find_duplicate(model, file_digest(weights), earlier, SafetensorsModel(base.path))
+        copied = find_duplicate(model, _sha256_hex(weights), earlier, SafetensorsModel(base.path))
         if copied is not None:
             remove_path(dest)
             return ValidationReport(False, f"duplicate: {copied}"), None
@@ -202,7 +206,7 @@ def _earlier_accepted(chain: ChainClient, task_id: int, kept: LocalStore, base: 
         path = kept.path_of(_kept_ref(kept, s.result))
         try:
             weights, _ = _result_files(path)
-            out.append(Earlier(s.submission_id, SafetensorsModel(weights, expected=base.spec), file_digest(weights),
+            out.append(Earlier(s.submission_id, SafetensorsModel(weights, expected=base.spec), _sha256_hex(weights),
                                s.result.digest))
         except Exception:  # not kept here, or unusable: nothing to compare with
             continue
@@ -238,7 +242,7 @@ def judge_pending(chain: ChainClient, keypair: Any, task_id: int, bundle: Creato
             remove_path(path)
             weights = kept.path_of(ref) / WEIGHTS_FILE
             earlier.append(Earlier(submission.submission_id, SafetensorsModel(weights, expected=base.spec),
-                                   file_digest(weights), submission.result.digest))
+                                   _sha256_hex(weights), submission.result.digest))
         elif path is not None:
             remove_path(path)
         if not decide:
@@ -280,7 +284,7 @@ def _accepted_copy(submission: Submission, kept: LocalStore, open_store: StoreOp
 
 def _digest_of(path: Path) -> bytes | None:
     try:
-        return packing.pack_digest(path)[0]
+        return pack_digest(path)[0]
     except DecentralMLError:
         return None
 
@@ -320,7 +324,7 @@ def federate(chain: ChainClient, task_id: int, bundle: CreatorBundle, strategy: 
     evaluation = bundle.evaluate_weights(aggregate.weights)
     digest = save_weights(output, aggregate.weights)
     contributions = tuple(
-        Contribution(s.submission_id, s.worker, c.used, i in aggregate.used, c.claimed, c.reason)
+        RoundContribution(s.submission_id, s.worker, c.used, i in aggregate.used, c.claimed, c.reason)
         for i, ((s, _), c) in enumerate(zip(usable, counts))
     )
     return RoundResult(task_id, aggregate.strategy, contributions, evaluation, output, digest, tuple(skipped))
