@@ -49,6 +49,7 @@ from decentralml.errors import (
     StorageUnreachableError,
     UsageError,
 )
+from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives import packing
 from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import (
@@ -63,7 +64,6 @@ from decentralml.storage.base import (
     staged_path,
     verify,
 )
-from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.storage.reference import Reference, StorageType
 
 _ROOT_NAME = "artifact"

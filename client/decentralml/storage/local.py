@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from decentralml.errors import ArtifactNotFoundError, IntegrityError, StorageError, UsageError
+from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives import packing
 from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import (
@@ -34,7 +35,6 @@ from decentralml.storage.base import (
     staged_path,
     verify,
 )
-from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.storage.reference import Reference, StorageType
 
 

@@ -37,7 +37,8 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.primitives import packing
-from decentralml.primitives.digests import file_digest
+from decentralml.primitives.budget import Budget, ByteCounter
+from decentralml.primitives.digests import file_digest, pack_digest
 from decentralml.storage.base import (
     CHUNK_SIZE,
     HashingFileWriter,
@@ -49,7 +50,6 @@ from decentralml.storage.base import (
     staged_path,
     verify,
 )
-from decentralml.primitives.budget import Budget, ByteCounter
 from decentralml.storage.reference import Reference, StorageType
 
 PACK_NAME = "pack.tar"
@@ -234,7 +234,7 @@ class S3Store:
                     with open(pack, "rb") as stream:
                         packing.unpack(stream, tmp, budget, what=ref.uri)
                     remove_path(pack)
-                    digest, size = packing.pack_digest(tmp)
+                    digest, size = pack_digest(tmp)
                     verify(ref, digest, size)
             return dest
         with staged_path(dest) as tmp:
