@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from decentralml.fl.weights import file_digest, save_weights
+from decentralml.fl.weights import save_weights
+from decentralml.primitives.digests import file_digest
 from decentralml.storage.reference import Reference, StorageType
 
 SHAPES = {"dense.bias": (10,), "dense.kernel": (64, 10)}
@@ -32,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from decentralml.fl.validation import Evaluation, validate_contribution as check
-from decentralml.fl.weights import file_digest, read_spec
+from decentralml.fl.weights import read_spec
+from decentralml.primitives.digests import file_digest
 
 
 def framework_name():
@@ -50,7 +52,7 @@ def evaluate_weights(weights):
 
 def validate_contribution(weights_path, metrics_json, base_model_path):
     base = Path(base_model_path)
-    return check(Path(weights_path), metrics_json, base_spec=read_spec(base), base_digest=file_digest(base),
+    return check(Path(weights_path), metrics_json, base_spec=read_spec(base), base_digest=file_digest(base)[0].hex(),
                  evaluate=evaluate_weights, threshold=0.5, framework="numpy")
 ''' % SHARD_SIZE
 
@@ -74,13 +76,13 @@ def honest_result(directory: Path, base: Path, seed: int, *, num_samples: int = 
     save_weights(directory / "weights.safetensors", weights)
     (directory / "metrics.json").write_text(json.dumps({
         "num_samples": num_samples, "loss": 0.1, "accuracy": 0.9, "framework": "numpy",
-        "base_model_digest": file_digest(base),
+        "base_model_digest": file_digest(base)[0].hex(),
     }))
     return directory
 
 
 def metrics_bytes(base: Path, **changes: Any) -> bytes:
-    body = {"num_samples": 400, "loss": 0.1, "accuracy": 0.9, "framework": "numpy", "base_model_digest": file_digest(base)}
+    body = {"num_samples": 400, "loss": 0.1, "accuracy": 0.9, "framework": "numpy", "base_model_digest": file_digest(base)[0].hex()}
     body.update(changes)
     return json.dumps(body).encode()
 

@@ -16,7 +16,7 @@ from decentralml.errors import (
 )
 from decentralml.storage import Reference
 from decentralml.primitives.digests import pack_digest
-from tests.storage.backends import Harness
+from tests.storage.backends import Harness, LocalHarness, S3Harness
 from tests.storage.trees import PINNED_TREE_DIGEST, PINNED_TREE_SIZE, make_pinned_tree, snapshot
 
 class Interrupted(Exception):
