@@ -16,9 +16,10 @@ import typer
 
 from decentralml.cli import common
 from decentralml.cli.context import run_context
+from decentralml.cli.handler import CliApp
 from decentralml.errors import UsageError
 
-app = typer.Typer(name="split", help="Split learning (PyTorch): bundles, contributions, aggregation.", no_args_is_help=True)
+app = CliApp(name="split", help="Split learning (PyTorch): bundles, contributions, aggregation.", no_args_is_help=True)
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "assets" / "split_learning" / "participant"
 TEMPLATE_FILES = ("start_task.sh", "split_task.py", "requirements.txt")

@@ -162,8 +162,8 @@ async def serve(node: DevNode, host: str, port: int) -> tuple[web.AppRunner, End
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
-    sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
-    bound = sockets[0].getsockname()[1] if sockets else port
+    addresses = runner.addresses  # (host, port, ...) of every bound socket
+    bound = addresses[0][1] if addresses else port
     return runner, Endpoint(host, int(bound))
 
 

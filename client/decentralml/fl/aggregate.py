@@ -13,6 +13,7 @@ import numpy as np
 
 from decentralml.errors import TrainingError
 
+
 def scale_in_place(x: np.ndarray, a: float) -> None:
     """x *= a, in place."""
     np.multiply(x, x.dtype.type(a), out=x)

@@ -51,14 +51,14 @@ from decentralml.errors import (
 )
 from decentralml.storage import packing
 from decentralml.storage.base import (
-    HashingFileWriter,
-    prefetch,
-    ChunkReader,
     CHUNK_SIZE,
+    ChunkReader,
+    HashingFileWriter,
     TransferObserver,
     check_get_dest,
     check_put_source,
     observer,
+    prefetch,
     staged_path,
     verify,
 )

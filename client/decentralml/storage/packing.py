@@ -258,7 +258,7 @@ def unpack(stream: BinaryIO, dest: Path) -> None:
     """
     dest = Path(dest)
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
             for member in archive:
                 target = safe_member_path(member.name, dest)
                 if member.isdir():

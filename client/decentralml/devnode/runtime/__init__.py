@@ -253,8 +253,8 @@ class Runtime:
     def validate_transaction(
         self, state: StateView, xt: bytes, parent_hash: bytes | None = None, *, allow_future: bool = True
     ) -> ValidTransaction:
-        from .executive import check, validate_signed
         from . import validity
+        from .executive import check, validate_signed
 
         ctx = self._context(state, parent_hash)
         c = check(self, ctx, xt)

@@ -14,7 +14,6 @@ from decentralml.fl.aggregate import accumulate_weighted, add_scaled, scale_in_p
 from decentralml.fl.strategy.base import AggregateResult, Strategy, Update, raise_non_finite, read_rows_into, rows_per_chunk
 from decentralml.fl.weights import ModelSpec, TensorSpec, Weights
 
-
 MAX_DEFAULT_WORKERS = 4
 
 
