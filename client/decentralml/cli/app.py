@@ -26,6 +26,7 @@ from decentralml.cli.handler import CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
 from decentralml.config import DEFAULT_URL, build_settings
 from decentralml.devnode import cli as _devnode
+from decentralml.fl.framework_logs import quiet_framework_logs
 
 app = CliApp(
     name="decentralml",
@@ -80,6 +81,7 @@ def root(
     ),
 ) -> None:
     """Global options; the settings of this run are built here."""
+    quiet_framework_logs(debug)
     settings = build_settings(
         url=url,
         suri=suri,
