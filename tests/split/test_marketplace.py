@@ -17,7 +17,6 @@ from substrateinterface import Keypair
 from decentralml.chain.client import ChainClient
 from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy
 from decentralml.errors import IntegrityError
-from decentralml.fl.split import marketplace
 from decentralml.fl.split.data import prepare_shards
 from decentralml.fl.split.model import SplitSpec
 from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config
@@ -25,6 +24,7 @@ from decentralml.fl.split.train import TrainConfig
 from decentralml.lineage import decode_inline_result, verify_result_lineage
 from decentralml.storage import StoreSettings, open_store
 from decentralml.usecases import TaskSpec, create_task
+from decentralml.usecases import split_learning as marketplace
 
 pytestmark = [pytest.mark.integration, pytest.mark.ml]
 
@@ -142,7 +142,7 @@ def test_round_robin_protocol_end_to_end(devnode, market, shards, tmp_path):
     dave = chain.get_submission(body["submission_id"])
     assert "0x" + dave.lineage_digest.hex() == body["lineage_digest"]
     signed, _ = decode_inline_result(dave.inline_result)
-    turns.append(marketplace.Contribution(task_id, dave.submission_id, Protocol.ROUND_ROBIN, body["previous_submission"],
+    turns.append(marketplace.SplitContribution(task_id, dave.submission_id, Protocol.ROUND_ROBIN, body["previous_submission"],
                                           signed, body["metrics"], None))
     assert [t.previous_submission for t in turns] == [None, turns[0].submission_id, turns[1].submission_id]
     assert turns[1].lineage.record.parents == (turns[0].lineage.digest.hex(),)

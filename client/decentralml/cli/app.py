@@ -15,17 +15,10 @@ from typing import Optional
 import typer
 
 from decentralml import __version__
-from decentralml.cli import account as _account
-from decentralml.cli import federate as _federate
-from decentralml.cli import results as _results
-from decentralml.cli import split as _split
-from decentralml.cli import tasks as _tasks
-from decentralml.cli import wallet as _wallet
 from decentralml.cli.context import RunContext
 from decentralml.cli.handler import CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
 from decentralml.config import DEFAULT_URL, build_settings
-from decentralml.devnode import cli as _devnode
 from decentralml.fl.framework_logs import quiet_framework_logs
 
 app = CliApp(
@@ -98,15 +91,12 @@ def root(
 
 
 # ---------------------------------------------------------------------------
-# Command registration.
+# Command registration: every command module has ``register(app)``.
 # ---------------------------------------------------------------------------
-_tasks.register(app)
-_results.register(app)
-_wallet.register(app)
-_federate.register(app)
-app.add_typer(_account.app, name="account")
-app.add_typer(_split.app, name="split")
-app.add_typer(_devnode.app, name="devnode")
+from decentralml.cli import account, devnode, federate, results, split, tasks, wallet  # noqa: E402
+
+for _commands in (tasks, results, wallet, federate, account, split, devnode):
+    _commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

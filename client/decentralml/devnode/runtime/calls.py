@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from decentralml.primitives.hashing import blake2_256
+
 from . import balances, decentralml, keys
 from .balances import Preservation
 from .context import Context
-from .hashing import blake2_256
 from .scale import CodecError, Reader
 from .types import DispatchClass, DispatchFailure, DispatchInfo, Weight, bad_origin
 
