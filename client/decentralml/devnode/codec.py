@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from decentralml.primitives.hashing import blake2_256 as blake2_256  # re-exported: the node hashes with it
+
 
 class CodecError(ValueError):
     """Bytes that do not decode as the expected SCALE shape."""
