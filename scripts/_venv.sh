@@ -22,6 +22,16 @@ dml_lock_key() {
   } | sha256sum | cut -c1-16
 }
 
+dml_install_package() {
+  # dml_install_package PYTHON: `pip install --no-deps` of this project, built from a
+  # clean copy of its sources (setuptools' in-tree build/ keeps modules deleted since).
+  local src
+  src="$(mktemp -d)"
+  cp -r "$ROOT/pyproject.toml" "$ROOT/README.md" "$ROOT/client" "$src/"
+  "$1" -m pip install --quiet --disable-pip-version-check --no-deps "$src"
+  rm -rf "$src"
+}
+
 dml_lock_venv() {
   local name="$1" lock="$2" with_package="${3:-}"
   local venv
@@ -37,7 +47,7 @@ dml_lock_venv() {
       "$PY" -m venv "$venv"
       "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$lock"
       if [ "$with_package" = "--with-package" ]; then
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "$ROOT"
+        dml_install_package "$venv/bin/python"
       fi
       "$venv/bin/python" -m pip check >&2
       touch "$venv/.complete"
