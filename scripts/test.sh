@@ -8,9 +8,11 @@ set -euo pipefail
 . "$(dirname "$0")/_env.sh"
 cd "$ROOT"
 
-# Server binaries for the integration tests (MinIO, Kubo) and the @polkadot/api test client.
+# Server binaries for the integration tests (MinIO, Kubo), the @polkadot/api and polkadot-api
+# test clients, and the async-substrate-interface virtualenv.
 . "$ROOT/scripts/build-services.sh"
 . "$ROOT/scripts/build-node-deps.sh"
+. "$ROOT/scripts/build-asi-venv.sh"
 
 echo "== checks: ruff, mypy, deptry, locks" >&2
 "$ROOT/scripts/check.sh"
