@@ -14,7 +14,7 @@ cd "$ROOT"
 . "$ROOT/scripts/build-node-deps.sh"
 . "$ROOT/scripts/build-asi-venv.sh"
 
-echo "== checks: ruff, mypy, deptry, locks" >&2
+echo "== checks: ruff, mypy, deptry, import-linter, locks" >&2
 "$ROOT/scripts/check.sh"
 
 # The client as a contributor installs it: the base dependencies and the test
