@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from decentralml.primitives.hashing import blake2_256
+
 from . import balances, decentralml, keys
 from .balances import Preservation
 from .context import Context
-from decentralml.primitives.hashing import blake2_256
 from .scale import CodecError, Reader
 from .types import DispatchClass, DispatchFailure, DispatchInfo, Weight, bad_origin
 
@@ -336,11 +337,11 @@ def dispatch(ctx: Context, codec: CallCodec, origin: Origin, call: Call) -> bool
                 for key in ctx.overlay.keys_with_prefix(a[0])[: a[1]]:
                     ctx.overlay.kill(key)
             return True
-        who = _signed(origin) if not origin.root else None
+        signer = _signed(origin) if not origin.root else None
         if n == "remark_with_event":
-            if who is None:
+            if signer is None:
                 raise bad_origin()
-            ctx.deposit_event("System", "Remarked", who + blake2_256(a))
+            ctx.deposit_event("System", "Remarked", signer + blake2_256(a))
         return True
     if p == "Timestamp":
         raise DispatchFailure(b"\x02", "Timestamp.set is an inherent")

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from decentralml.primitives.hashing import blake2_128_concat, storage_prefix
+
 from . import balances
 from .balances import Preservation
 from .context import Context
-from decentralml.primitives.hashing import blake2_128_concat, storage_prefix
 from .scale import CodecError, Reader, boolean, compact, option, u32, u64, u128, vec_u8
 from .types import ArithmeticError_, DispatchFailure, Weight, arithmetic_error
 
