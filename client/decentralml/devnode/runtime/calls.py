@@ -114,6 +114,8 @@ class CallCodec:
     def __init__(self, idx: RuntimeIndex, limits: decentralml.Limits) -> None:
         self.idx = idx
         self.limits = limits
+        db = idx.constant("System", "DbWeight")  # RuntimeDbWeight {read: u64, write: u64}
+        self.db_weight = (int.from_bytes(db[:8], "little"), int.from_bytes(db[8:16], "little"))
 
     def decode(self, data: bytes, depth: int = 0) -> Call:
         """Decode a whole call; trailing bytes are an error."""
@@ -232,7 +234,7 @@ class CallCodec:
         """``GetDispatchInfo``: declared weight, class and pays_fee."""
         p, n, a = call.pallet, call.name, call.args
         if p == "DecentralMLModule":
-            return DispatchInfo(decentralml.call_weight(n, a))
+            return DispatchInfo(decentralml.call_weight(n, a, self.limits, self.db_weight))
         if not call.supported:
             weight, cls = ROOT_ONLY_UNIMPLEMENTED.get((p, n), (0, DispatchClass.NORMAL))
             return DispatchInfo(Weight(weight), cls)
