@@ -20,8 +20,19 @@ if [ "$_installed" -ne 6 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $_wasm_packages >&2
 fi
 
-# Debian's binaries by full path: rustup's proxies (~/.cargo/bin) come first on PATH.
+# Debian's binaries, by full path and first on PATH: rustup's proxies (~/.cargo/bin) may come
+# first otherwise, and substrate-wasm-builder probes the target with a plain `cargo rustc`
+# with RUSTC removed from its environment, so the `rustc` it finds on PATH must be Debian's.
+# Only cargo, rustc and rustdoc are shadowed (symlinks in $CACHE/debian-rust-bin).
 export CARGO=/usr/bin/cargo RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
+mkdir -p "$CACHE/debian-rust-bin"
+for _tool in cargo rustc rustdoc; do
+  ln -sfn "/usr/bin/$_tool" "$CACHE/debian-rust-bin/$_tool"
+done
+case ":$PATH:" in
+  *":$CACHE/debian-rust-bin:"*) ;;
+  *) export PATH="$CACHE/debian-rust-bin:$PATH" ;;
+esac
 _rustc_version="$(/usr/bin/rustc --version)"
 _sysroot_lib="$(/usr/bin/rustc --print sysroot)/lib/rustlib/wasm32v1-none/lib"
 _key="$(printf '%s' "$_rustc_version" | sha256sum | cut -c1-16)"
@@ -81,4 +92,4 @@ export WASM_BUILD_TYPE=release
 # that the blob does not depend on where these live on a machine.
 _registry_src="${CARGO_HOME:-$HOME/.cargo}/registry/src"
 export WASM_BUILD_RUSTFLAGS="--remap-path-prefix=$_registry_src=/cargo/registry/src --remap-path-prefix=$ROOT/pallet-spec=/decentralml/pallet-spec --remap-path-prefix=$CARGO_TARGET_DIR=/decentralml/target"
-unset _registry_src _installed _wasm_packages _rustc_version _sysroot_lib _key _cached _work
+unset _tool _registry_src _installed _wasm_packages _rustc_version _sysroot_lib _key _cached _work

@@ -70,8 +70,10 @@ fn genesis_root_matches_header() {
 	let root = ext.execute_with(|| sp_io::storage::root(StateVersion::V1));
 	assert_eq!(root, artifacts::genesis_header().state_root.as_bytes().to_vec());
 	let g = artifacts::genesis_json();
-	assert_eq!(g["storage"].as_object().unwrap().len(), 22);
-	assert!(!g["storage"].as_object().unwrap().contains_key("0x3a636f6465"), "no :code");
+	// 22 pairs of the development preset and `:code`, named by the blob's file and hash.
+	assert_eq!(g["storage"].as_object().unwrap().len(), 23);
+	let code = &g["storage"]["0x3a636f6465"];
+	assert_eq!(code["length"].as_u64().unwrap() as usize, artifacts::wasm_blob().len(), ":code is the blob");
 }
 
 /// fee = 125_000_000 + 1_000_000 x len + call weight + tip, and query_info agrees.

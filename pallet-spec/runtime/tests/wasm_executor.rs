@@ -79,7 +79,9 @@ fn all_pairs(ext: &mut sp_io::TestExternalities) -> BTreeMap<Vec<u8>, Vec<u8>> {
 fn call(executor: &Executor, blob: &[u8], ext: &mut sp_io::TestExternalities, method: &str, data: &[u8]) -> Vec<u8> {
 	let fetcher = WrappedRuntimeCode(blob.into());
 	let code = RuntimeCode { code_fetcher: &fetcher, heap_pages: None, hash: blake2_256(blob).to_vec() };
-	let (result, _) = executor.call(&mut ext.ext(), &code, method, data, CallContext::Onchain);
+	// As a node calls it: on chain, and as part of block import for `Core_execute_block`.
+	let context = CallContext::Onchain { import: method == "Core_execute_block" };
+	let (result, _) = executor.call(&mut ext.ext(), &code, method, data, context);
 	result.unwrap_or_else(|e| panic!("{method} failed in the WebAssembly runtime: {e}"))
 }
 
