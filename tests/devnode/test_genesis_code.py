@@ -13,9 +13,9 @@ import pytest
 from decentralml.devnode.node import DevNode
 from decentralml.devnode.runtime import METADATA_PACKAGE, Runtime
 from decentralml.devnode.runtime.artifacts import MAX_CODE_BYTES, ArtifactError, Artifacts, load_file_value
-from decentralml.primitives.hashing import blake2_256
 from decentralml.devnode.store import ChainStore
 from decentralml.errors import ConfigError
+from decentralml.primitives.hashing import blake2_256
 
 SPEC = Path(__file__).resolve().parents[2] / "pallet-spec"
 CODE = b":code"
