@@ -5,6 +5,7 @@ Public API::
     ChainClient.connect(url, timeout=60.0) -> ChainClient
         .token -> TokenInfo              .block_number() -> int
         .get_task(id) -> Task            .list_tasks(TaskFilter(...)) -> list[Task]
+        .iter_tasks(TaskFilter(...), limit=, offset=, order=TaskOrder.NEWEST) -> TaskListing (lazy rows)
         .get_submission(id) -> Submission
         .task_submissions(task_id)       .worker_submissions(address)
         .balance(address) -> Balance     .constant(module, name)
@@ -12,7 +13,7 @@ Public API::
     keypair_from_suri(suri, crypto) / validate_address(address)
 """
 
-from decentralml.chain.client import PALLET, ChainClient, TaskFilter, filter_tasks
+from decentralml.chain.client import PALLET, ChainClient, TaskFilter, TaskListing, TaskOrder, filter_tasks
 from decentralml.chain.signer import keypair_from_suri, validate_address
 from decentralml.chain.types import (
     AssetRef,
@@ -41,6 +42,8 @@ __all__ = [
     "Task",
     "TaskAssets",
     "TaskFilter",
+    "TaskListing",
+    "TaskOrder",
     "TaskStatus",
     "TaskType",
     "Validation",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +47,18 @@ class Output:
             self.out.file.flush()
         elif renderable is not None:
             self.out.print(renderable)
+
+    def stream_json(self, rows: Iterable[Any]) -> None:
+        """Print a JSON array one row at a time as ``rows`` yields them (one document, written as it is read)."""
+        write = self.out.file.write
+        write("[")
+        first = True
+        for row in rows:
+            write("\n  " if first else ",\n  ")
+            write(json.dumps(row, sort_keys=True))
+            first = False
+        write("\n]\n" if not first else "]\n")
+        self.out.file.flush()
 
     def message(self, text: str) -> None:
         """An informational line on stderr (hidden by --quiet and --json)."""
