@@ -15,7 +15,7 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import typer
 
@@ -24,6 +24,24 @@ from decentralml.errors import ConfigError, DecentralMLError, UsageError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9944
 DEV_ACCOUNTS = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
+DEFAULT_STATE_PRUNING = 256  # as a Substrate node
+
+
+class Pruning(NamedTuple):
+    """Blocks whose state / body the node keeps; None keeps all (archive)."""
+
+    state: int | None
+    blocks: int | None
+
+
+def parse_pruning(text: str, option: str) -> int | None:
+    """``archive``/``archive-canonical`` -> None (keep all), a positive integer -> that many blocks."""
+    value = text.strip().lower()
+    if value in ("archive", "archive-canonical"):
+        return None
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise UsageError(f"{option} {text!r} is neither a number of blocks (1 or more) nor 'archive'.", hint=f"Pass e.g. {option} 256.")
 
 app = typer.Typer(
     name="devnode",
@@ -61,22 +79,34 @@ def run(
     block_time: Optional[float] = typer.Option(
         None, "--block-time", min=0.001, help="Seal a block every SECONDS instead of one block per transaction."
     ),
+    state_pruning: str = typer.Option(
+        str(DEFAULT_STATE_PRUNING), "--state-pruning",
+        help="Keep the state of the last N blocks, or 'archive' for every block (queries at older blocks fail as on a Substrate node).",
+    ),
+    blocks_pruning: str = typer.Option(
+        "archive-canonical", "--blocks-pruning",
+        help="Keep the bodies of the last N blocks, or 'archive'/'archive-canonical' for all (headers are always kept).",
+    ),
     debug: bool = typer.Option(False, "--debug", envvar="DECENTRALML_DEBUG", help="Show tracebacks."),
 ) -> None:
     """Start the dev node (default action)."""
     if ctx.invoked_subcommand is not None:
         return
+    try:
+        pruning = Pruning(parse_pruning(state_pruning, "--state-pruning"), parse_pruning(blocks_pruning, "--blocks-pruning"))
+    except UsageError as exc:
+        raise _fail(exc, debug) from None
     if tmp and base_path is not None:
         raise _fail(UsageError("--tmp and --base-path exclude each other.", hint="Pass only one of them."), debug)
     try:
         if tmp:
             directory = Path(tempfile.mkdtemp(prefix="decentralml-devnode-"))
             try:
-                asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, temporary=True))
+                asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, pruning, temporary=True))
             finally:
                 shutil.rmtree(directory, ignore_errors=True)
         else:
-            asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, temporary=False))
+            asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, pruning, temporary=False))
     except DecentralMLError as exc:
         raise _fail(exc, debug) from None
 
@@ -100,7 +130,9 @@ def purge(
     typer.echo(f"Deleted the dev chain data in {chain_dir(target)}.", err=True)
 
 
-async def _serve(base_path: Path, host: str, port: int, block_time: float | None, *, temporary: bool) -> None:
+async def _serve(
+    base_path: Path, host: str, port: int, block_time: float | None, pruning: Pruning, *, temporary: bool
+) -> None:
     from decentralml.devnode.node import DevNode
     from decentralml.devnode.runtime import Runtime
     from decentralml.devnode.server import serve
@@ -112,7 +144,9 @@ async def _serve(base_path: Path, host: str, port: int, block_time: float | None
         raise ConfigError(f"The dev node runtime cannot start: {exc}") from None
     store = ChainStore.open(base_path)
     try:
-        node = DevNode(runtime, store, block_time=block_time)
+        node = DevNode(
+            runtime, store, block_time=block_time, state_pruning=pruning.state, blocks_pruning=pruning.blocks
+        )
         node.start()
         try:
             runner, endpoint = await serve(node, host, port)
@@ -166,12 +200,16 @@ def _announce(node: object, ws_url: str, http_url: str, data: str, block_time: f
     symbol = str(properties.get("tokenSymbol", "UNIT"))
     best = node.best
     seal = f"one block every {block_time:g} s" if block_time else "instant seal (one block per transaction)"
+    keep = node.history.keep
+    bodies = node.blocks_pruning
     lines = [
         f"DecentralML dev node: chain Development, genesis 0x{node.genesis_hash.hex()}, best #{best.number}",
         f"  RPC (WebSocket): {ws_url}",
         f"  RPC (HTTP POST): {http_url}",
         f"  chain data:      {data}",
         f"  sealing:         {seal}, finalized at once",
+        f"  pruning:         state of {'every block (archive)' if keep is None else f'the last {keep} blocks'},"
+        f" bodies of {'every block' if bodies is None else f'the last {bodies} blocks'}",
         "  dev accounts (sr25519 //Name; //Alice is sudo):",
     ]
     view = node.view(best.number)
