@@ -12,7 +12,7 @@ from typing import Any
 
 from decentralml.amounts import TokenInfo
 from decentralml.chain import errors as chain_errors
-from decentralml.chain.client import TaskFilter, filter_tasks
+from decentralml.chain.client import TaskFilter, TaskListing, TaskOrder, filter_tasks
 from decentralml.chain.types import (
     Balance,
     Receipt,
@@ -80,6 +80,15 @@ class FakeChain:
 
     def list_tasks(self, criteria: TaskFilter = TaskFilter()) -> list[Task]:
         return filter_tasks(list(self.tasks.values()), criteria, self.block)
+
+    def iter_tasks(
+        self, criteria: TaskFilter = TaskFilter(), *, limit: int | None = None, offset: int = 0, order: TaskOrder = TaskOrder.NEWEST
+    ) -> TaskListing:
+        rows = filter_tasks(list(self.tasks.values()), criteria, self.block)
+        if order is not TaskOrder.OLDEST:
+            rows.reverse()
+        end = None if limit is None else offset + limit
+        return TaskListing(iter(rows[offset:end]), self.block, len(self.tasks))
 
     def get_submission(self, submission_id: int) -> Submission:
         if submission_id not in self.submissions:

@@ -83,10 +83,11 @@ def test_list_and_show_tasks(cli: Cli, assets: Path) -> None:
     assert table.exit_code == 0 and "Train" in table.stdout and "ManualAccept" in table.stdout and "Train MNIST" in table.stdout
     listed = cli.json("list-tasks")
     assert [t["task_id"] for t in listed] == [1]
-    assert [t["task_id"] for t in cli.json("list-tasks", "--all")] == [1, 2]
-    assert [t["task_id"] for t in cli.json("--suri", "//Alice", "list-tasks", "--mine")] == [1, 2]
+    assert [t["task_id"] for t in cli.json("list-tasks", "--all")] == [2, 1]  # newest first
+    assert [t["task_id"] for t in cli.json("list-tasks", "--all", "--sort", "oldest")] == [1, 2]
+    assert [t["task_id"] for t in cli.json("--suri", "//Alice", "list-tasks", "--mine")] == [2, 1]
     assert cli.json("--suri", "//Bob", "list-tasks", "--mine") == []
-    assert [t["task_id"] for t in cli.json("list-tasks", "--status", "open", "--type", "model-contributor")] == [1, 2]
+    assert [t["task_id"] for t in cli.json("list-tasks", "--status", "open", "--type", "model-contributor")] == [2, 1]
     shown = cli.json("show-task", "1")
     assert shown["pays_amount"] == {"planck": str(2 * UNIT), "formatted": "2 UNIT"}
     assert shown["status"] == "Open" and shown["free_slots"] == 1 and shown["creator"] == ALICE
