@@ -150,3 +150,29 @@ def test_config_error_in_root_callback_under_json(isolated_env: Path) -> None:
     assert result.exit_code == 3
     error = json.loads(result.stderr)["error"]
     assert error["type"] == "ConfigError" and "not valid TOML" in error["message"]
+
+
+def test_lazy_command_list_matches_the_commands() -> None:
+    from decentralml.cli.app import LAZY_COMMANDS, load_command
+
+    for name, (_, _, short_help) in LAZY_COMMANDS.items():
+        command = load_command(name)
+        assert command.get_short_help_str(limit=200) == short_help, name
+
+
+def test_help_and_a_read_command_import_only_what_they_use() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from decentralml.cli.app import main\n"
+        "try:\n    main(sys.argv[1:])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = ('decentralml.devnode', 'decentralml.storage.s3', 'decentralml.fl', 'torch', 'tensorflow',"
+        " 'substrateinterface', 'rich.progress', 'decentralml.cli.split', 'decentralml.cli.federate')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    for args in (["--help"], ["balance", "--help"]):
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip().splitlines()[-1] == "[]", (args, done.stdout[-500:], done.stderr[-2000:])

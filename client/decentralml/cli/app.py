@@ -67,6 +67,15 @@ class DecentralMLGroup(TyperGroup):
     same exit codes and messages as a user does.
     """
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *LAZY_COMMANDS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            command = LazyCommand(cmd_name, LAZY_COMMANDS[cmd_name][2])
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -160,29 +169,93 @@ def root(
 
 
 # ---------------------------------------------------------------------------
-# Command registration.
+# Command registration: lazy. Each command's module is imported only when that
+# command runs (or its own --help is shown), so `decentralml --help` and a read
+# command import only what they use. Name -> (module, attribute, one-line help for
+# the command list); the attribute is a `register(app)` function or a Typer sub-app.
+# tests/cli/test_app.py checks every line against the command it names.
 # ---------------------------------------------------------------------------
-from decentralml.cli import account as _account  # noqa: E402
-from decentralml.cli import results as _results  # noqa: E402
-from decentralml.cli import tasks as _tasks  # noqa: E402
-from decentralml.cli import wallet as _wallet  # noqa: E402
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "create-task": (
+        "decentralml.cli.tasks", "register",
+        "Upload ASSET_DIR, escrow the rewards and publish a task; prints the task id.",
+    ),
+    "list-tasks": ("decentralml.cli.tasks", "register", "List tasks: the newest open ones by default."),
+    "show-task": ("decentralml.cli.tasks", "register", "Show one task."),
+    "assign-task": (
+        "decentralml.cli.tasks", "register",
+        "Take a slot of a task, download and verify its assets, print the next step.",
+    ),
+    "close-task": ("decentralml.cli.tasks", "register", "Close a task and refund the unspent escrow to its creator."),
+    "send-result": (
+        "decentralml.cli.results", "register",
+        "Upload RESULT_DIR and record its URI, digest and metrics on chain.",
+    ),
+    "list-results": (
+        "decentralml.cli.results", "register",
+        "List the submissions of a task (or your own with --mine).",
+    ),
+    "show-result": (
+        "decentralml.cli.results", "register",
+        "Show a submission; verify its lineage when it has one; --download fetches the result.",
+    ),
+    "validate-result": (
+        "decentralml.cli.results", "register",
+        "Record the validation verdict of a result (creator only).",
+    ),
+    "accept-result": (
+        "decentralml.cli.results", "register",
+        "Accept a result and pay its worker from the escrow (creator only).",
+    ),
+    "reject-result": (
+        "decentralml.cli.results", "register",
+        "Reject a result; its slot is freed and the escrow stays (creator only).",
+    ),
+    "balance": ("decentralml.cli.wallet", "register", "Show an account's balance."),
+    "transfer": ("decentralml.cli.wallet", "register", "Send tokens to another account."),
+    "account": ("decentralml.cli.account", "app", "Manage signing accounts in the encrypted local keystore."),
+    "split": ("decentralml.cli.split", "app", "Split learning (PyTorch): bundles, contributions, aggregation."),
+    "federate": (
+        "decentralml.cli.federate", "register",
+        "Download and verify a round's accepted results, aggregate, evaluate, save the new global model.",
+    ),
+    "evaluate-results": (
+        "decentralml.cli.federate", "register",
+        "Evaluate each pending result with your validation function; CustomAccept tasks are judged on chain.",
+    ),
+    "devnode": (
+        "decentralml.devnode.cli", "app",
+        "Run a local DecentralML dev chain (instant seal, funded dev accounts) or purge its data.",
+    ),
+}
 
-_tasks.register(app)
-_results.register(app)
-_wallet.register(app)
-app.add_typer(_account.app, name="account")
 
-# ---------------------------------------------------------------------------
-# REGISTRATION BLOCK for other owners: one line each, once the module exists.
-#   devnode (node engineer):   from decentralml.devnode.cli import app as devnode_app; app.add_typer(devnode_app, name="devnode")
-#   federate (fl engineer):    from decentralml.cli.federate import ...
-#   split (split engineer):    from decentralml.cli.split import ...
-# >>> registrations >>>
-from decentralml.cli.split import app as split_app; app.add_typer(split_app, name="split")  # split engineer
-from decentralml.cli.federate import register as _register_fl; _register_fl(app)  # fl engineer: federate, evaluate-results
-from decentralml.devnode.cli import app as devnode_app; app.add_typer(devnode_app, name="devnode")  # node engineer
-# <<< registrations <<<
-# ---------------------------------------------------------------------------
+def load_command(name: str) -> click.Command:
+    """Import the module of ``name`` and build its Click command."""
+    import importlib
+
+    module_name, attribute, _ = LAZY_COMMANDS[name]
+    target = getattr(importlib.import_module(module_name), attribute)
+    if isinstance(target, typer.Typer):
+        command = typer.main.get_command(target)
+        command.name = name
+        return command
+    holder = typer.Typer()
+    target(holder)
+    group = typer.main.get_group(holder)
+    command = group.get_command(click.Context(group), name)
+    assert command is not None, f"{module_name}.{attribute} does not register {name}"
+    return command
+
+
+class LazyCommand(click.Command):
+    """Stands in for a command in the command list; parsing it loads and hands over to the real one."""
+
+    def __init__(self, name: str, short_help: str) -> None:
+        super().__init__(name, short_help=short_help, help=short_help)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any) -> click.Context:
+        return load_command(self.name or "").make_context(info_name, args, parent=parent, **extra)
 
 
 def main(argv: list[str] | None = None) -> None:

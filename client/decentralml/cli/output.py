@@ -13,8 +13,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console, RenderableType
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+if TYPE_CHECKING:  # rich.progress is imported by the commands that transfer files, not at start-up
+    from rich.progress import Progress
 
 
 PIPE_WIDTH = 160
@@ -80,6 +84,8 @@ class Output:
 
     def progress(self) -> Progress:
         """A byte-transfer progress bar on stderr (disabled off a terminal)."""
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
         return Progress(
             TextColumn("{task.description}"),
             BarColumn(),
