@@ -143,8 +143,9 @@ class Chain:
         for task_id in range(first, max(first, total - open_tasks)):
             call = close_template[:-8] + task_id.to_bytes(8, "little")
             xts.append("0x" + self.presigner.sign(self.alice, call).hex())
-        asyncio.run(submit_all(self.url, xts))
-        asyncio.run(wait_pool_empty(self.url))
+        for start in range(0, len(xts), SUBMIT_WINDOW):  # the pool holds a bounded number of transactions
+            asyncio.run(submit_all(self.url, xts[start : start + SUBMIT_WINDOW]))
+            asyncio.run(wait_pool_empty(self.url))
         if self.next_task_id() != total:
             raise SystemExit(f"expected {total} tasks, the chain has {self.next_task_id()}")
 

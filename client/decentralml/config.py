@@ -94,6 +94,11 @@ class Settings:
         """Where the encrypted keystore files live."""
         return self.data_dir / "keystore"
 
+    @property
+    def runtime_cache_dir(self) -> Path:
+        """Where the runtime types decoded from a node's metadata are cached (JSON, one file per runtime)."""
+        return self.data_dir / "runtime-cache"
+
 
 def _pick(cli_value: Any, config: Mapping[str, Any], key: str, default: Any) -> Any:
     if cli_value is not None:

@@ -61,6 +61,21 @@ def test_open_tasks_newest_first_with_limit_and_offset(chain: Any) -> None:
         assert ids(client.iter_tasks(TaskFilter(open_only=True), order=TaskOrder.EXPIRES, limit=2)) == [6, 5]
 
 
+def test_single_reads_decode_or_raise_not_found(chain: Any) -> None:
+    from decentralml.errors import NotFoundError
+
+    with ChainClient.connect(chain.url) as client:
+        task = client.get_task(5)
+        assert task.question == "task 5" and task.creator == keypair("Bob").ss58_address
+        assert task.pays_amount == 6 * UNIT // 10 and task.status is TaskStatus.OPEN
+        with pytest.raises(NotFoundError, match="no task 99"):
+            client.get_task(99)
+        with pytest.raises(NotFoundError, match="no submission 99"):
+            client.get_submission(99)
+        assert client.get_submission(0).task_id == 0
+        assert client.balance(keypair("Ferdie").ss58_address).free > 0
+
+
 def test_all_mine_and_status_page_the_history(chain: Any) -> None:
     alice = keypair("Alice").ss58_address
     with ChainClient.connect(chain.url) as client:

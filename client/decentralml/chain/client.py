@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, ContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ContextManager
 
 from decentralml.amounts import TokenInfo
 from decentralml.chain import errors as chain_errors
@@ -28,6 +29,9 @@ from decentralml.errors import (
     TransactionError,
     UsageError,
 )
+
+if TYPE_CHECKING:
+    from decentralml.chain.runtime_types import RuntimeTypes
 
 PALLET = "DecentralMLModule"
 DEFAULT_ERA_PERIOD = 64
@@ -123,9 +127,19 @@ def _key_u64(key_hex: str) -> int:
 class ChainClient:
     """A connection to a DecentralML node (substrate-interface underneath)."""
 
-    def __init__(self, substrate: Any, url: str, *, timeout: float = 60.0, era_period: int | None = DEFAULT_ERA_PERIOD):
+    def __init__(
+        self,
+        substrate: Any,
+        url: str,
+        *,
+        timeout: float = 60.0,
+        era_period: int | None = DEFAULT_ERA_PERIOD,
+        cache_dir: Path | None = None,
+    ):
         self._substrate = substrate
         self.url = url
+        self.cache_dir = cache_dir
+        self._types: RuntimeTypes | None = None
         self.timeout = timeout
         self.era_period = era_period
         self._next_nonce: dict[str, int] = {}
@@ -138,9 +152,13 @@ class ChainClient:
 
     @classmethod
     def connect(
-        cls, url: str, *, timeout: float = 60.0, factory: SubstrateFactory | None = None
+        cls, url: str, *, timeout: float = 60.0, factory: SubstrateFactory | None = None, cache_dir: Path | None = None
     ) -> "ChainClient":
-        """Open a WebSocket connection; NodeUnreachableError if nobody answers."""
+        """Open a WebSocket connection; NodeUnreachableError if nobody answers.
+
+        ``cache_dir``: where the runtime types decoded from the node's metadata are cached
+        (:mod:`decentralml.chain.runtime_types`); None decodes them on every connection.
+        """
         if not url.startswith(("ws://", "wss://")):
             raise UsageError(f"The node URL {url!r} must start with ws:// or wss://.", hint="Pass e.g. --url ws://127.0.0.1:9944.")
         make = factory or _default_substrate_factory
@@ -152,7 +170,7 @@ class ChainClient:
             if _is_connection_error(exc) or isinstance(exc, (OSError, ValueError)):
                 raise unreachable(url) from exc
             raise ChainError(f"Cannot talk to the node at {url}: {exc}.") from exc
-        return cls(substrate, url, timeout=timeout)
+        return cls(substrate, url, timeout=timeout, cache_dir=cache_dir)
 
     def close(self) -> None:
         try:
@@ -232,9 +250,23 @@ class ChainClient:
 
     # -- queries -----------------------------------------------------------
 
+    @property
+    def types(self) -> RuntimeTypes:
+        """The runtime's storage entries and value decoding (cached on disk per genesis, spec version and metadata)."""
+        if self._types is None:
+            from decentralml.chain.runtime_types import load_runtime_types
+
+            self._types = self._read(
+                "the runtime metadata", lambda: load_runtime_types(lambda m, p: self._rpc("the runtime metadata", m, p), self.cache_dir)
+            )
+        return self._types
+
     def _query(self, module: str, item: str, params: list[Any]) -> Any:
-        result = self._read(f"the query {module}.{item}", lambda: self._substrate.query(module, item, params))
-        return None if result is None else result.value
+        """One storage value at the best block (its default when absent and the item has one, else None)."""
+        types = self.types
+        key = types.storage_key(module, item, params)
+        raw = self._rpc(f"the query {module}.{item}", "state_getStorage", [key])
+        return self._read(f"a {module}.{item} value", lambda: types.value(module, item, raw))
 
     # -- batched reads (one block, pages of MAX_PAGE) ------------------------
 
@@ -260,19 +292,8 @@ class ChainClient:
         return int(header["number"], 16)
 
     def _storage_key(self, item: str, params: list[Any], at: str, module: str = PALLET) -> str:
-        """Hex storage key (or prefix, with fewer params than the map has keys) of ``module.item`` from the
-        metadata of block ``at`` (substrate-interface's hashers; no extra round trip once the runtime is known)."""
-        from substrateinterface.storage import StorageKey
-
-        substrate = self._substrate
-
-        def make() -> str:
-            substrate.init_runtime(block_hash=at)
-            return StorageKey.create_from_storage_function(
-                module, item, params, runtime_config=substrate.runtime_config, metadata=substrate.metadata
-            ).to_hex()
-
-        return self._read(f"the storage key of {module}.{item}", make)
+        """Hex storage key (or prefix, with fewer params than the map has keys) of ``module.item``."""
+        return self._read(f"the storage key of {module}.{item}", lambda: self.types.storage_key(module, item, params))
 
     def _keys(self, prefix: str, at: str) -> Iterator[str]:
         """Every key under ``prefix`` at block ``at``, ascending, MAX_PAGE per request."""
@@ -286,25 +307,13 @@ class ChainClient:
 
     def _values(self, module: str, item: str, keys: list[str], at: str) -> Iterator[tuple[str, Any]]:
         """(key, decoded value or None) for ``keys`` at block ``at``, in their order, MAX_PAGE keys per request."""
-        substrate = self._substrate
-
-        def value_type() -> str:
-            substrate.init_runtime(block_hash=at)
-            function = substrate.metadata.get_metadata_pallet(module).get_storage_function(item)
-            return function.get_value_type_string()
-
-        type_string = self._read(f"the type of {module}.{item}", value_type)
+        types = self.types
         for chunk in _chunks(keys, MAX_PAGE):
             groups = self._rpc(f"the query {module}.{item}", "state_queryStorageAt", [chunk, at]) or []
             found = {key: value for group in groups for key, value in group.get("changes", [])}
             for key in chunk:
                 raw = found.get(key)
-                if raw is None:
-                    yield key, None
-                else:
-                    yield key, self._read(
-                        f"a {module}.{item} value", lambda: substrate.decode_scale(type_string, raw, block_hash=at)
-                    )
+                yield key, None if raw is None else self._read(f"a {module}.{item} value", lambda: types.value(module, item, raw))
 
     def _tasks_by_id(self, ids: list[int], tasks_prefix: str, id_keys: Mapping[int, str], at: str) -> Iterator[Task]:
         keys = [tasks_prefix + id_keys[i] for i in ids]

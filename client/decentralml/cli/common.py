@@ -29,7 +29,7 @@ from decentralml.keystore import Keystore
 def chain_client(run: RunContext) -> Iterator[ChainClient]:
     """A connected client for this run, closed afterwards."""
     with run.output.status(f"Connecting to {run.settings.url}..."):
-        client = ChainClient.connect(run.settings.url, timeout=run.settings.timeout)
+        client = ChainClient.connect(run.settings.url, timeout=run.settings.timeout, cache_dir=run.settings.runtime_cache_dir)
     client.wait_indicator = run.output.status
     try:
         yield client
