@@ -10,6 +10,9 @@ cd "$ROOT"
 . "$ROOT/scripts/build-services.sh"
 . "$ROOT/scripts/build-node-deps.sh"
 
+echo "== lint-imports (the layer contract in pyproject.toml)" >&2
+lint-imports
+
 echo "== cargo test (pallet-spec)" >&2
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
 (cd "$ROOT/pallet-spec" && cargo test --workspace --locked)

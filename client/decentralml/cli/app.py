@@ -172,7 +172,7 @@ def root(
 # Command registration: lazy. Each command's module is imported only when that
 # command runs (or its own --help is shown), so `decentralml --help` and a read
 # command import only what they use. Name -> (module, attribute, one-line help for
-# the command list); the attribute is a `register(app)` function or a Typer sub-app.
+# the command list); every command module has `register(app)`.
 # tests/cli/test_app.py checks every line against the command it names.
 # ---------------------------------------------------------------------------
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -213,8 +213,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "balance": ("decentralml.cli.wallet", "register", "Show an account's balance."),
     "transfer": ("decentralml.cli.wallet", "register", "Send tokens to another account."),
-    "account": ("decentralml.cli.account", "app", "Manage signing accounts in the encrypted local keystore."),
-    "split": ("decentralml.cli.split", "app", "Split learning (PyTorch): bundles, contributions, aggregation."),
+    "account": ("decentralml.cli.account", "register", "Manage signing accounts in the encrypted local keystore."),
+    "split": ("decentralml.cli.split", "register", "Split learning (PyTorch): bundles, contributions, aggregation."),
     "federate": (
         "decentralml.cli.federate", "register",
         "Download and verify a round's accepted results, aggregate, evaluate, save the new global model.",
@@ -224,7 +224,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Evaluate each pending result with your validation function; CustomAccept tasks are judged on chain.",
     ),
     "devnode": (
-        "decentralml.devnode.cli", "app",
+        "decentralml.cli.devnode", "register",
         "Run a local DecentralML dev chain (instant seal, funded dev accounts) or purge its data.",
     ),
 }
@@ -236,10 +236,6 @@ def load_command(name: str) -> click.Command:
 
     module_name, attribute, _ = LAZY_COMMANDS[name]
     target = getattr(importlib.import_module(module_name), attribute)
-    if isinstance(target, typer.Typer):
-        command = typer.main.get_command(target)
-        command.name = name
-        return command
     holder = typer.Typer()
     target(holder)
     group = typer.main.get_group(holder)
