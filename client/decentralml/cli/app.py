@@ -223,6 +223,12 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "decentralml.cli.federate", "register",
         "Evaluate each pending result with your validation function; CustomAccept tasks are judged on chain.",
     ),
+    "creator": ("decentralml.cli.roles", "register", "A creator's unattended federated job."),
+    "contributor": ("decentralml.cli.roles", "register", "Offer this machine to the marketplace."),
+    "report": (
+        "decentralml.cli.roles", "register",
+        "Write the job's HTML report (accuracy per round, contributions, payments) and its accuracy curve PNG.",
+    ),
     "devnode": (
         "decentralml.cli.devnode", "register",
         "Run a local DecentralML dev chain (instant seal, funded dev accounts) or purge its data.",
