@@ -64,7 +64,7 @@ def _rpc(url: str, method: str, params: list) -> dict:
 
 @pytest.mark.integration
 def test_pruned_state_answers_the_node_error_and_survives_restart(tmp_path) -> None:
-    node = start_devnode(tmp_path / "chain", "--state-pruning", "8", "--blocks-pruning", "4")
+    node = start_devnode(tmp_path / "chain", "--state-pruning", "8", "--blocks-pruning", "4", "--finality-delay", "0")
     try:
         substrate = connect(node.url)
         alice, bob = keypair("Alice"), keypair("Bob")
