@@ -169,7 +169,7 @@ def test_help_and_a_read_command_import_only_what_they_use() -> None:
         "from decentralml.cli.app import main\n"
         "try:\n    main(sys.argv[1:])\n"
         "except SystemExit:\n    pass\n"
-        "heavy = ('decentralml.devnode', 'decentralml.storage.s3', 'decentralml.fl', 'torch', 'tensorflow',"
+        "heavy = ('decentralml.devnode', 'decentralml.storage.s3', 'torch', 'tensorflow',"
         " 'substrateinterface', 'rich.progress', 'decentralml.cli.split', 'decentralml.cli.federate')\n"
         "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
     )

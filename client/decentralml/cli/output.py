@@ -20,7 +20,6 @@ from rich.console import Console, RenderableType
 if TYPE_CHECKING:  # rich.progress is imported by the commands that transfer files, not at start-up
     from rich.progress import Progress
 
-
 PIPE_WIDTH = 160
 
 
