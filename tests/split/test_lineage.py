@@ -150,7 +150,7 @@ def test_signing_with_wrong_key_refused(keypair):
 
 def test_inline_result_and_show_result_entry_point(keypair):
     signed = sign_record(_record(keypair), keypair)
-    inline = encode_inline_result(signed, {"accuracy_bp": 9500})
+    inline = encode_inline_result({"accuracy_bp": 9500}, signed)
     decoded, metrics = decode_inline_result(inline)
     assert decoded == signed and metrics == {"accuracy_bp": 9500}
     report = verify_result_lineage(

@@ -18,6 +18,7 @@ from typing import Any, ContextManager
 
 from decentralml.amounts import TokenInfo
 from decentralml.chain import errors as chain_errors
+from decentralml.chain.pallet import LIMIT_CONSTANTS, PALLET, PalletLimits
 from decentralml.chain.types import Balance, Receipt, Submission, Task, TaskStatus, TaskType
 from decentralml.errors import (
     ChainError,
@@ -28,7 +29,6 @@ from decentralml.errors import (
     UsageError,
 )
 
-PALLET = "DecentralMLModule"
 DEFAULT_ERA_PERIOD = 64
 
 SubstrateFactory = Callable[[str, float], Any]
@@ -106,6 +106,7 @@ class ChainClient:
         self.era_period = era_period
         self._next_nonce: dict[str, int] = {}
         self._token: TokenInfo | None = None
+        self._limits: PalletLimits | None = None
         #: Optional hook the CLI sets to show a spinner while a transaction waits
         #: for inclusion: called with a text, must return a context manager.
         self.wait_indicator: Callable[[str], ContextManager[Any]] | None = None
@@ -196,6 +197,15 @@ class ChainClient:
             self._token = TokenInfo(decimals=int(decimals), symbol=str(symbol))
         return self._token
 
+    @property
+    def limits(self) -> PalletLimits:
+        """The pallet's limits from the node's metadata (cached): see :class:`~decentralml.chain.pallet.PalletLimits`."""
+        if self._limits is None:
+            self._limits = PalletLimits(
+                **{field: int(self.constant(PALLET, name)) for field, name in LIMIT_CONSTANTS.items()}
+            )
+        return self._limits
+
     def block_number(self) -> int:
         """The best block's number."""
         return int(self._read("the block header", lambda: self._substrate.get_block_number(None)))
@@ -222,7 +232,9 @@ class ChainClient:
         """One task; NotFoundError if there is none with this id."""
         value = self._query(PALLET, "Tasks", [task_id])
         if value is None:
-            raise NotFoundError(f"There is no task {task_id}.", hint="See `decentralml list-tasks`.", name="TaskNotFound")
+            raise NotFoundError(
+                f"There is no task {task_id}.", hint="See `decentralml list-tasks`.", module=PALLET, name="TaskNotFound"
+            )
         return Task.from_chain(task_id, value)
 
     def all_tasks(self) -> list[Task]:
@@ -240,7 +252,7 @@ class ChainClient:
         if value is None:
             raise NotFoundError(
                 f"There is no submission {submission_id}.", hint="See `decentralml list-results TASK_ID`.",
-                name="SubmissionNotFound",
+                module=PALLET, name="SubmissionNotFound",
             )
         return Submission.from_chain(submission_id, value)
 

@@ -21,8 +21,8 @@ def scale_in_place(x: np.ndarray, a: float) -> None:
 def add_scaled(acc: np.ndarray, x: np.ndarray, a: float) -> None:
     """acc += a * x without temporaries (``x`` is clobbered).
 
-    Plain NumPy ufuncs on purpose: BLAS axpy was ~10% faster on idle cores but
-    its thread pool collapsed under load on this 2-core machine.
+    Plain NumPy ufuncs on purpose: BLAS axpy's own thread pool competes with
+    the strategy's worker threads under load.
     """
     np.multiply(x, x.dtype.type(a), out=x)
     np.add(acc, x, out=acc)

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from decentralml.chain.client import ChainClient
+from decentralml.chain.pallet import PALLET
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskStatus, TaskType, ValidationStrategy
-from decentralml.errors import DecentralMLError, IntegrityError, TrainingError, UsageError
+from decentralml.errors import DecentralMLError, IntegrityError, PermissionDeniedError, TrainingError, UsageError
 from decentralml.fl.bundle import CreatorBundle
 from decentralml.fl.strategy import Strategy, Update
 from decentralml.fl.validation import Evaluation, ValidationReport
@@ -188,7 +189,11 @@ def open_next_round(chain: ChainClient, keypair: Any, store: ArtifactStore, open
     """
     task = chain.get_task(previous_task_id)
     if task.creator != keypair.ss58_address:
-        raise UsageError(f"Task {previous_task_id} was created by {task.creator}; sign as its creator to open the next round.")
+        raise PermissionDeniedError(
+            f"Task {previous_task_id} was created by {task.creator}: only its creator can open the next round.",
+            hint="Sign with the creator's account (--account or --suri).",
+            module=PALLET, name="NotTaskCreator",
+        )
     bundle_dir = _fresh(work_dir / f"task-{previous_task_id}" / "bundle")
     open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress)
     closed = None
