@@ -28,6 +28,7 @@ from decentralml.errors import (
     TransactionError,
     UsageError,
 )
+from decentralml.primitives.keypair import Keypair
 
 DEFAULT_ERA_PERIOD = 64
 
@@ -287,7 +288,7 @@ class ChainClient:
         on_chain = self.account_next_index(address)
         return max(on_chain, self._next_nonce.get(address, 0))
 
-    def submit(self, keypair: Any, function: str, params: Mapping[str, Any], module: str = PALLET) -> Receipt:
+    def submit(self, keypair: Keypair, function: str, params: Mapping[str, Any], module: str = PALLET) -> Receipt:
         """Sign once, submit, wait for inclusion, check the receipt.
 
         Raises TransactionError if the pool refuses it or it is not included in

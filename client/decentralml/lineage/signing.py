@@ -15,14 +15,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from decentralml.errors import IntegrityError, UsageError
 from decentralml.lineage.record import LineageRecord, SignatureScheme, canonical_json, record_digest
 from decentralml.primitives.digests import file_digest, path_digest
-
-if TYPE_CHECKING:  # pragma: no cover
-    from substrateinterface import Keypair
+from decentralml.primitives.keypair import Keypair
 
 SIGNING_CONTEXT = b"decentralml/lineage/v1:"
 
@@ -75,7 +73,7 @@ def signing_message(record: LineageRecord) -> bytes:
     return SIGNING_CONTEXT + record_digest(record)
 
 
-def scheme_of(keypair: "Keypair") -> SignatureScheme:
+def scheme_of(keypair: Keypair) -> SignatureScheme:
     """The lineage scheme matching a keypair's crypto type."""
     from substrateinterface import KeypairType
 
@@ -88,12 +86,12 @@ def scheme_of(keypair: "Keypair") -> SignatureScheme:
     raise UsageError("Lineage records can be signed with sr25519, ed25519 or Substrate ecdsa keys only.")
 
 
-def signer_of(keypair: "Keypair") -> tuple[str, SignatureScheme]:
+def signer_of(keypair: Keypair) -> tuple[str, SignatureScheme]:
     """``(signer, scheme)`` fields for a record signed by ``keypair``."""
     return keypair.public_key.hex(), scheme_of(keypair)
 
 
-def sign_record(record: LineageRecord, keypair: "Keypair") -> SignedLineage:
+def sign_record(record: LineageRecord, keypair: Keypair) -> SignedLineage:
     """Sign ``record`` with ``keypair``; the record must name that key as its signer."""
     signer, scheme = signer_of(keypair)
     if record.signer != signer or record.scheme != scheme:
@@ -123,7 +121,7 @@ def verify_signature(signed: SignedLineage) -> None:
 
 
 def sign_step(
-    keypair: "Keypair",
+    keypair: Keypair,
     *,
     task_id: int,
     submission_id: int | None,

@@ -31,6 +31,7 @@ from decentralml.errors import (
 from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.storage.reference import Reference
+from decentralml.primitives.keypair import Keypair
 
 METRICS_FILE = "metrics.json"
 START_SCRIPT = "start_task.sh"
@@ -92,7 +93,7 @@ def _check_assignable(task: Task, address: str, current_block: int) -> None:
 
 def assign_task(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     task_id: int,
     open_store: StoreOpener,
     work_dir: Path,
@@ -188,7 +189,7 @@ def result_metrics(submission: Submission) -> dict[str, Any]:
 
 def send_result(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     store: ArtifactStore,
     submission_id: int,
     result_dir: Path,

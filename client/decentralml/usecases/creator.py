@@ -16,6 +16,7 @@ from decentralml.chain.types import AWAITING_DECISION, Receipt, Submission, Task
 from decentralml.errors import ChainError, DecentralMLError, PermissionDeniedError, PreconditionError, UsageError
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
+from decentralml.primitives.keypair import Keypair
 
 
 
@@ -85,7 +86,7 @@ def _uploaded_hint(exc: DecentralMLError, refs: list[Reference]) -> DecentralMLE
 
 def create_task(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     store: ArtifactStore,
     spec: TaskSpec,
     asset_dir: Path,
@@ -161,7 +162,7 @@ def create_task(
     return CreatedTask(int(event["task_id"]), spec.escrow, expiration, bundle, base_ref, receipt)
 
 
-def _own_submission(chain: ChainClient, keypair: Any, submission_id: int) -> tuple[Submission, Task]:
+def _own_submission(chain: ChainClient, keypair: Keypair, submission_id: int) -> tuple[Submission, Task]:
     submission = chain.get_submission(submission_id)
     task = chain.get_task(submission.task_id)
     if task.creator != keypair.ss58_address:
@@ -173,7 +174,7 @@ def _own_submission(chain: ChainClient, keypair: Any, submission_id: int) -> tup
     return submission, task
 
 
-def validate_result(chain: ChainClient, keypair: Any, submission_id: int, passed: bool, score: int) -> Outcome:
+def validate_result(chain: ChainClient, keypair: Keypair, submission_id: int, passed: bool, score: int) -> Outcome:
     """Record the creator's verdict (score in basis points, ``0..=MAX_SCORE``)."""
     if not 0 <= score <= MAX_SCORE:
         raise UsageError(f"The score is in basis points: 0..{MAX_SCORE} (got {score}).")
@@ -184,7 +185,7 @@ def validate_result(chain: ChainClient, keypair: Any, submission_id: int, passed
     return Outcome("validated", task.task_id, submission_id, receipt)
 
 
-def accept_result(chain: ChainClient, keypair: Any, submission_id: int) -> Outcome:
+def accept_result(chain: ChainClient, keypair: Keypair, submission_id: int) -> Outcome:
     """Accept a result: the worker is paid the task's reward from escrow."""
     submission, task = _own_submission(chain, keypair, submission_id)
     receipt = chain.submit(keypair, "accept_task_result", {"submission_id": submission_id})
@@ -194,14 +195,14 @@ def accept_result(chain: ChainClient, keypair: Any, submission_id: int) -> Outco
     return Outcome("accepted", task.task_id, submission_id, receipt, reward=reward, task_completed=completed)
 
 
-def reject_result(chain: ChainClient, keypair: Any, submission_id: int) -> Outcome:
+def reject_result(chain: ChainClient, keypair: Keypair, submission_id: int) -> Outcome:
     """Reject a result: the slot is freed, the escrow stays."""
     submission, task = _own_submission(chain, keypair, submission_id)
     receipt = chain.submit(keypair, "reject_task_result", {"submission_id": submission_id})
     return Outcome("rejected", task.task_id, submission_id, receipt)
 
 
-def close_task(chain: ChainClient, keypair: Any, task_id: int) -> Outcome:
+def close_task(chain: ChainClient, keypair: Keypair, task_id: int) -> Outcome:
     """Close a task and refund the unspent escrow to its creator."""
     chain.get_task(task_id)
     receipt = chain.submit(keypair, "close_task", {"task_id": task_id})

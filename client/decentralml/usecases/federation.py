@@ -29,6 +29,7 @@ from decentralml.primitives.digests import file_digest
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.usecases import creator as creator_uc
 from decentralml.usecases.contributor import StoreOpener, fetch_result
+from decentralml.primitives.keypair import Keypair
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,7 @@ def evaluate_result(chain: ChainClient, submission: Submission, base: RoundBase,
     return bundle.validate_contribution(path / WEIGHTS_FILE, (path / METRICS_FILE).read_bytes(), base.path)
 
 
-def judge_pending(chain: ChainClient, keypair: Any, task_id: int, bundle: CreatorBundle, open_store: StoreOpener,
+def judge_pending(chain: ChainClient, keypair: Keypair, task_id: int, bundle: CreatorBundle, open_store: StoreOpener,
                   work_dir: Path, *, decide: bool | None = None, progress: TransferObserver | None = None) -> list[Judgement]:
     """Evaluate every pending result of a task.
 
@@ -179,7 +180,7 @@ class NextRound:
     closed_previous: creator_uc.Outcome | None
 
 
-def open_next_round(chain: ChainClient, keypair: Any, store: ArtifactStore, open_store: StoreOpener,
+def open_next_round(chain: ChainClient, keypair: Keypair, store: ArtifactStore, open_store: StoreOpener,
                     previous_task_id: int, global_model: Path, work_dir: Path, *, question: str | None = None,
                     pays_amount: int | None = None, max_assignments: int | None = None,
                     expires_in_blocks: int | None = None, progress: TransferObserver | None = None) -> NextRound:

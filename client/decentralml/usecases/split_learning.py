@@ -41,6 +41,7 @@ from decentralml.fl.split.runner import (
 from decentralml.lineage import LineageReport, SignedLineage, sign_step, verify, verify_result_lineage
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, send_result
+from decentralml.primitives.keypair import Keypair
 
 INLINE_METRICS = ("protocol", "samples", "epochs", "train_loss", "train_accuracy", "framework")
 STEP_PARTICIPANT = "split-participant"
@@ -220,7 +221,7 @@ def run_bundle(script: Path, data: Path, start: Path, output: Path, *, python: s
 
 def contribute(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     task_id: int,
     open_store: StoreOpener,
     store: ArtifactStore,
@@ -323,7 +324,7 @@ def _task_bundle(chain: ChainClient, task_id: int, open_store: StoreOpener, work
 
 def aggregate_task(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     task_id: int,
     open_store: StoreOpener,
     data: Path,
@@ -429,7 +430,7 @@ def _read_metrics(directory: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def accept_verified(chain: ChainClient, keypair: Any, submission_ids: Sequence[int]) -> list[int]:
+def accept_verified(chain: ChainClient, keypair: Keypair, submission_ids: Sequence[int]) -> list[int]:
     """Accept (and so pay) the given submissions that are still awaiting a decision; return those accepted."""
     from decentralml.usecases import accept_result
 
@@ -441,7 +442,7 @@ def accept_verified(chain: ChainClient, keypair: Any, submission_ids: Sequence[i
     return accepted
 
 
-def reject_refused(chain: ChainClient, keypair: Any, refused: Sequence[Refused]) -> list[int]:
+def reject_refused(chain: ChainClient, keypair: Keypair, refused: Sequence[Refused]) -> list[int]:
     """Reject the submissions that failed verification and still await a decision."""
     from decentralml.usecases import reject_result
 

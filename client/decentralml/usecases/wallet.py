@@ -9,6 +9,7 @@ from decentralml.chain.client import ChainClient
 from decentralml.chain.signer import validate_address
 from decentralml.chain.types import Balance, Receipt
 from decentralml.errors import TransactionError, UsageError
+from decentralml.primitives.keypair import Keypair
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ def balance(chain: ChainClient, address: str) -> Balance:
     return chain.balance(validate_address(address))
 
 
-def transfer(chain: ChainClient, keypair: Any, dest: str, amount: int, *, keep_alive: bool = True) -> Transfer:
+def transfer(chain: ChainClient, keypair: Keypair, dest: str, amount: int, *, keep_alive: bool = True) -> Transfer:
     """Send ``amount`` planck to ``dest``; with keep_alive the sender keeps the existential deposit."""
     target = validate_address(dest)
     if amount <= 0:
