@@ -122,8 +122,9 @@ def test_pallet_errors_and_nonces_through_the_client(devnode: Any) -> None:
         assert "check the submission id" in missing.value.message
         with pytest.raises(NotFoundError, match="check the task id"):
             chain.submit(BOB, "close_task", {"task_id": 777})
-        with pytest.raises(DispatchError):
+        with pytest.raises(DispatchError, match="Insufficient funds|cannot pay") as poor:
             chain.submit(BOB, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": 1 << 70}, module="Balances")
+        assert poor.value.exit_code == 7
         before = chain.balance(CHARLIE.ss58_address).free
         for _ in range(3):
             chain.submit(ALICE, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": UNIT}, module="Balances")
