@@ -97,7 +97,7 @@ def test_cli_errors_against_the_node(node: Node, assets: Path) -> None:
     full = node.run("--suri", "//Charlie", "assign-task", task_id, "--work-dir", node.tmp / "w")
     assert full.exit_code == 7 and "no free slot" in full.stderr.lower()
     poor = node.run("--suri", "//Ferdie//fresh", "transfer", BOB.ss58_address, "1 UNIT")
-    assert poor.exit_code == 6
+    assert poor.exit_code == 7 and "Insufficient funds" in poor.stderr  # checked before sending
 
 
 def test_ecdsa_and_ed25519_signers_transact_like_subkey_keys(node: Node) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from decentralml.chain.client import ChainClient
 from decentralml.chain.signer import validate_address
 from decentralml.chain.types import Balance, Receipt
-from decentralml.errors import TransactionError, UsageError
+from decentralml.errors import PreconditionError, UsageError
 from decentralml.primitives.keypair import Keypair
 
 
@@ -34,9 +34,10 @@ def transfer(chain: ChainClient, keypair: Keypair, dest: str, amount: int, *, ke
         raise UsageError("Sender and recipient are the same account.")
     free = chain.balance(keypair.ss58_address).free
     if free < amount:
-        raise TransactionError(
+        raise PreconditionError(  # the condition the runtime reports as DispatchError Token.FundsUnavailable
             f"Insufficient funds: {keypair.ss58_address} has {free} planck free, the transfer needs {amount}.",
             hint="Lower the amount or top the account up.",
+            name="Token.FundsUnavailable",
         )
     function = "transfer_keep_alive" if keep_alive else "transfer_allow_death"
     receipt = chain.submit(keypair, function, {"dest": target, "value": amount}, module="Balances")
