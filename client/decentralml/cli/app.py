@@ -162,9 +162,9 @@ def root(
 # ---------------------------------------------------------------------------
 # Command registration: every command module has ``register(app)``.
 # ---------------------------------------------------------------------------
-from decentralml.cli import account, devnode, federate, results, split, tasks, wallet  # noqa: E402
+from decentralml.cli import account, devnode, federate, results, roles, split, tasks, wallet  # noqa: E402
 
-for _commands in (tasks, results, wallet, federate, account, split, devnode):
+for _commands in (tasks, results, wallet, federate, account, split, devnode, roles):
     _commands.register(app)
 
 

@@ -30,6 +30,7 @@ from decentralml.errors import (
 )
 from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
+from decentralml.primitives.budget import Budget
 from decentralml.storage.reference import Reference
 from decentralml.primitives.keypair import Keypair
 
@@ -99,24 +100,27 @@ def assign_task(
     work_dir: Path,
     *,
     progress: TransferObserver | None = None,
+    max_bytes: int | None = None,
 ) -> AssignedTask:
     """Fetch and verify the task's assets, then take a slot on chain.
 
     The assets are downloaded (and their digests checked) before the
-    transaction, so a failed download takes no slot; a failed transaction
-    leaves no directory behind.
+    transaction, each within the bundle budget (``max_bytes`` overrides its
+    total; see :mod:`decentralml.primitives.budget`), so a failed or refused
+    download takes no slot; a failed transaction leaves no directory behind.
     """
     task = chain.get_task(task_id)
     _check_assignable(task, keypair.ss58_address, chain.block_number())
     work_dir.mkdir(parents=True, exist_ok=True)
     staging = work_dir / f".task-{task_id}-{secrets.token_hex(4)}"
     try:
-        open_store(task.assets.bundle).get(task.assets.bundle, staging, progress=progress)
+        budget = Budget.for_bundle().with_total(max_bytes)
+        open_store(task.assets.bundle).get(task.assets.bundle, staging, progress=progress, budget=budget)
         if task.assets.base_model is not None:
             base_dest = staging / "base_model"
             if base_dest.exists():
                 base_dest = staging / f"base_model-{task.assets.base_model.digest_hex[:8]}"
-            open_store(task.assets.base_model).get(task.assets.base_model, base_dest, progress=progress)
+            open_store(task.assets.base_model).get(task.assets.base_model, base_dest, progress=progress, budget=budget)
         if staging.is_dir():
             _mark_scripts_executable(staging)
         receipt = chain.submit(keypair, "assign_task", {"task_id": task_id})
@@ -156,12 +160,19 @@ def local_digest(path: Path) -> bytes:
 
 def read_metrics(path: Path) -> dict[str, Any]:
     """A metrics JSON object from a file (UsageError if it is not one)."""
+    from decentralml.primitives import boundedjson
+    from decentralml.fl.weights import MAX_METRICS_BYTES, MAX_METRICS_DEPTH
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_METRICS_BYTES + 1)
+        data = boundedjson.loads(raw, max_bytes=MAX_METRICS_BYTES, max_depth=MAX_METRICS_DEPTH)
     except FileNotFoundError:
         raise UsageError(f"{path} does not exist.") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path} is not valid JSON: {exc}.", hint="Write a JSON object of metrics.") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None
+    except boundedjson.BoundedJSONError as exc:
+        raise UsageError(f"{path} is refused: {exc}.", hint="Write a small JSON object of metrics.") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a JSON object of metrics.")
     return data
@@ -282,13 +293,15 @@ def fetch_result(
     dest: Path,
     *,
     progress: TransferObserver | None = None,
+    budget: Budget | None = None,
 ) -> tuple[Submission, Path]:
-    """Download and verify a submission's result into ``dest`` (must not exist)."""
+    """Download and verify a submission's result into ``dest`` (must not exist) within ``budget``
+    (default :class:`~decentralml.primitives.budget.Budget`)."""
     submission = chain.get_submission(submission_id)
     if submission.result is None:
         raise UsageError(
             f"Submission {submission_id} has no result yet ({submission.status.value}).",
             hint="Wait for the worker to send it.",
         )
-    path = open_store(submission.result).get(submission.result, dest, progress=progress)
+    path = open_store(submission.result).get(submission.result, dest, progress=progress, budget=budget)
     return submission, path
