@@ -32,14 +32,18 @@ class TaskSpec:
     expires_in_blocks: int
     assignment_deadline: int
 
-    def check(self, limits: PalletLimits) -> None:
-        """Pure validation against the pallet's ``limits`` (the chain checks them all again)."""
+    def check(self, limits: PalletLimits | None = None) -> None:
+        """Pure validation, against the pallet's ``limits`` when given (``create_task`` reads them from the chain)."""
         size = len(self.question.encode("utf-8"))
-        if not self.question.strip() or size > limits.max_question_len:
+        if not self.question.strip():
+            raise UsageError("The question must not be empty.")
+        if limits is not None and size > limits.max_question_len:
             raise UsageError(f"The question must be 1..{limits.max_question_len} bytes of text (got {size}).")
         if self.pays_amount <= 0:
             raise UsageError("The reward must be more than zero.")
-        if not 1 <= self.max_assignments <= limits.max_assignments_per_task:
+        if self.max_assignments < 1:
+            raise UsageError("--max-assignments must be at least 1.")
+        if limits is not None and self.max_assignments > limits.max_assignments_per_task:
             raise UsageError(f"--max-assignments must be between 1 and {limits.max_assignments_per_task}.")
         if self.expires_in_blocks < 1:
             raise UsageError("--expires-in must be at least 1 block.")

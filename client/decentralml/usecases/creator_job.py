@@ -157,8 +157,8 @@ def check_job(spec: JobSpec) -> None:
     """Pure checks of a job's numbers and files (the chain checks the task terms again)."""
     if spec.rounds < 1:
         raise UsageError("`rounds` must be at least 1.")
-    if not 1 <= spec.slots <= creator_uc.MAX_ASSIGNMENTS:
-        raise UsageError(f"`slots` must be between 1 and {creator_uc.MAX_ASSIGNMENTS} (got {spec.slots}).")
+    if spec.slots < 1:  # the upper bound is the chain's MaxAssignmentsPerTask, checked when a round opens
+        raise UsageError(f"`slots` must be at least 1 (got {spec.slots}).")
     if not 1 <= spec.assignment_blocks < spec.round_blocks:
         raise UsageError(f"`assignment_blocks` must be at least 1 and less than `round_blocks` ({spec.round_blocks});"
                          f" got {spec.assignment_blocks}.")
