@@ -16,7 +16,6 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-
 PIPE_WIDTH = 160
 
 

@@ -15,7 +15,7 @@ from decentralml.chain.client import TaskFilter
 from decentralml.chain.types import Task, TaskStatus, TaskType, ValidationStrategy
 from decentralml.cli import common
 from decentralml.cli.context import run_context
-from decentralml.usecases import creator, contributor
+from decentralml.usecases import contributor, creator
 
 
 class TaskTypeChoice(str, enum.Enum):
