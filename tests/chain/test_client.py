@@ -81,7 +81,7 @@ def test_success_receipt() -> None:
 @pytest.mark.parametrize("module_error", [{"index": 5, "error": "0x00000000"}, (5, 0), {"index": 5, "error": 0}])
 def test_failed_dispatch_becomes_the_pallet_error_with_its_docs(module_error: object) -> None:
     client = ScriptedClient(FakeSubstrate(), events=[failed({"Module": module_error})])
-    with pytest.raises(NotFoundError) as info:
+    with pytest.raises(NotFoundError, match="The task does not exist") as info:
         client.submit(ALICE, "assign_task", {"task_id": 9})
     assert info.value.message == "The task does not exist: check the id."
     assert info.value.exit_code == 8 and info.value.name == "TaskNotFound"
@@ -115,14 +115,14 @@ def test_connect_failures() -> None:
 
     with pytest.raises(NodeUnreachableError, match="No DecentralML node answers at ws://127.0.0.1:1"):
         ChainClient.connect("ws://127.0.0.1:1", factory=refuse)
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="must start with ws:// or wss://"):
         ChainClient.connect("http://127.0.0.1:9944")
 
 
 def test_queries_translate_connection_loss() -> None:
     substrate = FakeSubstrate(query_error=WebSocketConnectionClosedException("gone"))
     substrate.connect_websocket = lambda: None  # type: ignore[attr-defined]
-    with pytest.raises(NodeUnreachableError):
+    with pytest.raises(NodeUnreachableError, match="No DecentralML node answers"):
         ScriptedClient(substrate).get_task(1)
 
 
@@ -170,7 +170,7 @@ def test_dropped_transaction_frees_its_nonce() -> None:
 def test_timed_out_transaction_keeps_its_nonce() -> None:
     substrate = FakeSubstrate(chain_nonce=4, outcomes=["timeout", "ok"])
     client = ScriptedClient(substrate)
-    with pytest.raises(TransactionError):
+    with pytest.raises(TransactionError, match="not included within"):
         client.submit(ALICE, "create_task", {})
     client.submit(ALICE, "create_task", {})
     assert substrate.signed_nonces == [4, 5]
@@ -181,6 +181,6 @@ def test_a_node_without_the_pallet_is_a_chain_error() -> None:
 
     client = ScriptedClient(FakeSubstrate())
     client._types = RuntimeTypes([], {})  # a runtime whose metadata has no DecentralMLModule
-    with pytest.raises(ChainError) as info:
+    with pytest.raises(ChainError, match="does not know") as info:
         client.get_task(1)
     assert info.value.exit_code == 4 and info.value.one_line().endswith("Is --url a DecentralML node?")

@@ -1,4 +1,4 @@
-"""CLI test harness: an isolated environment and the in-memory chain."""
+"""CLI test harness: an isolated environment, the CLI against the shared dev node, and the in-memory chain."""
 
 from __future__ import annotations
 
@@ -62,6 +62,32 @@ def cli(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     chain = FakeChain(balances={ALICE: 1000 * UNIT, BOB: 10 * UNIT, CHARLIE: 10 * UNIT})
     monkeypatch.setattr(ChainClient, "connect", classmethod(lambda cls, url, **kw: chain))
     yield Cli(CliRunner(), isolated_env, chain)
+
+
+@dataclass
+class NodeCli:
+    """The CLI against the shared dev node (``--url`` set), and a client to check the chain's state."""
+
+    runner: CliRunner
+    tmp: Path
+    url: str
+
+    def __call__(self, *args: Any, input: str | None = None) -> Any:
+        return self.runner.invoke(app, ["--url", self.url, *map(str, args)], input=input, catch_exceptions=False)
+
+    def json(self, *args: Any) -> Any:
+        result = self("--json", *args)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def free(self, address: str) -> int:
+        with ChainClient.connect(self.url, timeout=30) as chain:
+            return chain.balance(address).free
+
+
+@pytest.fixture
+def node_cli(isolated_env: Path, shared_devnode: Any) -> NodeCli:
+    return NodeCli(CliRunner(), isolated_env, shared_devnode.url)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 from decentralml.amounts import TokenInfo
 from decentralml.chain import errors as chain_errors
 from decentralml.chain.client import TaskFilter, TaskListing, TaskOrder, filter_tasks
+from decentralml.chain.pallet import PalletLimits
 from decentralml.chain.types import (
     Balance,
     Receipt,
@@ -66,6 +67,13 @@ class FakeChain:
 
     def constant(self, module: str, name: str) -> int:
         return {("DecentralMLModule", "MinReward"): 10**10, ("Balances", "ExistentialDeposit"): 10**9}[(module, name)]
+
+    @property
+    def limits(self) -> PalletLimits:
+        return PalletLimits(
+            max_question_len=1024, max_uri_len=512, max_inline_result_len=4096, max_assignments_per_task=100,
+            min_reward=self.constant(PALLET, "MinReward"),
+        )
 
     def block_number(self) -> int:
         return self.block

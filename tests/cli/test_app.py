@@ -94,7 +94,7 @@ def test_keyboard_interrupt_exits_130(cli: Cli, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_main_entry_point_exit_code(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(SystemExit, match="5") as info:
         app_module.main(["--url", "ws://127.0.0.1:1", "balance", ALICE])
     assert info.value.code == 5
     assert "No DecentralML node answers" in capsys.readouterr().err
@@ -113,7 +113,7 @@ def test_settings_precedence_and_timeout(isolated_env: Path) -> None:
     assert "pw" not in repr(s)
     from decentralml.errors import ConfigError
 
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="rsa"):
         build_settings(url=None, account=None, **{**base, "crypto": "rsa"})
 
 

@@ -9,11 +9,13 @@ Public API::
         .get_submission(id) -> Submission
         .task_submissions(task_id)       .worker_submissions(address)
         .balance(address) -> Balance     .constant(module, name)
-        .submit(keypair, function, params, module="DecentralMLModule") -> Receipt
+        .limits -> PalletLimits          (the pallet's constants, from the node's metadata)
+        .submit(keypair, function, params, module=PALLET) -> Receipt
     keypair_from_suri(suri, crypto) / validate_address(address)
 """
 
-from decentralml.chain.client import PALLET, ChainClient, TaskFilter, TaskListing, TaskOrder, filter_tasks
+from decentralml.chain.client import ChainClient, TaskFilter, TaskListing, TaskOrder, filter_tasks
+from decentralml.chain.pallet import MAX_SCORE, PALLET, PalletLimits
 from decentralml.chain.signer import keypair_from_suri, validate_address
 from decentralml.chain.types import (
     AssetRef,
@@ -31,10 +33,12 @@ from decentralml.chain.types import (
 )
 
 __all__ = [
+    "MAX_SCORE",
     "PALLET",
     "AssetRef",
     "Balance",
     "ChainClient",
+    "PalletLimits",
     "Receipt",
     "StorageType",
     "Submission",

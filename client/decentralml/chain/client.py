@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ContextManager
 
 from decentralml.amounts import TokenInfo
 from decentralml.chain import errors as chain_errors
+from decentralml.chain.pallet import LIMIT_CONSTANTS, PALLET, PalletLimits
 from decentralml.chain.types import Balance, Receipt, Submission, Task, TaskStatus, TaskType
 from decentralml.errors import (
     ChainError,
@@ -29,11 +30,11 @@ from decentralml.errors import (
     TransactionError,
     UsageError,
 )
+from decentralml.primitives.keypair import Keypair
 
 if TYPE_CHECKING:
     from decentralml.chain.runtime_types import RuntimeTypes
 
-PALLET = "DecentralMLModule"
 DEFAULT_ERA_PERIOD = 64
 #: The most keys a Substrate node returns per ``state_getKeysPaged`` call
 #: (``STORAGE_KEYS_PAGED_MAX_COUNT`` in sc-rpc); value reads are batched in groups of the same size.
@@ -147,6 +148,7 @@ class ChainClient:
         self.era_period = era_period
         self._next_nonce: dict[str, int] = {}
         self._token: TokenInfo | None = None
+        self._limits: PalletLimits | None = None
         #: Optional hook the CLI sets to show a spinner while a transaction waits
         #: for inclusion: called with a text, must return a context manager.
         self.wait_indicator: Callable[[str], ContextManager[Any]] | None = None
@@ -241,6 +243,15 @@ class ChainClient:
             self._token = TokenInfo(decimals=int(decimals), symbol=str(symbol))
         return self._token
 
+    @property
+    def limits(self) -> PalletLimits:
+        """The pallet's limits from the node's metadata (cached): see :class:`~decentralml.chain.pallet.PalletLimits`."""
+        if self._limits is None:
+            self._limits = PalletLimits(
+                **{field: int(self.constant(PALLET, name)) for field, name in LIMIT_CONSTANTS.items()}
+            )
+        return self._limits
+
     def block_number(self) -> int:
         """The best block's number."""
         return int(self._read("the block header", lambda: self._substrate.get_block_number(None)))
@@ -330,7 +341,9 @@ class ChainClient:
         """One task; NotFoundError if there is none with this id."""
         value = self._query(PALLET, "Tasks", [task_id])
         if value is None:
-            raise NotFoundError(f"There is no task {task_id}.", hint="See `decentralml list-tasks`.", name="TaskNotFound")
+            raise NotFoundError(
+                f"There is no task {task_id}.", hint="See `decentralml list-tasks`.", module=PALLET, name="TaskNotFound"
+            )
         return Task.from_chain(task_id, value)
 
     def list_tasks(self, criteria: TaskFilter = TaskFilter()) -> list[Task]:
@@ -412,7 +425,7 @@ class ChainClient:
         if value is None:
             raise NotFoundError(
                 f"There is no submission {submission_id}.", hint="See `decentralml list-results TASK_ID`.",
-                name="SubmissionNotFound",
+                module=PALLET, name="SubmissionNotFound",
             )
         return Submission.from_chain(submission_id, value)
 
@@ -489,7 +502,7 @@ class ChainClient:
         on_chain = self.account_next_index(address)
         return max(on_chain, self._next_nonce.get(address, 0))
 
-    def submit(self, keypair: Any, function: str, params: Mapping[str, Any], module: str = PALLET) -> Receipt:
+    def submit(self, keypair: Keypair, function: str, params: Mapping[str, Any], module: str = PALLET) -> Receipt:
         """Sign once, submit, wait for inclusion, check the receipt.
 
         Raises TransactionError if the pool refuses it or it is not included in

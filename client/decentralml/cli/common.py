@@ -21,6 +21,10 @@ from decentralml.cli.context import RunContext, run_context
 from decentralml.config import Settings
 from decentralml.errors import ConfigError
 from decentralml.keystore import Keystore
+from decentralml.primitives.keypair import Keypair
+from decentralml.storage.base import ArtifactStore, TransferObserver
+from decentralml.storage.reference import Reference
+from decentralml.usecases.contributor import StoreOpener
 
 # --- chain and signer ---------------------------------------------------------
 
@@ -41,7 +45,7 @@ def keystore(settings: Settings) -> Keystore:
     return Keystore(settings.keystore_dir)
 
 
-def resolve_signer(run: RunContext) -> Any:
+def resolve_signer(run: RunContext) -> Keypair:
     """The keypair from --suri, else from the keystore account (--account / config)."""
     settings = run.settings
     if settings.suri:
@@ -219,7 +223,7 @@ def _store_settings(settings: Settings, choice: StorageChoice, data_dir: Path | 
     return StoreSettings(**kwargs)
 
 
-def upload_store(settings: Settings, choice: StorageChoice) -> Any:
+def upload_store(settings: Settings, choice: StorageChoice) -> ArtifactStore:
     """The store uploads go to."""
     from decentralml.storage.factory import open_store
 
@@ -237,12 +241,12 @@ def _local_root(uri: str) -> Path | None:
     return None
 
 
-def download_opener(settings: Settings, choice: StorageChoice) -> Any:
+def download_opener(settings: Settings, choice: StorageChoice) -> StoreOpener:
     """A StoreOpener: the store able to fetch a given reference."""
     from decentralml.storage.factory import store_for
     from decentralml.storage.reference import StorageType
 
-    def open_for(ref: Any) -> Any:
+    def open_for(ref: Reference) -> ArtifactStore:
         data_dir = None
         if ref.storage_type is StorageType.LOCAL and not choice.data_dir_explicit:
             data_dir = _local_root(ref.uri)
@@ -251,7 +255,7 @@ def download_opener(settings: Settings, choice: StorageChoice) -> Any:
     return open_for
 
 
-def transfer_observer(run: RunContext) -> Any:
+def transfer_observer(run: RunContext) -> TransferObserver:
     """The storage layer's progress bars on stderr (none with --json/--quiet)."""
     from decentralml.storage.progress import transfer_progress
 

@@ -1,4 +1,4 @@
-"""``decentralml split ...``: split learning through the marketplace (seeds 000 and 001).
+"""``decentralml split ...``: initiator/participants and round-robin split learning through the marketplace.
 
 Creator:      split prepare-data, split init-bundle, then `decentralml create-task BUNDLE --base-model FILE`,
               split aggregate (initiator/participants) or split final (round robin).
@@ -56,7 +56,7 @@ def prepare_data_cmd(
 def init_bundle_cmd(
     ctx: typer.Context,
     out_dir: Annotated[Path, typer.Argument(help="Creates OUT_DIR/bundle (the task's assets) and OUT_DIR/base_model.safetensors.")],
-    protocol: Annotated[ProtocolChoice, typer.Option("--protocol", help="initiator (seed 000) or round-robin (seed 001).")] = ProtocolChoice.initiator,
+    protocol: Annotated[ProtocolChoice, typer.Option("--protocol", help="initiator (initiator/participants: the initiator aggregates the participants' server halves) or round-robin (contributors take turns).")] = ProtocolChoice.initiator,
     dataset: Annotated[DatasetChoice, typer.Option("--dataset", help="Shapes the network: breast_cancer (MLP) or digits (CNN).")] = DatasetChoice.breast_cancer,
     cut: Annotated[Optional[int], typer.Option("--cut", help="Modules on the contributor's side of the cut.")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 10,

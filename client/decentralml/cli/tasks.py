@@ -111,7 +111,7 @@ def create_task_cmd(
     question: Annotated[str, typer.Option("--question", help="What the workers are asked to do.")],
     reward: Annotated[str, typer.Option("--reward", help="Reward per accepted result: '10 UNIT', '0.5' or '5000planck'.")],
     task_type: Annotated[TaskTypeChoice, typer.Option("--type", help="Kind of task.")] = TaskTypeChoice.model_contributor,
-    max_assignments: Annotated[int, typer.Option("--max-assignments", help="Number of results wanted (1..100).")] = 1,
+    max_assignments: Annotated[int, typer.Option("--max-assignments", help="Number of results wanted (1 to the chain's MaxAssignmentsPerTask).")] = 1,
     validation: Annotated[ValidationChoice, typer.Option("--validation", help="How results are accepted.")] = ValidationChoice.manual,
     expires_in: Annotated[int, typer.Option("--expires-in", help="Blocks until the task expires.")] = 1000,
     assignment_deadline: Annotated[
@@ -137,7 +137,6 @@ def create_task_cmd(
             expires_in_blocks=expires_in,
             assignment_deadline=assignment_deadline if assignment_deadline is not None else max(1, min(200, expires_in - 1)),
         )
-        spec.check()
         store = common.upload_store(run.settings, choice)
         created = creator.create_task(
             chain, keypair, store, spec, asset_dir, base_model=base_model, progress=common.transfer_observer(run)

@@ -18,19 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from decentralml.chain.client import ChainClient
+from decentralml.chain.pallet import PALLET
 from decentralml.chain.types import Receipt, Submission, SubmissionStatus, Task, TaskStatus
 from decentralml.errors import (
+    ChainError,
     DecentralMLError,
-    DispatchError,
     IntegrityError,
     PermissionDeniedError,
+    PreconditionError,
     UsageError,
 )
+from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.primitives.budget import Budget
 from decentralml.storage.reference import Reference
+from decentralml.primitives.keypair import Keypair
 
-MAX_INLINE_RESULT_BYTES = 4096
 METRICS_FILE = "metrics.json"
 START_SCRIPT = "start_task.sh"
 
@@ -69,23 +72,29 @@ def _mark_scripts_executable(directory: Path) -> None:
 
 
 def _check_assignable(task: Task, address: str, current_block: int) -> None:
+    """The pallet's ``assign_task`` checks on the task as read now, before anything is downloaded or sent."""
     if task.status is not TaskStatus.OPEN:
-        raise DispatchError(f"Task {task.task_id} is {task.status.value}, not open.", hint="Pick an open task.", name="TaskNotOpen")
+        raise PreconditionError(
+            f"Task {task.task_id} is {task.status.value}, not open.", hint="Pick an open task.",
+            module=PALLET, name="TaskNotOpen",
+        )
     if task.expiration_block <= current_block + 1:  # the slot would be taken in the next block at the earliest
-        raise DispatchError(
-            f"Task {task.task_id} expired at block {task.expiration_block}.", hint="Pick another task.", name="TaskExpired"
+        raise PreconditionError(
+            f"Task {task.task_id} {'expired' if task.expiration_block <= current_block else 'expires'} at block"
+            f" {task.expiration_block}: no slot can be taken any more.", hint="Pick another task.",
+            module=PALLET, name="TaskExpired",
         )
     if task.creator == address:
         raise PermissionDeniedError(
             f"You created task {task.task_id}: a creator cannot take its own task.",
             hint="Use a contributor account.",
-            name="CreatorCannotAssign",
+            module=PALLET, name="CreatorCannotAssign",
         )
 
 
 def assign_task(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     task_id: int,
     open_store: StoreOpener,
     work_dir: Path,
@@ -118,10 +127,10 @@ def assign_task(
     except BaseException:
         remove_path(staging)
         raise
-    event = receipt.find_event("DecentralMLModule", "TaskAssigned")
+    event = receipt.find_event(PALLET, "TaskAssigned")
     if event is None:
         remove_path(staging)
-        raise DispatchError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskAssigned event.")
+        raise ChainError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskAssigned event.")
     submission_id = int(event["submission_id"])
     final = work_dir / f"task-{task_id}-submission-{submission_id}"
     if final.exists():
@@ -169,16 +178,16 @@ def read_metrics(path: Path) -> dict[str, Any]:
     return data
 
 
-def encode_inline(metrics: Mapping[str, Any] | None, lineage: Any | None = None) -> bytes:
-    """The ``inline_result`` bytes: ``{"metrics": {...}}`` (+ ``"lineage"``)."""
-    if lineage is not None:
-        from decentralml.lineage.result import encode_inline_result
+def encode_inline(metrics: Mapping[str, Any] | None, lineage: SignedLineage | None, *, limit: int) -> bytes:
+    """The ``inline_result`` bytes (:func:`decentralml.lineage.encode_inline_result`), at most ``limit`` bytes.
 
-        return encode_inline_result(lineage, metrics)
-    raw = json.dumps({"metrics": dict(metrics or {})}, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    if len(raw) > MAX_INLINE_RESULT_BYTES:
+    ``limit`` is the chain's ``MaxInlineResultLen`` (``chain.limits``); longer is a UsageError.
+    """
+    raw = encode_inline_result(metrics, lineage)
+    if len(raw) > limit:
         raise UsageError(
-            f"The metrics are {len(raw)} bytes as JSON, over the chain's {MAX_INLINE_RESULT_BYTES}.",
+            f"The inline result (metrics{' and lineage record' if lineage is not None else ''}) is {len(raw)} bytes"
+            f" as JSON, over the chain's {limit}.",
             hint="Report fewer or shorter metrics; put the rest in the result directory.",
         )
     return raw
@@ -186,26 +195,18 @@ def encode_inline(metrics: Mapping[str, Any] | None, lineage: Any | None = None)
 
 def result_metrics(submission: Submission) -> dict[str, Any]:
     """The metrics a submission carries inline ({} when none or not JSON)."""
-    if not submission.inline_result:
-        return {}
-    try:
-        body = json.loads(submission.inline_result)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    if isinstance(body, dict) and isinstance(body.get("metrics"), dict):
-        return dict(body["metrics"])
-    return {}
+    return inline_metrics(submission.inline_result)
 
 
 def send_result(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     store: ArtifactStore,
     submission_id: int,
     result_dir: Path,
     *,
     metrics: Mapping[str, Any] | None = None,
-    lineage: Any | None = None,
+    lineage: SignedLineage | None = None,
     progress: TransferObserver | None = None,
 ) -> SentResult:
     """Upload RESULT_DIR and record its URI, digest, metrics and lineage digest.
@@ -221,29 +222,37 @@ def send_result(
         raise PermissionDeniedError(
             f"Submission {submission_id} is assigned to {submission.worker}, not to {keypair.ss58_address}.",
             hint="Sign with the worker's account (--account or --suri).",
-            name="NotAssignedWorker",
-        )
-    if submission.status is not SubmissionStatus.ASSIGNED:
-        raise DispatchError(
-            f"Submission {submission_id} is {submission.status.value}: a result can only be sent while Assigned.",
-            name="NotAssigned",
+            module=PALLET, name="NotAssignedWorker",
         )
     current = chain.block_number()
-    if submission.deadline and current >= submission.deadline:
-        raise DispatchError(
+    # The pallet's send_task_result checks, in its order: an expired slot, then any other state, then the deadline.
+    if submission.status is SubmissionStatus.EXPIRED or (
+        submission.status is SubmissionStatus.ASSIGNED and submission.deadline and current >= submission.deadline
+    ):
+        raise PreconditionError(
             f"The deadline of submission {submission_id} passed at block {submission.deadline}.",
             hint="Take a new slot with `decentralml assign-task`.",
-            name="AssignmentExpired",
+            module=PALLET, name="AssignmentDeadlinePassed",
+        )
+    if submission.status is not SubmissionStatus.ASSIGNED:
+        raise PreconditionError(
+            f"Submission {submission_id} is {submission.status.value}: a result can only be sent while Assigned.",
+            module=PALLET, name="NotAwaitingResult",
         )
     if metrics is None and result_dir.is_dir() and (result_dir / METRICS_FILE).is_file():
         metrics = read_metrics(result_dir / METRICS_FILE)
-    inline = encode_inline(metrics, lineage)
+    inline = encode_inline(metrics, lineage, limit=chain.limits.max_inline_result_len)
     if lineage is not None and _norm(lineage.record.output_hash) != local_digest(result_dir).hex():
         raise IntegrityError(
             f"The lineage record's output hash is not the digest of {result_dir}: nothing was uploaded.",
             hint="Sign a lineage record for this result directory.",
         )
     ref = store.put(result_dir, progress=progress)
+    try:
+        chain.limits.check_uri(ref.uri)
+    except UsageError as exc:
+        exc.hint = f"{exc.hint} The upload stays at {ref.uri}."
+        raise
     lineage_digest = None
     if lineage is not None:
         if _norm(lineage.record.output_hash) != ref.digest_hex:
@@ -264,7 +273,7 @@ def send_result(
         note = f"Nothing on chain points at the upload {ref.uri} (digest 0x{ref.digest_hex})."
         exc.hint = f"{exc.hint} {note}" if exc.hint else note
         raise
-    accepted = receipt.find_event("DecentralMLModule", "TaskResultAccepted")
+    accepted = receipt.find_event(PALLET, "TaskResultAccepted")
     return SentResult(
         task_id=submission.task_id,
         submission_id=submission_id,

@@ -31,6 +31,7 @@ from decentralml.storage.base import ArtifactStore, remove_path
 from decentralml.usecases.contributor import StoreOpener, assign_task, send_result
 from decentralml.usecases.journal import Journal
 from decentralml.usecases.task_runner import TaskRunner
+from decentralml.primitives.keypair import Keypair
 
 JOURNAL_FILE = "journal.jsonl"
 FRAMEWORK_PACKAGES = {"tensorflow": ("tensorflow", "tensorflow-cpu", "keras"), "torch": ("torch",)}
@@ -170,7 +171,7 @@ class RunDone:
 class ContributorNode:
     """The node; :meth:`run` returns after :meth:`request_stop` once the running tasks are sent."""
 
-    def __init__(self, *, url: str, connect: Callable[[], ChainClient], keypair: Any, store: ArtifactStore,
+    def __init__(self, *, url: str, connect: Callable[[], ChainClient], keypair: Keypair, store: ArtifactStore,
                  open_store: StoreOpener, work_dir: Path, runner: TaskRunner, task_args: Sequence[str],
                  data: Path | None, policy: Policy, max_concurrent: int = 1,
                  on_event: EventSink | None = None) -> None:

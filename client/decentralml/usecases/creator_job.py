@@ -46,6 +46,7 @@ from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import creator as creator_uc
 from decentralml.usecases.contributor import StoreOpener
 from decentralml.usecases.journal import Journal
+from decentralml.primitives.keypair import Keypair
 
 JOURNAL_FILE = "journal.jsonl"
 VALIDATIONS = {"custom": ValidationStrategy.CUSTOM_ACCEPT, "manual": ValidationStrategy.MANUAL_ACCEPT}
@@ -156,8 +157,8 @@ def check_job(spec: JobSpec) -> None:
     """Pure checks of a job's numbers and files (the chain checks the task terms again)."""
     if spec.rounds < 1:
         raise UsageError("`rounds` must be at least 1.")
-    if not 1 <= spec.slots <= creator_uc.MAX_ASSIGNMENTS:
-        raise UsageError(f"`slots` must be between 1 and {creator_uc.MAX_ASSIGNMENTS} (got {spec.slots}).")
+    if spec.slots < 1:  # the upper bound is the chain's MaxAssignmentsPerTask, checked when a round opens
+        raise UsageError(f"`slots` must be at least 1 (got {spec.slots}).")
     if not 1 <= spec.assignment_blocks < spec.round_blocks:
         raise UsageError(f"`assignment_blocks` must be at least 1 and less than `round_blocks` ({spec.round_blocks});"
                          f" got {spec.assignment_blocks}.")
@@ -267,7 +268,7 @@ class JobOutcome:
 class CreatorJob:
     """One federated job; :meth:`run` returns when it is finished or asked to stop."""
 
-    def __init__(self, spec: JobSpec, *, url: str, connect: Callable[[], ChainClient], keypair: Any, store: ArtifactStore,
+    def __init__(self, spec: JobSpec, *, url: str, connect: Callable[[], ChainClient], keypair: Keypair, store: ArtifactStore,
                  open_store: StoreOpener, on_event: EventSink | None = None,
                  stop: threading.Event | None = None, bundle: CreatorBundle | None = None) -> None:
         self.spec = spec

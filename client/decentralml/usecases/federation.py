@@ -12,8 +12,9 @@ from typing import Any
 from collections.abc import Sequence
 
 from decentralml.chain.client import ChainClient
+from decentralml.chain.pallet import PALLET
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskStatus, TaskType, ValidationStrategy
-from decentralml.errors import DecentralMLError, IntegrityError, StorageError, TrainingError, UsageError
+from decentralml.errors import DecentralMLError, IntegrityError, PermissionDeniedError, StorageError, TrainingError, UsageError
 from decentralml.fl.bundle import CreatorBundle
 from decentralml.fl.duplicates import Earlier, find_duplicate
 from decentralml.fl.strategy import Strategy, Update
@@ -37,6 +38,7 @@ from decentralml.storage.base import ArtifactStore, TransferObserver, remove_pat
 from decentralml.storage.local import LocalStore
 from decentralml.storage.reference import Reference, StorageType
 from decentralml.usecases import creator as creator_uc
+from decentralml.primitives.keypair import Keypair
 from decentralml.usecases.contributor import StoreOpener
 
 
@@ -213,7 +215,7 @@ def _earlier_accepted(chain: ChainClient, task_id: int, kept: LocalStore, base: 
     return out
 
 
-def judge_pending(chain: ChainClient, keypair: Any, task_id: int, bundle: CreatorBundle, open_store: StoreOpener,
+def judge_pending(chain: ChainClient, keypair: Keypair, task_id: int, bundle: CreatorBundle, open_store: StoreOpener,
                   work_dir: Path, *, decide: bool | None = None, progress: TransferObserver | None = None,
                   max_result_bytes: int | None = None) -> list[Judgement]:
     """Evaluate every pending result of a task, each on its own.
@@ -336,7 +338,7 @@ class NextRound:
     closed_previous: creator_uc.Outcome | None
 
 
-def open_next_round(chain: ChainClient, keypair: Any, store: ArtifactStore, open_store: StoreOpener,
+def open_next_round(chain: ChainClient, keypair: Keypair, store: ArtifactStore, open_store: StoreOpener,
                     previous_task_id: int, global_model: Path, work_dir: Path, *, question: str | None = None,
                     pays_amount: int | None = None, max_assignments: int | None = None,
                     expires_in_blocks: int | None = None, progress: TransferObserver | None = None) -> NextRound:
@@ -346,7 +348,11 @@ def open_next_round(chain: ChainClient, keypair: Any, store: ArtifactStore, open
     """
     task = chain.get_task(previous_task_id)
     if task.creator != keypair.ss58_address:
-        raise UsageError(f"Task {previous_task_id} was created by {task.creator}; sign as its creator to open the next round.")
+        raise PermissionDeniedError(
+            f"Task {previous_task_id} was created by {task.creator}: only its creator can open the next round.",
+            hint="Sign with the creator's account (--account or --suri).",
+            module=PALLET, name="NotTaskCreator",
+        )
     bundle_dir = _fresh(work_dir / f"task-{previous_task_id}" / "bundle")
     open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress, budget=Budget.for_bundle())
     closed = None
