@@ -9,6 +9,8 @@ import bip39
 import typer
 from rich.table import Table
 
+from decentralml.cli.output import UntrustedTable
+
 from decentralml.chain.signer import keypair_from_suri
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
@@ -100,7 +102,7 @@ def list_cmd(ctx: typer.Context) -> None:
     entries = common.keystore(run.settings).list()
     if not entries:
         run.output.message(f"No accounts in {run.settings.keystore_dir}: create one with `decentralml account new NAME`.")
-    table = Table(title="Accounts")
+    table = UntrustedTable(title="Accounts")
     for column in ("Name", "Address", "Crypto", "Created"):
         table.add_column(column)
     for e in entries:
@@ -131,7 +133,7 @@ def inspect_cmd(
         if keypair_from_suri(suri, entry.crypto).ss58_address != entry.address:
             raise ConfigError(f"The keystore file {entry.path} is inconsistent: its secret does not give its address.")
         payload["secret"] = suri
-    table = Table(title=f"Account {entry.name}", show_header=False)
+    table = UntrustedTable(title=f"Account {entry.name}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for key in ("address", "public_key", "crypto", "path") + (("secret",) if show_secret else ()):

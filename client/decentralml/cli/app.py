@@ -26,6 +26,7 @@ from decentralml.cli.context import RunContext
 from decentralml.cli.output import Output
 from decentralml.config import DEFAULT_URL, build_settings
 from decentralml.errors import DecentralMLError
+from decentralml.untrusted import printable
 
 EXIT_INTERRUPTED = 130
 EXIT_UNEXPECTED = 1
@@ -48,6 +49,7 @@ def _json_requested(ctx: click.Context | None) -> bool:
 
 
 def _print_error(text: str, ctx: click.Context | None = None, *, exc: BaseException | None = None, exit_code: int) -> None:
+    text = printable(text)  # untrusted text: controls escaped, URL credentials redacted
     if not _json_requested(ctx):
         click.echo(f"Error: {text}", err=True)
         return
@@ -164,10 +166,12 @@ def root(
 # ---------------------------------------------------------------------------
 from decentralml.cli import account as _account  # noqa: E402
 from decentralml.cli import results as _results  # noqa: E402
+from decentralml.cli import run_task as _run_task  # noqa: E402
 from decentralml.cli import tasks as _tasks  # noqa: E402
 from decentralml.cli import wallet as _wallet  # noqa: E402
 
 _tasks.register(app)
+_run_task.register(app)
 _results.register(app)
 _wallet.register(app)
 app.add_typer(_account.app, name="account")

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
+from decentralml.cli.output import UntrustedTable
+
 from decentralml.amounts import TokenInfo, format_amount
 from decentralml.chain.types import Submission
 from decentralml.cli import common
@@ -26,7 +28,7 @@ def submission_json(submission: Submission, token: TokenInfo) -> dict[str, Any]:
 
 
 def submissions_table(title: str, submissions: list[Submission], token: TokenInfo) -> Table:
-    table = Table(title=title)
+    table = UntrustedTable(title=title)
     for column in ("ID", "Task", "Worker", "Status", "Deadline", "Result", "Score", "Paid"):
         table.add_column(column, justify="right" if column in ("ID", "Task", "Deadline", "Score") else "left")
     for s in submissions:
@@ -44,7 +46,7 @@ def submissions_table(title: str, submissions: list[Submission], token: TokenInf
 
 
 def submission_detail(s: Submission, token: TokenInfo) -> Table:
-    table = Table(title=f"Submission {s.submission_id}", show_header=False)
+    table = UntrustedTable(title=f"Submission {s.submission_id}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     rows = [

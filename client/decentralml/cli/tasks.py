@@ -10,6 +10,8 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
+from decentralml.cli.output import UntrustedTable
+
 from decentralml.amounts import TokenInfo, format_amount, parse_amount
 from decentralml.chain.client import TaskFilter
 from decentralml.chain.types import Task, TaskStatus, TaskType, ValidationStrategy
@@ -59,7 +61,7 @@ def task_json(task: Task, token: TokenInfo) -> dict[str, Any]:
 
 
 def tasks_table(tasks: list[Task], token: TokenInfo, current_block: int) -> Table:
-    table = Table(title=f"Tasks (block #{current_block})")
+    table = UntrustedTable(title=f"Tasks (block #{current_block})")
     for column in ("ID", "Type", "Question", "Reward", "Slots", "Validation", "Expires", "Status"):
         table.add_column(column, justify="right" if column in ("ID", "Expires") else "left")
     for task in tasks:
@@ -77,7 +79,7 @@ def tasks_table(tasks: list[Task], token: TokenInfo, current_block: int) -> Tabl
 
 
 def task_detail(task: Task, token: TokenInfo) -> Table:
-    table = Table(title=f"Task {task.task_id}", show_header=False)
+    table = UntrustedTable(title=f"Task {task.task_id}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     rows = [

@@ -146,9 +146,9 @@ def report_to_dict(report: LineageReport) -> dict[str, Any]:
 
 def render_lineage(report: LineageReport) -> Any:
     """A ``rich`` table of a verified lineage record."""
-    from rich.table import Table
+    from decentralml.untrusted import UntrustedTable
 
-    table = Table(title="Lineage (verified)", show_header=False)
+    table = UntrustedTable(title="Lineage (verified)", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for name, value in lineage_rows(report):

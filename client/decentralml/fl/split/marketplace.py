@@ -187,7 +187,7 @@ def _verify_submission(
 
 
 def _bundle_paths(assigned: AssignedTask) -> tuple[Path, Path]:
-    directory = assigned.directory
+    directory = assigned.bundle_dir
     script = directory / "start_task.sh"
     base = directory / "base_model"
     if not script.is_file():
@@ -260,7 +260,7 @@ def contribute(
     if assigned is None:
         assigned = assign_task(chain, keypair, task_id, open_store, Path(work_dir))
     script, base = _bundle_paths(assigned)
-    config = load_config(assigned.directory)
+    config = load_config(assigned.bundle_dir)
     start, parents, previous_id = base, (), None
     if config.protocol == Protocol.ROUND_ROBIN:
         previous = _wait_for_previous(chain, task_id, assigned.submission_id, wait_seconds, poll_seconds)
