@@ -158,6 +158,8 @@ def run_sandboxed(
                 limit = "time"
             elif over.is_set():
                 limit = "output"
+            elif group is not None and group.hit_limit():
+                limit = "processes"
             elif now >= next_size_check:
                 next_size_check = now + SIZE_POLL_S
                 if tree_size(layout.work_dir, skip=(layout.bundle_dir,)) - base_size > policy.output_bytes:
