@@ -118,8 +118,13 @@ def root(
         None,
         "--suri",
         envvar="DECENTRALML_SURI",
-        help="Signer as a secret URI: a mnemonic with optional //hard, /soft and ///password parts, a 0x hex seed, or a dev key like //Alice.",
+        help="Signer as a secret URI: a mnemonic with optional //hard, /soft and ///password parts, a 0x hex seed, "
+        "or a dev key like //Alice. '-' reads it from standard input. Prefer --account (keystore), --suri-file or "
+        "'--suri -': a value on the command line is visible to other local users in the process list.",
         show_default=False,
+    ),
+    suri_file: Optional[Path] = typer.Option(
+        None, "--suri-file", help="Read the signer's secret URI from the first line of this file (keep it mode 0600)."
     ),
     crypto: Optional[str] = typer.Option(
         None, "--crypto", envvar="DECENTRALML_CRYPTO", help="Signature scheme of --suri: sr25519 (default), ed25519, ecdsa."
@@ -157,6 +162,7 @@ def root(
         config_path=config,
         environ=os.environ,
         timeout=timeout,
+        suri_file=suri_file,
     )
     ctx.obj = RunContext(settings=settings, output=Output(json_mode=json_output, quiet=quiet))
 
