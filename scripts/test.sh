@@ -10,6 +10,13 @@ cd "$ROOT"
 . "$ROOT/scripts/build-services.sh"
 . "$ROOT/scripts/build-node-deps.sh"
 
+# bubblewrap: the sandbox tasks run in (tests/sandbox, the federated end-to-end tests).
+if ! command -v bwrap >/dev/null 2>&1; then
+  echo "== installing bubblewrap (the task sandbox)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update && $SUDO apt-get install -y bubblewrap
+fi
+
 echo "== cargo test (pallet-spec)" >&2
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
 (cd "$ROOT/pallet-spec" && cargo test --workspace --locked)
