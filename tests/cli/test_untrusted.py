@@ -50,3 +50,21 @@ def test_errors_escape_controls_and_redact_url_credentials() -> None:
     assert printable("tab\tline\n", keep_newlines=True) == "tab\tline\n"
     assert markup_safe("[/x]") == "\\[/x]"
     assert UsageError("x").exit_code == 2
+
+
+def test_tensor_name_in_a_validation_error_prints_literally(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from decentralml.errors import TrainingError
+    from decentralml.fl.weights import check_spec, read_spec, save_weights, spec_of
+
+    name = "[/x]\x1b[2J\x1b]0;t\x07"
+    path = tmp_path / "w.safetensors"
+    save_weights(path, {name: np.zeros(3, dtype=np.float32)})
+    with pytest.raises(TrainingError) as caught:
+        check_spec(read_spec(path), spec_of({"w": np.zeros(3, dtype=np.float32)}))
+    table = UntrustedTable()
+    table.add_column("Why")
+    table.add_row(caught.value.message)
+    rendered = _render(table)
+    assert "[/x]" in rendered and "\x1b" not in rendered and "\x07" not in rendered

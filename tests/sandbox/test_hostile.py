@@ -55,6 +55,9 @@ case "$probe" in
     sleep 120 ;;
   output)
     yes > big.txt ;;
+  data)
+    for a; do last="$a"; done
+    cat "$last"; echo tampered >> "$last" 2>/dev/null && echo "LEAKED data write" ; true ;;
 esac
 """
 
@@ -177,3 +180,90 @@ def test_output_limit(hostile: dict) -> None:
     assert done.returncode == 17, done.stderr
     assert "output limit (20 MiB" in done.stderr
     (hostile["dir"] / "big.txt").unlink()
+
+
+def test_data_is_mounted_read_only_at_a_fixed_path(hostile: dict) -> None:
+    data = hostile["tmp"] / "my-data.csv"
+    data.write_text("1,2,3\n")
+    done = _launch(hostile, "--data", str(data), "data")
+    assert done.returncode == 0, done.stderr
+    assert "1,2,3" in done.stdout
+    assert data.read_text() == "1,2,3\n"
+
+
+SETUP_PY = """
+from pathlib import Path
+Path({marker!r}).write_text("build code ran")
+from setuptools import setup
+setup(name="evilpkg", version="1.0")
+"""
+
+
+def test_source_only_requirement_is_refused_without_running_its_build_code(hostile: dict) -> None:
+    import tarfile
+
+    tmp = hostile["tmp"] / "source-only"
+    marker = tmp / "build-code-ran"
+    index = tmp / "index"
+    index.mkdir(parents=True)
+    src = tmp / "evilpkg-1.0"
+    src.mkdir()
+    (src / "setup.py").write_text(SETUP_PY.format(marker=str(marker)))
+    (src / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: evilpkg\nVersion: 1.0\n")
+    with tarfile.open(index / "evilpkg-1.0.tar.gz", "w:gz") as tar:
+        tar.add(src, arcname="evilpkg-1.0")
+    bundle = tmp / "bundle"
+    bundle.mkdir()
+    (bundle / "start_task.sh").write_text("#!/bin/sh\necho ran\n")
+    (bundle / "requirements.txt").write_text("evilpkg==1.0\n")
+    env = dict(hostile["env"], DECENTRALML_SURI="//Alice")
+    created = _cli(env, "--json", "create-task", str(bundle), "--question", "source only", "--reward", "1 UNIT")
+    assert created.returncode == 0, created.stderr
+    assigned = _cli(dict(env, DECENTRALML_SURI="//Charlie"), "--json", "assign-task", str(json.loads(created.stdout)["task_id"]),
+                    "--work-dir", str(tmp / "work"))
+    assert assigned.returncode == 0, assigned.stderr
+    info = json.loads(assigned.stdout)
+    done = subprocess.run([info["start_script"], "--yes", "--pip-arg=--no-index", f"--pip-arg=--find-links={index}"],
+                          cwd=info["directory"], capture_output=True, text=True, timeout=300, env=hostile["env"])
+    assert done.returncode == 16, done.stderr
+    assert "cannot be installed from wheels" in done.stderr and "evilpkg" in done.stderr
+    assert not marker.exists()
+    assert "ran" not in done.stdout
+
+
+def test_a_changed_bundle_is_refused(hostile: dict) -> None:
+    script = hostile["dir"] / "bundle" / "start_task.sh"
+    original = script.read_text()
+    script.write_text(original + "\necho injected\n")
+    try:
+        done = subprocess.run([hostile["launcher"], "--yes", "env"], cwd=hostile["dir"], capture_output=True,
+                              text=True, timeout=120, env=hostile["env"])
+    finally:
+        script.write_text(original)
+    assert done.returncode == 14, done.stderr
+    assert "no longer matches its digest on chain" in done.stderr
+
+
+def test_without_consent_and_without_a_terminal_nothing_runs(hostile: dict) -> None:
+    done = subprocess.run([hostile["launcher"], "--memory", "3GiB", "write", "consent-probe.txt"], cwd=hostile["dir"],
+                          capture_output=True, text=True, timeout=120, env=hostile["env"], stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr
+    assert "rerun with --yes" in done.stderr and "requirements" in done.stderr  # the plan was shown
+    assert not (hostile["dir"] / "consent-probe.txt").exists()
+
+
+def test_no_sandbox_warns_what_the_task_can_reach(hostile: dict) -> None:
+    done = subprocess.run([hostile["launcher"], "--yes", "--no-sandbox", "env"], cwd=hostile["dir"], capture_output=True,
+                          text=True, timeout=120, env=hostile["env"])
+    assert "--no-sandbox: the task's code runs as you" in done.stderr and "~/.ssh" in done.stderr
+    assert "//Bob" not in done.stdout and AWS_SECRET not in done.stdout  # the environment is still scrubbed
+
+
+def test_missing_bubblewrap_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from decentralml.errors import SandboxError
+    from decentralml.sandbox import bwrap
+
+    monkeypatch.setattr(bwrap.shutil, "which", lambda name: None)
+    with pytest.raises(SandboxError) as caught:
+        bwrap.find_bwrap()
+    assert "Install the 'bubblewrap' package" in caught.value.one_line() and caught.value.exit_code == 16

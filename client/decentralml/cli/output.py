@@ -77,7 +77,7 @@ class Output:
         if self.quiet or self.json_mode or not self.err.is_terminal:
             yield
             return
-        with self.err.status(text):
+        with self.err.status(Text(printable(text))):
             yield
 
     def progress(self) -> Progress:

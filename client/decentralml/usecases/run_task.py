@@ -200,10 +200,14 @@ class RunPlan:
         return args
 
     def fingerprint(self) -> str:
-        """What consent covers: the bundle's digest, its requirements and the limits."""
+        """What consent covers: the bundle's digest, its requirements, the sandbox and its limits.
+
+        The time limit is left out: it shrinks as the assignment deadline nears.
+        """
+        limits = {k: v for k, v in self.policy.describe().items() if k != "wall_seconds"}
         body = json.dumps(
             {"bundle": self.workdir.bundle.digest_hex, "requirements": self.requirements,
-             "policy": self.policy.describe(), "sandboxed": self.sandboxed},
+             "policy": limits, "sandboxed": self.sandboxed},
             sort_keys=True,
         )
         return hashlib.sha256(body.encode()).hexdigest()
