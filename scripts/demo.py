@@ -144,10 +144,10 @@ def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             submissions: dict[int, str] = {}
             for index, (name, kp) in enumerate(workers.items()):
                 assigned = assign_task(chain, kp, task_id, opener, tmp / "work" / name)
-                out = tmp / "results" / f"{name}-round{number}"
-                env = dict(os.environ, DECENTRALML_PYTHON=sys.executable)
+                out = assigned.directory / "result"  # the launcher runs the bundle sandboxed: only its work dir is writable
+                env = dict(os.environ, DECENTRALML_URL=url, TF_CPP_MIN_LOG_LEVEL="2")
                 done = subprocess.run(
-                    [str(assigned.start_script), "--contributor-index", str(index), "--output", str(out)],
+                    [str(assigned.start_script), "--yes", "--contributor-index", str(index), "--output", "result"],
                     cwd=assigned.directory, env=env, capture_output=True, text=True,
                 )
                 if done.returncode != 0:

@@ -3,12 +3,11 @@
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
-from pathlib import Path
 from decentralml.config import CryptoType
-
 from decentralml.keystore import Keystore
 from tests.cli.conftest import ALICE, Cli
 

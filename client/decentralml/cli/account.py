@@ -7,13 +7,11 @@ from typing import Annotated, Optional
 
 import bip39
 import typer
-from rich.table import Table
-
-from decentralml.cli.output import UntrustedTable
 
 from decentralml.chain.signer import keypair_from_suri
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.output import UntrustedTable
 from decentralml.config import CryptoType
 from decentralml.errors import ConfigError, UsageError
 from decentralml.keystore import KeystoreEntry, validate_name

@@ -8,13 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
-
-from decentralml.cli.output import UntrustedTable
 
 from decentralml.amounts import format_amount, parse_amount
 from decentralml.cli import common
 from decentralml.cli.context import run_context
+from decentralml.cli.output import UntrustedTable
 
 BundleOpt = Annotated[
     Path,

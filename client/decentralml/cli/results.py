@@ -11,12 +11,11 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from decentralml.cli.output import UntrustedTable
-
 from decentralml.amounts import TokenInfo, format_amount
 from decentralml.chain.types import Submission
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import contributor, creator
 
 

@@ -10,13 +10,12 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from decentralml.cli.output import UntrustedTable
-
 from decentralml.amounts import TokenInfo, format_amount, parse_amount
 from decentralml.chain.client import TaskFilter
 from decentralml.chain.types import Task, TaskStatus, TaskType, ValidationStrategy
 from decentralml.cli import common
 from decentralml.cli.context import run_context
+from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import creator, contributor
 
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
-
-from decentralml.cli.output import UntrustedTable
 
 from decentralml.amounts import format_amount, parse_amount
 from decentralml.chain.signer import validate_address
 from decentralml.cli import common
 from decentralml.cli.context import run_context
+from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import wallet
 
 

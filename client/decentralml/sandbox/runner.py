@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from decentralml.sandbox.bwrap import SandboxLayout, bwrap_argv, find_bwrap
-from decentralml.sandbox.limits import PidsCgroup, child_setup, process_limiter
+from decentralml.sandbox.limits import child_setup, process_limiter
 from decentralml.sandbox.policy import SandboxPolicy
 from decentralml.untrusted import printable
 

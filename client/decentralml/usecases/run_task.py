@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from decentralml.errors import IntegrityError, SandboxError, TaskLimitError, TrainingError, UsageError
-from decentralml.sandbox import DATA_DIR, SandboxLayout, SandboxOutcome, SandboxPolicy, run_sandboxed, runtime_dirs, task_venv
+from decentralml.sandbox import DATA_DIR, SandboxLayout, find_bwrap, SandboxOutcome, SandboxPolicy, run_sandboxed, runtime_dirs, task_venv
 from decentralml.storage.reference import Reference
 
 BUNDLE_SUBDIR = "bundle"
@@ -230,7 +230,12 @@ class RunPlan:
 def plan_run(
     workdir: TaskWorkdir, policy: SandboxPolicy, bundle_args: Sequence[str], *, data: Path | None, sandboxed: bool
 ) -> RunPlan:
-    """Verify the bundle and describe the run (no code of the bundle runs here)."""
+    """Verify the bundle and describe the run (no code of the bundle runs here).
+
+    Raises SandboxError first when a sandboxed run is asked for and bubblewrap is missing.
+    """
+    if sandboxed:
+        find_bwrap()
     verify_bundle(workdir)
     if data is not None and not data.exists():
         raise UsageError(f"{data} does not exist.", hint="Pass your data file or directory with --data.")
