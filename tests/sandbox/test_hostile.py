@@ -267,3 +267,17 @@ def test_missing_bubblewrap_names_the_package(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(SandboxError) as caught:
         bwrap.find_bwrap()
     assert "Install the 'bubblewrap' package" in caught.value.one_line() and caught.value.exit_code == 16
+
+
+def test_run_task_finds_the_work_directory_by_submission_id(hostile: dict) -> None:
+    manifest = json.loads((hostile["dir"] / ".decentralml" / "task.json").read_text())
+    done = _cli(hostile["env"], "--json", "run-task", str(manifest["submission_id"]), "--work-dir",
+                str(hostile["dir"].parent), "--yes", "write", "by-id.txt")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["sandboxed"] is True and plan["arguments"] == ["write", "by-id.txt"]
+    assert plan["limits"]["network"] is False and plan["exit_code"] == 0
+    assert (hostile["dir"] / "by-id.txt").read_text() == "pwned\n"  # inside the work directory: allowed
+    assert "pwned" not in done.stdout  # under --json the task's own output goes to stderr
+    missing = _cli(hostile["env"], "run-task", "999", "--work-dir", str(hostile["dir"].parent), "--yes")
+    assert missing.returncode == 2 and "No work directory for submission 999" in missing.stderr
