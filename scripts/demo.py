@@ -102,7 +102,7 @@ def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.chain.types import TaskStatus, TaskType, ValidationStrategy
     from decentralml.fl.bundle import load_creator_bundle
-    from decentralml.fl.rounds import federate, judge_pending, open_next_round
+    from decentralml.usecases.federation import federate, judge_pending, open_next_round
     from decentralml.fl.strategy import strategy_by_name
     from decentralml.storage.factory import StoreSettings, open_store, store_for
     from decentralml.usecases import assign_task, close_task, create_task, send_result

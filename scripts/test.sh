@@ -17,6 +17,9 @@ if ! command -v bwrap >/dev/null 2>&1; then
   $SUDO apt-get update && $SUDO apt-get install -y bubblewrap
 fi
 
+echo "== lint-imports (the layer contract in pyproject.toml)" >&2
+lint-imports
+
 echo "== cargo test (pallet-spec)" >&2
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
 (cd "$ROOT/pallet-spec" && cargo test --workspace --locked)

@@ -28,12 +28,12 @@ from decentralml.fl.validation import validate_contribution as check_contributio
 from decentralml.fl.weights import (
     ModelSpec,
     Weights,
-    file_digest,
     load_result_dir,
     load_weights,
     read_spec,
     save_weights,
 )
+from decentralml.primitives.digests import file_digest
 
 try:  # imported as a package by `decentralml federate`, or run from this directory
     from . import settings as settings_module
@@ -186,7 +186,7 @@ def validate_contribution(weights_path: Path, metrics_json: bytes | str, base_mo
         Path(weights_path),
         metrics_json,
         base_spec=read_spec(Path(base_model_path)),
-        base_digest=file_digest(Path(base_model_path)),
+        base_digest=file_digest(Path(base_model_path))[0].hex(),
         evaluate=lambda w: evaluate_weights(w, settings),
         threshold=settings.validation_threshold,
         framework=settings.framework,
@@ -196,7 +196,7 @@ def validate_contribution(weights_path: Path, metrics_json: bytes | str, base_mo
 def load_contributors_models(contributors_models_path: Path, base_model_path: Path) -> list[Update]:
     """Every result directory under the path, checked against the base model (data only, nothing executed)."""
     base_spec: ModelSpec = read_spec(Path(base_model_path))
-    base_digest = file_digest(Path(base_model_path))
+    base_digest = file_digest(Path(base_model_path))[0].hex()
     updates = []
     for directory in sorted(p for p in Path(contributors_models_path).iterdir() if p.is_dir()):
         result = load_result_dir(directory, base_spec=base_spec, base_digest=base_digest)
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluation = evaluate_weights(load_global_weights(path))
     import json
 
-    print(json.dumps({"global_model": str(path), "digest": file_digest(path), "contributor_bundle": str(bundle),
+    print(json.dumps({"global_model": str(path), "digest": file_digest(path)[0].hex(), "contributor_bundle": str(bundle),
                       "framework": SETTINGS.framework, "accuracy": evaluation.accuracy}))
     return 0
 

@@ -143,7 +143,7 @@ def test_completion_is_reported(cli: Cli, assets: Path, result_dir: Path) -> Non
 def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str = "//Bob") -> bytes:
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.lineage import LineageRecord, sign_record, signer_of
-    from decentralml.storage.packing import pack_digest
+    from decentralml.primitives.digests import pack_digest
 
     keypair = keypair_from_suri(suri)
     signer, scheme = signer_of(keypair)

@@ -143,7 +143,7 @@ def test_runtime_api_vector(runtime: Runtime, path: Path) -> None:
     vec = _load(path)
     state, block_hash = _state_after_signed_block_1(runtime)
     assert block_hash == _b(vec["block_hash"]) and runtime.state_root(state) == _b(vec["storage_root"])
-    from decentralml.devnode.runtime.hashing import blake2_256
+    from decentralml.primitives.hashing import blake2_256
 
     for call in vec["calls"]:
         out = runtime.state_call(state, call["method"], _b(call["input_hex"]))  # type: ignore[arg-type]

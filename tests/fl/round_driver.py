@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from decentralml.primitives.digests import file_digest
 from tests.fl.bundles import creator_bundle
 
 
@@ -31,7 +32,7 @@ def main(framework: str, workdir: str) -> None:
     print(json.dumps({
         "requirements": (bundle / "requirements.txt").read_text(),
         "metrics": metrics,
-        "base_digest": creator.file_digest(base),
+        "base_digest": file_digest(base)[0].hex(),
         "passed": [r.passed for r in reports],
         "reasons": [r.reason for r in reports],
         "samples": sum(u.num_samples for u in updates),

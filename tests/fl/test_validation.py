@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from decentralml.fl.validation import Evaluation, validate_contribution
-from decentralml.fl.weights import ContributionMetrics, file_digest, save_weights, spec_of, write_result_dir
+from decentralml.fl.weights import ContributionMetrics, save_weights, spec_of, write_result_dir
+from decentralml.primitives.digests import file_digest
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(200, 4)).astype(np.float32)
@@ -25,7 +26,7 @@ def setup(tmp_path: Path, kernel: np.ndarray, *, base_digest: str | None = None,
     digest = save_weights(tmp_path / "base.safetensors", base)
     metrics = ContributionMetrics(50, 0.1, 0.9, framework, base_digest or digest)
     result = write_result_dir(tmp_path / "result", {"kernel": kernel, "bias": np.zeros(3, np.float32)}, metrics)
-    return result, spec_of(base), file_digest(tmp_path / "base.safetensors")
+    return result, spec_of(base), file_digest(tmp_path / "base.safetensors")[0].hex()
 
 
 def run(result: Path, spec, digest, threshold=0.8, framework="numpy"):

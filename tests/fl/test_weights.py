@@ -12,7 +12,6 @@ import pytest
 from decentralml.errors import IntegrityError, TrainingError
 from decentralml.fl.weights import (
     ContributionMetrics,
-    file_digest,
     load_npz_weights,
     load_result_dir,
     load_weights,
@@ -21,6 +20,7 @@ from decentralml.fl.weights import (
     spec_of,
     write_result_dir,
 )
+from decentralml.primitives.digests import file_digest
 
 BASE = {"dense_0.kernel": np.zeros((4, 3), np.float32), "dense_0.bias": np.zeros(3, np.float32)}
 DIGEST = "ab" * 32
@@ -34,7 +34,7 @@ def metrics(**overrides) -> ContributionMetrics:
 
 def test_round_trip(tmp_path: Path) -> None:
     digest = save_weights(tmp_path / "w.safetensors", BASE)
-    assert digest == file_digest(tmp_path / "w.safetensors")
+    assert digest == file_digest(tmp_path / "w.safetensors")[0].hex()
     loaded = load_weights(tmp_path / "w.safetensors", expected=spec_of(BASE))
     assert spec_of(loaded) == spec_of(BASE)
     result = load_result_dir(write_result_dir(tmp_path / "r", BASE, metrics()), base_spec=spec_of(BASE), base_digest=DIGEST)

@@ -118,7 +118,7 @@ def test_digits_image_path_through_the_runner(tmp_path):
 
 
 def test_bundle_environment_holds_no_signer_or_storage_secret(monkeypatch):
-    from decentralml.fl.split.marketplace import bundle_environment
+    from decentralml.usecases.split_learning import bundle_environment
 
     monkeypatch.setenv("DECENTRALML_SURI", "//Alice")
     monkeypatch.setenv("DECENTRALML_PASSWORD", "secret-password")

@@ -44,7 +44,8 @@ def test_init_bundle_bad_cut_is_a_usage_error(tmp_path):
 def test_verify_command_checks_record_and_artifact(tmp_path):
     from substrateinterface import Keypair
 
-    from decentralml.lineage import LineageRecord, digest_path, sha256_bytes, sign_record, signer_of
+    from decentralml.lineage import LineageRecord, sha256_bytes, sign_record, signer_of
+    from decentralml.primitives.digests import path_digest
 
     artifact = tmp_path / "model"
     artifact.mkdir()
@@ -53,7 +54,7 @@ def test_verify_command_checks_record_and_artifact(tmp_path):
     signer, scheme = signer_of(key)
     record = LineageRecord(task_id=1, submission_id=None, step="split-initiator", framework="torch",
                            input_hash=sha256_bytes(b"i"), params_hash=sha256_bytes(b"p"), code_hash=sha256_bytes(b"c"),
-                           output_hash=digest_path(artifact), started_at_ms=1, finished_at_ms=2, signer=signer, scheme=scheme)
+                           output_hash=path_digest(artifact)[0].hex(), started_at_ms=1, finished_at_ms=2, signer=signer, scheme=scheme)
     signed = sign_record(record, key)
     path = tmp_path / "lineage.json"
     path.write_bytes(signed.to_json())

@@ -17,17 +17,17 @@ from decentralml.lineage import (
     canonical_json,
     decode_inline_result,
     encode_inline_result,
-    lineage_rows,
     record_digest,
-    report_to_dict,
     sha256_arrays,
     sha256_bytes,
-    sha256_file,
     sign_record,
     signer_of,
     verify,
     verify_result_lineage,
 )
+
+from decentralml.cli.lineage import lineage_rows, report_to_dict  # noqa: E402
+from decentralml.primitives.digests import file_digest  # noqa: E402
 
 OUTPUT = b"server half weights"
 
@@ -186,7 +186,7 @@ def test_record_validation():
 def test_hash_helpers(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"abc")
-    assert sha256_file(path) == sha256_bytes(b"abc")
+    assert file_digest(path) == (bytes.fromhex(sha256_bytes(b"abc")), 3)
     a = {"w": np.zeros((2, 2), dtype=np.float32)}
     b = {"w": np.zeros((4,), dtype=np.float32)}
     assert sha256_arrays(a) != sha256_arrays(b)

@@ -20,7 +20,7 @@ from substrateinterface import Keypair  # noqa: E402
 from decentralml.chain.client import ChainClient  # noqa: E402
 from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy  # noqa: E402
 from decentralml.errors import IntegrityError  # noqa: E402
-from decentralml.fl.split import marketplace  # noqa: E402
+from decentralml.usecases import split_learning as marketplace  # noqa: E402
 from decentralml.fl.split.data import prepare_shards  # noqa: E402
 from decentralml.fl.split.model import SplitSpec  # noqa: E402
 from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config  # noqa: E402
@@ -145,7 +145,7 @@ def test_round_robin_protocol_end_to_end(devnode, market, shards, tmp_path):
     dave = chain.get_submission(body["submission_id"])
     assert "0x" + dave.lineage_digest.hex() == body["lineage_digest"]
     signed, _ = decode_inline_result(dave.inline_result)
-    turns.append(marketplace.Contribution(task_id, dave.submission_id, Protocol.ROUND_ROBIN, body["previous_submission"],
+    turns.append(marketplace.SplitContribution(task_id, dave.submission_id, Protocol.ROUND_ROBIN, body["previous_submission"],
                                           signed, body["metrics"], None))
     assert [t.previous_submission for t in turns] == [None, turns[0].submission_id, turns[1].submission_id]
     assert turns[1].lineage.record.parents == (turns[0].lineage.digest.hex(),)

@@ -16,7 +16,7 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.storage import Reference
-from decentralml.storage.packing import pack_digest
+from decentralml.primitives.digests import pack_digest
 from tests.fixtures.services import IpfsDaemon, S3Server
 from tests.storage.backends import Harness, IpfsHarness, LocalHarness, S3Harness
 from tests.storage.trees import PINNED_TREE_DIGEST, PINNED_TREE_SIZE, make_pinned_tree, snapshot

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from decentralml.errors import IntegrityError, UsageError
-from decentralml.storage import packing
+from decentralml.primitives import digests, packing
 from tests.storage.trees import PINNED_TREE_DIGEST, PINNED_TREE_SIZE, make_pinned_tree, snapshot
 
 
@@ -22,14 +22,14 @@ def pack_bytes(root: Path) -> bytes:
 
 
 def test_pinned_tree_digest(tmp_path: Path) -> None:
-    digest, size = packing.pack_digest(make_pinned_tree(tmp_path / "t"))
+    digest, size = digests.pack_digest(make_pinned_tree(tmp_path / "t"))
     assert digest.hex() == PINNED_TREE_DIGEST
     assert size == PINNED_TREE_SIZE
 
 
 def test_empty_directory_digest_is_pinned(tmp_path: Path) -> None:
     (tmp_path / "e").mkdir()
-    digest, size = packing.pack_digest(tmp_path / "e")
+    digest, size = digests.pack_digest(tmp_path / "e")
     assert (digest.hex(), size) == ("5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef", 1024)
 
 
@@ -44,13 +44,13 @@ def test_metadata_does_not_change_the_digest(tmp_path: Path) -> None:
 
 def test_content_and_names_change_the_digest(tmp_path: Path) -> None:
     a = make_pinned_tree(tmp_path / "a")
-    base = packing.pack_digest(a)[0]
+    base = digests.pack_digest(a)[0]
     (a / "README.md").write_bytes(b"# bundle!\n")
-    assert packing.pack_digest(a)[0] != base
+    assert digests.pack_digest(a)[0] != base
     (a / "README.md").write_bytes(b"# bundle\n")
-    assert packing.pack_digest(a)[0] == base
+    assert digests.pack_digest(a)[0] == base
     (a / "README.md").rename(a / "README.txt")
-    assert packing.pack_digest(a)[0] != base
+    assert digests.pack_digest(a)[0] != base
 
 
 def test_decomposed_unicode_names_pack_like_composed_ones(tmp_path: Path) -> None:

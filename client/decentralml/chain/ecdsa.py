@@ -15,10 +15,10 @@ from typing import Any
 
 from eth_keys import keys
 from substrateinterface import Keypair, KeypairType
-from substrateinterface.utils.ss58 import ss58_encode
 
-from decentralml.devnode.runtime.crypto import ECDSA, verify
-from decentralml.devnode.runtime.hashing import blake2_256
+from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.signatures import ECDSA, verify
+from decentralml.primitives.ss58 import address_of
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -45,7 +45,7 @@ class SubstrateEcdsaKeypair(Keypair):
         self.private_key = seed
         self.public_key = blake2_256(self.compressed_public_key)
         self.ss58_format = ss58_format
-        self.ss58_address = ss58_encode(self.public_key, ss58_format)
+        self.ss58_address = address_of(self.public_key, ss58_format)
 
     def sign(self, data: Any) -> bytes:
         signature = self._key.sign_msg_hash(blake2_256(_message_bytes(data)))

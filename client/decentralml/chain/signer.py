@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING
 
 from decentralml.config import CryptoType
 from decentralml.errors import UsageError
+from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.ss58 import SS58_FORMAT, address_of, public_key_of
 
 if TYPE_CHECKING:  # substrate-interface is imported lazily: it takes most of the CLI's start-up time
     from substrateinterface import Keypair
-
-SS58_FORMAT = 42
 
 _SURI = re.compile(r"^(?P<secret>[^/]*?)(?P<path>(?://?[^/]+)*)(?:///(?P<password>.*))?$")
 _HEX_SEED = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -50,10 +50,8 @@ _HDKD_PREFIX = {CryptoType.ED25519: b"Ed25519HDKD", CryptoType.ECDSA: b"Secp256k
 
 def _hard_derive(prefix: bytes, seed: bytes, chain_code: bytes) -> bytes:
     """sp-core's hard junction for ed25519/ecdsa: blake2-256 of the SCALE tuple (prefix str, seed, chain code)."""
-    from hashlib import blake2b  # not the dev node's helpers: importing its runtime package costs 0.2 s
-
     encoded = bytes((len(prefix) << 2,)) + prefix + seed + chain_code  # compact length: prefixes are < 64 bytes
-    return blake2b(encoded, digest_size=32).digest()
+    return blake2_256(encoded)
 
 
 def keypair_from_suri(suri: str, crypto: CryptoType = CryptoType.SR25519, ss58_format: int = SS58_FORMAT) -> "Keypair":
@@ -110,19 +108,17 @@ def keypair_from_suri(suri: str, crypto: CryptoType = CryptoType.SR25519, ss58_f
 
 def validate_address(address: str, ss58_format: int = SS58_FORMAT) -> str:
     """Return the address re-encoded for this chain, or raise UsageError."""
-    from substrateinterface.utils.ss58 import ss58_decode, ss58_encode
-
     text = address.strip()
-    try:
-        if not text or text.lower().startswith("0x"):
-            raise ValueError("not an SS58 string")
-        public = ss58_decode(text, valid_ss58_format=ss58_format)
-        bytes.fromhex(public)
-    except (ValueError, TypeError) as exc:
+    if text.lower().startswith("0x"):
         raise UsageError(
-            f"{address!r} is not a valid SS58 address for this chain (prefix {ss58_format}): {exc}.",
+            f"{address!r} is a public key, not an SS58 address.",
             hint="Copy the address again, e.g. from `decentralml account list`.",
+        )
+    try:
+        public = public_key_of(text, ss58_format)
+    except UsageError as exc:
+        raise UsageError(
+            f"{address!r} is not a valid SS58 address for this chain (prefix {ss58_format}).",
+            hint=exc.hint or "Copy the address again, e.g. from `decentralml account list`.",
         ) from None
-    if len(bytes.fromhex(public)) != 32:
-        raise UsageError(f"{address!r} is not an account address (32 bytes expected).")
-    return ss58_encode(public, ss58_format)
+    return address_of(public, ss58_format)

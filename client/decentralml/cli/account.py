@@ -121,13 +121,13 @@ def inspect_cmd(
     show_secret: ShowSecretOpt = False,
 ) -> None:
     """Show an account's address and public key (and, with --show-secret, its secret)."""
-    from substrateinterface.utils.ss58 import ss58_decode
+    from decentralml.primitives.ss58 import public_key_of
 
     run = run_context(ctx)
     store = common.keystore(run.settings)
     entry = store.get(name)
     payload = _entry_json(entry)
-    payload["public_key"] = "0x" + ss58_decode(entry.address)
+    payload["public_key"] = "0x" + public_key_of(entry.address).hex()
     if show_secret:
         password = run.settings.password
         if password is None:
@@ -142,3 +142,8 @@ def inspect_cmd(
     for key in ("address", "public_key", "crypto", "path") + (("secret",) if show_secret else ()):
         table.add_row(key, str(payload[key]))
     run.output.data(payload, table)
+
+
+def register(root: typer.Typer) -> None:
+    """Register the ``account`` command group on the root app."""
+    root.add_typer(app, name="account")

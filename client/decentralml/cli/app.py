@@ -168,31 +168,12 @@ def root(
 
 
 # ---------------------------------------------------------------------------
-# Command registration.
+# Command registration: every command module has ``register(app)``.
 # ---------------------------------------------------------------------------
-from decentralml.cli import account as _account  # noqa: E402
-from decentralml.cli import results as _results  # noqa: E402
-from decentralml.cli import run_task as _run_task  # noqa: E402
-from decentralml.cli import tasks as _tasks  # noqa: E402
-from decentralml.cli import wallet as _wallet  # noqa: E402
+from decentralml.cli import account, devnode, federate, results, run_task, split, tasks, wallet  # noqa: E402
 
-_tasks.register(app)
-_run_task.register(app)
-_results.register(app)
-_wallet.register(app)
-app.add_typer(_account.app, name="account")
-
-# ---------------------------------------------------------------------------
-# REGISTRATION BLOCK for other owners: one line each, once the module exists.
-#   devnode (node engineer):   from decentralml.devnode.cli import app as devnode_app; app.add_typer(devnode_app, name="devnode")
-#   federate (fl engineer):    from decentralml.cli.federate import ...
-#   split (split engineer):    from decentralml.cli.split import ...
-# >>> registrations >>>
-from decentralml.cli.split import app as split_app; app.add_typer(split_app, name="split")  # split engineer
-from decentralml.cli.federate import register as _register_fl; _register_fl(app)  # fl engineer: federate, evaluate-results
-from decentralml.devnode.cli import app as devnode_app; app.add_typer(devnode_app, name="devnode")  # node engineer
-# <<< registrations <<<
-# ---------------------------------------------------------------------------
+for _commands in (tasks, run_task, results, wallet, federate, account, split, devnode):
+    _commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -63,7 +63,7 @@ def evaluate_results_cmd(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Evaluate each pending result with your validation function; CustomAccept tasks are judged on chain."""
-    from decentralml.fl.rounds import judge_pending
+    from decentralml.usecases.federation import judge_pending
 
     run = run_context(ctx)
     bundle = _bundle(creator_bundle)
@@ -120,7 +120,7 @@ def federate_cmd(
     work_dir: WorkDirOpt = None,
 ) -> None:
     """Download and verify a round's accepted results, aggregate, evaluate, save the new global model."""
-    from decentralml.fl.rounds import federate, open_next_round
+    from decentralml.usecases.federation import federate, open_next_round
     from decentralml.fl.strategy import strategy_by_name
 
     run = run_context(ctx)

@@ -192,51 +192,27 @@ def show_result_cmd(
     ] = None,
 ) -> None:
     """Show a submission; verify its lineage when it has one; --download fetches the result."""
+    from decentralml.cli.lineage import lineage_table, report_to_dict
+    from decentralml.usecases.lineage import inspect_result
+
     run = run_context(ctx)
-    downloaded: Path | None = None
     with common.chain_client(run) as chain:
         token = chain.token
-        if download is not None:
-            submission, downloaded = contributor.fetch_result(
-                chain, submission_id, common.download_opener(run.settings, choice), download,
-                progress=common.transfer_observer(run),
-            )
-        else:
-            submission = chain.get_submission(submission_id)
-    # Lineage verification seam (decentralml.lineage, owned by the split-learning work).
-    report = None
-    if submission.lineage_digest is not None:
-        from substrateinterface.utils.ss58 import ss58_decode
-
-        from decentralml.lineage import verify_result_lineage
-        from decentralml.lineage.hashing import digest_path
-
-        report = verify_result_lineage(
-            inline_result=submission.inline_result,
-            lineage_digest=submission.lineage_digest,
-            worker_public_key=bytes.fromhex(ss58_decode(submission.worker)),
-            task_id=submission.task_id,
-            submission_id=submission.submission_id,
-            result_digest=submission.result.digest if submission.result else None,
-            output_path=downloaded,
-            hasher=digest_path,
+        inspected = inspect_result(
+            chain, submission_id,
+            open_store=common.download_opener(run.settings, choice) if download is not None else None,
+            download=download, progress=common.transfer_observer(run) if download is not None else None,
         )
+    submission, downloaded, report = inspected.submission, inspected.downloaded, inspected.lineage
     payload = submission_json(submission, token)
     payload["downloaded_to"] = str(downloaded) if downloaded else None
-    if report is not None:
-        from decentralml.lineage import report_to_dict
-
-        payload["lineage"] = report_to_dict(report)
-    else:
-        payload["lineage"] = None
+    payload["lineage"] = report_to_dict(report) if report is not None else None
     if run.output.json_mode:
         run.output.data(payload)
         return
     run.output.data(payload, submission_detail(submission, token))
     if report is not None:
-        from decentralml.lineage import render_lineage
-
-        run.output.out.print(render_lineage(report))
+        run.output.out.print(lineage_table(report))
     if downloaded:
         run.output.message(f"Result downloaded and verified: {downloaded}")
 

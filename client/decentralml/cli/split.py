@@ -107,7 +107,7 @@ def contribute_cmd(
     wait: Annotated[float, typer.Option("--wait", help="Round robin: seconds to wait for the previous turn's result.")] = 0.0,
 ) -> None:
     """Take a slot, train the split network on your data, sign the lineage and send the result."""
-    from decentralml.fl.split.marketplace import contribute
+    from decentralml.usecases.split_learning import contribute
 
     run = run_context(ctx)
     common.require_path(data)
@@ -140,7 +140,7 @@ def contribute_cmd(
 
 
 def _decide(run: Any, chain: Any, keypair: Any, accept_ids: list[int], refused: Any, accept: bool, reject_invalid: bool) -> dict[str, Any]:
-    from decentralml.fl.split.marketplace import accept_verified, reject_refused
+    from decentralml.usecases.split_learning import accept_verified, reject_refused
 
     accepted = accept_verified(chain, keypair, accept_ids) if accept else []
     rejected = reject_refused(chain, keypair, refused) if reject_invalid else []
@@ -167,7 +167,7 @@ def aggregate_cmd(
     strategy: Annotated[str, typer.Option("--strategy", help="fedavg (weighted by samples), median, trimmed-mean or krum.")] = "fedavg",
 ) -> None:
     """Verify the participants' lineage, aggregate their server halves, train and sign the main model."""
-    from decentralml.fl.split.marketplace import aggregate_task
+    from decentralml.usecases.split_learning import aggregate_task
     from decentralml.fl.strategy import STRATEGIES
 
     run = run_context(ctx)
@@ -201,7 +201,7 @@ def final_cmd(
     reject_invalid: Annotated[bool, typer.Option("--reject-invalid", help="Reject turns whose lineage fails.")] = False,
 ) -> None:
     """Verify every round-robin turn and their chain of lineage; fetch the last turn's model."""
-    from decentralml.fl.split.marketplace import final_round_robin_model
+    from decentralml.usecases.split_learning import final_round_robin_model
 
     run = run_context(ctx)
     with common.chain_client(run) as chain:
@@ -225,8 +225,8 @@ def verify_cmd(
     signer: Annotated[Optional[str], typer.Option("--signer", help="Expected signer (SS58 address or 0x public key).")] = None,
 ) -> None:
     """Verify a signed lineage record offline: signature, expected digest and signer, artifact hash."""
-    from decentralml.lineage import digest_path, render_lineage, report_to_dict, verify
-    from decentralml.lineage.result import public_key_of
+    from decentralml.cli.lineage import lineage_table, report_to_dict
+    from decentralml.usecases.lineage import verify_lineage_file
 
     run = run_context(ctx)
     common.require_path(lineage)
@@ -236,11 +236,15 @@ def verify_cmd(
             expected = bytes.fromhex(digest.removeprefix("0x"))
         except ValueError:
             raise UsageError(f"--digest {digest!r} is not hex.") from None
-    report = verify(
-        lineage.read_bytes(),
+    report = verify_lineage_file(
+        lineage,
         output=common.require_path(output) if output is not None else None,
-        onchain_digest=expected,
-        expected_signer=public_key_of(signer) if signer else None,
-        hasher=digest_path,
+        expected_digest=expected,
+        expected_signer=signer or None,
     )
-    run.output.data(report_to_dict(report), render_lineage(report))
+    run.output.data(report_to_dict(report), lineage_table(report))
+
+
+def register(root: typer.Typer) -> None:
+    """Register the ``split`` command group on the root app."""
+    root.add_typer(app, name="split")

@@ -7,17 +7,13 @@ hash. Pure functions over bytes.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
+
+from decentralml.primitives.hashing import blake2_256
 
 
 class CodecError(ValueError):
     """Bytes that do not decode as the expected SCALE shape."""
-
-
-def blake2_256(data: bytes) -> bytes:
-    """The 32-byte BLAKE2b hash Substrate uses for block and extrinsic hashes."""
-    return hashlib.blake2b(data, digest_size=32).digest()
 
 
 def encode_compact(value: int) -> bytes:

@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Protocol
 
-import xxhash
+from decentralml.primitives.hashing import blake2_128_concat, storage_prefix
 
 
 class _View(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
-
-
-def twox128(data: bytes) -> bytes:
-    """FRAME's twox128 (two xxh64 hashes, little-endian)."""
-    return xxhash.xxh64(data, seed=0).digest()[::-1] + xxhash.xxh64(data, seed=1).digest()[::-1]
-
-
-def storage_prefix(pallet: str, item: str) -> bytes:
-    return twox128(pallet.encode()) + twox128(item.encode())
-
-
-def blake2_128_concat(key: bytes) -> bytes:
-    return hashlib.blake2b(key, digest_size=16).digest() + key
 
 
 TIMESTAMP_NOW = storage_prefix("Timestamp", "Now")

@@ -551,16 +551,16 @@ def _account_id(address: Any) -> bytes:
         raise invalid_params("account: expected an SS58 address or 0x-prefixed AccountId")
     if address.startswith("0x"):
         raw = _hex_param(address, "account")
-    else:
-        from scalecodec.utils.ss58 import ss58_decode
+        if len(raw) != 32:
+            raise invalid_params("account: expected 32 bytes")
+        return raw
+    from decentralml.errors import UsageError
+    from decentralml.primitives.ss58 import public_key_of
 
-        try:
-            raw = bytes.fromhex(ss58_decode(address))
-        except Exception as exc:
-            raise invalid_params(f"account: {exc}") from None
-    if len(raw) != 32:
-        raise invalid_params("account: expected 32 bytes")
-    return raw
+    try:
+        return public_key_of(address)
+    except UsageError as exc:
+        raise invalid_params(f"account: {exc.message}") from None
 
 
 # ---- dispatch ---------------------------------------------------------------------------------

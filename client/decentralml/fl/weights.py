@@ -9,7 +9,6 @@ base model, no NaN or infinity.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from decentralml.errors import IntegrityError, TrainingError, UsageError
+from decentralml.primitives.digests import file_digest
 
 Weights = dict[str, np.ndarray]
 """Named tensors, one entry per model parameter."""
@@ -90,15 +90,6 @@ class ContributionMetrics:
         return cls(n, floats["loss"], floats["accuracy"], data["framework"], digest)
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file, hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def spec_of(weights: Mapping[str, np.ndarray]) -> ModelSpec:
     """The spec (names, shapes, dtypes) of in-memory weights, sorted by name."""
     return tuple(TensorSpec(k, tuple(int(d) for d in v.shape), str(v.dtype)) for k, v in sorted(weights.items()))
@@ -121,7 +112,7 @@ def save_weights(path: Path, weights: Mapping[str, np.ndarray]) -> str:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v if v.flags.c_contiguous else v.copy(order="C") for k, v in weights.items()}, str(path))
-    return file_digest(path)
+    return file_digest(path)[0].hex()
 
 
 @dataclass(frozen=True)

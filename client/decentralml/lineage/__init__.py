@@ -1,4 +1,4 @@
-"""Signed lineage records for compute steps (seed 000).
+"""Signed lineage records for compute steps.
 
 A participant describes each compute step in a :class:`LineageRecord` (input
 data hash, parameters hash, code hash, output hash, timestamps, framework,
@@ -7,13 +7,13 @@ task and submission ids, signer key and scheme), signs it with
 SHA-256 (:func:`record_digest`) as ``lineage_digest`` with
 ``send_task_result``.
 
-For ``decentralml show-result``: call :func:`verify_result_lineage` with the
-submission's on-chain fields, then render with :func:`render_lineage` (rich
-table), :func:`lineage_rows` or :func:`report_to_dict` (``--json``). Every
-mismatch raises :class:`~decentralml.errors.IntegrityError` (exit 14).
+:func:`verify_result_lineage` checks a submission's record against its
+on-chain fields (and, optionally, the downloaded artifact); :func:`verify`
+checks a record on its own. Every mismatch raises
+:class:`~decentralml.errors.IntegrityError` (exit 14).
 """
 
-from decentralml.lineage.hashing import digest_path, sha256_arrays, sha256_bytes, sha256_file, sha256_params
+from decentralml.lineage.hashing import sha256_arrays, sha256_bytes, sha256_params
 from decentralml.lineage.record import (
     LineageRecord,
     SignatureScheme,
@@ -24,9 +24,6 @@ from decentralml.lineage.record import (
 from decentralml.lineage.result import (
     decode_inline_result,
     encode_inline_result,
-    lineage_rows,
-    render_lineage,
-    report_to_dict,
     verify_result_lineage,
 )
 from decentralml.lineage.signing import SignedLineage, sign_record, signer_of, verify_signature
@@ -40,16 +37,11 @@ __all__ = [
     "SignedLineage",
     "canonical_json",
     "decode_inline_result",
-    "digest_path",
     "encode_inline_result",
-    "lineage_rows",
     "record_bytes",
     "record_digest",
-    "render_lineage",
-    "report_to_dict",
     "sha256_arrays",
     "sha256_bytes",
-    "sha256_file",
     "sha256_params",
     "sign_record",
     "signer_of",

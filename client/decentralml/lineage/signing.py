@@ -101,7 +101,7 @@ def sign_record(record: LineageRecord, keypair: "Keypair") -> SignedLineage:
 
 def verify_signature(signed: SignedLineage) -> None:
     """Raise :class:`IntegrityError` unless the signature is the named signer's over this record."""
-    from decentralml.devnode.runtime.crypto import ECDSA, ED25519, SIGNATURE_LENGTH, SR25519, verify
+    from decentralml.primitives.signatures import ECDSA, ED25519, SIGNATURE_LENGTH, SR25519, verify
 
     scheme = {SignatureScheme.SR25519: SR25519, SignatureScheme.ED25519: ED25519, SignatureScheme.ECDSA: ECDSA}[
         signed.record.scheme

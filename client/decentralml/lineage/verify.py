@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
-
 from decentralml.errors import IntegrityError
-from decentralml.lineage.hashing import sha256_bytes, sha256_file
+from decentralml.lineage.hashing import sha256_bytes
 from decentralml.lineage.signing import SignedLineage, verify_signature
+from decentralml.primitives.digests import path_digest
 
 
 @dataclass(frozen=True)
@@ -36,18 +35,15 @@ class LineageReport:
         return self.signed.digest.hex()
 
 
-def _artifact_hash(artifact: Path | bytes, hasher: Callable[[Path], str] | None) -> str:
+def _artifact_hash(artifact: Path | bytes) -> str:
     if isinstance(artifact, (bytes, bytearray)):
         return sha256_bytes(bytes(artifact))
-    path = Path(artifact)
-    return (hasher or sha256_file)(path)
+    return path_digest(Path(artifact))[0].hex()
 
 
-def _artifact_check(
-    name: str, artifact: Path | bytes, hasher: Callable[[Path], str] | None, expected: str, mismatch: str
-) -> LineageCheck:
+def _artifact_check(name: str, artifact: Path | bytes, expected: str, mismatch: str) -> LineageCheck:
     """The passed check for ``artifact``; IntegrityError (``mismatch`` formatted) if it does not hash to ``expected``."""
-    actual = _artifact_hash(artifact, hasher)
+    actual = _artifact_hash(artifact)
     if actual != expected:
         raise IntegrityError(mismatch.format(actual=actual, expected=expected))
     return LineageCheck(name, actual)
@@ -64,13 +60,12 @@ def verify(
     expected_signer: bytes | None = None,
     task_id: int | None = None,
     submission_id: int | None = None,
-    hasher: Callable[[Path], str] | None = None,
 ) -> LineageReport:
     """Check a lineage record; raise :class:`IntegrityError` on the first mismatch.
 
     ``input`` is the input data (a contributor re-checking its own data);
-    ``output`` is the artifact itself (file path or bytes, hashed with
-    ``hasher`` for paths, default SHA-256 of the file); ``output_digest`` a
+    ``output`` is the artifact itself (bytes, or a file or directory hashed
+    as the storage layer does: :func:`decentralml.primitives.digests.path_digest`); ``output_digest`` a
     digest already known for it (e.g. the on-chain result ``AssetRef``);
     ``onchain_digest`` the submission's ``lineage_digest``;
     ``expected_signer`` the worker's 32-byte public key.
@@ -123,14 +118,14 @@ def verify(
 
     if output is not None:
         checks.append(_artifact_check(
-            "output artifact", output, hasher, record.output_hash,
+            "output artifact", output, record.output_hash,
             "Output artifact hashes to {actual}, but its lineage record says {expected}: "
             "the artifact was tampered with, do not use it.",
         ))
 
     if input is not None:
         checks.append(_artifact_check(
-            "input data", input, hasher, record.input_hash,
+            "input data", input, record.input_hash,
             "Input data hashes to {actual}, but the lineage record says {expected}: the record is about other data.",
         ))
 

@@ -4,7 +4,7 @@ A store puts a local file or directory and returns a :class:`Reference`; it gets
 a reference back to a local path only after the SHA-256 digest matched
 (otherwise :class:`~decentralml.errors.IntegrityError`, and nothing is left at
 the destination). Directories travel as their deterministic pack (see
-:mod:`decentralml.storage.packing`), so a directory's digest is the same on
+:mod:`decentralml.primitives.packing`), so a directory's digest is the same on
 every machine.
 
 Transfers report progress to an optional :class:`TransferObserver` (see
@@ -103,18 +103,6 @@ def check_get_dest(dest: Path) -> Path:
         raise UsageError(f"Destination {str(dest)!r} already exists: choose a new path or remove it.")
     dest.parent.mkdir(parents=True, exist_ok=True)
     return dest
-
-
-def hash_file(path: Path, progress: TransferObserver | None = None) -> tuple[bytes, int]:
-    """SHA-256 and size of a file, read in chunks."""
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK_SIZE):
-            digest.update(chunk)
-            size += len(chunk)
-            if progress is not None:
-                progress.advance(len(chunk))
-    return digest.digest(), size
 
 
 def copy_stream(

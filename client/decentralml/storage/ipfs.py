@@ -12,7 +12,7 @@ directory (``ipfs://<CID>/``); both pinned on put, CID version 1, 1 MiB leaves
 (``chunker``; so CIDs differ from a default ``ipfs add`` of the same bytes, which
 does not matter: the SHA-256 on chain is what is checked). The digest of
 a directory is the SHA-256 of its deterministic pack
-(:mod:`decentralml.storage.packing`), computed while the files stream to the
+(:mod:`decentralml.primitives.packing`), computed while the files stream to the
 daemon and recomputed from the fetched tree on get.
 
 Client: ``ipfshttpclient.Client`` constructed directly (``ipfshttpclient.connect``
@@ -49,7 +49,8 @@ from decentralml.errors import (
     StorageUnreachableError,
     UsageError,
 )
-from decentralml.storage import packing
+from decentralml.primitives import packing
+from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import (
     HashingFileWriter,
     prefetch,
@@ -356,7 +357,7 @@ class IpfsStore:
             tree = Path(tmpdir) / cid
             if not tree.is_dir():
                 raise IntegrityError(f"Artifact {ref.uri} is a file, its reference says a directory: it was not used.")
-            digest, size = packing.pack_digest(tree)
+            digest, size = pack_digest(tree)
             verify(ref, digest, size)
             tree.rename(dest)
         return dest

@@ -21,7 +21,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from decentralml.errors import ArtifactNotFoundError, IntegrityError, StorageError, UsageError
-from decentralml.storage import packing
+from decentralml.primitives import packing
+from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import (
     ChunkReader,
     TransferObserver,
@@ -135,7 +136,7 @@ class LocalStore:
                     os.chmod(target, 0o644)
             obs.end()
             obs.begin(f"hashing {source.name}/", total)
-            digest, size = packing.pack_digest(tmp, obs.advance)
+            digest, size = pack_digest(tmp, obs.advance)
             final = self.dirs_dir / digest.hex()
             if final.exists():
                 remove_path(tmp)

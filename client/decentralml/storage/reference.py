@@ -2,7 +2,7 @@
 
 A :class:`Reference` says where an artifact lives (``storage_type`` and
 ``uri``), what it is (``digest``: the SHA-256 of its bytes, or of its
-deterministic pack for a directory, see :mod:`decentralml.storage.packing`)
+deterministic pack for a directory, see :mod:`decentralml.primitives.packing`)
 and, when known locally, how many bytes it has (``size``; the chain's
 ``AssetRef`` has no size, so references read from the chain carry ``None``).
 

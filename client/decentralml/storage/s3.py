@@ -36,14 +36,14 @@ from decentralml.errors import (
     StorageUnreachableError,
     UsageError,
 )
-from decentralml.storage import packing
+from decentralml.primitives import packing
+from decentralml.primitives.digests import file_digest
 from decentralml.storage.base import (
     CHUNK_SIZE,
     HashingFileWriter,
     TransferObserver,
     check_get_dest,
     check_put_source,
-    hash_file,
     observer,
     remove_path,
     staged_path,
@@ -182,7 +182,7 @@ class S3Store:
             return Reference(StorageType.S3, self._uri(self.bucket, digest, directory=True), digest, size)
         obs.begin(f"hashing {source.name}", source.stat().st_size)
         try:
-            digest, size = hash_file(source, obs)
+            digest, size = file_digest(source, obs.advance)
         finally:
             obs.end()
         self._upload(source, self._key(digest, directory=False), digest, size, obs)

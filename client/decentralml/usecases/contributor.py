@@ -162,10 +162,9 @@ def _norm(digest_hex: str) -> str:
 
 def local_digest(path: Path) -> bytes:
     """The digest the storage layer records for a file or directory (SHA-256 of its bytes or pack)."""
-    from decentralml.storage.base import hash_file
-    from decentralml.storage.packing import pack_digest
+    from decentralml.primitives.digests import path_digest
 
-    return pack_digest(path)[0] if path.is_dir() else hash_file(path)[0]
+    return path_digest(path)[0]
 
 
 def read_metrics(path: Path) -> dict[str, Any]:

@@ -25,7 +25,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from decentralml.errors import IntegrityError, SandboxError, TaskLimitError, TrainingError, UsageError
-from decentralml.sandbox import DATA_DIR, SandboxLayout, find_bwrap, SandboxOutcome, SandboxPolicy, run_sandboxed, runtime_dirs, task_venv
+from decentralml.primitives.digests import pack_digest, path_digest
+from decentralml.sandbox import (
+    DATA_DIR,
+    SandboxLayout,
+    SandboxOutcome,
+    SandboxPolicy,
+    find_bwrap,
+    run_sandboxed,
+    runtime_dirs,
+    task_venv,
+)
 from decentralml.storage.reference import Reference
 
 BUNDLE_SUBDIR = "bundle"
@@ -141,31 +151,19 @@ def find_workdir(work_root: Path, submission_id: int) -> TaskWorkdir:
     )
 
 
-def _pack_entries_digest(root: Path, skip: str | None) -> bytes:
-    from decentralml.storage.packing import iter_pack, list_entries
-
-    entries = [e for e in list_entries(root) if skip is None or (e.name != skip + "/" and e.name != skip and not e.name.startswith(skip + "/"))]
-    digest = hashlib.sha256()
-    for chunk in iter_pack(root, entries):
-        digest.update(chunk)
-    return digest.digest()
-
-
 def verify_bundle(workdir: TaskWorkdir) -> None:
     """Hash the bundle (and base model) again; IntegrityError if either differs from the chain's digest."""
-    from decentralml.usecases.contributor import local_digest
-
     bundle = workdir.bundle_dir
     if not bundle.is_dir():
         raise UsageError(f"{bundle} is missing or not a directory.", hint="Assign the task again.")
-    if _pack_entries_digest(bundle, workdir.base_model_name).hex() != workdir.bundle.digest_hex:
+    if pack_digest(bundle, exclude=workdir.base_model_name)[0].hex() != workdir.bundle.digest_hex:
         raise IntegrityError(
             f"The bundle in {bundle} no longer matches its digest on chain (0x{workdir.bundle.digest_hex}).",
             hint="Something changed its files: assign the task again into a fresh directory.",
         )
     if workdir.base_model is not None and workdir.base_model_name:
         model = bundle / workdir.base_model_name
-        if not model.exists() or local_digest(model).hex() != workdir.base_model.digest_hex:
+        if not model.exists() or path_digest(model)[0].hex() != workdir.base_model.digest_hex:
             raise IntegrityError(
                 f"The base model {model} no longer matches its digest on chain (0x{workdir.base_model.digest_hex}).",
                 hint="Assign the task again into a fresh directory.",

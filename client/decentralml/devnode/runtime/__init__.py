@@ -81,10 +81,10 @@ from . import keys
 from .artifacts import Artifacts
 from .calls import CallCodec
 from .context import Context
-from .crypto import verify
+from decentralml.primitives.signatures import verify
 from .decentralml import Limits
 from .executive import BlockBuilder, encode_header
-from .hashing import blake2_256
+from decentralml.primitives.hashing import blake2_256
 from .metadata import parse_metadata_v14
 from .runtime_index import RuntimeIndex
 from .scale import Reader

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import balances, decentralml, keys
 from .balances import Preservation
 from .context import Context
-from .hashing import blake2_256
+from decentralml.primitives.hashing import blake2_256
 from .scale import CodecError, Reader
 from .types import DispatchClass, DispatchFailure, DispatchInfo, Weight, bad_origin
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .crypto import SIGNATURE_LENGTH
-from .hashing import blake2_256
+from decentralml.primitives.signatures import SIGNATURE_LENGTH
+from decentralml.primitives.hashing import blake2_256
 from .scale import CodecError, Reader, compact, u32
 
 

@@ -4,7 +4,7 @@ Creator (initiator):
     aggregate_task(chain, keypair, task_id, open_store, data, output, ...) -> Aggregation
     final_round_robin_model(chain, task_id, open_store, output, ...) -> RoundRobinOutcome
 Contributor:
-    contribute(chain, keypair, task_id, open_store, store, data, work_dir, ...) -> Contribution
+    contribute(chain, keypair, task_id, open_store, store, data, work_dir, ...) -> SplitContribution
 
 A task is an ordinary ``ModelContributor`` task whose bundle is a split
 bundle (``config.json`` + ``start_task.sh``) and whose base model is the
@@ -42,14 +42,13 @@ from decentralml.lineage import (
     LineageRecord,
     LineageReport,
     SignedLineage,
-    digest_path,
-    sha256_file,
     sha256_params,
     sign_record,
     signer_of,
     verify,
     verify_result_lineage,
 )
+from decentralml.primitives.digests import file_digest, path_digest
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, send_result
 
@@ -66,7 +65,7 @@ def _now_ms() -> int:
 
 
 @dataclass(frozen=True)
-class Contribution:
+class SplitContribution:
     """A contributor's sent split result."""
 
     task_id: int
@@ -181,7 +180,7 @@ def _verify_submission(
         directory = dest
     else:
         directory = open_store(submission.result).get(submission.result, dest)
-    verify(report.signed, output=directory, hasher=digest_path)
+    verify(report.signed, output=directory)
     check_result(config, directory)
     return VerifiedResult(submission=submission, report=report, directory=directory)
 
@@ -244,7 +243,7 @@ def contribute(
     wait_seconds: float = 0.0,
     poll_seconds: float = 1.0,
     python: str | None = None,
-) -> Contribution:
+) -> SplitContribution:
     """Take a slot (unless ``assigned``), train the split network on ``data``, sign the lineage, send the result.
 
     In round robin the start checkpoint is the previous turn's verified
@@ -287,10 +286,10 @@ def contribute(
         submission_id=assigned.submission_id,
         step=STEP_TURN if config.protocol == Protocol.ROUND_ROBIN else STEP_PARTICIPANT,
         framework=str(metrics.get("framework", "torch")),
-        input_hash=sha256_file(data),
+        input_hash=file_digest(data)[0].hex(),
         params_hash=sha256_params(config.to_dict()),
         code_hash=task.assets.bundle.digest.hex(),
-        output_hash=digest_path(output),
+        output_hash=path_digest(output)[0].hex(),
         started_at_ms=started,
         finished_at_ms=finished,
         signer=signer,
@@ -300,7 +299,7 @@ def contribute(
     signed = sign_record(record, keypair)
     inline = {k: metrics[k] for k in INLINE_METRICS if k in metrics}
     sent = send_result(chain, keypair, store, assigned.submission_id, output, metrics=inline, lineage=signed)
-    return Contribution(task_id, assigned.submission_id, config.protocol, previous_id, signed, metrics, sent)
+    return SplitContribution(task_id, assigned.submission_id, config.protocol, previous_id, signed, metrics, sent)
 
 
 # ----------------------------------------------------------------- creator
@@ -381,10 +380,10 @@ def aggregate_task(
         submission_id=None,
         step=STEP_INITIATOR,
         framework=str(metrics.get("framework", "torch")),
-        input_hash=sha256_file(Path(data)),
+        input_hash=file_digest(Path(data))[0].hex(),
         params_hash=sha256_params(config.to_dict()),
         code_hash=code_hash,
-        output_hash=digest_path(model_dir),
+        output_hash=path_digest(model_dir)[0].hex(),
         started_at_ms=started,
         finished_at_ms=finished,
         signer=signer,

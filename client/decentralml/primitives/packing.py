@@ -188,17 +188,6 @@ def pack_size(entries: list[PackEntry]) -> int:
     return total
 
 
-def pack_digest(root: Path, advance: Callable[[int], None] | None = None) -> tuple[bytes, int]:
-    """SHA-256 and byte length of the pack of ``root``, computed without writing it."""
-    digest, size = hashlib.sha256(), 0
-    for chunk in iter_pack(root):
-        digest.update(chunk)
-        size += len(chunk)
-        if advance is not None:
-            advance(len(chunk))
-    return digest.digest(), size
-
-
 def pack_to(root: Path, out: BinaryIO, advance: Callable[[int], None] | None = None) -> tuple[bytes, int]:
     """Write the pack of ``root`` to ``out``; return its SHA-256 and length."""
     digest, size = hashlib.sha256(), 0

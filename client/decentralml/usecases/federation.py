@@ -1,7 +1,6 @@
 """Federated rounds on the chain: judge pending results, federate accepted ones, open the next round.
 
-Use cases in the style of :mod:`decentralml.usecases` (no printing; frozen
-records out). Results are fetched through the storage layer (digest checked)
+No printing; frozen records out. Results are fetched through the storage layer (digest checked)
 and read as data only; the creator's bundle supplies evaluation and validation.
 """
 
@@ -21,11 +20,11 @@ from decentralml.fl.weights import (
     METRICS_FILE,
     WEIGHTS_FILE,
     ModelSpec,
-    file_digest,
     load_result_dir,
     read_spec,
     save_weights,
 )
+from decentralml.primitives.digests import file_digest
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.usecases import creator as creator_uc
 from decentralml.usecases.contributor import StoreOpener, fetch_result
@@ -53,7 +52,7 @@ class Judgement:
 
 
 @dataclass(frozen=True)
-class Contribution:
+class RoundContribution:
     submission_id: int
     worker: str
     num_samples: int
@@ -66,7 +65,7 @@ class RoundResult:
 
     task_id: int
     strategy: str
-    contributions: tuple[Contribution, ...]
+    contributions: tuple[RoundContribution, ...]
     evaluation: Evaluation
     global_model: Path
     digest: str
@@ -85,7 +84,7 @@ def fetch_base_model(chain: ChainClient, task_id: int, open_store: StoreOpener, 
         raise UsageError(f"Task {task_id}'s base model is a directory; a round needs one safetensors file.")
     work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / f"task-{task_id}-base.safetensors"
-    if not (path.is_file() and file_digest(path) == ref.digest_hex):
+    if not (path.is_file() and file_digest(path)[0].hex() == ref.digest_hex):
         remove_path(path)
         open_store(ref).get(ref, path, progress=progress)
     return RoundBase(task, path, read_spec(path), ref.digest_hex)
@@ -167,7 +166,7 @@ def federate(chain: ChainClient, task_id: int, bundle: CreatorBundle, strategy: 
     evaluation = bundle.evaluate_weights(aggregate.weights)
     digest = save_weights(output, aggregate.weights)
     contributions = tuple(
-        Contribution(s.submission_id, s.worker, u.num_samples, i in aggregate.used)
+        RoundContribution(s.submission_id, s.worker, u.num_samples, i in aggregate.used)
         for i, (s, u) in enumerate(zip(accepted, updates))
     )
     return RoundResult(task_id, aggregate.strategy, contributions, evaluation, output, digest)
