@@ -57,10 +57,18 @@ def cpu_seconds(pid: int | None) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+# Saturation watches every extrinsic of a connection at once: more than a node's default of
+# 1024 subscriptions per connection, so the benchmark raises the limit as one would on a node.
+SUBSCRIPTIONS_PER_CONNECTION = "1000000"
+
+
 def start_node(extra: list[str]) -> tuple[subprocess.Popen[str], str]:
     tmp = tempfile.mkdtemp(prefix="bench-devnode-")
     process = subprocess.Popen(
-        [sys.executable, "-m", "decentralml.devnode", "--base-path", tmp, "--rpc-port", "0", *extra],
+        [
+            sys.executable, "-m", "decentralml.devnode", "--base-path", tmp, "--rpc-port", "0",
+            "--rpc-max-subscriptions-per-connection", SUBSCRIPTIONS_PER_CONNECTION, *extra,
+        ],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
     assert process.stderr is not None

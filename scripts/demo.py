@@ -1,17 +1,16 @@
-"""The main job end to end on a fresh dev chain: a creator and three contributors run federated rounds.
+"""The main job end to end on a fresh dev chain: `creator run` and three `contributor run` processes.
 
 Started by ``scripts/demo.sh`` (which prepares the virtualenv). It starts a dev
-node on a free port with local storage in a temporary directory, then per round:
-the creator (//Alice) creates a model-contributor task with the contributor
-bundle and the global model as base model; //Bob, //Charlie and //Dave assign
-it, run ``./start_task.sh`` on their shard and send their results; the creator
-evaluates each with its validation function (CustomAccept: validate + accept or
-reject on chain, so payments move), federates the accepted results and opens
-the next round with the new global model. The demo uses the chain's
-well-known dev accounts: fine on a throwaway dev chain, never elsewhere.
-
-It drives the same use cases the CLI commands call (create-task, assign-task,
-send-result, evaluate-results, federate --next-round).
+node sealing a block every 0.5 s on a free port with local storage in a
+temporary directory, prepares round 0 with the creator bundle
+(``model_creator.py init``), writes the job's TOML file and starts the roles as
+processes: ``decentralml creator run`` for //Alice and ``decentralml contributor
+run`` for //Bob and //Charlie (shards of the creator's dataset) and //Dave, who
+poisons by training on digits with flipped labels. It waits for the job to
+finish (round limit), stops the contributors with SIGTERM and prints the rounds,
+the centralized baseline with the same epoch budget, the balances and the
+report's path. The demo uses the chain's well-known dev accounts: fine on a
+throwaway dev chain, never elsewhere.
 """
 
 from __future__ import annotations
@@ -21,13 +20,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BANNER = re.compile(r"RPC \(WebSocket\): (ws://[0-9.]+:\d+)")
 CONTRIBUTORS = ("Bob", "Charlie", "Dave")
 UNIT = 10**12
+DEFAULT_ROUNDS = 3
+DEFAULT_EPOCHS = 10
 
 
 def log(text: str) -> None:
@@ -42,13 +44,15 @@ def log(text: str) -> None:
 
 
 @contextmanager
-def dev_node(base_path: Path, timeout: float = 60.0) -> Iterator[str]:
-    """A fresh dev node on 127.0.0.1 and a free port; yields its WebSocket URL, stops it afterwards."""
+def dev_node(base_path: Path, timeout: float = 60.0, block_time: float | None = 0.5) -> Iterator[str]:
+    """A fresh dev node on 127.0.0.1 and a free port sealing a block every ``block_time`` s (None: one block per
+    transaction); yields its WebSocket URL, stops it afterwards."""
     log_path = base_path / "devnode.log"
     base_path.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "decentralml.devnode", "--base-path", str(base_path / "chain"), "--rpc-port", "0"],
+            [sys.executable, "-m", "decentralml.devnode", "--base-path", str(base_path / "chain"), "--rpc-port", "0",
+             *(["--block-time", str(block_time)] if block_time else [])],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
     try:
@@ -70,141 +74,144 @@ def dev_node(base_path: Path, timeout: float = 60.0) -> Iterator[str]:
             process.wait()
 
 
-@dataclass(frozen=True)
-class Contribution:
-    worker: str
-    name: str
-    submission_id: int
-    accuracy: float | None
-    verdict: str
-    reason: str
+def poisoned_data(path: Path, rows: int, seed: int = 7) -> Path:
+    """A label-flipping poisoner's data: digits with their labels permuted (well-formed, useless)."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(digits.target), size=rows, replace=False)
+    np.savez(path, x=(digits.data[chosen] / 16.0).astype(np.float32), y=rng.permutation(digits.target[chosen]))
+    return path
 
 
-@dataclass(frozen=True)
-class Round:
-    number: int
-    task_id: int
-    global_accuracy: float
-    contributions: tuple[Contribution, ...]
+JOB = """[job]
+name = "digits-demo"
+creator_bundle = "{creator}"
+contributor_bundle = "round0/contributor_bundle"
+initial_model = "round0/global_model.safetensors"
+rounds = {rounds}
+strategy = "{strategy}"
+baseline_epochs = {baseline}
+work_dir = "job"
+
+[round]
+reward = "{reward} UNIT"
+slots = 3
+quorum = {quorum}
+validation = "custom"
+round_blocks = 2000
+assignment_blocks = 1000
+question = "Federated round: train the global digits MLP on your data for the set epochs."
+"""
 
 
-def poison(result_dir: Path) -> None:
-    """What a malicious contributor might send: its weights flipped and blown up (well-formed, finite)."""
-    from safetensors.numpy import load_file, save_file
+def write_job(tmp: Path, settings: Any, *, reward: int, baseline: int, quorum: int = 2) -> Path:
+    """The creator bundle copied with ``settings``, its round 0 (``model_creator.py init``) and the JOB file."""
+    from decentralml.fl.bundle import load_creator_bundle
 
-    path = result_dir / "weights.safetensors"
-    weights = {k: v * -50.0 for k, v in load_file(str(path)).items()}
-    save_file(weights, str(path))
+    template = load_creator_bundle(ROOT / "assets" / "model_creator")
+    creator_dir = template.copy_creator_bundle(tmp / "creator-bundles", settings)
+    init = subprocess.run([sys.executable, str(creator_dir / "model_creator.py"), "init", str(tmp / "round0")],
+                          capture_output=True, text=True, cwd=tmp)
+    if init.returncode != 0:
+        raise SystemExit(f"error: the creator bundle's init failed:\n{init.stderr[-2000:]}")
+    job = tmp / "digits.toml"
+    job.write_text(JOB.format(creator=creator_dir, rounds=settings.rounds, strategy=settings.strategy, reward=reward,
+                              baseline=baseline, quorum=quorum))
+    return job
+
+
+def role(url: str, tmp: Path, name: str, *args: str, log: Path) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, DECENTRALML_STORE_DIR=str(tmp / "store"), PYTHONUNBUFFERED="1")
+    with open(log, "wb") as out, open(log.with_suffix(".err"), "wb") as err:
+        return subprocess.Popen([sys.executable, "-m", "decentralml.cli.app", "--url", url, "--suri", f"//{name}",
+                                 "--json", *args], stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=tmp)
+
+
+def events(log: Path) -> list[dict[str, Any]]:
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [json.loads(line) for line in lines if line.startswith("{")]
 
 
 def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     from decentralml.chain.client import ChainClient
     from decentralml.chain.signer import keypair_from_suri
-    from decentralml.chain.types import TaskStatus, TaskType, ValidationStrategy
     from decentralml.fl.bundle import load_creator_bundle
-    from decentralml.usecases.federation import federate, judge_pending, open_next_round
-    from decentralml.fl.strategy import strategy_by_name
-    from decentralml.storage.factory import StoreSettings, open_store, store_for
-    from decentralml.usecases import assign_task, close_task, create_task, send_result
-    from decentralml.usecases.creator import TaskSpec
 
-    # The creator's bundle for the chosen framework (a copy with its settings written in).
     template = load_creator_bundle(ROOT / "assets" / "model_creator")
-    settings = replace(template.SETTINGS, framework=args.framework, rounds=args.rounds, strategy=args.strategy)
-    creator = load_creator_bundle(template.copy_creator_bundle(tmp / "creator-bundles", settings))
-    store_settings = StoreSettings(data_dir=tmp / "store")
-    store = open_store("local", store_settings)
-    opener = lambda ref: store_for(ref, store_settings)  # noqa: E731
-    creator_work = tmp / "creator"
-    creator_work.mkdir()
-
-    log(f"Round 0: {settings.framework} MLP on digits, {settings.num_contributors} IID shards, {settings.epochs} local epochs")
-    global_model = creator.initial_global_model(creator_work)
-    bundle_dir = creator.prepare_contributor_bundle(None, creator_work / "contributor_bundle")
-
+    settings = replace(template.SETTINGS, framework=args.framework, epochs=args.epochs, rounds=args.rounds,
+                       strategy=args.strategy)
+    log(f"Round 0: {settings.framework} MLP on digits, {settings.num_contributors} IID shards,"
+        f" {settings.epochs} local epochs, {args.rounds} rounds")
+    job = write_job(tmp, settings, reward=args.reward, baseline=settings.epochs * args.rounds)
+    accounts = {name: keypair_from_suri(f"//{name}").ss58_address for name in ("Alice", *CONTRIBUTORS)}
+    names = {address: name for name, address in accounts.items()}
     with dev_node(tmp / "node") as url:
         chain = ChainClient.connect(url)
-        alice = keypair_from_suri("//Alice")
-        workers = {name: keypair_from_suri(f"//{name}") for name in CONTRIBUTORS}
-        accounts = {"Alice": alice, **workers}
-        before = {kp.ss58_address: chain.balance(kp.ss58_address).free for kp in accounts.values()}
-        spec = TaskSpec(
-            task_type=TaskType.MODEL_CONTRIBUTOR,
-            question="Federated round: train the global digits MLP on your shard for the set epochs.",
-            pays_amount=args.reward * UNIT,
-            max_assignments=len(CONTRIBUTORS),
-            validation_strategy=ValidationStrategy.CUSTOM_ACCEPT,
-            expires_in_blocks=10_000,
-            assignment_deadline=5_000,
-        )
-        task_id = create_task(chain, alice, store, spec, bundle_dir, base_model=global_model).task_id
-        rounds: list[Round] = []
-        for number in range(1, args.rounds + 1):
-            log(f"Round {number}: task {task_id}")
-            submissions: dict[int, str] = {}
-            for index, (name, kp) in enumerate(workers.items()):
-                assigned = assign_task(chain, kp, task_id, opener, tmp / "work" / name)
-                out = assigned.directory / "result"  # the launcher runs the bundle sandboxed: only its work dir is writable
-                env = dict(os.environ, DECENTRALML_URL=url, TF_CPP_MIN_LOG_LEVEL="2")
-                done = subprocess.run(
-                    [str(assigned.start_script), "--yes", "--contributor-index", str(index), "--output", "result"],
-                    cwd=assigned.directory, env=env, capture_output=True, text=True,
-                )
-                if done.returncode != 0:
-                    raise SystemExit(f"error: {name}'s start_task.sh failed:\n{done.stderr[-2000:]}")
-                if name == "Dave" and number in args.poison_rounds:
-                    poison(out)
-                send_result(chain, kp, store, assigned.submission_id, out)
-                submissions[assigned.submission_id] = name
-                log(f"  {name}: submission {assigned.submission_id} sent")
-            judgements = judge_pending(chain, alice, task_id, creator, opener, creator_work)
-            for j in judgements:
-                acc = f"{j.report.evaluation.accuracy:.3f}" if j.report.evaluation else "-"
-                log(f"  {submissions[j.submission_id]}: held-out accuracy {acc}, {j.decision}")
-            result = federate(chain, task_id, creator, strategy_by_name(args.strategy), opener, creator_work,
-                              creator_work / f"global-round{number}.safetensors")
-            log(f"  federated ({result.strategy}): global accuracy {result.evaluation.accuracy:.4f}")
-            rounds.append(Round(number, task_id, result.evaluation.accuracy, tuple(
-                Contribution(j.worker, submissions[j.submission_id], j.submission_id,
-                             j.report.evaluation.accuracy if j.report.evaluation else None, j.decision, j.report.reason)
-                for j in judgements
-            )))
-            if number < args.rounds:
-                task_id = open_next_round(chain, alice, store, opener, task_id, result.global_model, creator_work).created.task_id
-        last = chain.get_task(task_id)
-        if last.status is TaskStatus.OPEN:
-            close_task(chain, alice, task_id)
-        after = {address: chain.balance(address).free for address in before}
+        before = {address: chain.balance(address).free for address in names}
+        data = {"Bob": ("--shard", "0"), "Charlie": ("--shard", "1"),
+                "Dave": ("--data", str(poisoned_data(tmp / "dave.npz", 450))) if args.poison else ("--shard", "2")}
+        workers = {name: role(url, tmp, name, "contributor", "run", "--work-dir", str(tmp / "work" / name),
+                              *data[name], log=tmp / f"{name}.jsonl") for name in CONTRIBUTORS}
+        creator_log = tmp / "creator.jsonl"
+        creator = role(url, tmp, "Alice", "creator", "run", str(job), log=creator_log)
+        log("Started `creator run` (//Alice) and `contributor run` for //Bob, //Charlie and"
+            f" //Dave{' (poisoning: labels flipped)' if args.poison else ''}; waiting for the job to finish")
+        seen = 0
+        while creator.poll() is None:
+            time.sleep(0.5)
+            for event in events(creator_log)[seen:]:
+                seen += 1
+                if event["type"] == "judged":
+                    acc = f"{event['accuracy']:.3f}" if event.get("accuracy") is not None else "-"
+                    log(f"  round {event['round']}: {names.get(event['worker'], event['worker'])} held-out"
+                        f" accuracy {acc}, {event['decision']}")
+                elif event["type"] == "federated":
+                    log(f"  round {event['round']} federated: global accuracy {event['accuracy']:.4f}")
+        for worker in workers.values():
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers.values():
+            try:
+                worker.wait(60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        if creator.returncode != 0:
+            raise SystemExit(f"error: `creator run` exited {creator.returncode}:\n"
+                             f"{creator_log.with_suffix('.err').read_text(errors='replace')[-2000:]}")
+        after = {address: chain.balance(address).free for address in names}
         chain.close()
-
-    log("Centralized baseline: the same model on all training data, same epoch budget")
-    model = creator.create_model()
-    (x_train, y_train), (x_test, y_test) = creator.load_data()
-    creator.train_model(model, x_train, y_train, settings.epochs * args.rounds)
-    _, centralized = creator.evaluate_model(model, x_test, y_test)
-    names = {kp.ss58_address: name for name, kp in accounts.items()}
+    history = events(creator_log)
+    finished = next(e for e in history if e["type"] == "finished")
+    report = next((e for e in history if e["type"] == "report"), {})
+    rounds = []
+    for fed in (e for e in history if e["type"] == "federated"):
+        judged = [e for e in history if e["type"] == "judged" and e["round"] == fed["round"]]
+        rounds.append({
+            "round": fed["round"], "task_id": fed["task_id"], "global_accuracy": fed["accuracy"],
+            "contributions": [{"worker": j["worker"], "name": names.get(j["worker"], "?"),
+                               "submission_id": j["submission_id"], "accuracy": j.get("accuracy"),
+                               "verdict": j["decision"], "reason": j["reason"]} for j in judged],
+        })
     return {
         "framework": settings.framework,
         "strategy": args.strategy,
-        "rounds": [
-            {
-                "round": r.number,
-                "task_id": r.task_id,
-                "global_accuracy": r.global_accuracy,
-                "contributions": [
-                    {"worker": c.worker, "name": c.name, "submission_id": c.submission_id, "accuracy": c.accuracy,
-                     "verdict": c.verdict, "reason": c.reason}
-                    for c in r.contributions
-                ],
-            }
-            for r in rounds
-        ],
-        "centralized_accuracy": centralized,
-        "balances": {
-            address: {"name": names[address], "before": str(before[address]), "after": str(after[address])}
-            for address in before
-        },
+        "rounds": rounds,
+        "centralized_accuracy": finished.get("baseline_accuracy"),
+        "stopped_because": finished["reason"],
+        "balances": {address: {"name": names[address], "before": str(before[address]), "after": str(after[address])}
+                     for address in names},
+        "report": keep_report(Path(report["html"])) if report.get("html") else None,
     }
+
+
+def keep_report(html: Path) -> str:
+    """Copy the report and its accuracy curve out of the demo's temporary directory; returns the HTML path."""
+    out = Path(tempfile.mkdtemp(prefix="decentralml-demo-report-"))
+    for file in (html, html.with_name("accuracy.png")):
+        shutil.copyfile(file, out / file.name)
+    return str(out / html.name)
 
 
 def render(summary: dict[str, Any], seconds: float) -> None:
@@ -221,7 +228,9 @@ def render(summary: dict[str, Any], seconds: float) -> None:
             rounds.add_row(str(r["round"]) if i == 0 else "", str(r["task_id"]) if i == 0 else "", c["name"], acc,
                            c["verdict"], f"{r['global_accuracy']:.2%}" if i == len(r["contributions"]) - 1 else "")
     console.print(rounds)
-    console.print(f"Centralized training, same epoch budget: {summary['centralized_accuracy']:.2%}")
+    if summary["centralized_accuracy"] is not None:
+        console.print(f"Centralized training, same epoch budget: {summary['centralized_accuracy']:.2%}")
+    console.print(f"The job stopped: {summary['stopped_because']}")
     balances = Table(title="Balances (UNIT, fees included)")
     for column in ("Account", "Address", "Before", "After", "Change"):
         balances.add_column(column, justify="right" if column in ("Before", "After", "Change") else "left")
@@ -229,6 +238,8 @@ def render(summary: dict[str, Any], seconds: float) -> None:
         before, after = int(b["before"]), int(b["after"])
         balances.add_row(b["name"], address, f"{before / UNIT:,.4f}", f"{after / UNIT:,.4f}", f"{(after - before) / UNIT:+,.4f}")
     console.print(balances)
+    if summary.get("report"):
+        console.print(f"Report: {summary['report']}")
     console.print(f"Demo ran in {seconds:.0f} s (dev accounts //Alice, //Bob, //Charlie, //Dave on a throwaway dev chain).")
 
 
@@ -236,11 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Federated learning on a fresh DecentralML dev chain, end to end.")
     parser.add_argument("--json", action="store_true", help="Print exactly one JSON object on stdout.")
     parser.add_argument("--framework", choices=("tensorflow", "torch"), default="torch")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="Local epochs per round.")
     parser.add_argument("--strategy", choices=("fedavg", "median", "trimmed-mean", "krum"), default="fedavg")
     parser.add_argument("--reward", type=int, default=10, help="Reward per accepted result, in UNIT.")
-    parser.add_argument("--poison-rounds", type=lambda s: {int(x) for x in s.split(",") if x}, default={2},
-                        help="Rounds in which Dave sends a poisoned model (comma list; '' for none). Default: 2.")
+    parser.add_argument("--no-poison", dest="poison", action="store_false",
+                        help="Dave trains honestly on shard 2 instead of poisoning.")
     parser.add_argument("--keep", action="store_true", help="Keep the temporary directory.")
     args = parser.parse_args(argv)
     if args.rounds < 1:

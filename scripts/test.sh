@@ -6,9 +6,22 @@ set -euo pipefail
 . "$(dirname "$0")/_env.sh"
 cd "$ROOT"
 
-# Server binaries for the integration tests (MinIO, Kubo) and the @polkadot/api test client.
+# Server binaries for the integration tests (MinIO, Kubo), the @polkadot/api and polkadot-api
+# test clients, and the async-substrate-interface virtualenv.
 . "$ROOT/scripts/build-services.sh"
 . "$ROOT/scripts/build-node-deps.sh"
+. "$ROOT/scripts/build-asi-venv.sh"
+
+# Headless Chromium for the test that opens a job report in a browser (Debian package `chromium`).
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing chromium (apt-get) for the report test..." >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "warning: chromium is not installed and this is not root: the report browser test will be skipped" \
+         "(install it with: sudo apt-get install -y chromium)" >&2
+  fi
+fi
 
 # bubblewrap: the sandbox tasks run in (tests/sandbox, the federated end-to-end tests).
 if ! command -v bwrap >/dev/null 2>&1; then

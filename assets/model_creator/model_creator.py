@@ -193,6 +193,13 @@ def validate_contribution(weights_path: Path, metrics_json: bytes | str, base_mo
     )
 
 
+def shard_size(settings: CreatorSettings = SETTINGS) -> int:
+    """The most samples one contributor's shard holds: ``decentralml federate`` weighs no result by more."""
+    (_, y_train), _ = load_data(settings)
+    code, training = contributor_code(settings), training_settings(settings)
+    return max(len(code.shard_indices(y_train, i, training)) for i in range(settings.num_contributors))
+
+
 def load_contributors_models(contributors_models_path: Path, base_model_path: Path) -> list[Update]:
     """Every result directory under the path, checked against the base model (data only, nothing executed)."""
     base_spec: ModelSpec = read_spec(Path(base_model_path))

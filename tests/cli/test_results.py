@@ -140,7 +140,7 @@ def test_completion_is_reported(cli: Cli, assets: Path, result_dir: Path) -> Non
     assert ALICE == cli.chain.tasks[1].creator
 
 
-def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str = "//Bob") -> bytes:
+def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str = "//Bob", code_hash: str = "33" * 32) -> bytes:
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.lineage import LineageRecord, sign_record, signer_of
     from decentralml.primitives.digests import pack_digest
@@ -149,7 +149,7 @@ def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str = "//Bob
     signer, scheme = signer_of(keypair)
     record = LineageRecord(
         task_id=task_id, submission_id=sid, step="train", framework="numpy",
-        input_hash="11" * 32, params_hash="22" * 32, code_hash="33" * 32,
+        input_hash="11" * 32, params_hash="22" * 32, code_hash=code_hash,
         output_hash=pack_digest(result_dir)[0].hex(), started_at_ms=1, finished_at_ms=2,
         signer=signer, scheme=scheme,
     )
@@ -159,7 +159,7 @@ def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str = "//Bob
 def test_lineage_is_sent_and_verified(cli: Cli, assets: Path, result_dir: Path, tmp_path: Path) -> None:
     sid = _assigned(cli, assets)
     lineage = tmp_path / "lineage.json"
-    lineage.write_bytes(_signed_lineage(result_dir, 1, sid))
+    lineage.write_bytes(_signed_lineage(result_dir, 1, sid, code_hash=cli.chain.tasks[1].assets.bundle.digest_hex))
     sent = cli.json("--suri", "//Bob", "send-result", str(sid), result_dir, "--lineage", lineage)
     assert sent["lineage_digest"].startswith("0x")
     inline = json.loads(sent["inline_result"])
@@ -168,6 +168,7 @@ def test_lineage_is_sent_and_verified(cli: Cli, assets: Path, result_dir: Path, 
     assert shown["lineage"]["digest"] == sent["lineage_digest"].removeprefix("0x")
     assert "signature" in shown["lineage"]["verified"] and shown["metrics"]["accuracy"] == 0.91
     assert "Lineage (verified)" in cli("show-result", str(sid)).stdout
+    assert {"code hash", "parents resolve"} <= set(shown["lineage"]["verified"])
 
 
 def test_lineage_mismatches_are_integrity_errors(cli: Cli, assets: Path, result_dir: Path, tmp_path: Path) -> None:

@@ -50,7 +50,10 @@ class FakeRuntime:
     metadata_v15 = b"meta\x0f"
 
     def runtime_version(self) -> dict:
-        return {"specName": "fake", "specVersion": 1, "transactionVersion": 1, "apis": []}
+        return {
+            "specName": "fake", "implName": "fake", "authoringVersion": 1, "specVersion": 1, "implVersion": 1,
+            "apis": [["0xdf6acb689907609b", 5]], "transactionVersion": 1, "stateVersion": 1,
+        }
 
     def properties(self) -> dict:
         return {"ss58Format": 42, "tokenDecimals": 12, "tokenSymbol": "UNIT"}

@@ -84,3 +84,15 @@ def test_tmp_chain_is_deleted_on_sigterm():
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
     assert not Path(directory).exists()
+
+
+def test_dev_methods_need_rpc_methods_unsafe_outside_tmp(tmp_path):
+    from tests.fixtures.devnode import start_devnode
+
+    node = start_devnode(tmp_path / "auto", "--rpc-methods", "auto")  # the last --rpc-methods wins
+    try:
+        with pytest.raises(RuntimeError, match="RPC call is unsafe to be called externally"):
+            node.rpc("dev_newBlocks", [1])
+        assert node.rpc("system_chain") == "Development"
+    finally:
+        node.stop()

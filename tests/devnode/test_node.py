@@ -34,6 +34,14 @@ async def settle(node: DevNode, number: int) -> None:
     raise AssertionError(f"block {number} never published (best {node.best_number})")
 
 
+async def settle_finalized(node: DevNode, number: int) -> None:
+    for _ in range(2000):
+        if node.finalized_number >= number:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError(f"block {number} never finalized (finalized {node.finalized_number})")
+
+
 def test_history_reads_any_past_block():
     history = StateHistory()
     history.apply(0, {b"a": b"1", b"b": b"1"})
@@ -58,11 +66,16 @@ def test_instant_seal_one_block_per_transaction_with_statuses():
         node.watch(tx_hash, seen.append)
         node.submit(make_xt(2, 0))
         await settle(node, 2)
-        return status
+        in_block = list(seen)
+        await settle_finalized(node, 2)
+        return status, in_block
 
-    assert run_with_node(node, body) == "ready"
+    status, in_block = run_with_node(node, body)
+    assert status == "ready"
     first = node.block(1)
     assert first is not None and first.extrinsics[1] == make_xt(1, 0, b"x")
+    # inBlock first, finalized only after the finality delay, as GRANDPA trails block import on a node.
+    assert in_block == [{"inBlock": "0x" + first.hash.hex()}]
     assert seen == [{"inBlock": "0x" + first.hash.hex()}, {"finalized": "0x" + first.hash.hex()}]
     assert node.view(1).get(b"payload:\x01") == b"x"
     assert node.view(0).get(b"payload:\x01") is None
@@ -185,3 +198,54 @@ def test_a_runtime_failure_drops_the_transaction_not_the_node():
     run_with_node(node, body)
     assert seen == ["invalid"]
     assert node.view(2).get(b"payload:\x02") == b"fine"
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.05])
+def test_instant_seal_finalizes_every_block_after_the_delay(delay):
+    node = DevNode(FakeRuntime(), finality_delay=delay)
+    node.start()
+    finalized: list[int] = []
+    node.add_finality_listener(lambda blocks: finalized.extend(b.number for b in blocks))
+
+    async def body(node: DevNode):
+        for sender in (1, 2, 3):
+            node.submit(make_xt(sender, 0))
+        await settle(node, 3)
+        before = node.finalized_number
+        await settle_finalized(node, 3)
+        return before
+
+    before = run_with_node(node, body)
+    assert before == (3 if delay == 0 else 0)
+    assert finalized == [1, 2, 3]  # each block once, in order
+    assert node.finalized.number == 3
+
+
+@pytest.mark.parametrize("lag", [0, 1, 2])
+def test_interval_mode_finality_trails_the_best_block_by_the_lag(lag):
+    node = DevNode(FakeRuntime(), block_time=0.01, finality_lag=lag)
+    node.start()
+    seen: list[object] = []
+    gaps: list[tuple[int, int]] = []
+    node.add_block_listener(lambda block, changes: gaps.append((block.number, block.number - node.finalized_number)))
+
+    async def body(node: DevNode):
+        tx_hash, _ = node.submit(make_xt(1, 0))
+        node.watch(tx_hash, seen.append)
+        await settle(node, 5)
+        return node.best_number
+
+    run_with_node(node, body)
+    # A new best block is announced before finality moves: the gap is lag + 1 at that moment.
+    assert all(gap == min(lag + 1, number) for number, gap in gaps), gaps
+    assert node.best_number - node.finalized_number == lag
+    included = next(n for n in range(1, node.best_number + 1) if len(node.block(n).extrinsics) == 2)
+    block_hex = "0x" + node.block(included).hash.hex()
+    assert seen == [{"inBlock": block_hex}, {"finalized": block_hex}]
+
+
+def test_negative_finality_settings_are_refused():
+    with pytest.raises(ValueError):
+        DevNode(FakeRuntime(), finality_lag=-1)
+    with pytest.raises(ValueError):
+        DevNode(FakeRuntime(), finality_delay=-0.1)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import pytest
 import websocket
 
+from decentralml.devnode.limits import RpcLimits
 from decentralml.devnode.node import DevNode
 from decentralml.devnode.server import serve
 from tests.devnode.fake_runtime import FakeRuntime, make_xt
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 
 @contextmanager
-def running_node() -> Iterator[tuple[DevNode, str]]:
+def running_node(limits: RpcLimits | None = None) -> Iterator[tuple[DevNode, str]]:
     loop = asyncio.new_event_loop()
     node = DevNode(FakeRuntime())
     node.start()
@@ -28,7 +29,7 @@ def running_node() -> Iterator[tuple[DevNode, str]]:
     holder: dict[str, object] = {}
 
     async def main() -> None:
-        runner, endpoint = await serve(node, "127.0.0.1", 0)
+        runner, endpoint = await serve(node, "127.0.0.1", 0, limits)
         holder["url"] = endpoint.ws_url
         producer = asyncio.create_task(node.run())
         ready.set()

@@ -180,7 +180,8 @@ def test_mortal_eras_are_checked_like_a_node(devnode):
     alice, bob = keypair("Alice"), keypair("Bob")
     call = substrate.compose_call("Balances", "transfer_keep_alive", {"dest": bob.ss58_address, "value": UNIT})
     fresh = substrate.create_signed_extrinsic(call=call, keypair=alice, era={"period": 64})
-    assert substrate.submit_extrinsic(fresh, wait_for_inclusion=True).is_success
+    assert substrate.submit_extrinsic(fresh, wait_for_inclusion=True, wait_for_finalization=True).is_success
+    # SI takes a mortal era's birth block from the finalized head, which now is the best block.
     expired = substrate.create_signed_extrinsic(call=call, keypair=alice, era={"period": 4})
     substrate.rpc_request("dev_newBlocks", [10])
     with pytest.raises(SubstrateRequestException) as refused:

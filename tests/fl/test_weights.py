@@ -107,8 +107,8 @@ def test_other_base_model_is_an_integrity_error(tmp_path: Path) -> None:
         ("not json", "not valid JSON"),
         ("[]", "JSON object"),
         ('{"num_samples": 1}', "lacks"),
-        (json.dumps({**json.loads(metrics().to_json()), "num_samples": 0}), "positive integer"),
-        (json.dumps({**json.loads(metrics().to_json()), "num_samples": True}), "positive integer"),
+        (json.dumps({**json.loads(metrics().to_json()), "num_samples": 0}), "integer from 1"),
+        (json.dumps({**json.loads(metrics().to_json()), "num_samples": True}), "integer from 1"),
         (json.dumps({**json.loads(metrics().to_json()), "loss": "NaN"}), "finite"),
         (json.dumps({**json.loads(metrics().to_json()), "accuracy": 1.5}), "between 0 and 1"),
         (json.dumps({**json.loads(metrics().to_json()), "framework": "jax"}), "framework"),
@@ -128,14 +128,14 @@ def test_truncated_or_forged_files_are_refused(tmp_path: Path) -> None:
     save_weights(path, BASE)
     data = path.read_bytes()
     (tmp_path / "short.safetensors").write_bytes(data[:-4])
-    with pytest.raises(TrainingError, match="inconsistent data offsets"):
+    with pytest.raises(TrainingError, match="not a valid safetensors file"):
         read_spec(tmp_path / "short.safetensors")
     size = int.from_bytes(data[:8], "little")
     header = json.loads(data[8 : 8 + size])
     header["dense_0.bias"]["shape"] = [1000]
     forged = json.dumps(header).encode()
     (tmp_path / "forged.safetensors").write_bytes(len(forged).to_bytes(8, "little") + forged + data[8 + size :])
-    with pytest.raises(TrainingError, match="inconsistent data offsets"):
+    with pytest.raises(TrainingError, match="not a valid safetensors file"):
         read_spec(tmp_path / "forged.safetensors")
 
 

@@ -9,6 +9,8 @@ build a store with bad credentials or an endpoint nobody answers at.
 from __future__ import annotations
 
 import hashlib
+import io
+import tarfile
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -118,8 +120,16 @@ class S3Harness(Harness):
 
     def tamper(self, ref: Reference) -> Reference:
         bucket, key = S3Store.location(ref)
-        body = self.server.client().get_object(Bucket=bucket, Key=key)["Body"].read()
-        self.server.client().put_object(Bucket=bucket, Key=key, Body=body[:-1] + bytes([body[-1] ^ 1]) if body else b"x")
+        body = bytearray(self.server.client().get_object(Bucket=bucket, Key=key)["Body"].read())
+        if not body:
+            body = bytearray(b"x")
+        elif ref.is_directory:  # a directory's digest covers its content, not the tar's padding: change a file
+            with tarfile.open(fileobj=io.BytesIO(bytes(body))) as archive:
+                victim = next(m for m in archive.getmembers() if m.isfile() and m.size)
+            body[victim.offset_data] ^= 1
+        else:
+            body[-1] ^= 1
+        self.server.client().put_object(Bucket=bucket, Key=key, Body=bytes(body))
         return ref
 
     def missing(self, directory: bool = False) -> Reference:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.services import IpfsDaemon, S3Server
+from tests.storage.backends import Harness, IpfsHarness, LocalHarness, S3Harness
 
 BIG_FILE_SIZE = 200 * 1000 * 1000
 
@@ -24,3 +28,22 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
             out.write(chunk)
             remaining -= len(chunk)
     return path, digest.digest()
+
+
+BACKENDS = [
+    pytest.param("local", id="local"),
+    pytest.param("s3", id="s3", marks=pytest.mark.integration),
+    pytest.param("ipfs", id="ipfs", marks=pytest.mark.integration),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    if request.param == "local":
+        yield LocalHarness(tmp_path / "data")
+    elif request.param == "s3":
+        server: S3Server = request.getfixturevalue("s3_env")
+        yield S3Harness(server, server.new_bucket("contract"))
+    else:
+        daemon: IpfsDaemon = request.getfixturevalue("ipfs_daemon")
+        yield IpfsHarness(daemon)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,28 +16,8 @@ from decentralml.errors import (
 )
 from decentralml.storage import Reference
 from decentralml.primitives.digests import pack_digest
-from tests.fixtures.services import IpfsDaemon, S3Server
-from tests.storage.backends import Harness, IpfsHarness, LocalHarness, S3Harness
+from tests.storage.backends import Harness, LocalHarness, S3Harness
 from tests.storage.trees import PINNED_TREE_DIGEST, PINNED_TREE_SIZE, make_pinned_tree, snapshot
-
-BACKENDS = [
-    pytest.param("local", id="local"),
-    pytest.param("s3", id="s3", marks=pytest.mark.integration),
-    pytest.param("ipfs", id="ipfs", marks=pytest.mark.integration),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
-    if request.param == "local":
-        yield LocalHarness(tmp_path / "data")
-    elif request.param == "s3":
-        server: S3Server = request.getfixturevalue("s3_env")
-        yield S3Harness(server, server.new_bucket("contract"))
-    else:
-        daemon: IpfsDaemon = request.getfixturevalue("ipfs_daemon")
-        yield IpfsHarness(daemon)
-
 
 class Interrupted(Exception):
     """Raised by the test's observer to cut a transfer short."""

@@ -262,6 +262,34 @@ class ChainClient:
         frozen = data.get("frozen", max(int(data.get("misc_frozen", 0)), int(data.get("fee_frozen", 0))))
         return Balance(address, int(data.get("free", 0)), int(data.get("reserved", 0)), int(frozen))
 
+    def block_events(self, number: int) -> tuple[str, list[tuple[str, str, Mapping[str, Any]]]]:
+        """The hash of block ``number`` and its ``System.Events`` as (module, event, attributes).
+
+        NotFoundError if the chain has no such block yet.
+        """
+
+        def read() -> tuple[str, list[tuple[str, str, Mapping[str, Any]]]]:
+            block_hash = self._substrate.get_block_hash(number)
+            if block_hash is None:
+                raise NotFoundError(f"The chain has no block {number} yet.")
+            records = self._substrate.query("System", "Events", block_hash=block_hash)
+            events = []
+            for record in records.value if records is not None else []:
+                event = record.get("event", record) if isinstance(record, Mapping) else {}
+                module = record.get("module_id") or event.get("module_id")
+                name = record.get("event_id") or event.get("event_id")
+                attributes = record.get("attributes", event.get("attributes")) or {}
+                if module and name:
+                    events.append((str(module), str(name), attributes))
+            return str(block_hash), events
+
+        return self._read(f"the events of block {number}", read)
+
+    def pending_transactions(self, address: str) -> int:
+        """How many of ``address``'s transactions wait in the node's pool (next index minus the state nonce)."""
+        info = self._query("System", "Account", [address]) or {}
+        return max(0, self.account_next_index(address) - int(info.get("nonce", 0)))
+
     # -- transactions ------------------------------------------------------
 
     def account_next_index(self, address: str) -> int:

@@ -170,9 +170,9 @@ def root(
 # ---------------------------------------------------------------------------
 # Command registration: every command module has ``register(app)``.
 # ---------------------------------------------------------------------------
-from decentralml.cli import account, devnode, federate, results, run_task, split, tasks, wallet  # noqa: E402
+from decentralml.cli import account, devnode, federate, results, roles, run_task, split, tasks, wallet  # noqa: E402
 
-for _commands in (tasks, run_task, results, wallet, federate, account, split, devnode):
+for _commands in (tasks, run_task, results, wallet, federate, account, split, devnode, roles):
     _commands.register(app)
 
 

@@ -82,6 +82,13 @@ def require_path(path: Path, *, directory: bool = False) -> Path:
 
 # --- storage ------------------------------------------------------------------
 
+MaxDownloadOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--max-download-bytes", min=1,
+        help="Largest download accepted, in bytes (default: a result at most 4x the base model, a bundle 1 GiB).",
+    ),
+]
 StorageOpt = Annotated[
     Optional[str],
     typer.Option("--storage", envvar="DECENTRALML_STORAGE", help="Where to upload: local, s3, ipfs, file:///dir or s3://bucket/prefix."),

@@ -61,6 +61,7 @@ def evaluate_results_cmd(
         typer.Option("--decide/--no-decide", help="Accept/reject on chain (default: only for CustomAccept tasks)."),
     ] = None,
     work_dir: WorkDirOpt = None,
+    max_download_bytes: common.MaxDownloadOpt = None,
 ) -> None:
     """Evaluate each pending result with your validation function; CustomAccept tasks are judged on chain."""
     from decentralml.usecases.federation import judge_pending
@@ -74,6 +75,7 @@ def evaluate_results_cmd(
             judgements = judge_pending(
                 chain, keypair, task_id, bundle, common.download_opener(run.settings, choice),
                 (work_dir or run.settings.work_dir).expanduser(), decide=decide, progress=common.transfer_observer(run),
+                max_result_bytes=max_download_bytes,
             )
     if not judgements:
         run.output.message(f"Task {task_id} has no pending result.")
@@ -118,6 +120,7 @@ def federate_cmd(
     max_assignments: Annotated[Optional[int], typer.Option("--max-assignments", help="Next round's slots (default: the same).")] = None,
     expires_in: Annotated[Optional[int], typer.Option("--expires-in", help="Blocks until the next round expires.")] = None,
     work_dir: WorkDirOpt = None,
+    max_download_bytes: common.MaxDownloadOpt = None,
 ) -> None:
     """Download and verify a round's accepted results, aggregate, evaluate, save the new global model."""
     from decentralml.usecases.federation import federate, open_next_round
@@ -133,7 +136,8 @@ def federate_cmd(
     with common.chain_client(run) as chain:
         token = chain.token
         with run.output.status(f"Federating the accepted results of task {task_id}..."):
-            result = federate(chain, task_id, bundle, rule, opener, work, target, progress=common.transfer_observer(run))
+            result = federate(chain, task_id, bundle, rule, opener, work, target, progress=common.transfer_observer(run),
+                              max_result_bytes=max_download_bytes)
         nxt = None
         if next_round:
             pays = parse_amount(reward, token) if reward is not None else None
@@ -150,6 +154,11 @@ def federate_cmd(
     if nxt is not None:
         refund = f" (task {task_id} closed, refund {format_amount(nxt.closed_previous.refund or 0, token)})" if nxt.closed_previous else ""
         run.output.message(f"Next round: task {nxt.created.task_id}{refund}.")
+    for s in result.skipped:
+        run.output.message(f"Skipped accepted submission {s.submission_id}: {s.reason}")
+    for c in result.contributions:
+        if c.clipped:
+            run.output.message(f"Submission {c.submission_id} claimed {c.claimed_samples} samples, weighted as {c.num_samples} ({c.clipped}).")
     payload = {
         "task_id": task_id,
         "strategy": result.strategy,
@@ -158,9 +167,11 @@ def federate_cmd(
         "accuracy": result.evaluation.accuracy,
         "loss": result.evaluation.loss,
         "contributions": [
-            {"submission_id": c.submission_id, "worker": c.worker, "num_samples": c.num_samples, "used": c.used}
+            {"submission_id": c.submission_id, "worker": c.worker, "num_samples": c.num_samples, "used": c.used,
+             "claimed_samples": c.claimed_samples, "clipped": c.clipped or None}
             for c in result.contributions
         ],
+        "skipped": [{"submission_id": s.submission_id, "worker": s.worker, "reason": s.reason} for s in result.skipped],
         "next_task_id": nxt.created.task_id if nxt else None,
         "next_base_model": nxt.created.base_model.to_json() if nxt and nxt.created.base_model else None,
     }

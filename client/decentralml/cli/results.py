@@ -190,6 +190,7 @@ def show_result_cmd(
     download: Annotated[
         Optional[Path], typer.Option("--download", help="Download and verify the result into this new path.")
     ] = None,
+    max_download_bytes: common.MaxDownloadOpt = None,
 ) -> None:
     """Show a submission; verify its lineage when it has one; --download fetches the result."""
     from decentralml.cli.lineage import lineage_table, report_to_dict
@@ -202,6 +203,7 @@ def show_result_cmd(
             chain, submission_id,
             open_store=common.download_opener(run.settings, choice) if download is not None else None,
             download=download, progress=common.transfer_observer(run) if download is not None else None,
+            max_bytes=max_download_bytes,
         )
     submission, downloaded, report = inspected.submission, inspected.downloaded, inspected.lineage
     payload = submission_json(submission, token)

@@ -208,6 +208,7 @@ def assign_task_cmd(
     work_dir: Annotated[
         Optional[Path], typer.Option("--work-dir", help="Where the task's assets go (default ./decentralml-work).")
     ] = None,
+    max_download_bytes: common.MaxDownloadOpt = None,
 ) -> None:
     """Take a slot of a task, download and verify its assets, print the next step."""
     run = run_context(ctx)
@@ -216,6 +217,7 @@ def assign_task_cmd(
         assigned = contributor.assign_task(
             chain, keypair, task_id, common.download_opener(run.settings, choice),
             (work_dir or run.settings.work_dir).expanduser(), progress=common.transfer_observer(run),
+            max_bytes=max_download_bytes,
         )
     directory = str(assigned.directory)
     next_step = (

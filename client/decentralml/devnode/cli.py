@@ -19,6 +19,8 @@ from typing import Optional
 
 import typer
 
+from decentralml.devnode.limits import MIB, RpcLimits, RpcMethodsPolicy, parse_cors
+from decentralml.devnode.node import DEFAULT_FINALITY_DELAY, DEFAULT_FINALITY_LAG
 from decentralml.errors import ConfigError, DecentralMLError, UsageError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -61,6 +63,31 @@ def run(
     block_time: Optional[float] = typer.Option(
         None, "--block-time", min=0.001, help="Seal a block every SECONDS instead of one block per transaction."
     ),
+    finality_lag: int = typer.Option(
+        DEFAULT_FINALITY_LAG, "--finality-lag", min=0, help="With --block-time: finality trails the best block by this many blocks."
+    ),
+    finality_delay: float = typer.Option(
+        DEFAULT_FINALITY_DELAY, "--finality-delay", min=0.0, help="Instant seal: seconds between a block's import and its finality."
+    ),
+    rpc_max_request_size: int = typer.Option(
+        RpcLimits.max_request_bytes // MIB, "--rpc-max-request-size", min=1, help="Largest request, in MiB."
+    ),
+    rpc_max_response_size: int = typer.Option(
+        RpcLimits.max_response_bytes // MIB, "--rpc-max-response-size", min=1, help="Largest response, in MiB."
+    ),
+    rpc_max_connections: int = typer.Option(RpcLimits.max_connections, "--rpc-max-connections", min=1),
+    rpc_max_subscriptions: int = typer.Option(
+        RpcLimits.max_subscriptions_per_connection, "--rpc-max-subscriptions-per-connection", min=1
+    ),
+    rpc_max_batch_len: Optional[int] = typer.Option(
+        None, "--rpc-max-batch-request-len", min=1, help="Longest batch (default: no limit)."
+    ),
+    rpc_cors: Optional[str] = typer.Option(
+        None, "--rpc-cors", help="Browser origins allowed: comma-separated, or `all` (default: localhost and polkadot.js.org)."
+    ),
+    rpc_methods: RpcMethodsPolicy = typer.Option(
+        RpcMethodsPolicy.AUTO, "--rpc-methods", help="`unsafe` allows dev_* methods; `auto`: unsafe only with --tmp."
+    ),
     debug: bool = typer.Option(False, "--debug", envvar="DECENTRALML_DEBUG", help="Show tracebacks."),
 ) -> None:
     """Start the dev node (default action)."""
@@ -68,15 +95,25 @@ def run(
         return
     if tmp and base_path is not None:
         raise _fail(UsageError("--tmp and --base-path exclude each other.", hint="Pass only one of them."), debug)
+    finality = (finality_lag, finality_delay)
+    limits = RpcLimits(
+        max_request_bytes=rpc_max_request_size * MIB,
+        max_response_bytes=rpc_max_response_size * MIB,
+        max_connections=rpc_max_connections,
+        max_subscriptions_per_connection=rpc_max_subscriptions,
+        max_batch_len=rpc_max_batch_len,
+        cors=parse_cors(rpc_cors),
+        unsafe_methods=rpc_methods == RpcMethodsPolicy.UNSAFE or (rpc_methods == RpcMethodsPolicy.AUTO and tmp),
+    )
     try:
         if tmp:
             directory = Path(tempfile.mkdtemp(prefix="decentralml-devnode-"))
             try:
-                asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, temporary=True))
+                asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, finality, limits, temporary=True))
             finally:
                 shutil.rmtree(directory, ignore_errors=True)
         else:
-            asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, temporary=False))
+            asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, finality, limits, temporary=False))
     except DecentralMLError as exc:
         raise _fail(exc, debug) from None
 
@@ -100,7 +137,16 @@ def purge(
     typer.echo(f"Deleted the dev chain data in {chain_dir(target)}.", err=True)
 
 
-async def _serve(base_path: Path, host: str, port: int, block_time: float | None, *, temporary: bool) -> None:
+async def _serve(
+    base_path: Path,
+    host: str,
+    port: int,
+    block_time: float | None,
+    finality: tuple[int, float],
+    limits: RpcLimits,
+    *,
+    temporary: bool,
+) -> None:
     from decentralml.devnode.node import DevNode
     from decentralml.devnode.runtime import Runtime
     from decentralml.devnode.server import serve
@@ -112,10 +158,10 @@ async def _serve(base_path: Path, host: str, port: int, block_time: float | None
         raise ConfigError(f"The dev node runtime cannot start: {exc}") from None
     store = ChainStore.open(base_path)
     try:
-        node = DevNode(runtime, store, block_time=block_time)
+        node = DevNode(runtime, store, block_time=block_time, finality_lag=finality[0], finality_delay=finality[1])
         node.start()
         try:
-            runner, endpoint = await serve(node, host, port)
+            runner, endpoint = await serve(node, host, port, limits)
         except OSError as exc:
             raise UsageError(
                 f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
@@ -127,7 +173,7 @@ async def _serve(base_path: Path, host: str, port: int, block_time: float | None
             loop.add_signal_handler(signum, stop.set)
         producer = asyncio.create_task(node.run())
         where = f"{base_path} (temporary, deleted on exit)" if temporary else str(store.path.parent)
-        _announce(node, endpoint.ws_url, endpoint.http_url, where, block_time)
+        _announce(node, endpoint.ws_url, endpoint.http_url, where, block_time, finality)
         if host not in ("127.0.0.1", "localhost", "::1"):
             typer.echo(
                 f"Warning: the dev node listens on {host}: anyone who can reach it can submit with the dev keys.",
@@ -156,7 +202,9 @@ def dev_accounts() -> list[tuple[str, str, bytes]]:
     return accounts
 
 
-def _announce(node: object, ws_url: str, http_url: str, data: str, block_time: float | None) -> None:
+def _announce(
+    node: object, ws_url: str, http_url: str, data: str, block_time: float | None, finality: tuple[int, float]
+) -> None:
     from decentralml.devnode.node import DevNode
     from decentralml.devnode.keys import free_balance
 
@@ -166,12 +214,13 @@ def _announce(node: object, ws_url: str, http_url: str, data: str, block_time: f
     symbol = str(properties.get("tokenSymbol", "UNIT"))
     best = node.best
     seal = f"one block every {block_time:g} s" if block_time else "instant seal (one block per transaction)"
+    final = f"finality {finality[0]} block(s) behind" if block_time else f"finalized {finality[1]:g} s after import"
     lines = [
         f"DecentralML dev node: chain Development, genesis 0x{node.genesis_hash.hex()}, best #{best.number}",
         f"  RPC (WebSocket): {ws_url}",
         f"  RPC (HTTP POST): {http_url}",
         f"  chain data:      {data}",
-        f"  sealing:         {seal}, finalized at once",
+        f"  sealing:         {seal}, {final}",
         "  dev accounts (sr25519 //Name; //Alice is sudo):",
     ]
     view = node.view(best.number)

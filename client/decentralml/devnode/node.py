@@ -6,9 +6,15 @@ building are plain synchronous calls; the only awaits are the durable commit
 as there is work, becomes *published* (visible to RPC reads, announced to
 subscribers, finalized) only once the store has committed it.
 
-Sealing: by default one block per ready transaction, finalized at once
-(instant seal); with ``block_time`` one block every interval holding every ready
-transaction. :meth:`DevNode.new_blocks` produces empty blocks on request.
+Sealing: by default one block per ready transaction (instant seal); with
+``block_time`` one block every interval holding every ready transaction.
+:meth:`DevNode.new_blocks` produces empty blocks on request.
+
+Finality is a step of its own, as GRANDPA makes it on a node: a published block
+is the new *best* block at once (watchers get ``inBlock``, new-head and
+chainHead subscribers hear of it), and is *finalized* later: with instant seal
+``finality_delay`` seconds after it was published (every block up to the best
+one), with ``block_time`` when it is ``finality_lag`` blocks behind the best one.
 """
 
 from __future__ import annotations
@@ -38,6 +44,11 @@ MAX_BLOCKS_PER_COMMIT = 256
 MAX_BUILD_SECONDS_PER_COMMIT = 0.05
 # Interval mode: at most this many transactions per block (the runtime's weight limit may stop earlier).
 MAX_TXS_PER_BLOCK = 2000
+# Finality on a single-authority GRANDPA dev chain trails the best block by one or two blocks.
+DEFAULT_FINALITY_LAG = 1
+# Instant seal: the finalized notice follows the inBlock one after this long, so a client that
+# reads the block on inBlock (@polkadot/api's signAndSend) sees both statuses, as with a node.
+DEFAULT_FINALITY_DELAY = 0.1
 # Refusals at block building that mean "not in this block" rather than "never": the tx goes back to the pool.
 RETRY_NEXT_BLOCK = ("Transaction would exhaust the block limits", "Transaction will be valid in the future")
 
@@ -73,6 +84,8 @@ class Block:
 # A tx status notification: "ready", "future", {"inBlock": "0x.."}, {"finalized": "0x.."}, "invalid", "dropped".
 Watcher = Callable[[object], None]
 BlockListener = Callable[[Block, Mapping[bytes, bytes | None]], None]
+# Called with the newly finalized blocks, oldest first.
+FinalityListener = Callable[[list[Block]], None]
 
 
 @dataclass
@@ -111,20 +124,30 @@ class DevNode:
         store: ChainStore | None = None,
         *,
         block_time: float | None = None,
+        finality_lag: int = DEFAULT_FINALITY_LAG,
+        finality_delay: float = DEFAULT_FINALITY_DELAY,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if finality_lag < 0 or finality_delay < 0:
+            raise ValueError("finality_lag and finality_delay must not be negative")
         self.runtime = runtime
         self.store = store
         self.block_time = block_time
+        self.finality_lag = finality_lag
+        self.finality_delay = finality_delay
         self._clock = clock
         self.history = StateHistory()
         self.pool = TransactionPool()
         self._blocks: list[Block] = []
         self._by_hash: dict[bytes, int] = {}
         self._published = -1
+        self._finalized = -1
+        self._finality_timer: asyncio.TimerHandle | None = None
+        self._awaiting_finality: deque[tuple[int, list[bytes]]] = deque()  # (block number, tx hashes)
         self._last_timestamp = 0
         self._watchers: dict[bytes, list[Watcher]] = {}
         self._block_listeners: dict[int, BlockListener] = {}
+        self._finality_listeners: dict[int, FinalityListener] = {}
         self._next_listener = 0
         self._empty_requests: deque[_EmptyBlocksRequest] = deque()
         self._wake: asyncio.Event | None = None
@@ -154,6 +177,7 @@ class DevNode:
                 self.store.set_meta("runtime_version", json.dumps(self.runtime.runtime_version()).encode())
             self._append(Block(0, genesis_hash, header, ()), genesis.changes)
         self._published = len(self._blocks) - 1
+        self._finalized = self._published  # a stored chain restarts fully finalized
         now = self.history.get(TIMESTAMP_NOW, self._published)
         self._last_timestamp = int.from_bytes(now, "little") if now else 0
 
@@ -171,6 +195,14 @@ class DevNode:
     @property
     def best(self) -> Block:
         return self._blocks[self._published]
+
+    @property
+    def finalized_number(self) -> int:
+        return self._finalized
+
+    @property
+    def finalized(self) -> Block:
+        return self._blocks[self._finalized]
 
     @property
     def genesis_hash(self) -> bytes:
@@ -203,6 +235,15 @@ class DevNode:
 
     def remove_block_listener(self, token: int) -> None:
         self._block_listeners.pop(token, None)
+
+    def add_finality_listener(self, listener: FinalityListener) -> int:
+        """Call ``listener(blocks)`` with every group of newly finalized blocks (oldest first)."""
+        self._next_listener += 1
+        self._finality_listeners[self._next_listener] = listener
+        return self._next_listener
+
+    def remove_finality_listener(self, token: int) -> None:
+        self._finality_listeners.pop(token, None)
 
     def watch(self, tx_hash: bytes, watcher: Watcher) -> None:
         """Report the later statuses of a pooled transaction to ``watcher``."""
@@ -382,7 +423,8 @@ class DevNode:
                 self._notify_tx(entry.hash, "invalid", final=True)
             for entry in item.included:
                 self._notify_tx(entry.hash, {"inBlock": block_hex})
-                self._notify_tx(entry.hash, {"finalized": block_hex}, final=True)
+            if item.included:
+                self._awaiting_finality.append((block.number, [e.hash for e in item.included]))
             for listener in list(self._block_listeners.values()):
                 try:
                     listener(block, item.changes)
@@ -392,6 +434,40 @@ class DevNode:
                 item.request.produced.append(block)
                 if item.request.remaining == 0 and not item.request.future.done():
                     item.request.future.set_result(item.request.produced)
+        if built:
+            self._schedule_finality()
+
+    def _schedule_finality(self) -> None:
+        if self.block_time is not None:
+            self.finalize(self._published - self.finality_lag)
+        elif self.finality_delay == 0:
+            self.finalize(self._published)
+        elif self._finality_timer is None:
+            # One timer at a time: it finalizes whatever is best when it fires.
+            loop = asyncio.get_running_loop()
+            self._finality_timer = loop.call_later(self.finality_delay, self._finality_due)
+
+    def _finality_due(self) -> None:
+        self._finality_timer = None
+        self.finalize(self._published)
+
+    def finalize(self, number: int) -> None:
+        """Finalize every published block up to ``number``: watchers get ``finalized``, listeners the blocks."""
+        number = min(number, self._published)
+        if number <= self._finalized:
+            return
+        blocks = self._blocks[self._finalized + 1 : number + 1]
+        self._finalized = number
+        while self._awaiting_finality and self._awaiting_finality[0][0] <= number:
+            block_number, hashes = self._awaiting_finality.popleft()
+            block_hex = "0x" + self._blocks[block_number].hash.hex()
+            for tx_hash in hashes:
+                self._notify_tx(tx_hash, {"finalized": block_hex}, final=True)
+        for listener in list(self._finality_listeners.values()):
+            try:
+                listener(blocks)
+            except Exception:
+                log.exception("finality listener failed")
 
     async def run(self) -> None:
         """Produce blocks until :meth:`stop`; raises if the store fails (the node must not go on)."""
@@ -421,6 +497,9 @@ class DevNode:
                 self._publish(built)
                 await asyncio.sleep(0)  # let clients read between batches
         finally:
+            if self._finality_timer is not None:
+                self._finality_timer.cancel()
+                self._finality_timer = None
             for request in self._empty_requests:
                 if not request.future.done():
                     request.future.set_exception(ConfigError("The dev node is stopping."))

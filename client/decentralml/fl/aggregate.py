@@ -13,21 +13,6 @@ import numpy as np
 
 from decentralml.errors import TrainingError
 
-def scale_in_place(x: np.ndarray, a: float) -> None:
-    """x *= a, in place."""
-    np.multiply(x, x.dtype.type(a), out=x)
-
-
-def add_scaled(acc: np.ndarray, x: np.ndarray, a: float) -> None:
-    """acc += a * x without temporaries (``x`` is clobbered).
-
-    Plain NumPy ufuncs on purpose: BLAS axpy was ~10% faster on idle cores but
-    its thread pool collapsed under load on this 2-core machine.
-    """
-    np.multiply(x, x.dtype.type(a), out=x)
-    np.add(acc, x, out=acc)
-
-
 def accumulate_weighted(acc: np.ndarray | None, tensor: np.ndarray, weight: float) -> np.ndarray:
     """Add ``tensor * weight`` into ``acc`` in place (``tensor`` is consumed); return the accumulator."""
     np.multiply(tensor, tensor.dtype.type(weight), out=tensor)
@@ -38,7 +23,8 @@ def accumulate_weighted(acc: np.ndarray | None, tensor: np.ndarray, weight: floa
 
 
 def weighted_mean(tensors: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
-    """Weighted mean of equally shaped tensors (the FedAvg rule for one tensor)."""
+    """Weighted mean of equally shaped tensors (the FedAvg rule for one tensor), accumulated in
+    float64, divided, then cast back to the first tensor's dtype."""
     if len(tensors) != len(weights) or not tensors:
         raise TrainingError("Weighted mean needs as many weights as tensors, at least one.")
     total = float(sum(weights))
@@ -46,15 +32,15 @@ def weighted_mean(tensors: Sequence[np.ndarray], weights: Sequence[float]) -> np
         raise TrainingError("Weighted mean needs a positive total weight.")
     acc: np.ndarray | None = None
     for tensor, weight in zip(tensors, weights):
-        acc = accumulate_weighted(acc, np.array(tensor, copy=True), weight)
+        acc = accumulate_weighted(acc, np.array(tensor, dtype=np.float64), weight)
     assert acc is not None
-    acc /= acc.dtype.type(total)
-    return acc
+    acc /= total
+    return acc.astype(np.asarray(tensors[0]).dtype)
 
 
 def coordinate_median(stack: np.ndarray) -> np.ndarray:
     """Coordinate-wise median across axis 0 (contributors)."""
-    return np.median(stack, axis=0).astype(stack.dtype, copy=False)
+    return np.median(stack.astype(np.float64, copy=False), axis=0).astype(stack.dtype, copy=False)
 
 
 def trim_count(num_updates: int, beta: float) -> int:

@@ -28,6 +28,9 @@ class CreatorBundle(Protocol):
 
     def validate_contribution(self, weights_path: Path, metrics_json: bytes, base_model_path: Path) -> ValidationReport: ...
 
+    # Optional: ``shard_size() -> int``, the most samples one contributor's shard holds; federate
+    # weighs no result by more (see decentralml.fl.weighting).
+
 
 def load_creator_bundle(directory: Path) -> CreatorBundle:
     """Import ``model_creator.py`` from the creator's bundle directory and check its functions."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from decentralml.primitives import boundedjson
 from decentralml.errors import IntegrityError, TrainingError, UsageError
 from decentralml.primitives.digests import file_digest
 
@@ -30,7 +31,14 @@ METRICS_FILE = "metrics.json"
 ALLOWED_DTYPES = frozenset({"float16", "float32", "float64"})
 _SAFETENSORS_DTYPES = {"F16": "float16", "F32": "float32", "F64": "float64"}
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
-_MAX_HEADER = 16 * 1024 * 1024
+#: safetensors' own header limit (``MAX_HEADER_SIZE`` in the safetensors crate): 100 MB.
+_MAX_HEADER = 100_000_000
+_MAX_HEADER_DEPTH = 8
+#: metrics.json is a handful of fields: anything larger or deeper is refused unread.
+MAX_METRICS_BYTES = 64 * 1024
+MAX_METRICS_DEPTH = 8
+#: The largest sample count a result may report (a sane integer; weighting bounds it further).
+MAX_SAMPLES = 10**12
 FRAMEWORKS = frozenset({"tensorflow", "torch", "numpy"})
 
 
@@ -63,20 +71,22 @@ class ContributionMetrics:
     def from_json(cls, text: str | bytes) -> ContributionMetrics:
         """Parse and check a metrics document; raise TrainingError when malformed."""
         try:
-            data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise TrainingError(f"metrics.json is not valid JSON ({exc}).") from exc
+            data = boundedjson.loads(text, max_bytes=MAX_METRICS_BYTES, max_depth=MAX_METRICS_DEPTH)
+        except boundedjson.BoundedJSONError as exc:
+            raise TrainingError(f"metrics.json is refused: {exc}.") from None
         if not isinstance(data, dict):
             raise TrainingError("metrics.json must be a JSON object.")
         missing = {"num_samples", "loss", "accuracy", "framework", "base_model_digest"} - data.keys()
         if missing:
             raise TrainingError(f"metrics.json lacks {', '.join(sorted(missing))}.")
         n = data["num_samples"]
-        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-            raise TrainingError("metrics.json: num_samples must be a positive integer.")
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= MAX_SAMPLES:
+            raise TrainingError(f"metrics.json: num_samples must be an integer from 1 to {MAX_SAMPLES}.")
         floats = {}
         for key in ("loss", "accuracy"):
             value = data[key]
+            if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+                raise TrainingError(f"metrics.json: {key} must be a finite number of sane size.")
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise TrainingError(f"metrics.json: {key} must be a finite number.")
             floats[key] = float(value)
@@ -124,30 +134,44 @@ class _Layout:
 
 
 def _read_layout(path: Path) -> _Layout:
+    """Validate a whole safetensors file and return where its tensors lie.
+
+    The safetensors library's own parser (``safe_open``) checks the file first;
+    the layout is then read from the header with the same rules (the library
+    does not expose offsets): header length within the file and 100 MB, JSON
+    with unique names, known float dtypes, shapes of non-negative integers
+    whose element count times the item size equals the tensor's byte span,
+    spans sorted, contiguous from 0 and non-overlapping, the last ending
+    exactly at the end of the file. Element counts are computed in Python
+    integers (no overflow), and before anything is allocated.
+    """
     path = Path(path)
     try:
         with open(path, "rb") as f:
+            file_size = os.fstat(f.fileno()).st_size
             head = f.read(8)
             if len(head) != 8:
                 raise TrainingError(f"{path.name} is not a safetensors file (too short).")
             size = int.from_bytes(head, "little")
-            if size <= 0 or size > _MAX_HEADER:
+            if size <= 0 or size > _MAX_HEADER or 8 + size > file_size:
                 raise TrainingError(f"{path.name} is not a safetensors file (bad header length).")
             header_bytes = f.read(size)
-            file_size = os.fstat(f.fileno()).st_size
     except FileNotFoundError as exc:
         raise TrainingError(f"{path} does not exist.") from exc
     except IsADirectoryError as exc:
         raise TrainingError(f"{path} is a directory, not a safetensors file.") from exc
+    except OSError as exc:
+        raise TrainingError(f"{path.name} cannot be read ({exc.strerror}).") from exc
+    _library_check(path)
     try:
-        header = json.loads(header_bytes)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise TrainingError(f"{path.name} is not a safetensors file (header is not JSON).") from exc
+        header = boundedjson.loads(header_bytes, max_bytes=_MAX_HEADER, max_depth=_MAX_HEADER_DEPTH)
+    except boundedjson.BoundedJSONError as exc:
+        raise TrainingError(f"{path.name} is not a safetensors file (header: {exc}).") from None
     if not isinstance(header, dict):
         raise TrainingError(f"{path.name} is not a safetensors file.")
     data_start = 8 + size
     specs = []
-    offsets: dict[str, tuple[int, int]] = {}
+    spans: list[tuple[int, int, str]] = []
     for name, entry in header.items():
         if name == "__metadata__":
             continue
@@ -158,21 +182,44 @@ def _read_layout(path: Path) -> _Layout:
             raise TrainingError(f"{path.name}: tensor {name!r} has a malformed shape.")
         dtype = _SAFETENSORS_DTYPES[entry["dtype"]]
         span = entry.get("data_offsets")
-        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-        if (
-            not isinstance(span, list)
-            or len(span) != 2
-            or not all(isinstance(v, int) for v in span)
-            or span[1] - span[0] != nbytes
-            or span[0] < 0
-            or data_start + span[1] > file_size
-        ):
-            raise TrainingError(f"{path.name}: tensor {name!r} has inconsistent data offsets (truncated or forged file).")
+        if not isinstance(span, list) or len(span) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in span):
+            raise TrainingError(f"{path.name}: tensor {name!r} has malformed data offsets.")
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize  # Python integers: no overflow
+        if span[0] < 0 or span[1] - span[0] != nbytes:
+            raise TrainingError(
+                f"{path.name}: tensor {name!r} declares shape {shape} ({nbytes} bytes) but spans {span}: forged file."
+            )
         specs.append(TensorSpec(name, tuple(shape), dtype))
-        offsets[name] = (data_start + span[0], data_start + span[1])
+        spans.append((span[0], span[1], name))
     if not specs:
         raise TrainingError(f"{path.name} holds no tensors.")
+    expected = 0
+    for begin, end, name in sorted(spans):
+        if begin != expected:
+            raise TrainingError(
+                f"{path.name}: tensor {name!r} starts at {begin}, expected {expected} (overlapping or gapped offsets)."
+            )
+        expected = end
+    if data_start + expected != file_size:
+        raise TrainingError(
+            f"{path.name}: its tensors end at byte {data_start + expected} but the file has {file_size} bytes."
+        )
+    offsets = {name: (data_start + begin, data_start + end) for begin, end, name in spans}
     return _Layout(tuple(sorted(specs, key=lambda t: t.name)), offsets)
+
+
+def _library_check(path: Path) -> None:
+    """Run the safetensors library's parser over the file (it validates the header against the file)."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy"):
+            pass
+    except SafetensorError as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise TrainingError(f"{path.name} is not a valid safetensors file: {detail}.") from None
+    except OSError as exc:
+        raise TrainingError(f"{path.name} cannot be read ({exc.strerror}).") from None
 
 
 def read_spec(path: Path) -> ModelSpec:

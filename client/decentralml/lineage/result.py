@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from decentralml.errors import IntegrityError, UsageError
 from decentralml.lineage.signing import SignedLineage
@@ -62,6 +62,8 @@ def verify_result_lineage(
     submission_id: int,
     result_digest: bytes | None,
     output_path: Path | None = None,
+    code_digest: bytes | None = None,
+    known_parents: Collection[str] | None = None,
 ) -> LineageReport:
     """Verify a submission's lineage from its on-chain fields; raise IntegrityError on any mismatch.
 
@@ -70,7 +72,10 @@ def verify_result_lineage(
     ``lineage_digest``, that the signer is the submission's worker, the
     task/submission ids, that the record's output hash is the on-chain result
     digest and, when ``output_path`` is given (a downloaded artifact), that it
-    hashes to the same value (the storage layer's digest of a file or directory).
+    hashes to the same value (the storage layer's digest of a file or directory);
+    with ``code_digest`` (the task's bundle digest) that the record's code hash
+    is that bundle, and with ``known_parents`` that every parent names a
+    lineage record that exists.
     """
     if lineage_digest is None:
         raise IntegrityError(f"Submission {submission_id} has no lineage digest on chain: its result cannot be traced.")
@@ -87,4 +92,6 @@ def verify_result_lineage(
         submission_id=submission_id,
         output_digest=bytes(result_digest) if result_digest is not None else None,
         output=output_path,
+        code_digest=code_digest,
+        known_parents=known_parents,
     )

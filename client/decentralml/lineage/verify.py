@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Collection
+
 from decentralml.errors import IntegrityError
 from decentralml.lineage.hashing import sha256_bytes
 from decentralml.lineage.signing import SignedLineage, verify_signature
@@ -60,6 +62,7 @@ def verify(
     expected_signer: bytes | None = None,
     task_id: int | None = None,
     submission_id: int | None = None,
+    known_parents: Collection[str] | None = None,
 ) -> LineageReport:
     """Check a lineage record; raise :class:`IntegrityError` on the first mismatch.
 
@@ -68,7 +71,9 @@ def verify(
     as the storage layer does: :func:`decentralml.primitives.digests.path_digest`); ``output_digest`` a
     digest already known for it (e.g. the on-chain result ``AssetRef``);
     ``onchain_digest`` the submission's ``lineage_digest``;
-    ``expected_signer`` the worker's 32-byte public key.
+    ``expected_signer`` the worker's 32-byte public key; ``code_digest`` the
+    task's bundle digest (the record's ``code_hash`` must equal it);
+    ``known_parents`` the lineage digests (hex) that exist (every parent must be one).
     """
     if not isinstance(signed, SignedLineage):
         signed = SignedLineage.from_json(signed)
@@ -107,6 +112,16 @@ def verify(
                 f"Lineage code hash {record.code_hash} does not match the task's bundle digest {bytes(code_digest).hex()}."
             )
         checks.append(LineageCheck("code hash", record.code_hash))
+
+    if known_parents is not None:
+        known = set(known_parents)
+        for parent in record.parents:
+            if parent not in known:
+                raise IntegrityError(
+                    f"Lineage parent {parent} resolves to no lineage record on chain: the record claims a history"
+                    " that does not exist."
+                )
+        checks.append(LineageCheck("parents resolve", ", ".join(record.parents) or "none"))
 
     if output_digest is not None:
         if bytes(output_digest).hex() != record.output_hash:

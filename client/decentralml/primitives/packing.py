@@ -34,6 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from decentralml.errors import IntegrityError, UsageError
+from decentralml.primitives.budget import Budget, ByteCounter, CountingReader, over_budget
 
 BLOCK = 512
 _CHUNK = 1 << 20
@@ -239,24 +240,46 @@ def safe_member_path(name: str, dest: Path) -> Path:
     return dest.joinpath(*parts)
 
 
-def unpack(stream: BinaryIO, dest: Path) -> None:
-    """Extract a tar stream of regular files and directories into the existing ``dest``.
+def unpack(
+    stream: BinaryIO, dest: Path, budget: Budget | None = None, *, what: str = "the artifact", root: str | None = None
+) -> None:
+    """Extract a tar stream of regular files and directories into the existing ``dest``, within ``budget``.
 
-    Raises IntegrityError for links, special files, absolute names or ``..``;
-    the caller removes ``dest`` on error.
+    Raises IntegrityError for links, sparse members, devices, FIFOs, absolute
+    names, ``..``, duplicate members and any budget overrun (the stream itself,
+    each file, the sum of the files, entries, name length and depth), counted
+    as the bytes arrive; the caller removes ``dest`` on error. ``root`` names a
+    directory the archive wraps the tree in (Kubo's ``get``): it is not counted.
     """
     dest = Path(dest)
+    budget = budget or Budget()
+    stream_counter = ByteCounter(what, budget.max_total_bytes)
+    written = ByteCounter(what, budget.max_total_bytes)
+    entries = 0
     try:
-        with tarfile.open(fileobj=stream, mode="r|") as archive:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=CountingReader(stream, stream_counter), mode="r|") as archive:  # type: ignore[call-overload]
             for member in archive:
+                inner = member.name
+                if root is not None:
+                    inner = "" if member.name.rstrip("/") == root else member.name.removeprefix(root + "/")
+                if inner:
+                    entries += 1
+                    if entries > budget.max_entries:
+                        raise over_budget(what, f"it has more than {budget.max_entries} entries")
+                    budget.check_name(what, inner)
                 target = safe_member_path(member.name, dest)
                 if member.isdir():
                     target.mkdir(mode=0o755, parents=True, exist_ok=True)
                     continue
-                if not member.isreg():
+                if member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE) or member.issparse():
                     raise IntegrityError(
-                        f"Refusing archive member {member.name!r}: links and special files are not allowed."
+                        f"Refusing archive member {member.name!r}: only regular files and directories are allowed"
+                        " (no links, sparse files, devices or FIFOs)."
                     )
+                if member.size > budget.file_bytes:
+                    raise over_budget(what, f"member {member.name!r} has {member.size} bytes, the budget is {budget.file_bytes} per file")
+                if written.count + member.size > written.limit:
+                    raise over_budget(what, f"its files add up to more than {written.limit} bytes")
                 if target.exists() or target.is_symlink():
                     raise IntegrityError(f"Refusing archive member {member.name!r}: it appears twice.")
                 target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
@@ -265,10 +288,12 @@ def unpack(stream: BinaryIO, dest: Path) -> None:
                 assert source is not None
                 with open(target, "xb") as out:
                     while chunk := source.read(_CHUNK):
+                        written.add(len(chunk))
                         out.write(chunk)
                 os.chmod(target, 0o644)
-    except tarfile.TarError as exc:
-        raise IntegrityError(f"The artifact is not a valid directory pack: {exc}.") from None
+    except (tarfile.TarError, ValueError, OverflowError, EOFError) as exc:  # tarfile raises more than TarError
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise IntegrityError(f"The artifact is not a valid directory pack: {detail}.") from None
 
 
 def _ensure_inside(path: Path, root: Path) -> None:

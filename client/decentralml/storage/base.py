@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 from decentralml.errors import IntegrityError, UsageError
+from decentralml.primitives.budget import Budget
 from decentralml.storage.reference import Reference, StorageType
 
 CHUNK_SIZE = 1 << 20
@@ -64,11 +65,15 @@ class ArtifactStore(Protocol):
         """Store a file or a directory; return its reference (digest and size included)."""
         ...
 
-    def get(self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None) -> Path:
+    def get(
+        self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None, budget: Budget | None = None
+    ) -> Path:
         """Fetch ``ref`` to ``dest`` (created; must not exist) and return ``dest``.
 
         The digest is verified before ``dest`` appears; on mismatch
-        IntegrityError is raised and the downloaded copy removed.
+        IntegrityError is raised and the downloaded copy removed. ``budget``
+        (default :class:`~decentralml.primitives.budget.Budget`) bounds what lands
+        on disk; an overrun is an IntegrityError and nothing stays.
         """
         ...
 

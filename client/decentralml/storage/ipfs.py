@@ -49,6 +49,7 @@ from decentralml.errors import (
     StorageUnreachableError,
     UsageError,
 )
+from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives import packing
 from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import (
@@ -329,18 +330,40 @@ class IpfsStore:
         for _ in self._download("block/stat", {"arg": cid}, deadline=True):
             pass
 
-    def get(self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None) -> Path:
+    def announced_size(self, cid: str) -> tuple[str, int]:
+        """``(type, bytes)`` the DAG announces before any of it is fetched (Kubo ``files/stat``:
+        a file's size, a directory's cumulative size, encoding included)."""
+        body = b"".join(self._download("files/stat", {"arg": f"/ipfs/{cid}"}, deadline=True))
+        try:
+            stat = json.loads(body)
+            kind = str(stat["Type"])
+            size = int(stat["Size"] if kind == "file" else stat["CumulativeSize"])
+        except (ValueError, KeyError, TypeError):
+            raise StorageError(f"The IPFS daemon at {self.base_url} answered files/stat with no size for {cid}.") from None
+        return kind, size
+
+    def get(
+        self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None, budget: Budget | None = None
+    ) -> Path:
+        """Fetch ``ref``: the DAG's announced size is checked against ``budget`` first, then the bytes
+        are counted while they arrive."""
         cid = self.cid_of(ref)
         dest = check_get_dest(dest)
+        budget = budget or Budget()
         self._locate(cid)
+        kind, announced = self.announced_size(cid)
+        # A directory's cumulative size includes its UnixFS encoding: allow 1/16 for it.
+        budget.check_announced(ref.uri, announced if kind == "file" else announced - announced // 17)
         obs = observer(progress)
         obs.begin(f"fetching {cid[:16]}…", ref.size)
         try:
             if ref.is_directory:
-                return self._get_dir(ref, cid, dest, obs)
+                return self._get_dir(ref, cid, dest, obs, budget)
+            counter = ByteCounter(ref.uri, budget.max_total_bytes)
             with staged_path(dest) as tmp:
                 with HashingFileWriter(tmp) as writer:
                     for chunk in self._download("cat", {"arg": cid}, check_length=True):
+                        counter.add(len(chunk))
                         writer.write(chunk)
                         obs.advance(len(chunk))
                     digest, size = writer.finish()
@@ -349,11 +372,12 @@ class IpfsStore:
         finally:
             obs.end()
 
-    def _get_dir(self, ref: Reference, cid: str, dest: Path, obs: TransferObserver) -> Path:
+    def _get_dir(self, ref: Reference, cid: str, dest: Path, obs: TransferObserver, budget: Budget) -> Path:
         with tempfile.TemporaryDirectory(prefix=".decentralml-ipfs-", dir=dest.parent) as tmpdir:
             reader = ChunkReader(self._download("get", {"arg": cid, "archive": "true"}), obs.advance)
-            packing.unpack(reader, Path(tmpdir))  # type: ignore[arg-type]
-            reader.drain()
+            # Kubo's archive adds one root directory (the CID) above the tree.
+            packing.unpack(reader, Path(tmpdir), budget, what=ref.uri, root=cid)  # type: ignore[arg-type]
+            CountingReader(reader, ByteCounter(ref.uri, 64 * 1024)).read()  # the tar's end blocks, nothing else
             tree = Path(tmpdir) / cid
             if not tree.is_dir():
                 raise IntegrityError(f"Artifact {ref.uri} is a file, its reference says a directory: it was not used.")

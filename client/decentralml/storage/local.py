@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from decentralml.errors import ArtifactNotFoundError, IntegrityError, StorageError, UsageError
+from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives import packing
 from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import (
@@ -145,7 +146,10 @@ class LocalStore:
                 os.rename(tmp, final)
         return Reference(StorageType.LOCAL, self.uri_for(digest, directory=True), digest, size)
 
-    def get(self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None) -> Path:
+    def get(
+        self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None, budget: Budget | None = None
+    ) -> Path:
+        budget = budget or Budget()
         stored = self.path_of(ref)
         if not self._present(stored, ref):
             raise ArtifactNotFoundError(f"Artifact {ref.uri} is not in {str(self.data_dir)!r}.")
@@ -158,13 +162,15 @@ class LocalStore:
                     # Stream the stored tree's pack through the unpacker: what lands is what was hashed.
                     reader = ChunkReader(packing.iter_pack(stored))
                     hashing = packing.HashingReader(reader, obs.advance)  # type: ignore[arg-type]
-                    packing.unpack(hashing, tmp)  # type: ignore[arg-type]
+                    packing.unpack(hashing, tmp, budget, what=ref.uri)  # type: ignore[arg-type]
                     hashing.drain()
                     verify(ref, hashing.sha256.digest(), hashing.size)
             else:
+                budget.check_announced(ref.uri, stored.stat().st_size)
                 with staged_path(dest) as tmp:
                     with open(stored, "rb") as src, open(tmp, "wb") as dst:
-                        digest, size = copy_stream(src, dst, progress=obs)
+                        counted = CountingReader(src, ByteCounter(ref.uri, budget.max_total_bytes))
+                        digest, size = copy_stream(counted, dst, progress=obs)  # type: ignore[arg-type]
                     verify(ref, digest, size)
         except UsageError as exc:
             # The stored tree itself holds something a pack refuses (a link): it was tampered with.

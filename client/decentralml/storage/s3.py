@@ -37,7 +37,8 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.primitives import packing
-from decentralml.primitives.digests import file_digest
+from decentralml.primitives.budget import Budget, ByteCounter
+from decentralml.primitives.digests import file_digest, pack_digest
 from decentralml.storage.base import (
     CHUNK_SIZE,
     HashingFileWriter,
@@ -215,28 +216,42 @@ class S3Store:
         finally:
             obs.end()
 
-    def get(self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None) -> Path:
+    def get(
+        self, ref: Reference, dest: Path, *, progress: TransferObserver | None = None, budget: Budget | None = None
+    ) -> Path:
+        """Fetch ``ref``: the object's size is checked against ``budget`` before the first byte and
+        counted while it arrives. A directory's digest is that of the canonical pack of the tree
+        it unpacks to (not of the stored tar's bytes), so one content has one digest everywhere."""
         bucket, key = self.location(ref)
         dest = check_get_dest(dest)
+        budget = budget or Budget()
         obs = observer(progress)
         if ref.is_directory:
             with tempfile.TemporaryDirectory(prefix="decentralml-pack-", dir=dest.parent) as tmpdir:
                 pack = Path(tmpdir) / PACK_NAME
-                self._download_verified(ref, bucket, key, pack, obs)
-                with staged_path(dest, directory=True) as tmp, open(pack, "rb") as stream:
-                    packing.unpack(stream, tmp)
+                self._download(ref, bucket, key, pack, obs, budget)
+                with staged_path(dest, directory=True) as tmp:
+                    with open(pack, "rb") as stream:
+                        packing.unpack(stream, tmp, budget, what=ref.uri)
+                    remove_path(pack)
+                    digest, size = pack_digest(tmp)
+                    verify(ref, digest, size)
             return dest
         with staged_path(dest) as tmp:
-            self._download_verified(ref, bucket, key, tmp, obs)
+            digest, size = self._download(ref, bucket, key, tmp, obs, budget)
+            verify(ref, digest, size)
         return dest
 
-    def _download_verified(
-        self, ref: Reference, bucket: str, key: str, target: Path, obs: TransferObserver
-    ) -> None:
+    def _download(
+        self, ref: Reference, bucket: str, key: str, target: Path, obs: TransferObserver, budget: Budget
+    ) -> tuple[bytes, int]:
+        """Stream the object into ``target`` within ``budget``; its SHA-256 and size (``target`` removed on failure)."""
         head = self._head(bucket, key, "read")
         if head is None:
             raise ArtifactNotFoundError(f"Artifact {ref.uri} does not exist (bucket {bucket!r}, key {key!r}).")
         size = int(head.get("ContentLength", 0))
+        budget.check_announced(ref.uri, size)
+        counter = ByteCounter(ref.uri, budget.max_total_bytes)
         obs.begin(f"downloading {key.rsplit('/', 1)[-1]}", size)
         try:
             # One stream, hashed and written on a second thread as it arrives: on a
@@ -244,9 +259,10 @@ class S3Store:
             body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
             with HashingFileWriter(target) as writer:
                 while chunk := body.read(CHUNK_SIZE):
+                    counter.add(len(chunk))
                     writer.write(chunk)
                     obs.advance(len(chunk))
-                digest, got = writer.finish()
+                return writer.finish()
         except BaseException as exc:
             remove_path(target)
             own = _callers_exception(exc) if isinstance(exc, Exception) else exc
@@ -255,11 +271,6 @@ class S3Store:
             raise self._translate(exc, "download", bucket, key) from None
         finally:
             obs.end()
-        try:
-            verify(ref, digest, got)
-        except BaseException:
-            remove_path(target)
-            raise
 
     def exists(self, ref: Reference) -> bool:
         bucket, key = self.location(ref)

@@ -27,6 +27,7 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
+from decentralml.primitives.budget import Budget
 from decentralml.storage.reference import Reference
 from decentralml.usecases.run_task import BUNDLE_SUBDIR, TaskWorkdir, write_layout
 
@@ -96,14 +97,17 @@ def assign_task(
     work_dir: Path,
     *,
     progress: TransferObserver | None = None,
+    max_bytes: int | None = None,
 ) -> AssignedTask:
     """Fetch and verify the task's assets, then take a slot on chain.
 
     The work directory is laid out as :mod:`decentralml.usecases.run_task` describes:
     the bundle in ``bundle/`` (base model inside), the manifest, and the client's
-    launcher ``start_task.sh`` that runs the bundle's script in the sandbox. The assets are downloaded (and their digests checked) before the
-    transaction, so a failed download takes no slot; a failed transaction
-    leaves no directory behind.
+    launcher ``start_task.sh`` that runs the bundle's script in the sandbox.
+    The assets are downloaded (and their digests checked) before the
+    transaction, each within the bundle budget (``max_bytes`` overrides its
+    total; see :mod:`decentralml.primitives.budget`), so a failed or refused
+    download takes no slot; a failed transaction leaves no directory behind.
     """
     task = chain.get_task(task_id)
     _check_assignable(task, keypair.ss58_address, chain.block_number())
@@ -113,7 +117,8 @@ def assign_task(
     base_model_name: str | None = None
     try:
         staging.mkdir()
-        open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress)
+        budget = Budget.for_bundle().with_total(max_bytes)
+        open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress, budget=budget)
         if not bundle_dir.is_dir():
             raise UsageError(
                 f"The assets of task {task_id} are a single file, not a bundle directory with a {START_SCRIPT}.",
@@ -123,7 +128,7 @@ def assign_task(
             base_model_name = "base_model"
             if (bundle_dir / base_model_name).exists():
                 base_model_name = f"base_model-{task.assets.base_model.digest_hex[:8]}"
-            open_store(task.assets.base_model).get(task.assets.base_model, bundle_dir / base_model_name, progress=progress)
+            open_store(task.assets.base_model).get(task.assets.base_model, bundle_dir / base_model_name, progress=progress, budget=budget)
         _mark_scripts_executable(bundle_dir)
         receipt = chain.submit(keypair, "assign_task", {"task_id": task_id})
     except BaseException:
@@ -169,12 +174,19 @@ def local_digest(path: Path) -> bytes:
 
 def read_metrics(path: Path) -> dict[str, Any]:
     """A metrics JSON object from a file (UsageError if it is not one)."""
+    from decentralml.primitives import boundedjson
+    from decentralml.fl.weights import MAX_METRICS_BYTES, MAX_METRICS_DEPTH
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_METRICS_BYTES + 1)
+        data = boundedjson.loads(raw, max_bytes=MAX_METRICS_BYTES, max_depth=MAX_METRICS_DEPTH)
     except FileNotFoundError:
         raise UsageError(f"{path} does not exist.") from None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path} is not valid JSON: {exc}.", hint="Write a JSON object of metrics.") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read {path}: {exc.strerror}.") from None
+    except boundedjson.BoundedJSONError as exc:
+        raise UsageError(f"{path} is refused: {exc}.", hint="Write a small JSON object of metrics.") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path} must hold a JSON object of metrics.")
     return data
@@ -295,13 +307,15 @@ def fetch_result(
     dest: Path,
     *,
     progress: TransferObserver | None = None,
+    budget: Budget | None = None,
 ) -> tuple[Submission, Path]:
-    """Download and verify a submission's result into ``dest`` (must not exist)."""
+    """Download and verify a submission's result into ``dest`` (must not exist) within ``budget``
+    (default :class:`~decentralml.primitives.budget.Budget`)."""
     submission = chain.get_submission(submission_id)
     if submission.result is None:
         raise UsageError(
             f"Submission {submission_id} has no result yet ({submission.status.value}).",
             hint="Wait for the worker to send it.",
         )
-    path = open_store(submission.result).get(submission.result, dest, progress=progress)
+    path = open_store(submission.result).get(submission.result, dest, progress=progress, budget=budget)
     return submission, path

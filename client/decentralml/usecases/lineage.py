@@ -15,6 +15,7 @@ from decentralml.chain.client import ChainClient
 from decentralml.chain.types import Submission
 from decentralml.errors import UsageError
 from decentralml.lineage import LineageReport, verify, verify_result_lineage
+from decentralml.primitives.budget import Budget
 from decentralml.primitives.ss58 import public_key_of
 from decentralml.storage.base import TransferObserver
 from decentralml.usecases.contributor import StoreOpener, fetch_result
@@ -36,21 +37,28 @@ def inspect_result(
     open_store: StoreOpener | None = None,
     download: Path | None = None,
     progress: TransferObserver | None = None,
+    max_bytes: int | None = None,
 ) -> InspectedResult:
-    """Read submission ``submission_id``; with ``download`` fetch its result there (digest-checked).
+    """Read submission ``submission_id``; with ``download`` fetch its result there (digest-checked,
+    within the default :class:`~decentralml.primitives.budget.Budget`, ``max_bytes`` overriding its total).
 
     When the submission has a ``lineage_digest``, its record is verified against
-    the on-chain fields and, when downloaded, against the artifact.
+    the on-chain fields and, when downloaded, against the artifact; its
+    ``code_hash`` must be the task's bundle digest and every parent must be the
+    lineage digest of a submission of the task.
     """
     downloaded: Path | None = None
     if download is not None:
         if open_store is None:
             raise UsageError("Downloading a result needs a store to fetch it from.")
-        submission, downloaded = fetch_result(chain, submission_id, open_store, download, progress=progress)
+        submission, downloaded = fetch_result(chain, submission_id, open_store, download, progress=progress,
+                                              budget=Budget().with_total(max_bytes))
     else:
         submission = chain.get_submission(submission_id)
     report = None
     if submission.lineage_digest is not None:
+        task = chain.get_task(submission.task_id)
+        known_parents = {s.lineage_digest.hex() for s in chain.task_submissions(submission.task_id) if s.lineage_digest}
         report = verify_result_lineage(
             inline_result=submission.inline_result,
             lineage_digest=submission.lineage_digest,
@@ -59,6 +67,8 @@ def inspect_result(
             submission_id=submission.submission_id,
             result_digest=submission.result.digest if submission.result else None,
             output_path=downloaded,
+            code_digest=task.assets.bundle.digest,
+            known_parents=known_parents,
         )
     return InspectedResult(submission, downloaded, report)
 

@@ -110,6 +110,74 @@ def trie_root(items: Iterable[tuple[bytes, bytes]], state_version: int = 1) -> b
     return blake2_256(_build(pairs, 0, len(pairs), 0, state_version == 1))
 
 
+def closest_descendant_merkle_value(
+    items: Iterable[tuple[bytes, bytes]], prefix: bytes, state_version: int = 1
+) -> bytes | None:
+    """The Merkle value of the trie node closest to ``prefix`` among those whose key starts with it.
+
+    As the JSON-RPC spec's ``closestDescendantMerkleValue`` storage query defines it:
+    the node's encoding if shorter than 32 bytes, else its blake2-256 (always the hash
+    for the root). ``None`` when no key starts with ``prefix``. Cost: one pass over ``items``.
+    """
+    pairs = sorted((k.hex(), v) for k, v in items)
+    wanted = prefix.hex()
+    lo = next((i for i, (k, _) in enumerate(pairs) if k.startswith(wanted)), None)
+    if lo is None:
+        return None
+    hi = lo
+    while hi < len(pairs) and pairs[hi][0].startswith(wanted):
+        hi += 1
+    shared = pairs[lo][0]
+    last = pairs[hi - 1][0]
+    end = 0
+    while end < min(len(shared), len(last)) and shared[end] == last[end]:
+        end += 1
+    shared = shared[:end]
+    # The parent branch sits where the subtree's key parts from its nearest neighbours.
+    parent = -1
+    for neighbour in (pairs[lo - 1][0] if lo > 0 else None, pairs[hi][0] if hi < len(pairs) else None):
+        if neighbour is not None:
+            parent = max(parent, _common(shared, neighbour))
+    encoded = _build(pairs, lo, hi, parent + 1, state_version == 1)
+    if parent < 0 or len(encoded) >= 32:
+        return blake2_256(encoded)
+    return encoded
+
+
+def read_proof(items: Iterable[tuple[bytes, bytes]], keys: Iterable[bytes], state_version: int = 1) -> list[bytes]:
+    """The storage proof of ``keys`` (present or absent) in the trie of ``items``, as sp-trie records it.
+
+    Every node a lookup reads from the database: the root and each node on the path
+    whose encoding is 32 bytes or more (shorter ones are inlined in their parent),
+    plus, under ``LayoutV1``, each value of 33 bytes or more (stored apart, by hash).
+    Sorted by bytes, as ``StorageProof`` (a BTreeSet) yields them.
+    """
+    v1 = state_version == 1
+    trie = Trie.from_items(items, state_version)
+    nodes: set[bytes] = set()
+    for key in keys:
+        node = trie._root
+        rest = key.hex()
+        is_root = True
+        while node is not None:
+            encoded = node.encode(v1)
+            if is_root or len(encoded) >= 32:
+                nodes.add(encoded)
+            is_root = False
+            if not rest.startswith(node.partial):
+                break
+            rest = rest[len(node.partial) :]
+            if not rest:
+                if node.value is not None and v1 and len(node.value) >= _VALUE_HASH_THRESHOLD:
+                    nodes.add(node.value)
+                break
+            if node.children is None:
+                break
+            node = node.children[int(rest[0], 16)]
+            rest = rest[1:]
+    return sorted(nodes)
+
+
 def ordered_trie_root(values: list[bytes], state_version: int = 1) -> bytes:
     """Root of the trie mapping ``compact(i)`` to ``values[i]`` (extrinsics root)."""
     return trie_root(((compact(i), v) for i, v in enumerate(values)), state_version)

@@ -75,7 +75,9 @@ def participant_step(spec: SplitSpec, config: TrainConfig, initial: Checkpoint, 
 def aggregate_server_halves(results: Sequence[Checkpoint], strategy: str = "fedavg") -> Checkpoint:
     """Aggregate the participants' server halves and server optimiser states.
 
-    ``fedavg`` (default, seed 000): average weighted by sample counts. The
+    ``fedavg`` (default): average weighted by sample counts, each bounded by
+    2x the median count (:func:`decentralml.fl.weighting.bound_sample_counts`) and
+    summed in float64. The
     robust rules of :mod:`decentralml.fl.strategy` (``median``,
     ``trimmed-mean``, ``krum``) ignore the self-reported sample counts; each
     sees a participant's server half and optimiser state as one update, so
@@ -89,8 +91,12 @@ def aggregate_server_halves(results: Sequence[Checkpoint], strategy: str = "feda
     if any(r.spec != spec for r in results):
         raise TrainingError("Participant results were trained on different network specs.")
     parts = [part for part in ("server", "server_opt") if all(part in r.tensors for r in results)]
+    from decentralml.fl.weighting import bound_sample_counts
+
+    counts = bound_sample_counts([r.samples for r in results])  # self-reported: at most 2x the median
     flat = [
-        ({f"{part}.{k}": v.numpy() for part in parts for k, v in r.part(part).items()}, r.samples) for r in results
+        ({f"{part}.{k}": v.numpy() for part in parts for k, v in r.part(part).items()}, c.used)
+        for r, c in zip(results, counts)
     ]
     if strategy == "fedavg":
         combined = weighted_average(flat)

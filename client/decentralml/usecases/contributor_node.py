@@ -1,0 +1,499 @@
+"""A contributor's node: offer this machine to the marketplace (``decentralml contributor run``).
+
+The node follows the chain (new heads by subscription, then each block's
+``System.Events``), keeps the open tasks its :class:`Policy` admits, takes a
+slot, runs the task's bundle through a :class:`~decentralml.usecases.task_runner.TaskRunner`
+with the contributor's data, sends the result, records the payment when the
+creator accepts it, and waits again; ``max_concurrent`` tasks at a time.
+
+Every transaction is announced in the node's journal (``<work dir>/journal.jsonl``)
+before it is sent; a restarted node replays it and settles each unfinished step
+against the chain: a slot taken but not recorded is found among the worker's
+submissions, a result sent but not recorded shows as the submission's status,
+a payment is read from the accepted submission. A task is taken at most once.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from decentralml.chain.client import PALLET, ChainClient, TaskFilter
+from decentralml.chain.follow import HeadFollower, NewHead, NodeStatus
+from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskType
+from decentralml.errors import DecentralMLError, DispatchError, NodeUnreachableError, StorageError, UsageError
+from decentralml.storage.base import ArtifactStore, remove_path
+from decentralml.usecases.contributor import StoreOpener, assign_task, send_result
+from decentralml.usecases.journal import Journal
+from decentralml.usecases.task_runner import TaskRunner
+
+JOURNAL_FILE = "journal.jsonl"
+FRAMEWORK_PACKAGES = {"tensorflow": ("tensorflow", "tensorflow-cpu", "keras"), "torch": ("torch",)}
+MAX_SEND_ATTEMPTS = 5
+#: Seconds per block assumed until two heads have been seen (the runtime's expected block time).
+DEFAULT_BLOCK_SECONDS = 6.0
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Which tasks this machine takes (empty ``allowed_creators``: any creator not blocked)."""
+
+    task_types: frozenset[TaskType] = frozenset({TaskType.MODEL_CONTRIBUTOR})
+    frameworks: frozenset[str] = frozenset({"torch", "tensorflow"})
+    min_reward: int = 0
+    max_bundle_bytes: int = 256 * 1024 * 1024
+    allowed_creators: frozenset[str] = frozenset()
+    blocked_creators: frozenset[str] = frozenset()
+
+    def refuses(self, task: Task) -> str | None:
+        """Pure: why the task is refused by its on-chain terms, or None."""
+        if task.task_type not in self.task_types:
+            return f"task type {task.task_type.value} is not offered"
+        if task.pays_amount < self.min_reward:
+            return f"the reward {task.pays_amount} is below the minimum {self.min_reward}"
+        if task.creator in self.blocked_creators:
+            return "the creator is blocked"
+        if self.allowed_creators and task.creator not in self.allowed_creators:
+            return "the creator is not in the allowed list"
+        return None
+
+    def refuses_bundle(self, bundle: Path) -> str | None:
+        """Why the fetched bundle is refused (size, frameworks its requirements name), or None."""
+        size = directory_size(bundle)
+        if size > self.max_bundle_bytes:
+            return f"the bundle is {size} bytes, over the limit of {self.max_bundle_bytes}"
+        needed = bundle_frameworks(bundle)
+        missing = needed - self.frameworks
+        if missing:
+            return f"the bundle needs {', '.join(sorted(missing))}, not offered here"
+        return None
+
+
+def directory_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def bundle_frameworks(bundle: Path) -> set[str]:
+    """The deep-learning frameworks a bundle's requirements.txt names."""
+    requirements = bundle / "requirements.txt" if bundle.is_dir() else None
+    if requirements is None or not requirements.is_file():
+        return set()
+    names = set()
+    for line in requirements.read_text(encoding="utf-8", errors="replace").splitlines()[:1000]:
+        name = line.split("#", 1)[0].strip().split(";")[0]
+        for sep in "<>=!~[ ":
+            name = name.split(sep)[0]
+        names.add(name.lower())
+    return {fw for fw, packages in FRAMEWORK_PACKAGES.items() if names & set(packages)}
+
+
+@dataclass
+class Work:
+    """One slot this node holds, from the journal."""
+
+    task_id: int
+    submission_id: int
+    deadline: int
+    directory: Path
+    result: Path | None = None
+    sent: bool = False
+    running: bool = False
+    send_failures: int = 0
+
+
+@dataclass
+class NodeState:
+    tasks_taken: set[int] = field(default_factory=set)
+    refused: dict[int, str] = field(default_factory=dict)
+    work: dict[int, Work] = field(default_factory=dict)  # submission id -> live work
+    pending_assign: dict[str, Any] | None = None
+    pending_send: dict[int, dict[str, Any]] = field(default_factory=dict)
+    earned: int = 0
+    finished: dict[int, str] = field(default_factory=dict)  # submission id -> paid/rejected/expired/failed
+
+
+def replay(records: list[dict[str, Any]]) -> NodeState:
+    """Pure: the node's state after its journal's records."""
+    state = NodeState()
+    for record in records:
+        kind = record.get("type")
+        if kind == "assigning":
+            state.pending_assign = record
+            state.tasks_taken.add(int(record["task_id"]))
+        elif kind == "assigned":
+            state.pending_assign = None
+            sid = int(record["submission_id"])
+            state.work[sid] = Work(int(record["task_id"]), sid, int(record["deadline"]), Path(record["directory"]))
+        elif kind == "assign_failed":
+            state.pending_assign = None
+            state.tasks_taken.discard(int(record["task_id"]))
+        elif kind == "refused":
+            state.refused[int(record["task_id"])] = record["reason"]
+        elif kind == "ran":
+            work = state.work.get(int(record["submission_id"]))
+            if work is not None:
+                work.result = Path(record["result"])
+        elif kind == "sending":
+            state.pending_send[int(record["submission_id"])] = record
+        elif kind == "sent":
+            sid = int(record["submission_id"])
+            state.pending_send.pop(sid, None)
+            if sid in state.work:
+                state.work[sid].sent = True
+        elif kind in ("paid", "rejected", "expired", "failed"):
+            sid = int(record["submission_id"])
+            state.work.pop(sid, None)
+            state.pending_send.pop(sid, None)
+            state.finished[sid] = kind
+            if kind == "paid":
+                state.earned += int(record["amount"])
+    return state
+
+
+@dataclass(frozen=True)
+class RunDone:
+    submission_id: int
+    result: Path | None
+    error: str | None
+    seconds: float = 0.0
+
+
+class ContributorNode:
+    """The node; :meth:`run` returns after :meth:`request_stop` once the running tasks are sent."""
+
+    def __init__(self, *, url: str, connect: Callable[[], ChainClient], keypair: Any, store: ArtifactStore,
+                 open_store: StoreOpener, work_dir: Path, runner: TaskRunner, task_args: Sequence[str],
+                 data: Path | None, policy: Policy, max_concurrent: int = 1,
+                 on_event: EventSink | None = None) -> None:
+        if max_concurrent < 1:
+            raise UsageError("--max-concurrent must be at least 1.")
+        self.url = url
+        self.connect = connect
+        self.keypair = keypair
+        self.store = store
+        self.open_store = open_store
+        self.work_dir = Path(work_dir)
+        self.runner = runner
+        self.task_args = list(task_args)
+        self.data = data
+        self.policy = policy
+        self.max_concurrent = max_concurrent
+        self.on_event = on_event or (lambda event: None)
+        self.journal = Journal(self.work_dir / JOURNAL_FILE)
+        self.state = replay(self.journal.records)
+        self.queue: queue.Queue[object] = queue.Queue()
+        self.stop = threading.Event()
+        self.chain: ChainClient | None = None
+        self.head = 0
+        self.last_block: int | None = None  # the last block whose events were read
+        self._head_times: list[tuple[int, float]] = []
+        self._look_for_tasks = True
+
+    # -- output and control -------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Take no new task; return once the running ones are sent (safe from a signal handler)."""
+        self.stop.set()
+        self.queue.put(None)
+
+    def _record(self, kind: str, **fields: Any) -> dict[str, Any]:
+        record = self.journal.append({"type": kind, "time": round(time.time(), 3), **fields})
+        self.on_event(record)
+        return record
+
+    def _notice(self, kind: str, **fields: Any) -> None:
+        self.on_event({"type": kind, "time": round(time.time(), 3), **fields})
+
+    def _chain(self) -> ChainClient:
+        if self.chain is None:
+            self.chain = self.connect()
+        return self.chain
+
+    def _drop_chain(self) -> None:
+        if self.chain is not None:
+            self.chain.close()
+            self.chain = None
+
+    def _settle_own_transactions(self) -> None:
+        while self._chain().pending_transactions(self.keypair.ss58_address) > 0:
+            self._wait(5.0)
+
+    # -- main loop ------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        self._notice("runner", name=self.runner.name, worker=self.keypair.ss58_address)
+        follower = HeadFollower(self.url, self.queue).start()
+        try:
+            while True:
+                try:
+                    if self._step():
+                        break
+                except NodeUnreachableError as exc:
+                    self._drop_chain()
+                    self._notice("node", connected=False, message=exc.message)
+                    self._wait(5.0)
+        finally:
+            follower.stop()
+            self._drop_chain()
+        summary = {"earned": str(self.state.earned), "finished": dict(self.state.finished)}
+        self._notice("stopped", **summary)
+        return summary
+
+    def _running(self) -> int:
+        return sum(1 for w in self.state.work.values() if w.running)
+
+    def _step(self) -> bool:
+        """One pass: settle, react to new blocks, take work; True when the node should exit."""
+        self._settle()
+        if self.head == 0:
+            self.head = self._chain().block_number()
+        self._read_blocks()
+        self._advance_work()
+        if self.stop.is_set():
+            if self._running() == 0 and not any(w.result and not w.sent for w in self.state.work.values()):
+                return True
+        elif self._look_for_tasks and self._running() < self.max_concurrent:
+            self._look_for_tasks = False
+            self._take_tasks()
+        self._status()
+        self._wait(30.0)
+        return False
+
+    def _status(self) -> None:
+        self._notice("status", block=self.head, running=self._running(), holding=len(self.state.work),
+                     earned=str(self.state.earned), done=len(self.state.finished), runner=self.runner.name)
+
+    def _wait(self, timeout: float) -> None:
+        try:
+            item = self.queue.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            self._handle(item)
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                return
+
+    def _handle(self, item: object) -> None:
+        if isinstance(item, NewHead):
+            self._head_times = (self._head_times + [(item.number, item.seen_at)])[-21:]
+            self.head = max(self.head, item.number)
+        elif isinstance(item, NodeStatus):
+            self._notice("node", connected=item.connected, message=item.message, retry_in=item.retry_in)
+            if not item.connected:
+                self._drop_chain()
+            else:
+                self._look_for_tasks = True
+        elif isinstance(item, RunDone):
+            work = self.state.work.get(item.submission_id)
+            if work is None:
+                return
+            work.running = False
+            if item.result is not None:
+                work.result = item.result
+                self._record("ran", submission_id=work.submission_id, task_id=work.task_id, result=str(item.result),
+                             seconds=round(item.seconds, 3))
+            else:
+                self._finish(work, "failed", reason=item.error)
+            self._look_for_tasks = True
+
+    def _block_seconds(self) -> float:
+        """The median time between consecutive heads as the subscription saw them (the default before five)."""
+        gaps = sorted(t2 - t1 for (n1, t1), (n2, t2) in zip(self._head_times, self._head_times[1:]) if n2 == n1 + 1)
+        return max(0.05, gaps[len(gaps) // 2]) if len(gaps) >= 5 else DEFAULT_BLOCK_SECONDS
+
+    # -- reading the chain ------------------------------------------------------------
+
+    def _read_blocks(self) -> None:
+        chain = self._chain()
+        if self.last_block is None:  # events before the node started are covered by the first look for tasks
+            self.last_block = self.head
+            return
+        mine = set(self.state.work)
+        for number in range(self.last_block + 1, self.head + 1):
+            _, events = chain.block_events(number)
+            self.last_block = number
+            for module, name, attributes in events:
+                if module != PALLET:
+                    continue
+                sid = int(attributes.get("submission_id", -1))
+                if name in ("TaskCreated", "TaskResultRejected", "AssignmentExpired") and sid not in mine:
+                    self._look_for_tasks = True  # a new task or a freed slot
+                if sid in mine:
+                    self._notice("chain_event", event=name, block=number, submission_id=sid)
+
+    def _settle(self) -> None:
+        """Settle every journalled step against the chain (after a restart, a lost node, or new blocks)."""
+        chain = self._chain()
+        if self.state.pending_assign is not None or self.state.pending_send:
+            self._settle_own_transactions()
+        pending = self.state.pending_assign
+        if pending is not None:
+            task_id = int(pending["task_id"])
+            found = [s for s in chain.worker_submissions(self.keypair.ss58_address)
+                     if s.task_id == task_id and s.submission_id not in self.state.finished
+                     and s.submission_id not in self.state.work]
+            if found:
+                self._adopt(found[-1])
+            else:
+                self._assign_failed(task_id, "the slot was not taken")
+        for sid, work in list(self.state.work.items()):
+            submission = chain.get_submission(sid)
+            self._settle_work(work, submission)
+
+    def _settle_work(self, work: Work, submission: Submission) -> None:
+        status = submission.status
+        if status is SubmissionStatus.ACCEPTED:
+            if not work.sent:
+                self._record("sent", submission_id=work.submission_id, task_id=work.task_id, settled=True)
+                work.sent = True
+            self._finish(work, "paid", amount=str(submission.paid))
+        elif status is SubmissionStatus.REJECTED:
+            self._finish(work, "rejected")
+        elif status is SubmissionStatus.EXPIRED or (status is SubmissionStatus.ASSIGNED and self.head > work.deadline > 0):
+            self._finish(work, "expired")
+        elif status in (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED) and not work.sent:
+            self._record("sent", submission_id=work.submission_id, task_id=work.task_id, settled=True)
+            work.sent = True
+
+    def _finish(self, work: Work, kind: str, **fields: Any) -> None:
+        self._record(kind, submission_id=work.submission_id, task_id=work.task_id, **fields)
+        self.state.work.pop(work.submission_id, None)
+        self.state.pending_send.pop(work.submission_id, None)
+        self.state.finished[work.submission_id] = kind
+        if kind == "paid":
+            self.state.earned += int(fields["amount"])
+        self._look_for_tasks = True
+
+    # -- taking tasks ---------------------------------------------------------------------
+
+    def _take_tasks(self) -> None:
+        chain = self._chain()
+        for task in chain.list_tasks(TaskFilter(open_only=True)):
+            if self.stop.is_set() or self._running() >= self.max_concurrent:
+                return
+            if task.task_id in self.state.tasks_taken or task.task_id in self.state.refused:
+                continue
+            if task.creator == self.keypair.ss58_address:
+                continue
+            reason = self.policy.refuses(task) or self._bundle_refused(task)
+            if reason is not None:
+                self.state.refused[task.task_id] = reason
+                self._record("refused", task_id=task.task_id, reason=reason)
+                continue
+            self._assign(task)
+
+    def _bundle_refused(self, task: Task) -> str | None:
+        preview = self.work_dir / "preview" / task.assets.bundle.digest_hex
+        if not preview.exists():
+            try:
+                self.open_store(task.assets.bundle).get(task.assets.bundle, preview)
+            except DecentralMLError as exc:
+                remove_path(preview)
+                return f"the bundle could not be fetched: {exc.message}"
+        return self.policy.refuses_bundle(preview)
+
+    def _assign(self, task: Task) -> None:
+        self.state.tasks_taken.add(task.task_id)
+        self.state.pending_assign = self._record("assigning", task_id=task.task_id, reward=str(task.pays_amount),
+                                                 creator=task.creator)
+        try:
+            assigned = assign_task(self._chain(), self.keypair, task.task_id, self.open_store, self.work_dir / "tasks")
+        except DispatchError as exc:  # the slot went to someone else, or the task closed meanwhile
+            self._assign_failed(task.task_id, exc.message)
+            return
+        except StorageError as exc:
+            self._assign_failed(task.task_id, f"storage: {exc.message}")
+            return
+        self._assigned(task.task_id, assigned.submission_id, assigned.deadline, assigned.directory)
+
+    def _assign_failed(self, task_id: int, reason: str) -> None:
+        """No slot was taken: the task may be tried again when a slot frees up."""
+        self.state.pending_assign = None
+        self.state.tasks_taken.discard(task_id)
+        self._record("assign_failed", task_id=task_id, reason=reason)
+
+    def _adopt(self, submission: Submission) -> None:
+        """A slot taken before a kill: fetch its assets again into the work directory."""
+        directory = self.work_dir / "tasks" / f"task-{submission.task_id}-submission-{submission.submission_id}"
+        if not directory.exists():
+            task = self._chain().get_task(submission.task_id)
+            staging = directory.with_name(directory.name + ".partial")
+            remove_path(staging)
+            self.open_store(task.assets.bundle).get(task.assets.bundle, staging)
+            if task.assets.base_model is not None:
+                self.open_store(task.assets.base_model).get(task.assets.base_model, staging / "base_model")
+            from decentralml.usecases.contributor import _mark_scripts_executable
+
+            _mark_scripts_executable(staging)
+            staging.rename(directory)
+        self._assigned(submission.task_id, submission.submission_id, submission.deadline, directory)
+
+    def _assigned(self, task_id: int, submission_id: int, deadline: int, directory: Path) -> None:
+        self.state.pending_assign = None
+        self._record("assigned", task_id=task_id, submission_id=submission_id, deadline=deadline,
+                     directory=str(directory))
+        self.state.work[submission_id] = Work(task_id, submission_id, deadline, directory)
+
+    # -- running and sending -----------------------------------------------------------------
+
+    def _advance_work(self) -> None:
+        for work in list(self.state.work.values()):
+            if work.sent or work.running:
+                continue
+            if work.result is not None and work.result.is_dir():
+                self._send(work)
+            elif not self.stop.is_set() and self._running() < self.max_concurrent:
+                self._start(work)
+
+    def _start(self, work: Work) -> None:
+        blocks_left = max(0, work.deadline - self.head)
+        deadline = time.monotonic() + blocks_left * self._block_seconds()
+        work.running = True
+        self._notice("running", submission_id=work.submission_id, task_id=work.task_id, runner=self.runner.name,
+                     blocks_left=blocks_left)
+
+        def target() -> None:
+            started = time.monotonic()
+            try:
+                result = self.runner.run(work.directory, self.task_args, self.data, deadline)
+                self.queue.put(RunDone(work.submission_id, result, None, time.monotonic() - started))
+            except DecentralMLError as exc:
+                self.queue.put(RunDone(work.submission_id, None, exc.message))
+            except Exception as exc:  # noqa: BLE001 - a runner fault ends this task, not the node
+                self.queue.put(RunDone(work.submission_id, None, f"{type(exc).__name__}: {exc}"))
+
+        threading.Thread(target=target, name=f"task-{work.submission_id}", daemon=True).start()
+
+    def _send(self, work: Work) -> None:
+        assert work.result is not None
+        if work.submission_id not in self.state.pending_send:
+            self.state.pending_send[work.submission_id] = self._record(
+                "sending", submission_id=work.submission_id, task_id=work.task_id)
+        try:
+            sent = send_result(self._chain(), self.keypair, self.store, work.submission_id, work.result)
+        except StorageError as exc:
+            work.send_failures += 1
+            if work.send_failures >= MAX_SEND_ATTEMPTS:
+                self._finish(work, "failed", reason=f"upload failed {work.send_failures} times: {exc.message}")
+            else:
+                self._notice("storage_retry", submission_id=work.submission_id, attempt=work.send_failures,
+                             message=exc.message)
+            return
+        except DispatchError as exc:
+            self._finish(work, "failed", reason=exc.message)
+            return
+        work.sent = True
+        self.state.pending_send.pop(work.submission_id, None)
+        self._record("sent", submission_id=work.submission_id, task_id=work.task_id, result=sent.result.uri,
+                     digest=sent.result.digest_hex)
