@@ -121,7 +121,8 @@ def main() -> int:
                 rows.append(r)
                 print(f"| {dataset} | {seed} | {r['train']}/{r['test']} | {100 * r['unsplit']:.2f} | {100 * r['split']:.2f} | {gap:+.2f} | "
                       f"{r['weight_diff']:.1e} | {100 * r['initiator']:.2f} | {100 * r['round_robin']:.2f} | {r['t_unsplit']:.2f} | {r['t_split']:.2f} |")
-            mean = lambda k: 100 * statistics.mean(row[k] for row in rows)  # noqa: E731
+            def mean(key: str, rows: list[dict] = rows) -> float:
+                return 100 * statistics.mean(row[key] for row in rows)
             print(f"| {dataset} | mean | | {mean('unsplit'):.2f} | {mean('split'):.2f} | {mean('split') - mean('unsplit'):+.2f} | | "
                   f"{mean('initiator'):.2f} | {mean('round_robin'):.2f} | | |")
             traces[dataset] = rows[0]["trace"]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test of the project: cargo test for pallet-spec, then pytest.
+# Runs every test of the project: the static checks (scripts/check.sh), the
+# base-install suite, cargo test for pallet-spec, then pytest in the full venv.
 # Installs what it needs on a fresh machine; builds are cached outside the clone
-# (DECENTRALML_CACHE, default ~/.cache/decentralml-build). Extra arguments go to pytest.
+# (DECENTRALML_CACHE, default ~/.cache/decentralml-build). Extra arguments go to
+# the last pytest run.
 set -euo pipefail
 . "$(dirname "$0")/_env.sh"
 cd "$ROOT"
@@ -30,12 +32,21 @@ if ! command -v bwrap >/dev/null 2>&1; then
   $SUDO apt-get update && $SUDO apt-get install -y bubblewrap
 fi
 
-echo "== lint-imports (the layer contract in pyproject.toml)" >&2
-lint-imports
+echo "== checks: ruff, mypy, deptry, import-linter, locks" >&2
+"$ROOT/scripts/check.sh"
+
+# The client as a contributor installs it: the base dependencies and the test
+# tools only (requirements/test.lock: no TensorFlow, PyTorch or Flower), every
+# test that does not train a model, so an undeclared dependency fails here.
+# The install-marked tests (a fresh venv at the lowest and the highest locked
+# versions) run here only.
+echo "== pytest, base install (no ml extra)" >&2
+BASE_VENV="$(dml_lock_venv base-test "$ROOT/requirements/test.lock" --with-package)"
+PATH="$BASE_VENV/bin:$PATH" VIRTUAL_ENV="$BASE_VENV" "$BASE_VENV/bin/python" -m pytest -m "not ml" -p no:cacheprovider
 
 echo "== cargo test (pallet-spec)" >&2
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
 (cd "$ROOT/pallet-spec" && cargo test --workspace --locked)
 
-echo "== pytest" >&2
-python -m pytest "$@"
+echo "== pytest, full install" >&2
+python -m pytest -m "not install" "$@"

@@ -341,7 +341,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--contributor-index", type=int, default=_env_int("DECENTRALML_CONTRIBUTOR_INDEX"))
     parser.add_argument("--data", type=Path, default=os.environ.get("DECENTRALML_DATA") or None)
     parser.add_argument("--contributor-id", default=os.environ.get("DECENTRALML_CONTRIBUTOR_ID") or None)
+    parser.add_argument("--debug", action="store_true", default=os.environ.get("DECENTRALML_DEBUG", "").lower() in ("1", "true", "yes"),
+                        help="Show TensorFlow's start-up logging.")
     args = parser.parse_args(argv)
+    if not args.debug:
+        # TensorFlow's start-up lines off the terminal (decentralml.fl.framework_logs explains both
+        # variables; this bundle runs without decentralml installed, so it sets them itself).
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     if not Path(args.global_model).is_file():
         print(f"error: no global model at {args.global_model}; pass --global-model PATH.", file=sys.stderr)
         return 2

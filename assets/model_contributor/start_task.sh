@@ -11,6 +11,7 @@
 #                                                               < num_contributors in settings.py)
 #   --data FILE               | DECENTRALML_DATA               or your own data: .csv (features..., label) or .npz (x, y)
 #   --contributor-id ID       | DECENTRALML_CONTRIBUTOR_ID     recorded in metrics.json (default: random)
+#   --debug                   | DECENTRALML_DEBUG              show TensorFlow's start-up logging (hidden by default)
 # Output: DIR/weights.safetensors and DIR/metrics.json; one JSON line on stdout; exit 0 on success.
 #
 # Environment: if the current python3 (or $DECENTRALML_PYTHON) already satisfies requirements.txt it is

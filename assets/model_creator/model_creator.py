@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from decentralml.errors import TrainingError, UsageError
+from decentralml.fl.framework_logs import quiet_framework_logs
 from decentralml.fl.strategy import AggregateResult, Update, strategy_by_name
 from decentralml.fl.validation import Evaluation, ValidationReport
 from decentralml.fl.validation import validate_contribution as check_contribution
@@ -241,7 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     init = sub.add_parser("init", help="Write OUT_DIR/global_model.safetensors and OUT_DIR/contributor_bundle/.")
     init.add_argument("out_dir", type=Path)
     init.add_argument("--pretrain-epochs", type=int, default=0, help="Train the initial model on the creator's data first.")
+    parser.add_argument("--debug", action="store_true", help="Show TensorFlow's start-up logging.")
     args = parser.parse_args(argv)
+    quiet_framework_logs(args.debug)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = create_model()

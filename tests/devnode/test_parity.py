@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from substrateinterface import Keypair, SubstrateInterface
 
-from decentralml.primitives.hashing import blake2_256
 from decentralml.devnode.runtime.trie import trie_root
+from decentralml.primitives.hashing import blake2_256
 from tests.devnode.test_rpc import Client
 
 pytestmark = pytest.mark.integration

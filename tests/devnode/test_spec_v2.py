@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from substrateinterface import Keypair, SubstrateInterface
 
-from decentralml.primitives.hashing import blake2_256
 from decentralml.devnode.runtime.trie import _build, closest_descendant_merkle_value, trie_root
+from decentralml.primitives.hashing import blake2_256
 from tests.devnode.test_rpc import Client
 
 pytestmark = pytest.mark.integration
@@ -125,6 +125,7 @@ def test_closest_descendant_merkle_value_is_the_node_in_the_state_trie(devnode, 
         "chainHead_v1_storage",
         [sub, genesis, [{"key": "0x", "type": "closestDescendantMerkleValue"}, {"key": SYSTEM_ACCOUNT, "type": "closestDescendantMerkleValue"}], None],
     )["result"]
+    assert started["result"] == "started"
     got = client.notification(sub)["items"]
     header_root = client.call("chain_getHeader", [genesis])["result"]["stateRoot"]
     assert got[0] == {"key": "0x", "closestDescendantMerkleValue": header_root}

@@ -37,6 +37,10 @@ def test_demo_json_two_rounds_with_a_poisoned_contribution() -> None:
     change = {b["name"]: int(b["after"]) - int(b["before"]) for b in summary["balances"].values()}
     accepted = {name: sum(c["verdict"] == "accepted" for r in summary["rounds"] for c in r["contributions"] if c["name"] == name)
                 for name in ("Bob", "Charlie", "Dave")}
-    for name, count in accepted.items():  # reward per accepted result, minus fees under 0.01 UNIT
-        assert count * 10 * UNIT - UNIT // 100 < change[name] < count * 10 * UNIT
-    assert -sum(accepted.values()) * 10 * UNIT - UNIT // 100 < change["Alice"] < -sum(accepted.values()) * 10 * UNIT
+    # Reward per accepted result, minus fees. assign_task and close_task are charged for their
+    # worst case (13.9e9 ref time, about 0.014 UNIT each, pallet-spec/README.md §8): a worker
+    # assigns once per round, the creator closes each round's task: together well under 0.1 UNIT.
+    fees = UNIT // 10
+    for name, count in accepted.items():
+        assert count * 10 * UNIT - fees < change[name] < count * 10 * UNIT
+    assert -sum(accepted.values()) * 10 * UNIT - fees < change["Alice"] < -sum(accepted.values()) * 10 * UNIT

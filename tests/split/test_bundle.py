@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 
-torch = pytest.importorskip("torch")
-
-from decentralml.errors import IntegrityError  # noqa: E402
-from decentralml.fl.split import protocols, weights  # noqa: E402
-from decentralml.fl.split.data import prepare_shards  # noqa: E402
-from decentralml.fl.split.model import SplitSpec  # noqa: E402
-from decentralml.fl.split.runner import (  # noqa: E402
+from decentralml.errors import IntegrityError
+from decentralml.fl.split import protocols, weights
+from decentralml.fl.split.data import prepare_shards
+from decentralml.fl.split.model import SplitSpec
+from decentralml.fl.split.runner import (
     BundleConfig,
     Protocol,
     check_result,
@@ -25,7 +23,7 @@ from decentralml.fl.split.runner import (  # noqa: E402
     write_base_model,
     write_config,
 )
-from decentralml.fl.split.train import TrainConfig  # noqa: E402
+from decentralml.fl.split.train import TrainConfig
 
 pytestmark = pytest.mark.ml
 
@@ -74,6 +72,8 @@ def test_creator_start_task_aggregates_participant_results(shards, tmp_path):
 
 
 def test_check_result_refuses_what_does_not_fit(shards, tmp_path):
+    import torch
+
     config = _config(Protocol.ROUND_ROBIN)
     base = write_base_model(config, tmp_path / "base.safetensors")
     run_contribution(config, base, shards.participants[0], tmp_path / "ok")

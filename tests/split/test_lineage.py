@@ -9,6 +9,7 @@ import pytest
 from substrateinterface import Keypair, KeypairType
 
 from decentralml.chain.signer import keypair_from_suri
+from decentralml.cli.lineage import lineage_rows, report_to_dict  # noqa: E402
 from decentralml.config import CryptoType
 from decentralml.errors import IntegrityError, UsageError
 from decentralml.lineage import (
@@ -25,8 +26,6 @@ from decentralml.lineage import (
     verify,
     verify_result_lineage,
 )
-
-from decentralml.cli.lineage import lineage_rows, report_to_dict  # noqa: E402
 from decentralml.primitives.digests import file_digest  # noqa: E402
 
 OUTPUT = b"server half weights"

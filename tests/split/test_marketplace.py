@@ -12,22 +12,19 @@ import shutil
 from pathlib import Path
 
 import pytest
+from substrateinterface import Keypair
 
-pytest.importorskip("torch")
-
-from substrateinterface import Keypair  # noqa: E402
-
-from decentralml.chain.client import ChainClient  # noqa: E402
-from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy  # noqa: E402
-from decentralml.errors import IntegrityError  # noqa: E402
-from decentralml.usecases import split_learning as marketplace  # noqa: E402
-from decentralml.fl.split.data import prepare_shards  # noqa: E402
-from decentralml.fl.split.model import SplitSpec  # noqa: E402
-from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config  # noqa: E402
-from decentralml.fl.split.train import TrainConfig  # noqa: E402
-from decentralml.lineage import decode_inline_result, verify_result_lineage  # noqa: E402
-from decentralml.storage import StoreSettings, open_store  # noqa: E402
-from decentralml.usecases import TaskSpec, create_task  # noqa: E402
+from decentralml.chain.client import ChainClient
+from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy
+from decentralml.errors import IntegrityError
+from decentralml.fl.split.data import prepare_shards
+from decentralml.fl.split.model import SplitSpec
+from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config
+from decentralml.fl.split.train import TrainConfig
+from decentralml.lineage import decode_inline_result, verify_result_lineage
+from decentralml.storage import StoreSettings, open_store
+from decentralml.usecases import TaskSpec, create_task
+from decentralml.usecases import split_learning as marketplace
 
 pytestmark = [pytest.mark.integration, pytest.mark.ml]
 

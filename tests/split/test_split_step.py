@@ -7,15 +7,12 @@ import copy
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-from torch import nn  # noqa: E402
-
-from decentralml.errors import IntegrityError, TrainingError, UsageError  # noqa: E402
-from decentralml.fl.split import protocols, weights  # noqa: E402
-from decentralml.fl.split.aggregate import weighted_average  # noqa: E402
-from decentralml.fl.split.model import SplitSpec, build_network, split_network  # noqa: E402
-from decentralml.fl.split.step import ClientHalf, ServerHalf, split_step  # noqa: E402
-from decentralml.fl.split.train import TrainConfig, make_optimizer, train_split, train_unsplit  # noqa: E402
+from decentralml.errors import IntegrityError, TrainingError, UsageError
+from decentralml.fl.split import protocols, weights
+from decentralml.fl.split.aggregate import weighted_average
+from decentralml.fl.split.model import SplitSpec, build_network, split_network
+from decentralml.fl.split.step import ClientHalf, ServerHalf, split_step
+from decentralml.fl.split.train import TrainConfig, make_optimizer, train_split, train_unsplit
 
 pytestmark = pytest.mark.ml
 
@@ -28,6 +25,8 @@ SPECS = [
 
 
 def _batch(spec: SplitSpec, n: int = 12):
+    import torch
+
     generator = torch.Generator().manual_seed(11)
     if spec.arch == "mlp":
         inputs = torch.randn(n, spec.in_features, generator=generator)
@@ -39,6 +38,9 @@ def _batch(spec: SplitSpec, n: int = 12):
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.arch}-cut{s.cut}")
 def test_gradients_across_the_cut_equal_unsplit_gradients(spec):
+    import torch
+    from torch import nn
+
     inputs, labels = _batch(spec)
     reference = build_network(spec)
     whole = copy.deepcopy(reference)
@@ -59,6 +61,9 @@ def test_gradients_across_the_cut_equal_unsplit_gradients(spec):
 
 
 def test_split_training_matches_unsplit_training():
+    import torch
+    from torch import nn
+
     spec = SPECS[0]
     inputs, labels = _batch(spec, 40)
     config = TrainConfig(epochs=3, batch_size=8, lr="0.1", momentum="0.9", seed=2)
@@ -83,6 +88,8 @@ def test_activations_cross_the_cut_without_graph():
 
 
 def test_client_backward_before_forward_is_refused():
+    import torch
+
     spec = SPECS[0]
     client_model, _ = split_network(build_network(spec), spec.cut)
     client = ClientHalf(client_model, make_optimizer(client_model, TrainConfig()))
@@ -91,6 +98,8 @@ def test_client_backward_before_forward_is_refused():
 
 
 def test_checkpoint_round_trip_with_optimizer_state():
+    import torch
+
     spec = SPECS[1]
     inputs, labels = _batch(spec, 24)
     outcome = protocols.participant_step(spec, TrainConfig(epochs=1, batch_size=8), protocols.initial_checkpoint(spec), inputs, labels)
@@ -124,6 +133,8 @@ def test_bad_cut_layer_refused():
 
 
 def _participant(spec, value: float, samples: int) -> weights.Checkpoint:
+    import torch
+
     base = protocols.initial_checkpoint(spec)
     server = {k: torch.full_like(v, value) for k, v in base.part("server").items()}
     server_opt = {f"{i}.momentum_buffer": torch.full_like(v, value) for i, v in enumerate(base.part("server").values())}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from decentralml.errors import ConfigError, UsageError
+from decentralml.storage import Reference, StorageType
 from decentralml.storage.ipfs import IpfsStore, _auth_header, api_base_url
 from decentralml.storage.s3 import S3Store
-from decentralml.storage import Reference, StorageType
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from decentralml.errors import (
     StorageError,
     UsageError,
 )
-from decentralml.storage import Reference
 from decentralml.primitives.digests import pack_digest
 from tests.storage.backends import Harness, LocalHarness, S3Harness
 from tests.storage.trees import PINNED_TREE_DIGEST, PINNED_TREE_SIZE, make_pinned_tree, snapshot

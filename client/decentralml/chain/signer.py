@@ -18,7 +18,6 @@ is blake2-256 of the compressed secp256k1 public key and the signature is a
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 
 from decentralml.config import CryptoType

@@ -11,12 +11,13 @@ import typer
 from decentralml.chain.signer import keypair_from_suri
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.handler import CliApp
 from decentralml.cli.output import UntrustedTable
 from decentralml.config import CryptoType
 from decentralml.errors import ConfigError, UsageError
 from decentralml.keystore import KeystoreEntry, validate_name
 
-app = typer.Typer(help="Manage signing accounts in the encrypted local keystore.", no_args_is_help=True)
+app = CliApp(help="Manage signing accounts in the encrypted local keystore.", no_args_is_help=True)
 
 
 def _new_password(run: RunContext) -> str:

@@ -1,100 +1,28 @@
-"""The root ``decentralml`` Typer app: global options, command registration,
-and the one top-level error handler.
+"""The root ``decentralml`` Typer app: global options and command registration.
 
-Every :class:`~decentralml.errors.DecentralMLError` becomes its one-line
-message on stderr and its exit code; Ctrl-C exits 130; anything unexpected
-exits 1 with a hint to rerun with ``--debug`` (which shows tracebacks). Under
-``--json`` the same line is a JSON object, ``{"error": {...}}``, still on stderr
-so stdout holds only a command's data.
+Failures are mapped to one line and an exit code by :mod:`decentralml.cli.handler`,
+inside every command (so ``CliRunner`` tests see what a user sees); :func:`main`
+is the console script and maps what happens outside a command.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import traceback
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
-import click
 import typer
-from typer.core import TyperGroup
 
 from decentralml import __version__
 from decentralml.cli.context import RunContext
+from decentralml.cli.handler import CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
 from decentralml.config import DEFAULT_URL, build_settings
-from decentralml.errors import DecentralMLError
-from decentralml.untrusted import printable
+from decentralml.fl.framework_logs import quiet_framework_logs
 
-EXIT_INTERRUPTED = 130
-EXIT_UNEXPECTED = 1
-
-
-def _debug_requested(ctx: click.Context) -> bool:
-    obj = ctx.find_object(RunContext)
-    if obj is not None:
-        return obj.settings.debug
-    return "--debug" in sys.argv or os.environ.get("DECENTRALML_DEBUG", "").lower() in ("1", "true", "yes")
-
-
-def _json_requested(ctx: click.Context | None) -> bool:
-    obj = ctx.find_object(RunContext) if ctx is not None else None
-    if obj is not None:
-        return obj.settings.json
-    if ctx is not None and "json_output" in ctx.params:  # the root callback failed before settings existed
-        return bool(ctx.params["json_output"])
-    return "--json" in sys.argv or os.environ.get("DECENTRALML_JSON", "").lower() in ("1", "true", "yes")
-
-
-def _print_error(text: str, ctx: click.Context | None = None, *, exc: BaseException | None = None, exit_code: int) -> None:
-    text = printable(text)  # untrusted text: controls escaped, URL credentials redacted
-    if not _json_requested(ctx):
-        click.echo(f"Error: {text}", err=True)
-        return
-    error: dict[str, Any] = {"message": text, "exit_code": exit_code, "type": type(exc).__name__ if exc else None}
-    if isinstance(exc, DecentralMLError):
-        error.update(message=exc.message, hint=exc.hint)
-        for attribute in ("module", "name"):  # a pallet error's identity (DispatchError)
-            if getattr(exc, attribute, None) is not None:
-                error[attribute] = getattr(exc, attribute)
-    click.echo(json.dumps({"error": error}, sort_keys=True), err=True)
-
-
-class DecentralMLGroup(TyperGroup):
-    """A Typer group whose invoke maps our errors to one line and an exit code.
-
-    Doing it here (not only in :func:`main`) makes ``CliRunner`` tests see the
-    same exit codes and messages as a user does.
-    """
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
-            raise
-        except DecentralMLError as exc:
-            if _debug_requested(ctx):
-                traceback.print_exc(file=sys.stderr)
-            _print_error(exc.one_line(), ctx, exc=exc, exit_code=exc.exit_code)
-            raise click.exceptions.Exit(exc.exit_code) from exc
-        except KeyboardInterrupt as exc:
-            _print_error("Interrupted.", ctx, exc=exc, exit_code=EXIT_INTERRUPTED)
-            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
-            if _debug_requested(ctx):
-                traceback.print_exc(file=sys.stderr)
-            _print_error(
-                f"Unexpected {type(exc).__name__}: {exc}. Rerun with --debug for the traceback.",
-                ctx, exc=exc, exit_code=EXIT_UNEXPECTED,
-            )
-            raise click.exceptions.Exit(EXIT_UNEXPECTED) from exc
-
-
-app = typer.Typer(
+app = CliApp(
     name="decentralml",
-    cls=DecentralMLGroup,
     help="DecentralML: create, take and pay for machine-learning tasks on a Substrate chain.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -151,6 +79,7 @@ def root(
     ),
 ) -> None:
     """Global options; the settings of this run are built here."""
+    quiet_framework_logs(debug)
     settings = build_settings(
         url=url,
         suri=suri,
@@ -177,16 +106,16 @@ for _commands in (tasks, run_task, results, wallet, federate, account, split, de
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point: run the app, exit with its code."""
-    command = typer.main.get_command(app)
+    """Console-script entry point: run the app, exit with its code.
+
+    Failures inside a command are handled there; this maps the rest (an error
+    raised while the command line is parsed, Ctrl-C between commands).
+    """
     try:
-        command.main(args=argv, prog_name="decentralml", standalone_mode=True)
-    except DecentralMLError as exc:  # raised outside a command (should not happen)
-        _print_error(exc.one_line(), exc=exc, exit_code=exc.exit_code)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt as exc:
-        _print_error("Interrupted.", exc=exc, exit_code=EXIT_INTERRUPTED)
-        sys.exit(EXIT_INTERRUPTED)
+        app(args=argv, prog_name="decentralml")
+    except (Exception, KeyboardInterrupt) as exc:
+        json_mode, debug = run_flags(None, argv)
+        sys.exit(exit_for(exc, json_mode=json_mode, debug=debug).exit_code)
 
 
 if __name__ == "__main__":

@@ -123,8 +123,8 @@ def federate_cmd(
     max_download_bytes: common.MaxDownloadOpt = None,
 ) -> None:
     """Download and verify a round's accepted results, aggregate, evaluate, save the new global model."""
-    from decentralml.usecases.federation import federate, open_next_round
     from decentralml.fl.strategy import strategy_by_name
+    from decentralml.usecases.federation import federate, open_next_round
 
     run = run_context(ctx)
     bundle = _bundle(creator_bundle)

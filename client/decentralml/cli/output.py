@@ -28,7 +28,6 @@ from decentralml.untrusted import UntrustedTable, printable
 
 __all__ = ["Output", "UntrustedTable"]
 
-
 PIPE_WIDTH = 160
 
 

@@ -16,9 +16,10 @@ import typer
 
 from decentralml.cli import common
 from decentralml.cli.context import run_context
+from decentralml.cli.handler import CliApp
 from decentralml.errors import UsageError
 
-app = typer.Typer(name="split", help="Split learning (PyTorch): bundles, contributions, aggregation.", no_args_is_help=True)
+app = CliApp(name="split", help="Split learning (PyTorch): bundles, contributions, aggregation.", no_args_is_help=True)
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "assets" / "split_learning" / "participant"
 TEMPLATE_FILES = ("start_task.sh", "split_task.py", "requirements.txt")
@@ -167,8 +168,8 @@ def aggregate_cmd(
     strategy: Annotated[str, typer.Option("--strategy", help="fedavg (weighted by samples), median, trimmed-mean or krum.")] = "fedavg",
 ) -> None:
     """Verify the participants' lineage, aggregate their server halves, train and sign the main model."""
-    from decentralml.usecases.split_learning import aggregate_task
     from decentralml.fl.strategy import STRATEGIES
+    from decentralml.usecases.split_learning import aggregate_task
 
     run = run_context(ctx)
     if strategy not in STRATEGIES:

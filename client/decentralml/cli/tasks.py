@@ -16,7 +16,7 @@ from decentralml.chain.types import Task, TaskStatus, TaskType, ValidationStrate
 from decentralml.cli import common
 from decentralml.cli.context import run_context
 from decentralml.cli.output import UntrustedTable
-from decentralml.usecases import creator, contributor
+from decentralml.usecases import contributor, creator
 
 
 class TaskTypeChoice(str, enum.Enum):

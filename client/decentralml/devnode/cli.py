@@ -13,21 +13,21 @@ import shutil
 import signal
 import sys
 import tempfile
-import traceback
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from decentralml.cli.handler import CliApp
 from decentralml.devnode.limits import MIB, RpcLimits, RpcMethodsPolicy, parse_cors
 from decentralml.devnode.node import DEFAULT_FINALITY_DELAY, DEFAULT_FINALITY_LAG
-from decentralml.errors import ConfigError, DecentralMLError, UsageError
+from decentralml.errors import ConfigError, UsageError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9944
 DEV_ACCOUNTS = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
 
-app = typer.Typer(
+app = CliApp(
     name="devnode",
     help="Run a local DecentralML dev chain (instant seal, funded dev accounts) or purge its data.",
     invoke_without_command=True,
@@ -42,13 +42,6 @@ def default_base_path() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_path("decentralml")) / "devnode"
-
-
-def _fail(exc: DecentralMLError, debug: bool) -> typer.Exit:
-    if debug:
-        traceback.print_exc(file=sys.stderr)
-    typer.echo(f"Error: {exc.one_line()}", err=True)
-    return typer.Exit(exc.exit_code)
 
 
 @app.callback(invoke_without_command=True)
@@ -94,7 +87,7 @@ def run(
     if ctx.invoked_subcommand is not None:
         return
     if tmp and base_path is not None:
-        raise _fail(UsageError("--tmp and --base-path exclude each other.", hint="Pass only one of them."), debug)
+        raise UsageError("--tmp and --base-path exclude each other.", hint="Pass only one of them.")
     finality = (finality_lag, finality_delay)
     limits = RpcLimits(
         max_request_bytes=rpc_max_request_size * MIB,
@@ -105,17 +98,14 @@ def run(
         cors=parse_cors(rpc_cors),
         unsafe_methods=rpc_methods == RpcMethodsPolicy.UNSAFE or (rpc_methods == RpcMethodsPolicy.AUTO and tmp),
     )
-    try:
-        if tmp:
-            directory = Path(tempfile.mkdtemp(prefix="decentralml-devnode-"))
-            try:
-                asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, finality, limits, temporary=True))
-            finally:
-                shutil.rmtree(directory, ignore_errors=True)
-        else:
-            asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, finality, limits, temporary=False))
-    except DecentralMLError as exc:
-        raise _fail(exc, debug) from None
+    if tmp:
+        directory = Path(tempfile.mkdtemp(prefix="decentralml-devnode-"))
+        try:
+            asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, finality, limits, temporary=True))
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+    else:
+        asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, finality, limits, temporary=False))
 
 
 @app.command()
@@ -124,7 +114,8 @@ def purge(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
 ) -> None:
     """Delete the chain data of a base path (blocks and state)."""
-    from decentralml.devnode.store import chain_dir, purge as purge_chain
+    from decentralml.devnode.store import chain_dir
+    from decentralml.devnode.store import purge as purge_chain
 
     target = base_path or default_base_path()
     if not chain_dir(target).exists():
@@ -205,8 +196,8 @@ def dev_accounts() -> list[tuple[str, str, bytes]]:
 def _announce(
     node: object, ws_url: str, http_url: str, data: str, block_time: float | None, finality: tuple[int, float]
 ) -> None:
-    from decentralml.devnode.node import DevNode
     from decentralml.devnode.keys import free_balance
+    from decentralml.devnode.node import DevNode
 
     assert isinstance(node, DevNode)
     properties = node.runtime.properties()
@@ -236,8 +227,7 @@ def _announce(
 
 def main() -> None:
     """Entry point of ``python -m decentralml.devnode``."""
-    command = typer.main.get_command(app)
     try:
-        command(prog_name="decentralml devnode")
+        app(prog_name="decentralml devnode")
     except KeyboardInterrupt:
         sys.exit(130)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.hashing import blake2_256 as blake2_256  # re-exported: the node hashes with it
 
 
 class CodecError(ValueError):

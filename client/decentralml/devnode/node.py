@@ -383,7 +383,7 @@ class DevNode:
         built: list[_Built] = []
         deadline = time.perf_counter() + MAX_BUILD_SECONDS_PER_COMMIT
         if self.block_time is not None and interval_due:
-            entries = []
+            entries: list[PoolEntry] = []
             while len(entries) < MAX_TXS_PER_BLOCK and (entry := self.pool.pop_ready()) is not None:
                 entries.append(entry)
             built.append(self._build(entries))

@@ -367,7 +367,7 @@ class RpcMethods:
         number = self._block_at(at).number
         raw_prefix = b"" if prefix is None else _hex_param(prefix, "storage key prefix")
         raw_start = None if start is None else _hex_param(start, "start key")
-        keys = []
+        keys: list[str] = []
         for key in self.node.history.keys_with_prefix(raw_prefix, number, raw_start):
             if len(keys) >= count:
                 break

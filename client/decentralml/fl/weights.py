@@ -296,7 +296,7 @@ class SafetensorsModel:
         offset = begin + start_row * row_bytes
         if offset + out.nbytes > end:
             raise TrainingError(f"Internal: rows beyond the end of tensor {name!r}.")
-        view = memoryview(out.reshape(-1).view(np.uint8))
+        view = out.reshape(-1).view(np.uint8).data
         fd = os.open(self.path, os.O_RDONLY)
         try:
             done = 0

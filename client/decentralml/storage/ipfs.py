@@ -53,14 +53,14 @@ from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives import packing
 from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import (
-    HashingFileWriter,
-    prefetch,
-    ChunkReader,
     CHUNK_SIZE,
+    ChunkReader,
+    HashingFileWriter,
     TransferObserver,
     check_get_dest,
     check_put_source,
     observer,
+    prefetch,
     staged_path,
     verify,
 )

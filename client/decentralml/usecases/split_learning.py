@@ -260,7 +260,8 @@ def contribute(
         assigned = assign_task(chain, keypair, task_id, open_store, Path(work_dir))
     script, base = _bundle_paths(assigned)
     config = load_config(assigned.bundle_dir)
-    start, parents, previous_id = base, (), None
+    parents: tuple[str, ...] = ()
+    start, previous_id = base, None
     if config.protocol == Protocol.ROUND_ROBIN:
         previous = _wait_for_previous(chain, task_id, assigned.submission_id, wait_seconds, poll_seconds)
         if previous is not None:

@@ -15,6 +15,8 @@ pub use pallet::*;
 pub mod types;
 pub mod weights;
 
+#[cfg(any(feature = "runtime-benchmarks", test))]
+mod benchmarking;
 #[cfg(test)]
 mod mock;
 #[cfg(test)]
@@ -66,11 +68,33 @@ pub mod pallet {
 		/// Maximum `max_assignments` of a task.
 		#[pallet::constant]
 		type MaxAssignmentsPerTask: Get<u32>;
-		/// Minimum reward per assignment (must be at least the existential deposit).
+		/// Minimum reward per assignment. At least the currency's existential deposit, so that
+		/// a reward can always be paid to a new account (checked by `integrity_test`).
 		#[pallet::constant]
 		type MinReward: Get<BalanceOf<Self>>;
-		/// Weights of the calls.
+		/// Weights of the calls (`weights::SubstrateWeight<Runtime>`).
 		type WeightInfo: WeightInfo;
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// The configuration can hold the pallet's promises: a reward can be paid to a new
+		/// account, and a task can have at least one slot, a question and asset URIs.
+		fn integrity_test() {
+			use frame_support::traits::fungible::Inspect as _;
+			assert!(
+				T::MinReward::get() >= T::Currency::minimum_balance(),
+				"MinReward must be at least the existential deposit: a smaller reward cannot be paid to a new account"
+			);
+			assert!(T::MaxAssignmentsPerTask::get() >= 1, "MaxAssignmentsPerTask must be at least 1");
+			assert!(T::MaxQuestionLen::get() >= 1, "MaxQuestionLen must be at least 1");
+			assert!(T::MaxUriLen::get() >= 1, "MaxUriLen must be at least 1");
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
 	}
 
 	/// The id the next created task gets.
@@ -219,7 +243,16 @@ pub mod pallet {
 
 	#[pallet::call]
 	impl<T: Config> Pallet<T> {
-		/// Create a task and escrow `pays_amount * max_assignments` from the caller.
+		/// Create a task and escrow `pays_amount * max_assignments` from the caller into the
+		/// task's escrow account (`escrow_account(task_id)`); the task gets the next task id.
+		///
+		/// - Origin: signed, the creator.
+		/// - Emits `TaskCreated`.
+		/// - Errors: `EmptyQuestion`, `RewardTooLow` (below `MinReward`),
+		///   `InvalidMaxAssignments` (outside 1..=`MaxAssignmentsPerTask`), `ExpirationInPast`,
+		///   `InvalidAssignmentDeadline`, `AssetsMismatchTaskType`, `EmptyUri`, `EscrowOverflow`,
+		///   `InsufficientBalance` (the escrow would leave less than the existential deposit).
+		/// - Weight: `create_task(question bytes + asset URI bytes)`.
 		#[pallet::call_index(0)]
 		#[pallet::weight(T::WeightInfo::create_task(
 			(question.len() as u32).saturating_add(assets.uri_len())
@@ -292,9 +325,18 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Take a free slot of an open, unexpired task.
+		/// Take a free slot of an open, unexpired task. Slots held past their deadline are
+		/// released first (`AssignmentExpired` for each); the new submission gets the next
+		/// submission id and a deadline of `now + assignment_deadline` (at most the task's
+		/// expiration block).
+		///
+		/// - Origin: signed, the worker (not the creator).
+		/// - Emits `AssignmentExpired` (zero or more), then `TaskAssigned`.
+		/// - Errors: `TaskNotFound`, `TaskNotOpen`, `TaskExpired`, `CreatorCannotAssign`,
+		///   `AlreadyAssigned` (the worker holds a live submission of the task), `NoFreeSlot`.
+		/// - Weight: `assign_task(MaxAssignmentsPerTask)`, the worst case of live submissions.
 		#[pallet::call_index(1)]
-		#[pallet::weight(T::WeightInfo::assign_task())]
+		#[pallet::weight(T::WeightInfo::assign_task(T::MaxAssignmentsPerTask::get()))]
 		pub fn assign_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
 			let worker = ensure_signed(origin)?;
 			let now = frame_system::Pallet::<T>::block_number();
@@ -344,7 +386,15 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Send the result of an assigned submission (AutoAccept tasks pay at once).
+		/// Send the result of an assigned submission, with an optional inline result and
+		/// lineage digest. On an AutoAccept task the result is accepted and paid at once.
+		///
+		/// - Origin: signed, the worker of the submission.
+		/// - Emits `TaskResultSubmitted`; on AutoAccept also `TaskResultAccepted` and, for the
+		///   last slot, `TaskCompleted`.
+		/// - Errors: `SubmissionNotFound`, `NotAssignedWorker`, `NotAwaitingResult`,
+		///   `AssignmentDeadlinePassed`, `EmptyUri`, `TaskNotFound`.
+		/// - Weight: `send_task_result(result URI bytes + inline result bytes)`.
 		#[pallet::call_index(2)]
 		#[pallet::weight(T::WeightInfo::send_task_result(
 			(result.uri.len() as u32)
@@ -386,7 +436,13 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Record the creator's validation outcome of a pending result.
+		/// Record the creator's validation outcome (`passed`, `score` in basis points) of a
+		/// result waiting for validation. It decides nothing: accept or reject follows.
+		///
+		/// - Origin: signed, the task creator.
+		/// - Emits `TaskResultValidated`.
+		/// - Errors: `SubmissionNotFound`, `TaskNotFound`, `NotTaskCreator`, `InvalidScore`
+		///   (above 10_000), `NotPendingValidation`.
 		#[pallet::call_index(3)]
 		#[pallet::weight(T::WeightInfo::validate_task_result())]
 		pub fn validate_task_result(
@@ -412,7 +468,13 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Accept a result and pay its reward from escrow.
+		/// Accept a result (pending or validated) and pay its reward from the task's escrow
+		/// to the worker; the task completes when every slot is accepted.
+		///
+		/// - Origin: signed, the task creator.
+		/// - Emits `TaskResultAccepted`, and `TaskCompleted` for the last slot.
+		/// - Errors: `SubmissionNotFound`, `TaskNotFound`, `NotTaskCreator`,
+		///   `NotAwaitingDecision`.
 		#[pallet::call_index(4)]
 		#[pallet::weight(T::WeightInfo::accept_task_result())]
 		pub fn accept_task_result(origin: OriginFor<T>, submission_id: SubmissionId) -> DispatchResult {
@@ -428,7 +490,13 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Reject a result: its slot is freed and the escrow stays for another worker.
+		/// Reject a result (pending or validated): its slot is freed and its reward stays in
+		/// escrow for another worker.
+		///
+		/// - Origin: signed, the task creator.
+		/// - Emits `TaskResultRejected`.
+		/// - Errors: `SubmissionNotFound`, `TaskNotFound`, `NotTaskCreator`,
+		///   `NotAwaitingDecision`.
 		#[pallet::call_index(5)]
 		#[pallet::weight(T::WeightInfo::reject_task_result())]
 		pub fn reject_task_result(origin: OriginFor<T>, submission_id: SubmissionId) -> DispatchResult {
@@ -455,9 +523,17 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Close a task and refund its unspent escrow to the creator.
+		/// Close an open task and refund its unspent escrow to the creator. Before the
+		/// expiration block only the creator may close, and only when no worker holds a slot
+		/// within its deadline; from the expiration block anyone may, and held slots expire.
+		///
+		/// - Origin: signed, the creator (anyone from the task's expiration block).
+		/// - Emits `AssignmentExpired` (zero or more), then `TaskClosed`.
+		/// - Errors: `TaskNotFound`, `TaskNotOpen`, `CloseNotAllowed`, `ResultsPendingDecision`,
+		///   `AssignmentsInProgress`, `EscrowOverflow`.
+		/// - Weight: `close_task(MaxAssignmentsPerTask)`, the worst case of live submissions.
 		#[pallet::call_index(6)]
-		#[pallet::weight(T::WeightInfo::close_task())]
+		#[pallet::weight(T::WeightInfo::close_task(T::MaxAssignmentsPerTask::get()))]
 		pub fn close_task(origin: OriginFor<T>, task_id: TaskId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let now = frame_system::Pallet::<T>::block_number();
@@ -506,6 +582,100 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Pallet<T> {
+		/// The pallet's invariants, checked by the `try_state` hook (try-runtime builds) and
+		/// after every step of the property tests:
+		/// - ids: every task id is below `NextTaskId`, every submission id below
+		///   `NextSubmissionId`; the `TaskSubmissions` and `WorkerSubmissions` indexes match
+		///   the submissions;
+		/// - money: a submission is paid the task's reward once, only when accepted; a task's
+		///   `paid` is the sum of its submissions' payments; the escrow of an open task holds
+		///   at least the unspent rewards `pays_amount * max_assignments - paid`;
+		/// - slots: `accepted` counts the accepted submissions, `assigned` the live ones
+		///   (Assigned, PendingValidation, Validated), `assigned + accepted <= max_assignments`;
+		///   `LiveSubmissions` lists exactly the live submissions of an open task and nothing
+		///   for a completed or closed one; `OpenTasks` holds exactly the open tasks.
+		#[cfg(any(feature = "try-runtime", test))]
+		pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+			use frame_support::traits::fungible::Inspect as _;
+			let is_live = |s: ResultSubmissionStatus| {
+				matches!(
+					s,
+					ResultSubmissionStatus::Assigned
+						| ResultSubmissionStatus::PendingValidation
+						| ResultSubmissionStatus::Validated
+				)
+			};
+			let next_task = NextTaskId::<T>::get();
+			for (task_id, task) in Tasks::<T>::iter() {
+				ensure!(task_id < next_task, "a task id is not below NextTaskId");
+				ensure!(
+					task.assigned.saturating_add(task.accepted) <= task.max_assignments,
+					"a task has more live and accepted slots than max_assignments"
+				);
+				let mut paid = BalanceOf::<T>::zero();
+				let (mut accepted, mut live) = (0u32, 0u32);
+				for (sid, ()) in TaskSubmissions::<T>::iter_prefix(task_id) {
+					let sub = Submissions::<T>::get(sid).ok_or("TaskSubmissions lists a missing submission")?;
+					ensure!(sub.task_id == task_id, "TaskSubmissions lists a submission of another task");
+					ensure!(
+						WorkerSubmissions::<T>::contains_key(&sub.worker, sid),
+						"WorkerSubmissions misses a submission"
+					);
+					if sub.status == ResultSubmissionStatus::Accepted {
+						ensure!(sub.paid == task.pays_amount, "an accepted submission was not paid the reward");
+						accepted = accepted.saturating_add(1);
+					} else {
+						ensure!(sub.paid.is_zero(), "a submission that is not accepted was paid");
+					}
+					if is_live(sub.status) {
+						live = live.saturating_add(1);
+					}
+					paid = paid.saturating_add(sub.paid);
+				}
+				ensure!(paid == task.paid, "a task's paid is not the sum of its submissions' payments");
+				ensure!(accepted == task.accepted, "a task's accepted is not its accepted submissions");
+				ensure!(live == task.assigned, "a task's assigned is not its live submissions");
+				let listed = LiveSubmissions::<T>::get(task_id);
+				if task.status == TaskStatus::Open {
+					ensure!(OpenTasks::<T>::contains_key(task_id), "an open task is missing from OpenTasks");
+					ensure!(listed.len() as u32 == live, "LiveSubmissions does not list the live submissions");
+					for sid in listed.iter() {
+						let sub = Submissions::<T>::get(sid).ok_or("LiveSubmissions lists a missing submission")?;
+						ensure!(
+							sub.task_id == task_id && is_live(sub.status),
+							"LiveSubmissions lists a submission that is not live"
+						);
+					}
+					let escrow = task
+						.pays_amount
+						.checked_mul(&BalanceOf::<T>::from(task.max_assignments))
+						.ok_or("a task's escrow overflows")?;
+					ensure!(
+						T::Currency::balance(&Self::escrow_account(task_id)) >= escrow.saturating_sub(task.paid),
+						"an escrow account holds less than the task's unspent rewards"
+					);
+				} else {
+					ensure!(!OpenTasks::<T>::contains_key(task_id), "a completed or closed task is in OpenTasks");
+					ensure!(listed.is_empty(), "a completed or closed task has live submissions");
+				}
+			}
+			let next_submission = NextSubmissionId::<T>::get();
+			for (sid, sub) in Submissions::<T>::iter() {
+				ensure!(sid < next_submission, "a submission id is not below NextSubmissionId");
+				ensure!(
+					TaskSubmissions::<T>::contains_key(sub.task_id, sid),
+					"TaskSubmissions misses a submission"
+				);
+			}
+			for (task_id, ()) in OpenTasks::<T>::iter() {
+				ensure!(
+					Tasks::<T>::get(task_id).is_some_and(|t| t.status == TaskStatus::Open),
+					"OpenTasks lists a task that is not open"
+				);
+			}
+			Ok(())
+		}
+
 		/// The escrow account of a task: `PalletId` sub-account of the task id.
 		pub fn escrow_account(task_id: TaskId) -> T::AccountId {
 			T::PalletId::get().into_sub_account_truncating(task_id)

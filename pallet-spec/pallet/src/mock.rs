@@ -40,6 +40,8 @@ impl pallet_balances::Config for Test {
 
 parameter_types! {
 	pub const DmlPalletId: PalletId = PalletId(*b"decentml");
+	/// MinReward, settable per test thread (the integrity test's boundary).
+	pub static MinRewardForTest: Balance = MIN_REWARD;
 }
 
 impl pallet_decentralml::Config for Test {
@@ -49,7 +51,7 @@ impl pallet_decentralml::Config for Test {
 	type MaxUriLen = ConstU32<512>;
 	type MaxInlineResultLen = ConstU32<4096>;
 	type MaxAssignmentsPerTask = ConstU32<100>;
-	type MinReward = ConstU128<MIN_REWARD>;
+	type MinReward = MinRewardForTest;
 	type WeightInfo = ();
 }
 

@@ -5,7 +5,11 @@ use crate::{
 	OpenTasks, ResultSubmissionStatus, StorageType, Submissions, TaskAssets, TaskStatus, TaskSubmissions,
 	TaskType, Tasks, ValidationStrategy, WorkerSubmissions,
 };
-use frame_support::{assert_noop, assert_ok, dispatch::GetDispatchInfo, traits::fungible::Inspect};
+use frame_support::{
+	assert_noop, assert_ok,
+	dispatch::GetDispatchInfo,
+	traits::{fungible::Inspect, Get},
+};
 use sp_runtime::{AccountId32, DispatchError};
 
 type E = Error<Test>;
@@ -594,7 +598,7 @@ fn weights_grow_with_argument_length() {
 	assert!(w(1, 1) < w(2, 1));
 	assert!(w(1, 1) < w(1, 2));
 	assert_eq!(w(10, 20) - w(0, 0), 30 * crate::weights::PER_BYTE);
-	assert_eq!(w(0, 0), crate::weights::CREATE_TASK_BASE);
+	assert_eq!(w(0, 0), <() as crate::WeightInfo>::create_task(0).ref_time());
 	let s = |uri: usize, inline: Option<usize>| {
 		DmlCall::<Test>::send_task_result {
 			submission_id: 0,
@@ -613,7 +617,56 @@ fn weights_grow_with_argument_length() {
 	assert!(s(1, None) < s(2, None));
 	assert!(s(1, None) < s(1, Some(1)));
 	assert_eq!(s(5, Some(7)) - s(0, None), 12 * crate::weights::PER_BYTE);
-	assert_eq!(<() as crate::WeightInfo>::close_task().ref_time(), crate::weights::CLOSE_TASK);
+}
+
+#[test]
+fn calls_are_charged_for_their_worst_case_of_live_submissions() {
+	let max = <Test as crate::Config>::MaxAssignmentsPerTask::get();
+	let assign = DmlCall::<Test>::assign_task { task_id: 0 }.get_dispatch_info().call_weight;
+	assert_eq!(assign, <() as crate::WeightInfo>::assign_task(max));
+	assert!(assign.all_gt(<() as crate::WeightInfo>::assign_task(max - 1)));
+	let close = DmlCall::<Test>::close_task { task_id: 0 }.get_dispatch_info().call_weight;
+	assert_eq!(close, <() as crate::WeightInfo>::close_task(max));
+	// Every call declares a proof size.
+	assert!(assign.proof_size() > 0 && close.proof_size() > 0);
+}
+
+#[test]
+#[should_panic(expected = "MinReward must be at least the existential deposit")]
+fn integrity_test_rejects_a_min_reward_below_the_existential_deposit() {
+	MinRewardForTest::set(ED - 1);
+	<DecentralML as frame_support::traits::Hooks<u64>>::integrity_test();
+}
+
+#[test]
+fn integrity_test_accepts_a_min_reward_equal_to_the_existential_deposit() {
+	MinRewardForTest::set(ED);
+	<DecentralML as frame_support::traits::Hooks<u64>>::integrity_test();
+}
+
+#[test]
+fn try_state_detects_an_escrow_that_does_not_cover_the_unspent_rewards() {
+	new_test_ext().execute_with(|| {
+		let t = create(2, ValidationStrategy::ManualAccept);
+		assert_ok!(DecentralML::do_try_state());
+		// Drain the escrow behind the pallet's back.
+		<Balances as frame_support::traits::fungible::Mutate<_>>::set_balance(&escrow(t), ED);
+		assert_eq!(
+			DecentralML::do_try_state(),
+			Err("an escrow account holds less than the task's unspent rewards".into())
+		);
+	});
+}
+
+#[test]
+fn try_state_detects_a_live_slot_count_that_disagrees_with_the_submissions() {
+	new_test_ext().execute_with(|| {
+		let t = create(2, ValidationStrategy::ManualAccept);
+		assert_ok!(assign(BOB, t));
+		assert_ok!(DecentralML::do_try_state());
+		Tasks::<Test>::mutate(t, |task| task.as_mut().unwrap().assigned = 0);
+		assert_eq!(DecentralML::do_try_state(), Err("a task's assigned is not its live submissions".into()));
+	});
 }
 
 // ------------------------------------------------------------------ money invariants
@@ -686,6 +739,7 @@ mod invariants {
 	}
 
 	fn check() {
+		assert_eq!(DecentralML::do_try_state(), Ok(()), "try_state invariants hold");
 		let issuance: Balance = Balances::total_issuance();
 		assert_eq!(issuance, 5 * INITIAL, "no money created or destroyed");
 		let mut escrow_total = 0;

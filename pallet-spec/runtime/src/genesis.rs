@@ -1,6 +1,7 @@
 //! Development genesis: //Alice..//Ferdie (sr25519) funded with 2^60 each, Alice sudo.
 
 use crate::{AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SudoConfig};
+use alloc::vec::Vec;
 use sp_keyring::Sr25519Keyring;
 
 /// Free balance of every development account at genesis (2^60).

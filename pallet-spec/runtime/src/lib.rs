@@ -1,13 +1,21 @@
 //! Native DecentralML development runtime: System, Timestamp, Balances,
 //! TransactionPayment, Sudo and DecentralMLModule, with solochain-template conventions.
 //! It exists to pin the exact metadata, fees and state transitions the Python dev node
-//! reproduces (see pallet-spec/README.md). It is compiled natively only (no wasm).
+//! reproduces (see pallet-spec/README.md). With the `std` feature (the default) it is the
+//! native runtime and the artifact generator; without it, the no_std runtime a WebAssembly
+//! blob is built from.
 
+#![cfg_attr(not(feature = "std"), no_std)]
 #![recursion_limit = "256"]
 
+extern crate alloc;
+
+#[cfg(feature = "std")]
 pub mod artifacts;
 pub mod genesis;
 pub mod weights;
+
+use alloc::{borrow::Cow, vec, vec::Vec};
 
 use frame_support::{
 	construct_runtime, derive_impl,
@@ -99,8 +107,8 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	system_version: 1,
 };
 
-const fn alloc_cow(s: &'static str) -> std::borrow::Cow<'static, str> {
-	std::borrow::Cow::Borrowed(s)
+const fn alloc_cow(s: &'static str) -> Cow<'static, str> {
+	Cow::Borrowed(s)
 }
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -200,7 +208,7 @@ impl pallet_decentralml::Config for Runtime {
 	type MaxInlineResultLen = ConstU32<4096>;
 	type MaxAssignmentsPerTask = ConstU32<100>;
 	type MinReward = ConstU128<MIN_REWARD>;
-	type WeightInfo = pallet_decentralml::weights::DecentralMLWeight;
+	type WeightInfo = pallet_decentralml::weights::SubstrateWeight<Runtime>;
 }
 
 construct_runtime!(

@@ -184,3 +184,21 @@ fn runtime_api_vector_is_consistent() {
 	assert_eq!(info.partial_fee, 125_000_000 + 1_000_000 * zero_sig_len + 120_000_000);
 	assert_eq!(call("Metadata_metadata_at_version", "Option<OpaqueMetadata> for 16"), vec![0u8]);
 }
+
+#[test]
+fn decentralml_proof_sizes_are_those_of_the_runtime_storage() {
+	use pallet_decentralml::weights::*;
+	assert_eq!(
+		proof_sizes::<Runtime>(),
+		[
+			CREATE_TASK_PROOF,
+			ASSIGN_TASK_PROOF,
+			PROOF_PER_SUBMISSION,
+			SEND_TASK_RESULT_PROOF,
+			VALIDATE_TASK_RESULT_PROOF,
+			REJECT_TASK_RESULT_PROOF,
+			CLOSE_TASK_PROOF,
+		],
+		"weights.rs proof sizes must follow the storage items' MaxEncodedLen"
+	);
+}

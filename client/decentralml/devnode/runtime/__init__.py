@@ -77,14 +77,15 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from importlib import resources
 
+from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.signatures import verify
+
 from . import keys
 from .artifacts import Artifacts
 from .calls import CallCodec
 from .context import Context
-from decentralml.primitives.signatures import verify
 from .decentralml import Limits
 from .executive import BlockBuilder, encode_header
-from decentralml.primitives.hashing import blake2_256
 from .metadata import parse_metadata_v14
 from .runtime_index import RuntimeIndex
 from .scale import Reader
@@ -253,8 +254,8 @@ class Runtime:
     def validate_transaction(
         self, state: StateView, xt: bytes, parent_hash: bytes | None = None, *, allow_future: bool = True
     ) -> ValidTransaction:
-        from .executive import check, validate_signed
         from . import validity
+        from .executive import check, validate_signed
 
         ctx = self._context(state, parent_hash)
         c = check(self, ctx, xt)

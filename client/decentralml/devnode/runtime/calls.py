@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from decentralml.primitives.hashing import blake2_256
+
 from . import balances, decentralml, keys
 from .balances import Preservation
 from .context import Context
-from decentralml.primitives.hashing import blake2_256
 from .scale import CodecError, Reader
 from .types import DispatchClass, DispatchFailure, DispatchInfo, Weight, bad_origin
 
@@ -113,6 +114,8 @@ class CallCodec:
     def __init__(self, idx: RuntimeIndex, limits: decentralml.Limits) -> None:
         self.idx = idx
         self.limits = limits
+        db = idx.constant("System", "DbWeight")  # RuntimeDbWeight {read: u64, write: u64}
+        self.db_weight = (int.from_bytes(db[:8], "little"), int.from_bytes(db[8:16], "little"))
 
     def decode(self, data: bytes, depth: int = 0) -> Call:
         """Decode a whole call; trailing bytes are an error."""
@@ -231,7 +234,7 @@ class CallCodec:
         """``GetDispatchInfo``: declared weight, class and pays_fee."""
         p, n, a = call.pallet, call.name, call.args
         if p == "DecentralMLModule":
-            return DispatchInfo(decentralml.call_weight(n, a))
+            return DispatchInfo(decentralml.call_weight(n, a, self.limits, self.db_weight))
         if not call.supported:
             weight, cls = ROOT_ONLY_UNIMPLEMENTED.get((p, n), (0, DispatchClass.NORMAL))
             return DispatchInfo(Weight(weight), cls)
@@ -336,11 +339,11 @@ def dispatch(ctx: Context, codec: CallCodec, origin: Origin, call: Call) -> bool
                 for key in ctx.overlay.keys_with_prefix(a[0])[: a[1]]:
                     ctx.overlay.kill(key)
             return True
-        who = _signed(origin) if not origin.root else None
+        signer = _signed(origin) if not origin.root else None
         if n == "remark_with_event":
-            if who is None:
+            if signer is None:
                 raise bad_origin()
-            ctx.deposit_event("System", "Remarked", who + blake2_256(a))
+            ctx.deposit_event("System", "Remarked", signer + blake2_256(a))
         return True
     if p == "Timestamp":
         raise DispatchFailure(b"\x02", "Timestamp.set is an inherent")

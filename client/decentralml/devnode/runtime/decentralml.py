@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from decentralml.primitives.hashing import blake2_128_concat, storage_prefix
+
 from . import balances
 from .balances import Preservation
 from .context import Context
-from decentralml.primitives.hashing import blake2_128_concat, storage_prefix
 from .scale import CodecError, Reader, boolean, compact, option, u32, u64, u128, vec_u8
 from .types import ArithmeticError_, DispatchFailure, Weight, arithmetic_error
 
@@ -35,15 +36,24 @@ ASSIGNED, PENDING_VALIDATION, VALIDATED, ACCEPTED, REJECTED, EXPIRED = range(6)
 AUTO_ACCEPT, MANUAL_ACCEPT, CUSTOM_ACCEPT = 0, 1, 2
 N_TASK_TYPES, N_STRATEGIES, N_STORAGE_TYPES = 3, 3, 6
 
-# Normative weights (pallet-spec/pallet/src/weights.rs), proof size 0.
+# Normative weights (pallet-spec/pallet/src/weights.rs): per call, the execution reference
+# time, the worst-case storage (reads, writes) priced by System.DbWeight, and the proof size;
+# assign_task and close_task add PER_SUBMISSION_WEIGHTS for MaxAssignmentsPerTask live
+# submissions; create_task and send_task_result add PER_BYTE per argument byte.
 PER_BYTE = 2_000
-CREATE_TASK_BASE = 250_000_000
-ASSIGN_TASK_BASE = 200_000_000
-SEND_TASK_RESULT_BASE = 150_000_000
-VALIDATE_TASK_RESULT = 80_000_000
-ACCEPT_TASK_RESULT = 200_000_000
-REJECT_TASK_RESULT = 100_000_000
-CLOSE_TASK = 300_000_000
+CALL_WEIGHTS: dict[str, tuple[int, tuple[int, int], int]] = {
+    "create_task": (250_000_000, (3, 5), 5_709),
+    "assign_task": (200_000_000, (3, 6), 8_516),
+    "send_task_result": (150_000_000, (5, 6), 20_474),
+    "validate_task_result": (80_000_000, (2, 1), 11_967),
+    "accept_task_result": (200_000_000, (5, 6), 20_474),
+    "reject_task_result": (100_000_000, (3, 3), 15_268),
+    "close_task": (300_000_000, (4, 5), 13_219),
+}
+PER_SUBMISSION_WEIGHTS: dict[str, tuple[int, tuple[int, int], int]] = {
+    "assign_task": (5_000_000, (1, 1), 7_255),
+    "close_task": (5_000_000, (1, 1), 7_255),
+}
 
 
 def escrow_account(task_id: int) -> bytes:
@@ -243,21 +253,23 @@ def decode_call(name: str, r: Reader, lim: Limits) -> Any:
     raise CodecError(f"unknown DecentralMLModule call {name}")
 
 
-def call_weight(name: str, args: Any) -> Weight:
+def _priced(part: tuple[int, tuple[int, int], int], db_weight: tuple[int, int]) -> Weight:
+    exec_time, (reads, writes), proof = part
+    return Weight(exec_time + reads * db_weight[0] + writes * db_weight[1], proof)
+
+
+def call_weight(name: str, args: Any, limits: Limits, db_weight: tuple[int, int]) -> Weight:
+    """The declared weight of a DecentralMLModule call; ``db_weight`` = System.DbWeight (read, write)."""
+    weight = _priced(CALL_WEIGHTS[name], db_weight)
     if name == "create_task":
-        return Weight(CREATE_TASK_BASE + PER_BYTE * (len(args.question) + args.assets.uri_len()))
-    if name == "send_task_result":
+        weight = weight + Weight(PER_BYTE * (len(args.question) + args.assets.uri_len()))
+    elif name == "send_task_result":
         b = len(args.result.uri) + (len(args.inline_result) if args.inline_result is not None else 0)
-        return Weight(SEND_TASK_RESULT_BASE + PER_BYTE * b)
-    return Weight(
-        {
-            "assign_task": ASSIGN_TASK_BASE,
-            "validate_task_result": VALIDATE_TASK_RESULT,
-            "accept_task_result": ACCEPT_TASK_RESULT,
-            "reject_task_result": REJECT_TASK_RESULT,
-            "close_task": CLOSE_TASK,
-        }[name]
-    )
+        weight = weight + Weight(PER_BYTE * b)
+    elif name in PER_SUBMISSION_WEIGHTS:
+        per = _priced(PER_SUBMISSION_WEIGHTS[name], db_weight)
+        weight = weight + Weight(per.ref_time * limits.max_assignments, per.proof_size * limits.max_assignments)
+    return weight
 
 
 # ---- dispatch -------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from decentralml.primitives.signatures import SIGNATURE_LENGTH
 from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.signatures import SIGNATURE_LENGTH
+
 from .scale import CodecError, Reader, compact, u32
 
 

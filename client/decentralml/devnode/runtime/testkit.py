@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from decentralml.primitives.signatures import SR25519
+
 from .extrinsic import Era, encode_signed, encode_unsigned, signed_payload
 from .scale import boolean, compact, option, u32, u64, vec_u8
 

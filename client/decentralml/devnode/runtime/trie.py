@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from decentralml.primitives.hashing import blake2_256
+
 from .scale import compact
 
 EMPTY_ROOT = blake2_256(b"\x00")

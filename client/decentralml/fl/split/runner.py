@@ -149,8 +149,8 @@ def check_result(config: BundleConfig, path: Path) -> weights.Checkpoint:
         if set(tensors) != set(reference) or any(tensors[k].shape != reference[k].shape for k in reference):
             raise IntegrityError(f"The result's {part} half does not fit the task's network: refuse it.")
     checkpoint.part("server_opt")
-    for part in checkpoint.tensors.values():
-        for tensor in part.values():
+    for half in checkpoint.tensors.values():
+        for tensor in half.values():
             if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
                 raise IntegrityError("The result holds NaN or infinite values: refuse it.")
     return checkpoint

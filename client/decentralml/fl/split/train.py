@@ -39,7 +39,8 @@ class TrainConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> "TrainConfig":
         known = {k: data[k] for k in ("epochs", "batch_size", "lr", "momentum", "seed") if k in data}
         try:
-            return cls(**{k: (str(v) if k in ("lr", "momentum") else int(v)) for k, v in known.items()})
+            values: dict[str, Any] = {k: (str(v) if k in ("lr", "momentum") else int(v)) for k, v in known.items()}
+            return cls(**values)
         except (TypeError, ValueError) as exc:
             raise UsageError(f"Training configuration is malformed ({exc}).") from exc
 

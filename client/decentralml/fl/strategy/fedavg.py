@@ -14,7 +14,6 @@ from decentralml.fl.aggregate import accumulate_weighted
 from decentralml.fl.strategy.base import AggregateResult, Strategy, Update, raise_non_finite, read_rows_into, rows_per_chunk
 from decentralml.fl.weights import ModelSpec, TensorSpec, Weights
 
-
 MAX_DEFAULT_WORKERS = 4
 #: Every weighted sum is accumulated in this dtype, whatever the model's.
 ACCUMULATOR = np.dtype(np.float64)

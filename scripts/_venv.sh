@@ -1,0 +1,58 @@
+# Sourced by scripts/_env.sh and scripts/test.sh: virtualenvs built from the
+# committed locks (requirements/*.lock), cached outside the clone and keyed on
+# the lock's SHA-256 and the Python version.
+#
+#   dml_lock_venv NAME LOCK [--with-package]
+#     prints the path of $CACHE/venv-NAME-<key>, building it first if needed:
+#     `pip install --require-hashes --no-deps -r LOCK` (every version and hash
+#     comes from the lock, nothing is resolved at install time), then, with
+#     --with-package, this project itself (`pip install --no-deps`, not
+#     editable: checkouts that share the venv import their own code through
+#     PYTHONPATH and never re-point a shared install).
+#
+# Several checkouts may build or use the same venv at once: a build holds
+# $CACHE/.venv-NAME.lock, and a venv is used only once its .complete exists.
+# Needs ROOT, CACHE and PY (set by scripts/_env.sh).
+
+dml_lock_key() {
+  # dml_lock_key LOCK: 16 hex digits of sha256(lock file + python version).
+  {
+    cat "$1"
+    "$PY" -c 'import sys; print("python", *sys.version_info[:2])'
+  } | sha256sum | cut -c1-16
+}
+
+dml_install_package() {
+  # dml_install_package PYTHON: `pip install --no-deps` of this project, built from a
+  # clean copy of its sources (setuptools' in-tree build/ keeps modules deleted since).
+  local src
+  src="$(mktemp -d)"
+  cp -r "$ROOT/pyproject.toml" "$ROOT/README.md" "$ROOT/client" "$src/"
+  "$1" -m pip install --quiet --disable-pip-version-check --no-deps "$src"
+  rm -rf "$src"
+}
+
+dml_lock_venv() {
+  local name="$1" lock="$2" with_package="${3:-}"
+  local venv
+  venv="$CACHE/venv-$name-$(dml_lock_key "$lock")"
+  if [ ! -f "$venv/.complete" ]; then
+    (
+      exec 9>"$CACHE/.venv-$name.lock"
+      flock 9
+      [ -f "$venv/.complete" ] && exit 0
+      echo "Installing $(basename "$lock") into $venv (first run only)..." >&2
+      local started=$SECONDS
+      rm -rf "$venv"
+      "$PY" -m venv "$venv"
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$lock"
+      if [ "$with_package" = "--with-package" ]; then
+        dml_install_package "$venv/bin/python"
+      fi
+      "$venv/bin/python" -m pip check >&2
+      touch "$venv/.complete"
+      echo "Built $venv in $((SECONDS - started)) s." >&2
+    ) || return 1
+  fi
+  echo "$venv"
+}

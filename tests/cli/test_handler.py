@@ -1,0 +1,115 @@
+"""The top-level error handler: every command goes through it, on any Typer release the ranges admit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from decentralml.cli.app import app
+from decentralml.cli.handler import HANDLED_MARK, CliApp
+from decentralml.errors import NotFoundError
+from decentralml.fl.framework_logs import QUIET_ENVIRONMENT, quiet_framework_logs
+
+
+def _commands(command: Any, path: str = "decentralml") -> list[tuple[str, Any]]:
+    found = [(path, command)]
+    for name, sub in getattr(command, "commands", {}).items():
+        found += _commands(sub, f"{path} {name}")
+    return found
+
+
+def test_every_command_and_callback_maps_errors() -> None:
+    unhandled = [path for path, command in _commands(get_command(app))
+                 if command.callback is not None and not getattr(command.callback, HANDLED_MARK, False)]
+    assert unhandled == [], "register these through CliApp (decentralml.cli.handler), not typer.Typer"
+
+
+@pytest.fixture
+def printed_warnings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Warnings printed on stderr as outside pytest (whose own capture would hide them)."""
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        monkeypatch.setattr(warnings, "showwarning", show)
+        yield
+
+
+def _probe_app() -> CliApp:
+    probe = CliApp()
+
+    @probe.callback()
+    def root(json_output: bool = typer.Option(False, "--json"), debug: bool = typer.Option(False, "--debug")) -> None:
+        """Root options as the real app names them."""
+
+    @probe.command()
+    def fail(kind: str) -> None:
+        warnings.warn("overflow encountered in exp", RuntimeWarning, stacklevel=1)
+        if kind == "ours":
+            raise NotFoundError("There is no task 9.", hint="List them with list-tasks.", name="TaskNotFound")
+        if kind == "interrupt":
+            raise KeyboardInterrupt
+        if kind == "exit":
+            raise typer.Exit(3)
+        raise ValueError("boom")
+
+    return probe
+
+
+@pytest.mark.parametrize(("kind", "code", "text"), [
+    ("ours", 8, "Error: There is no task 9. List them with list-tasks."),
+    ("interrupt", 130, "Error: Interrupted."),
+    ("bug", 1, "Error: Unexpected ValueError: boom. Rerun with --debug for the traceback."),
+])
+def test_failures_are_one_line_with_the_class_exit_code(kind: str, code: int, text: str, printed_warnings: None) -> None:
+    result = CliRunner().invoke(_probe_app(), ["fail", kind])
+    assert result.exit_code == code
+    assert result.stdout == ""
+    assert text in result.stderr and "Traceback" not in result.stderr
+
+
+def test_json_failure_is_one_json_line_even_when_numpy_warns(printed_warnings: None) -> None:
+    plain = CliRunner().invoke(_probe_app(), ["fail", "ours"])
+    assert "RuntimeWarning" in plain.stderr  # the probe does warn
+
+    result = CliRunner().invoke(_probe_app(), ["--json", "fail", "ours"])
+    assert result.exit_code == 8 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert json.loads(line) == {"error": {"type": "NotFoundError", "message": "There is no task 9.",
+                                          "hint": "List them with list-tasks.", "exit_code": 8, "name": "TaskNotFound"}}
+
+
+def test_debug_shows_the_traceback_and_warnings(printed_warnings: None) -> None:
+    result = CliRunner().invoke(_probe_app(), ["--json", "--debug", "fail", "bug"])
+    assert result.exit_code == 1
+    assert "Traceback" in result.stderr and "RuntimeWarning" in result.stderr
+
+
+def test_typer_exit_passes_through(printed_warnings: None) -> None:
+    result = CliRunner().invoke(_probe_app(), ["fail", "exit"])
+    assert result.exit_code == 3 and "Error" not in result.stderr
+
+
+def test_quiet_framework_logs_sets_unset_variables_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in QUIET_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    monkeypatch.setattr(logging.getLogger("absl"), "level", logging.NOTSET)
+    quiet_framework_logs(debug=True)
+    assert "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+    quiet_framework_logs()
+    assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
+    assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"  # the user's choice stays
+    assert logging.getLogger("absl").level == logging.ERROR
