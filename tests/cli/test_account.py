@@ -113,9 +113,9 @@ def test_suri_from_a_file_and_from_standard_input(cli: Cli, tmp_path: Path) -> N
     secret = tmp_path / "suri"
     secret.write_text("//Alice\n")
     assert cli("--suri-file", str(secret), "--json", "account", "list").exit_code == 0
-    from decentralml.config import read_suri
-
     import io
+
+    from decentralml.config import read_suri
 
     assert read_suri(None, secret) == "//Alice"
     assert read_suri("-", None, io.StringIO("//Bob\nignored\n")) == "//Bob"

@@ -86,13 +86,13 @@ def bwrap_argv(
         argv += ["--ro-bind-try", name, name]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     argv += ["--size", str(policy.output_bytes), "--tmpfs", "/tmp", "--dir", env.get("HOME", "/tmp/home")]
-    for directory in layout.runtime_dirs:
-        argv += ["--ro-bind", str(directory), str(directory)]
+    for runtime in layout.runtime_dirs:
+        argv += ["--ro-bind", str(runtime), str(runtime)]
     argv += ["--bind", str(layout.work_dir), TASK_DIR]
     argv += ["--ro-bind", str(layout.bundle_dir), BUNDLE_DIR]
-    for directory in layout.readonly_dirs:
-        inside = f"{TASK_DIR}/{directory.relative_to(layout.work_dir).as_posix()}"
-        argv += ["--ro-bind", str(directory), inside]
+    for readonly in layout.readonly_dirs:
+        inside = f"{TASK_DIR}/{readonly.relative_to(layout.work_dir).as_posix()}"
+        argv += ["--ro-bind", str(readonly), inside]
     if layout.venv is not None:
         argv += ["--ro-bind", str(layout.venv), VENV_DIR]
     for host, inside in {**layout.ro_mounts, **policy.ro_mounts}.items():

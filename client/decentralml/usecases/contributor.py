@@ -26,8 +26,8 @@ from decentralml.errors import (
     PermissionDeniedError,
     UsageError,
 )
-from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.primitives.budget import Budget
+from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.storage.reference import Reference
 from decentralml.usecases.run_task import BUNDLE_SUBDIR, TaskWorkdir, write_layout
 
@@ -174,8 +174,8 @@ def local_digest(path: Path) -> bytes:
 
 def read_metrics(path: Path) -> dict[str, Any]:
     """A metrics JSON object from a file (UsageError if it is not one)."""
-    from decentralml.primitives import boundedjson
     from decentralml.fl.weights import MAX_METRICS_BYTES, MAX_METRICS_DEPTH
+    from decentralml.primitives import boundedjson
 
     try:
         with open(path, "rb") as fh:
