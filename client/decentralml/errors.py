@@ -31,7 +31,14 @@ own error name when the condition is the pallet's (``TaskNotOpen``,
     │   ├── ArtifactNotFoundError   exit 12  the object does not exist
     │   └── StorageAuthError        exit 13  credentials refused
     ├── IntegrityError              exit 14  a digest or signature does not match: never use the artifact
-    └── TrainingError               exit 15  a training, validation or aggregation step failed
+    ├── TrainingError               exit 15  a training, validation or aggregation step failed
+    └── SandboxError                exit 16  a task's sandbox cannot be built (bubblewrap missing, bad bundle)
+        └── TaskLimitError          exit 17  a sandboxed task hit a limit (time, memory, processes, output)
+
+Messages and hints are made printable when the error is built: control
+characters become visible escapes and credentials in URLs are redacted
+(:mod:`decentralml.untrusted`), so no error can carry a chain string's escape
+sequence or a node URL's password to a terminal or a ``--json`` error.
 """
 
 from __future__ import annotations
@@ -45,7 +52,14 @@ class DecentralMLError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         self.message = message
         self.hint = hint
-        super().__init__(message)
+        super().__init__(self.message)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in ("message", "hint") and isinstance(value, str):
+            from decentralml.untrusted import printable
+
+            value = printable(value)
+        super().__setattr__(name, value)
 
     def one_line(self) -> str:
         """The message and the hint as one line for the terminal."""
@@ -143,3 +157,17 @@ class IntegrityError(DecentralMLError):
 
 class TrainingError(DecentralMLError):
     exit_code = 15
+
+
+class SandboxError(DecentralMLError):
+    exit_code = 16
+
+
+class TaskLimitError(SandboxError):
+    """A sandboxed task was stopped: ``limit`` is "time", "memory", "processes" or "output"."""
+
+    exit_code = 17
+
+    def __init__(self, message: str, *, limit: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.limit = limit

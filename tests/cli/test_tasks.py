@@ -1,5 +1,6 @@
 """create-task, list-tasks, show-task, assign-task, close-task."""
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -105,9 +106,11 @@ def test_assign_task_downloads_verifies_and_prints_next_step(cli: Cli, assets: P
     assert result.exit_code == 0, result.stderr
     directory = cli.tmp / "work" / "task-1-submission-1"
     assert f"Next: cd {directory} && ./start_task.sh" in result.stdout
-    script = directory / "start_task.sh"
-    assert script.read_text() == "#!/bin/sh\necho training\n"
+    script = directory / "start_task.sh"  # the client's launcher; the creator's script is kept in bundle/
+    assert "run-task 1 --task-dir" in script.read_text()
+    assert (directory / "bundle" / "start_task.sh").read_text() == "#!/bin/sh\necho training\n"
     assert os.stat(script).st_mode & stat.S_IXUSR
+    assert json.loads((directory / ".decentralml" / "task.json").read_text())["submission_id"] == 1
     assert cli.chain.submissions[1].worker == BOB
     assert [p.name for p in (cli.tmp / "work").iterdir()] == ["task-1-submission-1"]
 

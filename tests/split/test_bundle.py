@@ -121,7 +121,7 @@ def test_bundle_environment_holds_no_signer_or_storage_secret(monkeypatch):
     from decentralml.usecases.split_learning import bundle_environment
 
     monkeypatch.setenv("DECENTRALML_SURI", "//Alice")
-    monkeypatch.setenv("DECENTRALML_PASSWORD", "secret")
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "secret-password")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     monkeypatch.setenv("HOME_LIKE_SETTING", "kept")
     env = bundle_environment("/usr/bin/python3")

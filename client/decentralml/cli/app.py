@@ -63,8 +63,13 @@ def root(
         None,
         "--suri",
         envvar="DECENTRALML_SURI",
-        help="Signer as a secret URI: a mnemonic with optional //hard, /soft and ///password parts, a 0x hex seed, or a dev key like //Alice.",
+        help="Signer as a secret URI: a mnemonic with optional //hard, /soft and ///password parts, a 0x hex seed, "
+        "or a dev key like //Alice. '-' reads it from standard input. Prefer --account (keystore), --suri-file or "
+        "'--suri -': a value on the command line is visible to other local users in the process list.",
         show_default=False,
+    ),
+    suri_file: Optional[Path] = typer.Option(
+        None, "--suri-file", help="Read the signer's secret URI from the first line of this file (keep it mode 0600)."
     ),
     crypto: Optional[str] = typer.Option(
         None, "--crypto", envvar="DECENTRALML_CRYPTO", help="Signature scheme of --suri: sr25519 (default), ed25519, ecdsa."
@@ -103,6 +108,7 @@ def root(
         config_path=config,
         environ=os.environ,
         timeout=timeout,
+        suri_file=suri_file,
     )
     ctx.obj = RunContext(settings=settings, output=Output(json_mode=json_output, quiet=quiet))
 
@@ -126,6 +132,10 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Take a slot of a task, download and verify its assets, print the next step.",
     ),
     "close-task": ("decentralml.cli.tasks", "register", "Close a task and refund the unspent escrow to its creator."),
+    "run-task": (
+        "decentralml.cli.run_task", "register",
+        "Run a task's bundle in the sandbox (what the work directory's ./start_task.sh calls).",
+    ),
     "send-result": (
         "decentralml.cli.results", "register",
         "Upload RESULT_DIR and record its URI, digest and metrics on chain.",

@@ -33,6 +33,7 @@ import typer
 
 from decentralml.cli.context import RunContext
 from decentralml.errors import DecentralMLError
+from decentralml.untrusted import printable
 
 EXIT_INTERRUPTED = 130
 EXIT_UNEXPECTED = 1
@@ -68,7 +69,12 @@ def run_flags(ctx: typer.Context | None, argv: list[str] | None = None) -> tuple
 
 
 def print_error(text: str, *, json_mode: bool, exc: BaseException | None = None, exit_code: int) -> None:
-    """Write the one error line to stderr: ``Error: text``, or a JSON object under ``--json``."""
+    """Write the one error line to stderr: ``Error: text``, or a JSON object under ``--json``.
+
+    ``text`` is made printable (controls escaped, URL credentials redacted): an unexpected
+    exception's text may carry a chain string or a node URL.
+    """
+    text = printable(text)
     if not json_mode:
         typer.echo(f"Error: {text}", err=True)
         return

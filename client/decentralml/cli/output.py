@@ -2,6 +2,13 @@
 
 ``--json`` prints one JSON document on stdout per command and silences
 spinners and progress bars; ``--quiet`` silences messages but not data.
+
+Every string printed here is treated as untrusted text (it may hold a task
+question, a metric name, a URI from the chain): messages and string data are
+printed without markup and with control characters made visible
+(:mod:`decentralml.untrusted`); tables are :class:`UntrustedTable`, whose
+string cells and title are escaped the same way. Only the fixed "Warning:"
+label is styled.
 """
 
 from __future__ import annotations
@@ -19,6 +26,11 @@ from rich.console import Console, RenderableType
 
 if TYPE_CHECKING:  # rich.progress is imported by the commands that transfer files, not at start-up
     from rich.progress import Progress
+from rich.text import Text
+
+from decentralml.untrusted import UntrustedTable, printable
+
+__all__ = ["Output", "UntrustedTable"]
 
 PIPE_WIDTH = 160
 
@@ -48,6 +60,8 @@ class Output:
         if self.json_mode:
             self.out.file.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
             self.out.file.flush()
+        elif isinstance(renderable, str):
+            self.out.print(printable(renderable, keep_newlines=True), markup=False, highlight=False)
         elif renderable is not None:
             self.out.print(renderable)
 
@@ -66,11 +80,11 @@ class Output:
     def message(self, text: str) -> None:
         """An informational line on stderr (hidden by --quiet and --json)."""
         if not (self.quiet or self.json_mode):
-            self.err.print(text, highlight=False)
+            self.err.print(printable(text, keep_newlines=True), markup=False, highlight=False)
 
     def warning(self, text: str) -> None:
         """A warning on stderr, shown even with --quiet."""
-        self.err.print(f"[yellow]Warning:[/yellow] {text}", highlight=False)
+        self.err.print(Text("Warning: ", style="yellow") + Text(printable(text, keep_newlines=True)), highlight=False)
 
     @contextlib.contextmanager
     def status(self, text: str) -> Iterator[None]:
@@ -78,7 +92,7 @@ class Output:
         if self.quiet or self.json_mode or not self.err.is_terminal:
             yield
             return
-        with self.err.status(text):
+        with self.err.status(Text(printable(text))):
             yield
 
     def progress(self) -> Progress:

@@ -16,6 +16,7 @@ from decentralml.chain.pallet import MAX_SCORE
 from decentralml.chain.types import AWAITING_DECISION, Submission
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import contributor, creator
 
 
@@ -27,7 +28,7 @@ def submission_json(submission: Submission, token: TokenInfo) -> dict[str, Any]:
 
 
 def submissions_table(title: str, submissions: list[Submission], token: TokenInfo) -> Table:
-    table = Table(title=title)
+    table = UntrustedTable(title=title)
     for column in ("ID", "Task", "Worker", "Status", "Deadline", "Result", "Score", "Paid"):
         table.add_column(column, justify="right" if column in ("ID", "Task", "Deadline", "Score") else "left")
     for s in submissions:
@@ -45,7 +46,7 @@ def submissions_table(title: str, submissions: list[Submission], token: TokenInf
 
 
 def submission_detail(s: Submission, token: TokenInfo) -> Table:
-    table = Table(title=f"Submission {s.submission_id}", show_header=False)
+    table = UntrustedTable(title=f"Submission {s.submission_id}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     rows = [

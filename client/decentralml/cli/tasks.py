@@ -15,6 +15,7 @@ from decentralml.chain.client import TaskFilter, TaskOrder
 from decentralml.chain.types import Task, TaskStatus, TaskType, ValidationStrategy
 from decentralml.cli import common
 from decentralml.cli.context import run_context
+from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import contributor, creator
 
 
@@ -59,7 +60,7 @@ def task_json(task: Task, token: TokenInfo) -> dict[str, Any]:
 
 
 def tasks_table(tasks: list[Task], token: TokenInfo, current_block: int) -> Table:
-    table = Table(title=f"Tasks (block #{current_block})")
+    table = UntrustedTable(title=f"Tasks (block #{current_block})")
     for column in ("ID", "Type", "Question", "Reward", "Slots", "Validation", "Expires", "Status"):
         table.add_column(column, justify="right" if column in ("ID", "Expires") else "left")
     for task in tasks:
@@ -77,7 +78,7 @@ def tasks_table(tasks: list[Task], token: TokenInfo, current_block: int) -> Tabl
 
 
 def task_detail(task: Task, token: TokenInfo) -> Table:
-    table = Table(title=f"Task {task.task_id}", show_header=False)
+    table = UntrustedTable(title=f"Task {task.task_id}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     rows = [

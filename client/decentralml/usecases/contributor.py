@@ -29,10 +29,11 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
-from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.primitives.budget import Budget
+from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.storage.reference import Reference
 from decentralml.primitives.keypair import Keypair
+from decentralml.usecases.run_task import BUNDLE_SUBDIR, TaskWorkdir, write_layout
 
 METRICS_FILE = "metrics.json"
 START_SCRIPT = "start_task.sh"
@@ -49,6 +50,11 @@ class AssignedTask:
     directory: Path
     start_script: Path | None
     receipt: Receipt
+
+    @property
+    def bundle_dir(self) -> Path:
+        """The creator's bundle as downloaded (and the base model inside it)."""
+        return self.directory / BUNDLE_SUBDIR
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,9 @@ def assign_task(
 ) -> AssignedTask:
     """Fetch and verify the task's assets, then take a slot on chain.
 
+    The work directory is laid out as :mod:`decentralml.usecases.run_task` describes:
+    the bundle in ``bundle/`` (base model inside), the manifest, and the client's
+    launcher ``start_task.sh`` that runs the bundle's script in the sandbox.
     The assets are downloaded (and their digests checked) before the
     transaction, each within the bundle budget (``max_bytes`` overrides its
     total; see :mod:`decentralml.primitives.budget`), so a failed or refused
@@ -113,16 +122,23 @@ def assign_task(
     _check_assignable(task, keypair.ss58_address, chain.block_number())
     work_dir.mkdir(parents=True, exist_ok=True)
     staging = work_dir / f".task-{task_id}-{secrets.token_hex(4)}"
+    bundle_dir = staging / BUNDLE_SUBDIR
+    base_model_name: str | None = None
     try:
+        staging.mkdir()
         budget = Budget.for_bundle().with_total(max_bytes)
-        open_store(task.assets.bundle).get(task.assets.bundle, staging, progress=progress, budget=budget)
+        open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress, budget=budget)
+        if not bundle_dir.is_dir():
+            raise UsageError(
+                f"The assets of task {task_id} are a single file, not a bundle directory with a {START_SCRIPT}.",
+                hint="Only directory bundles can be run; ask the task's creator.",
+            )
         if task.assets.base_model is not None:
-            base_dest = staging / "base_model"
-            if base_dest.exists():
-                base_dest = staging / f"base_model-{task.assets.base_model.digest_hex[:8]}"
-            open_store(task.assets.base_model).get(task.assets.base_model, base_dest, progress=progress, budget=budget)
-        if staging.is_dir():
-            _mark_scripts_executable(staging)
+            base_model_name = "base_model"
+            if (bundle_dir / base_model_name).exists():
+                base_model_name = f"base_model-{task.assets.base_model.digest_hex[:8]}"
+            open_store(task.assets.base_model).get(task.assets.base_model, bundle_dir / base_model_name, progress=progress, budget=budget)
+        _mark_scripts_executable(bundle_dir)
         receipt = chain.submit(keypair, "assign_task", {"task_id": task_id})
     except BaseException:
         remove_path(staging)
@@ -132,17 +148,24 @@ def assign_task(
         remove_path(staging)
         raise ChainError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskAssigned event.")
     submission_id = int(event["submission_id"])
+    deadline = int(event.get("deadline", 0))
     final = work_dir / f"task-{task_id}-submission-{submission_id}"
     if final.exists():
         final = work_dir / f"task-{task_id}-submission-{submission_id}-{secrets.token_hex(3)}"
     os.rename(staging, final)
-    script = final / START_SCRIPT if final.is_dir() else None
+    has_script = (final / BUNDLE_SUBDIR / START_SCRIPT).is_file()
+    launcher = write_layout(
+        TaskWorkdir(
+            path=final, task_id=task_id, submission_id=submission_id, deadline=deadline,
+            bundle=task.assets.bundle, base_model=task.assets.base_model, base_model_name=base_model_name,
+        )
+    )
     return AssignedTask(
         task_id=task_id,
         submission_id=submission_id,
-        deadline=int(event.get("deadline", 0)),
+        deadline=deadline,
         directory=final,
-        start_script=script if script is not None and script.is_file() else None,
+        start_script=launcher if has_script else None,
         receipt=receipt,
     )
 
@@ -160,8 +183,8 @@ def local_digest(path: Path) -> bytes:
 
 def read_metrics(path: Path) -> dict[str, Any]:
     """A metrics JSON object from a file (UsageError if it is not one)."""
-    from decentralml.primitives import boundedjson
     from decentralml.fl.weights import MAX_METRICS_BYTES, MAX_METRICS_DEPTH
+    from decentralml.primitives import boundedjson
 
     try:
         with open(path, "rb") as fh:

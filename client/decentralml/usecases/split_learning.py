@@ -175,7 +175,7 @@ def _verify_submission(
 
 
 def _bundle_paths(assigned: AssignedTask) -> tuple[Path, Path]:
-    directory = assigned.directory
+    directory = assigned.bundle_dir
     script = directory / "start_task.sh"
     base = directory / "base_model"
     if not script.is_file():
@@ -248,7 +248,7 @@ def contribute(
     if assigned is None:
         assigned = assign_task(chain, keypair, task_id, open_store, Path(work_dir))
     script, base = _bundle_paths(assigned)
-    config = load_config(assigned.directory)
+    config = load_config(assigned.bundle_dir)
     parents: tuple[str, ...] = ()
     start, previous_id = base, None
     if config.protocol == Protocol.ROUND_ROBIN:

@@ -68,7 +68,9 @@ class UnsandboxedRunner:
         self.python = python or sys.executable
 
     def run(self, workdir: Path, args: Sequence[str], data: Path | None, deadline: float) -> Path:
-        script = workdir / START_SCRIPT
+        script = workdir / "bundle" / START_SCRIPT  # assign-task's layout (docs/sandbox.md): the creator's script
+        if not script.is_file():
+            script = workdir / START_SCRIPT  # a bundle fetched straight into workdir
         if not script.is_file():
             raise UsageError(f"The task's bundle has no {START_SCRIPT}: nothing to run.")
         output = workdir / RESULT_DIR
