@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from decentralml.chain.pallet import PalletLimits
 from decentralml.amounts import TokenInfo
+from decentralml.chain.pallet import PalletLimits
 from decentralml.chain.types import Task, TaskAssets, TaskStatus, TaskType, ValidationStrategy
 from decentralml.errors import ConfigError, UsageError
 from decentralml.storage.reference import Reference, StorageType

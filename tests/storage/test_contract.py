@@ -18,6 +18,7 @@ from decentralml.primitives.digests import pack_digest
 from tests.storage.backends import Harness, LocalHarness, S3Harness
 from tests.storage.trees import PINNED_TREE_DIGEST, PINNED_TREE_SIZE, make_pinned_tree, snapshot
 
+
 class Interrupted(Exception):
     """Raised by the test's observer to cut a transfer short."""
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import click
-
 import typer
 from typer.core import TyperGroup
 
@@ -23,6 +22,7 @@ from decentralml.cli.handler import CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
 from decentralml.config import DEFAULT_URL, build_settings
 from decentralml.fl.framework_logs import quiet_framework_logs
+
 
 class LazyGroup(TyperGroup):
     """The root group: commands from ``LAZY_COMMANDS`` are listed without importing their modules."""

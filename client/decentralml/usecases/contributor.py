@@ -8,7 +8,6 @@ plus ``"lineage": <signed record>`` when a lineage record is sent (see
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import stat
@@ -30,9 +29,9 @@ from decentralml.errors import (
 )
 from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
 from decentralml.primitives.budget import Budget
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.storage.reference import Reference
-from decentralml.primitives.keypair import Keypair
 from decentralml.usecases.run_task import BUNDLE_SUBDIR, TaskWorkdir, write_layout
 
 METRICS_FILE = "metrics.json"

@@ -27,11 +27,11 @@ from decentralml.chain.client import PALLET, ChainClient, TaskFilter
 from decentralml.chain.follow import HeadFollower, NewHead, NodeStatus
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskType
 from decentralml.errors import DecentralMLError, DispatchError, NodeUnreachableError, StorageError, UsageError
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, remove_path
 from decentralml.usecases.contributor import StoreOpener, assign_task, send_result
 from decentralml.usecases.journal import Journal
 from decentralml.usecases.task_runner import TaskRunner
-from decentralml.primitives.keypair import Keypair
 
 JOURNAL_FILE = "journal.jsonl"
 FRAMEWORK_PACKAGES = {"tensorflow": ("tensorflow", "tensorflow-cpu", "keras"), "torch": ("torch",)}

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from decentralml.amounts import format_amount
 from decentralml.chain.client import ChainClient
 from decentralml.chain.pallet import MAX_SCORE, PALLET, PalletLimits
 from decentralml.chain.types import AWAITING_DECISION, Receipt, Submission, Task, TaskAssets, TaskType, ValidationStrategy
 from decentralml.errors import ChainError, DecentralMLError, PermissionDeniedError, PreconditionError, UsageError
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
-from decentralml.primitives.keypair import Keypair
-
 
 
 @dataclass(frozen=True)

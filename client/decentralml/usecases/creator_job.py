@@ -39,14 +39,14 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.fl.bundle import CreatorBundle, load_creator_bundle
-from decentralml.usecases.federation import RoundBase, evaluate_result, federate, fetch_base_model
 from decentralml.fl.strategy import strategy_by_name
 from decentralml.primitives.digests import file_digest
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import creator as creator_uc
 from decentralml.usecases.contributor import StoreOpener
+from decentralml.usecases.federation import RoundBase, evaluate_result, federate, fetch_base_model
 from decentralml.usecases.journal import Journal
-from decentralml.primitives.keypair import Keypair
 
 JOURNAL_FILE = "journal.jsonl"
 VALIDATIONS = {"custom": ValidationStrategy.CUSTOM_ACCEPT, "manual": ValidationStrategy.MANUAL_ACCEPT}

@@ -6,10 +6,9 @@ within a budget) and read as data only; the creator's bundle supplies evaluation
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from collections.abc import Sequence
 
 from decentralml.chain.client import ChainClient
 from decentralml.chain.pallet import PALLET
@@ -34,11 +33,11 @@ from decentralml.fl.weights import (
 from decentralml.primitives.budget import Budget
 from decentralml.primitives.digests import file_digest as _file_digest
 from decentralml.primitives.digests import pack_digest
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.storage.local import LocalStore
 from decentralml.storage.reference import Reference, StorageType
 from decentralml.usecases import creator as creator_uc
-from decentralml.primitives.keypair import Keypair
 from decentralml.usecases.contributor import StoreOpener
 
 

@@ -39,9 +39,9 @@ from decentralml.fl.split.runner import (
     run_initiator,
 )
 from decentralml.lineage import LineageReport, SignedLineage, sign_step, verify, verify_result_lineage
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, send_result
-from decentralml.primitives.keypair import Keypair
 
 INLINE_METRICS = ("protocol", "samples", "epochs", "train_loss", "train_accuracy", "framework")
 STEP_PARTICIPANT = "split-participant"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from decentralml.chain.client import ChainClient
 from decentralml.chain.signer import validate_address
