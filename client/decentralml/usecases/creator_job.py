@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from decentralml.amounts import TokenInfo, parse_amount
-from decentralml.chain.client import PALLET, ChainClient
+from decentralml.chain.client import PALLET, ChainClient, TaskFilter
 from decentralml.chain.follow import HeadFollower, NewHead, NodeStatus
 from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy
 from decentralml.errors import (
@@ -489,9 +489,9 @@ class CreatorJob:
 
     def _find_created_task(self, base_digest: str) -> Any:
         known = self.state.known_task_ids
-        for task in sorted(self._chain().all_tasks(), key=lambda t: t.task_id):
+        for task in self._chain().list_tasks(TaskFilter(creator=self.keypair.ss58_address)):
             base = task.assets.base_model
-            if (task.creator == self.keypair.ss58_address and task.task_id not in known and base is not None
+            if (task.task_id not in known and base is not None
                     and base.digest_hex == base_digest):
                 return task
         return None
@@ -514,7 +514,7 @@ class CreatorJob:
             self.head = chain.block_number()
         blocks = self._new_blocks()
         for number, events in blocks:
-            for module, name, attributes in events:
+            for _module, name, attributes in events:
                 if int(attributes.get("task_id", -1)) == current.task_id:
                     self._notice("chain_event", event=name, block=number,
                                  **{k: str(v) for k, v in attributes.items() if k in ("submission_id", "worker", "deadline")})
