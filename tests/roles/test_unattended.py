@@ -23,7 +23,8 @@ REWARD = 10 * UNIT
 
 @pytest.fixture
 def node(tmp_path_factory: pytest.TempPathFactory):
-    node = start_devnode(tmp_path_factory.mktemp("devnode"), "--block-time", "0.5")
+    # Archive state: the balance checks read the fee events of every block, which outlive the default 256-block window.
+    node = start_devnode(tmp_path_factory.mktemp("devnode"), "--block-time", "0.5", "--state-pruning", "archive")
     try:
         yield node
     finally:
