@@ -106,10 +106,10 @@ class Role:
         self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"{self.name} did not stop on SIGTERM within {timeout} s")
+            raise AssertionError(f"{self.name} did not stop on SIGTERM within {timeout} s") from exc
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -15,6 +15,7 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.primitives.digests import pack_digest
+from decentralml.storage.reference import Reference
 from tests.storage.backends import Harness, LocalHarness, S3Harness
 from tests.storage.trees import PINNED_TREE_DIGEST, PINNED_TREE_SIZE, make_pinned_tree, snapshot
 

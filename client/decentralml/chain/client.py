@@ -10,6 +10,7 @@ reported (with the extrinsic hash), never answered by signing again.
 from __future__ import annotations
 
 import enum
+import functools
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -327,7 +328,8 @@ class ChainClient:
             found = {key: value for group in groups for key, value in group.get("changes", [])}
             for key in chunk:
                 raw = found.get(key)
-                yield key, None if raw is None else self._read(f"a {module}.{item} value", lambda: types.value(module, item, raw))
+                yield key, None if raw is None else self._read(f"a {module}.{item} value",
+                                                                functools.partial(types.value, module, item, raw))
 
     def _tasks_by_id(self, ids: list[int], tasks_prefix: str, id_keys: Mapping[int, str], at: str) -> Iterator[Task]:
         keys = [tasks_prefix + id_keys[i] for i in ids]

@@ -139,7 +139,7 @@ def federate_cmd(
             result = federate(chain, task_id, bundle, rule, opener, work, target, progress=common.transfer_observer(run),
                               max_result_bytes=max_download_bytes)
         nxt = None
-        if next_round:
+        if keypair is not None:  # --next-round
             pays = parse_amount(reward, token) if reward is not None else None
             with run.output.status("Publishing the new global model and opening the next round..."):
                 nxt = open_next_round(

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.live import Live
@@ -27,6 +27,10 @@ from rich.text import Text
 from decentralml.amounts import TokenInfo, format_amount, parse_amount
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
+from decentralml.primitives.keypair import Keypair
+
+if TYPE_CHECKING:  # the chain types are imported by the commands that use them, not at start-up
+    from decentralml.chain.types import TaskType
 
 creator_app = typer.Typer(help="A creator's unattended federated job.", no_args_is_help=True)
 contributor_app = typer.Typer(help="Offer this machine to the marketplace.", no_args_is_help=True)
@@ -288,7 +292,7 @@ def contributor_run(
     if data is not None:
         common.require_path(data)
     keypair = common.resolve_signer(run)
-    types = set()
+    types: set[TaskType] = set()
     for name in task_types or ["ModelContributor"]:
         try:
             types.add(TaskType(name))
@@ -308,9 +312,9 @@ def contributor_run(
                   allow_creators=allow_creators, block_creators=block_creators, max_concurrent=max_concurrent)
 
 
-def _run_node(run: RunContext, choice: common.StorageChoice, keypair: Any, connect: Callable[[], Any],
+def _run_node(run: RunContext, choice: common.StorageChoice, keypair: Keypair, connect: Callable[[], Any],
               token: TokenInfo, stop: threading.Event, hooks: list[Callable[[], None]], *, work_dir: Path | None,
-              data: Path | None, shard: int | None, types: set[Any], offered: set[str], min_reward: str | None,
+              data: Path | None, shard: int | None, types: set[TaskType], offered: set[str], min_reward: str | None,
               max_bundle_mib: int, allow_creators: list[str] | None, block_creators: list[str] | None,
               max_concurrent: int) -> None:
     from decentralml.chain.signer import validate_address

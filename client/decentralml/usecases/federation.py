@@ -171,10 +171,16 @@ def _unusable(exc: BaseException) -> str:
 
 def evaluate_result(chain: ChainClient, submission: Submission, base: RoundBase, bundle: CreatorBundle,
                     open_store: StoreOpener, work_dir: Path, progress: TransferObserver | None = None, *,
-                    budget: Budget | None = None, earlier: Sequence[Earlier] = ()) -> tuple[ValidationReport, Path | None]:
+                    budget: Budget | None = None, earlier: Sequence[Earlier] = (),
+                    retry_unavailable: bool = False) -> tuple[ValidationReport, Path | None]:
     """Fetch one result within ``budget`` (digest-checked), refuse copies of ``earlier`` results, and run
     the creator's validation function on it. Any failure of this result is its rejection: never raises
-    for a bad result. Returns the report and the downloaded directory (None when nothing was kept)."""
+    for a bad result. Returns the report and the downloaded directory (None when nothing was kept); a
+    passed result's directory is the caller's to keep (:func:`keep_verified`) or remove.
+
+    With ``retry_unavailable`` a :class:`~decentralml.errors.StorageError` of the download itself
+    (the store unreachable, the object missing) is raised instead, for a caller that retries later.
+    """
     dest = work_dir / f"task-{base.task.task_id}" / f"submission-{submission.submission_id}"
     try:
         same = next((e for e in earlier if submission.result is not None
@@ -194,11 +200,13 @@ def evaluate_result(chain: ChainClient, submission: Submission, base: RoundBase,
         return report, path
     except Exception as exc:  # any failure of one result is that result's rejection
         remove_path(dest)
+        if retry_unavailable and isinstance(exc, StorageError):
+            raise
         prefix = "download refused: " if isinstance(exc, (IntegrityError, StorageError)) else ""
         return ValidationReport(False, prefix + _unusable(exc)), None
 
 
-def _earlier_accepted(chain: ChainClient, task_id: int, kept: LocalStore, base: RoundBase) -> list[Earlier]:
+def earlier_accepted(chain: ChainClient, task_id: int, kept: LocalStore, base: RoundBase) -> list[Earlier]:
     """The task's accepted results the creator still holds (for the duplicate checks)."""
     out = []
     for s in chain.task_submissions(task_id):
@@ -212,6 +220,18 @@ def _earlier_accepted(chain: ChainClient, task_id: int, kept: LocalStore, base: 
         except Exception:  # not kept here, or unusable: nothing to compare with
             continue
     return out
+
+
+def keep_verified(kept: LocalStore, submission: Submission, path: Path, base: RoundBase) -> Earlier:
+    """Keep the verified result directory ``path`` of an accepted ``submission`` in ``kept`` by its content
+    digest (``federate`` uses that copy even if the original disappears), remove ``path``, and return the
+    kept copy as an :class:`~decentralml.fl.duplicates.Earlier` for the duplicate checks of later results."""
+    assert submission.result is not None
+    ref = kept.put(path)
+    remove_path(path)
+    weights = kept.path_of(ref) / WEIGHTS_FILE
+    return Earlier(submission.submission_id, SafetensorsModel(weights, expected=base.spec), _sha256_hex(weights),
+                   submission.result.digest)
 
 
 def judge_pending(chain: ChainClient, keypair: Keypair, task_id: int, bundle: CreatorBundle, open_store: StoreOpener,
@@ -232,18 +252,13 @@ def judge_pending(chain: ChainClient, keypair: Keypair, task_id: int, bundle: Cr
         decide = base.task.validation_strategy is ValidationStrategy.CUSTOM_ACCEPT
     kept = kept_results(work_dir)
     budget = base.result_budget(max_result_bytes)
-    earlier = _earlier_accepted(chain, task_id, kept, base)
+    earlier = earlier_accepted(chain, task_id, kept, base)
     judgements = []
     for submission in creator_uc.pending_results(chain, task_id):
         report, path = evaluate_result(chain, submission, base, bundle, open_store, work_dir, progress,
                                        budget=budget, earlier=earlier)
         if report.passed and path is not None and submission.result is not None:
-            # The verified copy, by content digest: federate uses it even if the original disappears.
-            ref = kept.put(path)
-            remove_path(path)
-            weights = kept.path_of(ref) / WEIGHTS_FILE
-            earlier.append(Earlier(submission.submission_id, SafetensorsModel(weights, expected=base.spec),
-                                   _sha256_hex(weights), submission.result.digest))
+            earlier.append(keep_verified(kept, submission, path, base))
         elif path is not None:
             remove_path(path)
         if not decide:
