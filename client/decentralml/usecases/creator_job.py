@@ -555,7 +555,7 @@ class CreatorJob:
         if self.spec.validation is ValidationStrategy.MANUAL_ACCEPT and sid in current.shown:
             return
         try:
-            report = evaluate_result(self._chain(), submission, self._round_base(current), self.bundle,  # type: ignore[arg-type]
+            report, _ = evaluate_result(self._chain(), submission, self._round_base(current), self.bundle,  # type: ignore[arg-type]
                                      self.open_store, self.spec.work_dir / "downloads")
         except StorageError as exc:
             failures = current.fetch_failures.get(sid, 0) + 1
