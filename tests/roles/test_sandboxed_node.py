@@ -57,8 +57,12 @@ def chain(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-
         node.stop()
 
 
-def _hostile_node_run(chain, tmp: Path, *node_args: str) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
-    """Post the probe task, run Bob's node until it ran the task; the probe's output and Bob's secrets."""
+def _hostile_node_run(chain, tmp: Path, *node_args: str, adopt: bool = False) -> tuple[str, list[str], str]:  # type: ignore[no-untyped-def]
+    """Post the probe task, run Bob's node until it ran the task; the probe's output, Bob's secrets, the node's stderr.
+
+    ``adopt``: Bob takes the slot first with `assign-task` elsewhere and the node's journal holds only the
+    intent (a node killed between its `assigning` record and the transaction's outcome).
+    """
     home = tmp / "home"
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_ed25519").write_text(SSH_SECRET)
@@ -83,6 +87,13 @@ def _hostile_node_run(chain, tmp: Path, *node_args: str) -> tuple[str, list[str]
     assert imported.returncode == 0, imported.stderr
     keystore = [p.read_text(errors="replace") for p in data_dir.rglob("*") if p.is_file()]
     assert keystore, "the keystore account was not written"
+    if adopt:
+        task_id = json.loads(created.stdout)["task_id"]
+        taken = _cli(bob, "--json", "assign-task", str(task_id), "--work-dir", str(tmp / "elsewhere"))
+        assert taken.returncode == 0, taken.stderr
+        (tmp / "node").mkdir()
+        (tmp / "node" / "journal.jsonl").write_text(
+            '{"type":"assigning","task_id":%d,"reward":"1","creator":"x","time":0}\n' % task_id)
     data = tmp / "data.csv"
     data.write_text("1,2,0\n")
     role = Role("bob", ["contributor", "run", "--yes", "--work-dir", str(tmp / "node"), "--data", str(data),
@@ -93,17 +104,46 @@ def _hostile_node_run(chain, tmp: Path, *node_args: str) -> tuple[str, list[str]
         role.terminate()
     assert ran["type"] == "ran", (ran, role.stderr())
     probe = (Path(ran["result"]) / "probe.txt").read_text(errors="replace")
-    return probe, ["//Bob", PASSWORD, SSH_SECRET, *keystore]
+    return probe, ["//Bob", PASSWORD, SSH_SECRET, *keystore], role.stderr()
 
 
 def test_a_hostile_bundle_cannot_read_the_nodes_signer_or_keystore(chain, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    probe, secrets = _hostile_node_run(chain, tmp_path)
+    probe, secrets, _ = _hostile_node_run(chain, tmp_path)
     assert MARKER in probe, probe
     for secret in secrets:
         assert secret not in probe, f"the task read a secret of the contributor: {secret[:20]}..."
 
 
 def test_without_the_sandbox_the_same_bundle_reaches_them(chain, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    probe, secrets = _hostile_node_run(chain, tmp_path, "--no-sandbox")
+    probe, secrets, stderr = _hostile_node_run(chain, tmp_path, "--no-sandbox")
+    assert "--no-sandbox: the task's code runs as you" in stderr
     assert MARKER in probe
     assert SSH_SECRET in probe and secrets[-1] in probe, "the probe could not even read what an unsandboxed task can"
+
+
+def test_an_unattended_node_refuses_to_start_without_consent(tmp_path: Path) -> None:
+    """No terminal and no --yes: nothing is taken or run, exit 2, one line saying to review and pass --yes."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DECENTRALML_")}
+    env.update(HOME=str(tmp_path), DECENTRALML_URL="ws://127.0.0.1:9", DECENTRALML_CONFIG=str(tmp_path / "c.toml"),
+               COLUMNS="300")
+    done = subprocess.run([sys.executable, "-m", "decentralml.cli.app", "--suri", "//Bob", "contributor", "run",
+                           "--shard", "0", "--work-dir", str(tmp_path / "node")],
+                          capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr
+    assert "rerun with --yes" in done.stderr and "Traceback" not in done.stderr
+    assert "memory 4 GiB per process" in done.stderr  # the policy it asked about was shown
+    assert not (tmp_path / "node").exists()
+
+
+def test_a_slot_taken_before_a_kill_is_adopted_into_the_assign_task_layout_and_run_sandboxed(chain, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    probe, secrets, _ = _hostile_node_run(chain, tmp_path, adopt=True)
+    assert MARKER in probe and "HOME=/tmp/home" in probe  # ran inside the sandbox
+    for secret in secrets:
+        assert secret not in probe
+    records = [json.loads(line) for line in (tmp_path / "node" / "journal.jsonl").read_text().splitlines()]
+    assigned = [r for r in records if r["type"] == "assigned"]
+    assert len(assigned) == 1, records  # the slot taken by assign-task, adopted; no second slot
+    workdir = Path(assigned[0]["directory"])
+    assert workdir.parent == (tmp_path / "node" / "tasks").resolve()  # fetched again by the node, not the CLI's copy
+    assert (workdir / ".decentralml" / "task.json").is_file() and (workdir / "bundle" / "start_task.sh").is_file()
+    assert (workdir / "start_task.sh").read_text().startswith("#!/bin/sh\n# Written by `decentralml assign-task`")

@@ -95,7 +95,7 @@ def test_three_round_job_runs_unattended_with_a_poisoner(node, tmp_path: Path) -
     assert sorted(j["round"] for j in honest) == [1, 1, 1, 2, 2, 2, 3, 3, 3]  # a slot freed by a rejection is taken again
 
     # The chain agrees: three tasks (one per round), each decided once, paid once, closed or completed.
-    tasks = [t for t in chain.all_tasks() if t.creator == address["Alice"]]
+    tasks = [t for t in chain.list_tasks() if t.creator == address["Alice"]]
     assert len(tasks) == 3 and all(t.status is TaskStatus.COMPLETED and t.accepted == 3 for t in tasks)
     rewards: dict[str, int] = {}
     for task in tasks:
@@ -157,7 +157,7 @@ def test_creator_killed_mid_round_and_a_contributor_killed_mid_training(node, tm
     assert [r["round"] for r in records if r["type"] == "round_opened"] == [1, 2]
     decided = [r["submission_id"] for r in records if r["type"] == "judged"]
     assert len(decided) == len(set(decided)) == 4
-    tasks = sorted((t for t in chain.all_tasks() if t.creator == address["Alice"]), key=lambda t: t.task_id)
+    tasks = sorted((t for t in chain.list_tasks() if t.creator == address["Alice"]), key=lambda t: t.task_id)
     assert len(tasks) == 2 and all(t.status in (TaskStatus.CLOSED, TaskStatus.COMPLETED) for t in tasks)
     first = {s.worker: s for s in chain.task_submissions(tasks[0].task_id)}
     assert first[address["Eve"]].status is SubmissionStatus.EXPIRED and first[address["Eve"]].paid == 0

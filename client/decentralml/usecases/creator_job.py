@@ -481,7 +481,7 @@ class CreatorJob:
 
     def _find_created_task(self, base_digest: str) -> Any:
         known = self.state.known_task_ids
-        for task in sorted(self._chain().all_tasks(), key=lambda t: t.task_id):
+        for task in sorted(self._chain().list_tasks(), key=lambda t: t.task_id):
             base = task.assets.base_model
             if (task.creator == self.keypair.ss58_address and task.task_id not in known and base is not None
                     and base.digest_hex == base_digest):
