@@ -23,7 +23,8 @@ REWARD = 10 * UNIT
 
 @pytest.fixture
 def node(tmp_path_factory: pytest.TempPathFactory):
-    node = start_devnode(tmp_path_factory.mktemp("devnode"), "--block-time", "0.5")
+    # archive: the fee accounting at the end reads the events of every block of the job
+    node = start_devnode(tmp_path_factory.mktemp("devnode"), "--block-time", "0.5", "--state-pruning", "archive")
     try:
         yield node
     finally:
