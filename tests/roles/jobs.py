@@ -70,10 +70,11 @@ class Role:
     log: Path
     process: subprocess.Popen[bytes] | None = None
     starts: int = field(default=0)
+    env: dict[str, str] | None = None  #: the process's environment (default: this one's)
 
     def start(self, url: str, store: Path) -> Role:
         self.starts += 1
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DECENTRALML_STORE_DIR=str(store))
+        env = dict(os.environ if self.env is None else self.env, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DECENTRALML_STORE_DIR=str(store))
         with open(self.log, "ab") as out, open(self.log.with_suffix(".err"), "ab") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "decentralml.cli.app", "--url", url, "--json", *self.args],

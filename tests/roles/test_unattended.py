@@ -32,7 +32,7 @@ def node(tmp_path_factory: pytest.TempPathFactory):
 
 
 def contributor(tmp_path: Path, name: str, *data: str) -> Role:
-    return Role(name, ["--suri", f"//{name}", "contributor", "run", "--work-dir", str(tmp_path / name), *data],
+    return Role(name, ["--suri", f"//{name}", "contributor", "run", "--yes", "--work-dir", str(tmp_path / name), *data],
                 tmp_path / f"{name}.jsonl")
 
 

@@ -138,7 +138,7 @@ def run_task_cmd(
     usecase.record_consent(plan)
     run.output.message(f"Running task {workdir.task_id} ({'sandboxed' if plan.sandboxed else 'NOT sandboxed'})...")
     done = usecase.run_task(
-        plan, _cache_dir(), pip_args=pip_arg or (),
+        plan, cache_dir(), pip_args=pip_arg or (),
         stdout=sys.stderr if run.output.json_mode else None,
     )
     run.output.message(
@@ -151,7 +151,8 @@ def run_task_cmd(
     )
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Where task venvs are cached (the user's cache directory)."""
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("decentralml"))

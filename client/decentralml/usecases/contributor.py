@@ -32,7 +32,7 @@ from decentralml.primitives.budget import Budget
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.storage.reference import Reference
-from decentralml.usecases.run_task import BUNDLE_SUBDIR, TaskWorkdir, write_layout
+from decentralml.usecases.run_task import BUNDLE_SUBDIR, LAUNCHER, TaskWorkdir, write_layout
 
 METRICS_FILE = "metrics.json"
 START_SCRIPT = "start_task.sh"
@@ -97,6 +97,56 @@ def _check_assignable(task: Task, address: str, current_block: int) -> None:
         )
 
 
+def fetch_task_assets(
+    task: Task,
+    open_store: StoreOpener,
+    staging: Path,
+    *,
+    progress: TransferObserver | None = None,
+    max_bytes: int | None = None,
+) -> str | None:
+    """Download the task's bundle into ``staging/bundle`` and its base model inside it, digests checked.
+
+    Returns the base model's file name inside the bundle (None without one). Both downloads share
+    the bundle budget (``max_bytes`` overrides its total). Raises UsageError when the bundle is a
+    single file, StorageError/IntegrityError from the stores.
+    """
+    bundle_dir = staging / BUNDLE_SUBDIR
+    budget = Budget.for_bundle().with_total(max_bytes)
+    open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress, budget=budget)
+    if not bundle_dir.is_dir():
+        raise UsageError(
+            f"The assets of task {task.task_id} are a single file, not a bundle directory with a {START_SCRIPT}.",
+            hint="Only directory bundles can be run; ask the task's creator.",
+        )
+    base_model_name: str | None = None
+    if task.assets.base_model is not None:
+        base_model_name = "base_model"
+        if (bundle_dir / base_model_name).exists():
+            base_model_name = f"base_model-{task.assets.base_model.digest_hex[:8]}"
+        open_store(task.assets.base_model).get(task.assets.base_model, bundle_dir / base_model_name, progress=progress, budget=budget)
+    _mark_scripts_executable(bundle_dir)
+    return base_model_name
+
+
+def lay_out_workdir(
+    task: Task, submission_id: int, deadline: int, staging: Path, base_model_name: str | None, work_dir: Path
+) -> Path:
+    """Move ``staging`` (filled by :func:`fetch_task_assets`) to the submission's work directory and write
+    the manifest and launcher (:func:`~decentralml.usecases.run_task.write_layout`); returns the directory."""
+    final = work_dir / f"task-{task.task_id}-submission-{submission_id}"
+    if final.exists():
+        final = work_dir / f"task-{task.task_id}-submission-{submission_id}-{secrets.token_hex(3)}"
+    os.rename(staging, final)
+    write_layout(
+        TaskWorkdir(
+            path=final, task_id=task.task_id, submission_id=submission_id, deadline=deadline,
+            bundle=task.assets.bundle, base_model=task.assets.base_model, base_model_name=base_model_name,
+        )
+    )
+    return final
+
+
 def assign_task(
     chain: ChainClient,
     keypair: Keypair,
@@ -121,23 +171,9 @@ def assign_task(
     _check_assignable(task, keypair.ss58_address, chain.block_number())
     work_dir.mkdir(parents=True, exist_ok=True)
     staging = work_dir / f".task-{task_id}-{secrets.token_hex(4)}"
-    bundle_dir = staging / BUNDLE_SUBDIR
-    base_model_name: str | None = None
     try:
         staging.mkdir()
-        budget = Budget.for_bundle().with_total(max_bytes)
-        open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress, budget=budget)
-        if not bundle_dir.is_dir():
-            raise UsageError(
-                f"The assets of task {task_id} are a single file, not a bundle directory with a {START_SCRIPT}.",
-                hint="Only directory bundles can be run; ask the task's creator.",
-            )
-        if task.assets.base_model is not None:
-            base_model_name = "base_model"
-            if (bundle_dir / base_model_name).exists():
-                base_model_name = f"base_model-{task.assets.base_model.digest_hex[:8]}"
-            open_store(task.assets.base_model).get(task.assets.base_model, bundle_dir / base_model_name, progress=progress, budget=budget)
-        _mark_scripts_executable(bundle_dir)
+        base_model_name = fetch_task_assets(task, open_store, staging, progress=progress, max_bytes=max_bytes)
         receipt = chain.submit(keypair, "assign_task", {"task_id": task_id})
     except BaseException:
         remove_path(staging)
@@ -148,17 +184,9 @@ def assign_task(
         raise ChainError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskAssigned event.")
     submission_id = int(event["submission_id"])
     deadline = int(event.get("deadline", 0))
-    final = work_dir / f"task-{task_id}-submission-{submission_id}"
-    if final.exists():
-        final = work_dir / f"task-{task_id}-submission-{submission_id}-{secrets.token_hex(3)}"
-    os.rename(staging, final)
+    final = lay_out_workdir(task, submission_id, deadline, staging, base_model_name, work_dir)
     has_script = (final / BUNDLE_SUBDIR / START_SCRIPT).is_file()
-    launcher = write_layout(
-        TaskWorkdir(
-            path=final, task_id=task_id, submission_id=submission_id, deadline=deadline,
-            bundle=task.assets.bundle, base_model=task.assets.base_model, base_model_name=base_model_name,
-        )
-    )
+    launcher = final / LAUNCHER
     return AssignedTask(
         task_id=task_id,
         submission_id=submission_id,
