@@ -55,6 +55,10 @@ case "$probe" in
     sleep 120 ;;
   output)
     yes > big.txt ;;
+  burst)
+    for i in 1 2 3; do head -c 40000000 /dev/zero > burst$i; done ;;
+  xfsz)
+    head -c 60000000 /dev/zero > capped.bin; rm -f capped.bin; exit 0 ;;
   data)
     for a; do last="$a"; done
     cat "$last"; echo tampered >> "$last" 2>/dev/null && echo "LEAKED data write" ; true ;;
@@ -180,6 +184,23 @@ def test_output_limit(hostile: dict) -> None:
     assert done.returncode == 17, done.stderr
     assert "output limit (20 MiB" in done.stderr
     (hostile["dir"] / "big.txt").unlink()
+
+
+def test_output_written_faster_than_the_size_poll_is_caught_at_exit(hostile: dict) -> None:
+    try:
+        done = _launch(hostile, "--max-output", "50MiB", "burst")  # 3 x 40 MB in well under a second
+        assert done.returncode == 17, done.stderr
+        assert "output limit (50 MiB" in done.stderr
+    finally:
+        for i in (1, 2, 3):
+            (hostile["dir"] / f"burst{i}").unlink(missing_ok=True)
+
+
+def test_a_file_cut_by_the_file_size_limit_is_reported_even_when_the_script_exits_0(hostile: dict) -> None:
+    done = _launch(hostile, "--max-output", "50MiB", "xfsz")  # head gets SIGXFSZ, the file is removed
+    assert done.returncode == 17, done.stderr
+    assert "output limit (50 MiB" in done.stderr
+    assert not (hostile["dir"] / "capped.bin").exists()
 
 
 def test_data_is_mounted_read_only_at_a_fixed_path(hostile: dict) -> None:

@@ -1,9 +1,12 @@
 """The task's Python environment: built outside the sandbox from wheels only, cached, mounted read-only.
 
-A bundle's ``requirements.txt`` is installed with ``pip install --only-binary=:all:``:
-pip takes wheels only, so no ``setup.py`` or build backend of a package runs on
-the contributor's machine (a source-only requirement is refused with a clear
-error). The virtualenv is layered on the interpreter running this client: a
+A bundle's ``requirements.txt`` is first parsed strictly
+(:mod:`decentralml.sandbox.requirements`: plain ``name[extras] specifier [; marker]``
+lines only — no local path, URL, ``-e``, ``-r`` or option line); the accepted
+lines, normalised, are installed with ``pip install --isolated --only-binary=:all:``:
+pip ignores its configuration files and ``PIP_*`` variables and takes wheels
+only, so no ``setup.py`` or build backend of a package runs on the contributor's
+machine (a source-only requirement is refused with a clear error). The virtualenv is layered on the interpreter running this client: a
 ``.pth`` file puts the client environment's site-packages after the venv's own,
 so a requirement that environment already satisfies (TensorFlow, PyTorch) is
 not downloaded again. The venv lives in ``<cache>/task-venvs/<key>``, where the
@@ -24,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from decentralml.errors import SandboxError
+from decentralml.sandbox.requirements import RequirementLine, parse_requirements, requirements_file_text
 from decentralml.untrusted import printable
 
 PIP_TIMEOUT_S = 1800
@@ -55,10 +59,13 @@ def _site_packages() -> list[str]:
 def task_venv(requirements: Path | None, cache_dir: Path, *, pip_args: Sequence[str] = ()) -> Path:
     """The cached venv for ``requirements`` (None: no requirements), built if missing.
 
-    ``pip_args`` go to ``pip install`` (e.g. ``--index-url``, ``--no-index --find-links DIR``).
-    Raises SandboxError when pip cannot install the requirements from wheels.
+    ``pip_args`` (the contributor's, never the bundle's) go to ``pip install`` (e.g. ``--index-url``,
+    ``--no-index --find-links DIR``). Raises SandboxError, before any process starts, when a line of
+    ``requirements`` is not a plain requirement (see :func:`parse_requirements`), and when pip cannot
+    install the requirements from wheels.
     """
     text = requirements.read_bytes() if requirements is not None and requirements.is_file() else b""
+    accepted = parse_requirements(text)
     key = venv_key(text + "\0".join(pip_args).encode())
     final = cache_dir / "task-venvs" / key
     if (final / ".complete").is_file():
@@ -77,8 +84,8 @@ def task_venv(requirements: Path | None, cache_dir: Path, *, pip_args: Sequence[
             check=True, capture_output=True, text=True,
         ).stdout.strip()
         Path(site, "_decentralml_client_env.pth").write_text("\n".join(_site_packages()) + "\n")
-        if text.strip():
-            _pip_install(python, requirements, pip_args)  # type: ignore[arg-type]
+        if accepted:
+            _pip_install(python, building, accepted, pip_args)
         (building / ".complete").write_text(key + "\n")
         try:
             os.rename(building, final)
@@ -92,12 +99,15 @@ def task_venv(requirements: Path | None, cache_dir: Path, *, pip_args: Sequence[
     return final
 
 
-def _pip_install(python: Path, requirements: Path, pip_args: Sequence[str]) -> None:
+def _pip_install(python: Path, building: Path, accepted: tuple[RequirementLine, ...], pip_args: Sequence[str]) -> None:
+    """pip on the accepted lines only (rewritten to a file of our own), isolated from pip's config and env."""
+    checked = building / "requirements.checked.txt"
+    checked.write_text(requirements_file_text(accepted))
     command = [
-        str(python), "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
-        "--only-binary=:all:", *pip_args, "-r", str(requirements),
+        str(python), "-m", "pip", "install", "--isolated", "--disable-pip-version-check", "--no-input", "--quiet",
+        *pip_args, "--only-binary=:all:", "-r", str(checked),
     ]
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_CERT", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy")}
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy")}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, env=env)
     except subprocess.TimeoutExpired:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from decentralml.errors import SandboxError
 from decentralml.sandbox.bwrap import SandboxLayout, bwrap_argv, find_bwrap
 from decentralml.sandbox.limits import child_setup, process_limiter
 from decentralml.sandbox.policy import SandboxPolicy
@@ -31,6 +32,7 @@ POLL_S = 0.1
 SIZE_POLL_S = 1.0
 _TAIL = 64 * 1024
 _MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory", "OOM")
+_OUTPUT_SIGNS = ("File too large", "File size limit exceeded")  # EFBIG (strerror) / SIGXFSZ (the shell's report)
 _PROCESS_SIGNS = ("Resource temporarily unavailable", "BlockingIOError", "can't start new thread", "fork: retry")
 
 
@@ -38,7 +40,8 @@ _PROCESS_SIGNS = ("Resource temporarily unavailable", "BlockingIOError", "can't 
 class SandboxOutcome:
     """How a sandboxed run ended.
 
-    ``limit`` is None, "time", "memory", "processes" or "output"; ``returncode`` is the
+    ``limit`` is None, "time", "memory", "processes", "output" or "unmeasurable" (a directory of
+    the work directory could not be listed, so its size cannot be checked); ``returncode`` is the
     task's exit status (negative: killed by that signal); ``stderr_tail`` the last 64 KiB.
     """
 
@@ -49,8 +52,20 @@ class SandboxOutcome:
     stderr_tail: str
 
 
+class UnmeasurableTree(Exception):
+    """A directory under the measured tree could not be listed (the task may hide bytes there)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
 def tree_size(path: Path, skip: tuple[Path, ...] = ()) -> int:
-    """Bytes in regular files under ``path`` (not following links), ``skip`` excluded."""
+    """Bytes allocated to regular files under ``path`` (st_blocks × 512; links not followed), ``skip`` excluded.
+
+    Raises UnmeasurableTree when a directory under ``path`` cannot be listed: an unreadable
+    directory is a violation of the output limit, not something to skip.
+    """
     total = 0
     stack = [path]
     while stack:
@@ -63,8 +78,10 @@ def tree_size(path: Path, skip: tuple[Path, ...] = ()) -> int:
                             stack.append(Path(entry.path))
                     elif entry.is_file(follow_symlinks=False):
                         total += entry.stat(follow_symlinks=False).st_blocks * 512
+        except FileNotFoundError:
+            continue  # removed while being measured: its bytes are gone too
         except OSError:
-            continue
+            raise UnmeasurableTree(str(current)) from None
     return total
 
 
@@ -113,6 +130,11 @@ def run_sandboxed(
     bwrap = find_bwrap()
     env = policy.environment(os.environ if environ is None else environ)
     argv = bwrap_argv(bwrap, policy, layout, command, env)
+    try:
+        base_size = tree_size(layout.work_dir, skip=(layout.bundle_dir,))
+    except UnmeasurableTree as exc:
+        raise SandboxError(f"Cannot measure the work directory: {printable(exc.path)} is unreadable.",
+                           hint="Make it readable or assign the task into a fresh directory.") from None
     group = process_limiter(policy.max_processes)
     written = 0
     over = threading.Event()
@@ -149,7 +171,6 @@ def run_sandboxed(
     for pump in pumps:
         pump.start()
     limit: str | None = None
-    base_size = tree_size(layout.work_dir, skip=(layout.bundle_dir,))
     next_size_check = start + SIZE_POLL_S
     try:
         while process.poll() is None:
@@ -162,13 +183,14 @@ def run_sandboxed(
                 limit = "processes"
             elif now >= next_size_check:
                 next_size_check = now + SIZE_POLL_S
-                if tree_size(layout.work_dir, skip=(layout.bundle_dir,)) - base_size > policy.output_bytes:
-                    limit = "output"
+                limit = _work_dir_limit(layout, base_size, policy.output_bytes)
             if limit is not None:
                 _kill(process)
                 break
             time.sleep(POLL_S)
         returncode = process.wait()
+        if limit is None:
+            limit = _work_dir_limit(layout, base_size, policy.output_bytes)  # the last second before exit
         for pump in pumps:
             pump.join(timeout=5)
     except BaseException:
@@ -183,10 +205,10 @@ def run_sandboxed(
     tail = pumps[1].tail.decode("utf-8", "replace")
     if limit is None and over.is_set():
         limit = "output"
+    if limit is None and (returncode in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ) or any(s in tail for s in _OUTPUT_SIGNS)):
+        limit = "output"  # RLIMIT_FSIZE hit, even when the script went on and exited 0
     if limit is None and returncode != 0:
-        if returncode == -signal.SIGXFSZ or returncode == 128 + signal.SIGXFSZ or "File too large" in tail:
-            limit = "output"
-        elif processes_hit or (group is None and any(sign in tail for sign in _PROCESS_SIGNS)):
+        if processes_hit or (group is None and any(sign in tail for sign in _PROCESS_SIGNS)):
             limit = "processes"
         elif any(sign in tail for sign in _MEMORY_SIGNS) or (returncode in (-signal.SIGSEGV, -signal.SIGABRT) and "alloc" in tail):
             limit = "memory"
@@ -197,6 +219,15 @@ def run_sandboxed(
         output_bytes=written,
         stderr_tail=tail,
     )
+
+
+def _work_dir_limit(layout: SandboxLayout, base_size: int, output_bytes: int) -> str | None:
+    """"output" when the work directory grew past ``output_bytes``, "unmeasurable" when it cannot be measured."""
+    try:
+        grown = tree_size(layout.work_dir, skip=(layout.bundle_dir,)) - base_size
+    except UnmeasurableTree:
+        return "unmeasurable"
+    return "output" if grown > output_bytes else None
 
 
 def _kill(process: subprocess.Popen[bytes]) -> None:

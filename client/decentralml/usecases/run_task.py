@@ -36,6 +36,7 @@ from decentralml.sandbox import (
     runtime_dirs,
     task_venv,
 )
+from decentralml.sandbox.requirements import parse_requirements
 from decentralml.storage.reference import Reference
 
 BUNDLE_SUBDIR = "bundle"
@@ -230,7 +231,8 @@ def plan_run(
 ) -> RunPlan:
     """Verify the bundle and describe the run (no code of the bundle runs here).
 
-    Raises SandboxError first when a sandboxed run is asked for and bubblewrap is missing.
+    Raises SandboxError first when a sandboxed run is asked for and bubblewrap is missing, and when
+    the bundle's requirements.txt has a line that is not a plain requirement.
     """
     if sandboxed:
         find_bwrap()
@@ -247,8 +249,7 @@ def plan_run(
     requirements: tuple[str, ...] = ()
     req = workdir.bundle_dir / REQUIREMENTS
     if req.is_file():
-        requirements = tuple(line.strip() for line in req.read_text(encoding="utf-8", errors="replace").splitlines()
-                             if line.strip() and not line.strip().startswith("#"))
+        requirements = tuple(str(line) for line in parse_requirements(req.read_bytes()))
     return RunPlan(workdir, tuple(files), requirements, policy, tuple(bundle_args), data.resolve() if data else None, sandboxed)
 
 
@@ -293,12 +294,14 @@ _LIMIT_MESSAGES = {
     "memory": "The task went over its memory limit ({memory}) and was stopped.",
     "processes": "The task tried to run more than {procs} processes at once and was stopped.",
     "output": "The task wrote more than its output limit ({output}: stdout, stderr, its work directory and /tmp) and was stopped.",
+    "unmeasurable": "The task made part of its work directory unreadable, so its output limit ({output}) cannot be checked; it was stopped.",
 }
 _LIMIT_HINTS = {
     "time": "The limit ends before the assignment deadline; raise --max-time only if the deadline allows it.",
     "memory": "Raise --memory if your machine has room, or decline the task.",
     "processes": "Raise --max-processes if the task needs more, or decline the task.",
     "output": "Raise --max-output if the task needs more room, or decline the task.",
+    "unmeasurable": "Decline the task: a task that hides its files from the size check is not one to run.",
 }
 
 
