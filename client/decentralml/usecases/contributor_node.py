@@ -29,7 +29,7 @@ from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskType
 from decentralml.errors import DecentralMLError, DispatchError, NodeUnreachableError, StorageError, UsageError
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, remove_path
-from decentralml.usecases.contributor import StoreOpener, assign_task, send_result
+from decentralml.usecases.contributor import StoreOpener, assign_task, directory_size, send_result
 from decentralml.usecases.journal import Journal
 from decentralml.usecases.task_runner import TaskRunner
 
@@ -75,12 +75,6 @@ class Policy:
         if missing:
             return f"the bundle needs {', '.join(sorted(missing))}, not offered here"
         return None
-
-
-def directory_size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def bundle_frameworks(bundle: Path) -> set[str]:
