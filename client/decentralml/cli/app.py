@@ -20,7 +20,7 @@ from decentralml import __version__
 from decentralml.cli.context import RunContext
 from decentralml.cli.handler import CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
-from decentralml.config import DEFAULT_URL, build_settings
+from decentralml.config import DEFAULT_URL, build_settings, exposed_secret_file
 from decentralml.fl.framework_logs import quiet_framework_logs
 
 
@@ -110,7 +110,11 @@ def root(
         timeout=timeout,
         suri_file=suri_file,
     )
-    ctx.obj = RunContext(settings=settings, output=Output(json_mode=json_output, quiet=quiet))
+    output = Output(json_mode=json_output, quiet=quiet)
+    exposed = exposed_secret_file(suri_file) if suri_file is not None else None
+    if exposed is not None:
+        output.warning(exposed)
+    ctx.obj = RunContext(settings=settings, output=output)
 
 
 # ---------------------------------------------------------------------------
