@@ -127,6 +127,23 @@ def read_suri(suri: str | None, suri_file: Path | None, stdin: Any = None) -> st
     return value
 
 
+def exposed_secret_file(path: Path) -> str | None:
+    """A one-line warning when ``path`` (a secret URI file) is readable by its group or others, else None.
+
+    As ssh does for a private key, but a warning: the file is still used.
+    """
+    import stat
+
+    try:
+        mode = path.expanduser().stat().st_mode
+    except OSError:
+        return None  # read_suri reports an unreadable file
+    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return None
+    return (f"the secret URI file {path} is accessible by others (permissions {stat.S_IMODE(mode):04o}); "
+            f"run: chmod 600 {path}")
+
+
 def _pick(cli_value: Any, config: Mapping[str, Any], key: str, default: Any) -> Any:
     if cli_value is not None:
         return cli_value

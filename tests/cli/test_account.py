@@ -126,3 +126,24 @@ def test_suri_from_a_file_and_from_standard_input(cli: Cli, tmp_path: Path) -> N
     assert result.exit_code == 3 and "No secret URI" in result.stderr
     both = cli("--suri", "//Alice", "--suri-file", str(secret), "account", "list")
     assert both.exit_code == 3
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_suri_file_readable_by_others_is_used_with_a_warning(cli: Cli, tmp_path: Path, mode: int) -> None:
+    secret = tmp_path / "suri"
+    secret.write_text("//Alice\n")
+    secret.chmod(mode)
+    result = cli("--suri-file", str(secret), "account", "list")
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and f"{mode:04o}" in warnings[0] and f"chmod 600 {secret}" in warnings[0]
+    assert "//Alice" not in result.stderr
+
+
+def test_private_suri_file_gives_no_warning(cli: Cli, tmp_path: Path) -> None:
+    secret = tmp_path / "suri"
+    secret.write_text("//Alice\n")
+    secret.chmod(0o600)
+    assert "Warning" not in cli("--suri-file", str(secret), "account", "list").stderr
+    secret.chmod(0o400)
+    assert "Warning" not in cli("--suri-file", str(secret), "account", "list").stderr

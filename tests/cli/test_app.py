@@ -34,6 +34,16 @@ def test_signing_without_signer_is_a_config_error(cli: Cli) -> None:
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+@pytest.mark.parametrize(("args", "needed_for"), [
+    (("balance",), "balance needs an ADDRESS or an account to show"),
+    (("list-results", "--mine"), "--mine needs the account whose results to list"),
+])
+def test_reading_an_account_without_one_says_what_it_needs(cli: Cli, args: tuple[str, ...], needed_for: str) -> None:
+    result = cli(*args)
+    assert result.exit_code == 3 and "signs a transaction" not in result.stderr
+    assert result.stderr.startswith(f"Error: No account: {needed_for}. Pass --suri"), result.stderr
+
+
 def test_unreachable_node(isolated_env: Path) -> None:
     from typer.testing import CliRunner
 

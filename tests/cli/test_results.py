@@ -1,6 +1,7 @@
 """send-result, list-results, show-result, validate/accept/reject-result."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from decentralml.errors import TransactionError
@@ -184,3 +185,30 @@ def test_lineage_mismatches_are_integrity_errors(cli: Cli, assets: Path, result_
     cli.json("--suri", "//Bob", "send-result", str(sid), result_dir, "--lineage", by_charlie)
     shown = cli("show-result", str(sid))
     assert shown.exit_code == 14 and "not by the submission's worker" in shown.stderr
+
+
+def _padded_result_of_small_base_model(cli: Cli, assets: Path, tmp_path: Path) -> int:
+    """A submission whose result pads a 20 kB base model's task with 20 MiB; sizes as the chain holds them (none)."""
+    model = tmp_path / "base.bin"
+    model.write_bytes(b"\x01" * 20_000)
+    task_id = create(cli, assets, "--base-model", str(model))
+    task = cli.chain.tasks[task_id]
+    cli.chain.tasks[task_id] = replace(task, assets=replace(task.assets, base_model=replace(task.assets.base_model, size=None)))
+    sid = int(assign(cli, task_id)["submission_id"])
+    padded = tmp_path / "padded"
+    padded.mkdir()
+    with (padded / "pad.bin").open("wb") as pad:
+        pad.truncate(20 << 20)
+    (padded / "metrics.json").write_text('{"num_samples": 1}')
+    cli.json("--suri", "//Bob", "send-result", str(sid), padded)
+    return sid
+
+
+def test_show_result_download_keeps_to_the_result_budget(cli: Cli, assets: Path, tmp_path: Path) -> None:
+    sid = _padded_result_of_small_base_model(cli, assets, tmp_path)
+    dest = tmp_path / "downloads" / "result"
+    refused = cli("show-result", str(sid), "--download", dest)
+    assert refused.exit_code == 14 and "Refusing" in refused.stderr, refused.stderr
+    assert not dest.exists() and list(dest.parent.iterdir()) == []
+    allowed = cli.json("show-result", str(sid), "--download", dest, "--max-download-bytes", str(32 << 20))
+    assert allowed["downloaded_to"] == str(dest) and (dest / "pad.bin").stat().st_size == 20 << 20

@@ -174,3 +174,12 @@ def test_storage_unreachable_and_missing_artifact(cli: Cli, assets: Path) -> Non
 def test_quiet_keeps_data_and_drops_messages(cli: Cli, assets: Path) -> None:
     result = cli("--quiet", "--suri", "//Alice", "create-task", assets, "--question", "q", "--reward", "1")
     assert result.exit_code == 0 and result.stdout == "1\n" and result.stderr == ""
+
+
+def test_quiet_assign_task_prints_only_the_submission_id(cli: Cli, assets: Path) -> None:
+    task_id = create(cli, assets, "--max-assignments", "2")
+    result = cli("-q", "--suri", "//Bob", "assign-task", str(task_id), "--work-dir", str(cli.tmp / "work"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "1\n" and result.stderr == ""
+    loud = cli("--suri", "//Charlie", "assign-task", str(task_id), "--work-dir", str(cli.tmp / "work2"))
+    assert "Next:" in loud.stdout and "Then: decentralml send-result 2 RESULT_DIR" in loud.stdout

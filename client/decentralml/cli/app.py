@@ -20,7 +20,7 @@ from decentralml import __version__
 from decentralml.cli.context import RunContext
 from decentralml.cli.handler import CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
-from decentralml.config import DEFAULT_URL, build_settings
+from decentralml.config import DEFAULT_URL, build_settings, exposed_secret_file
 from decentralml.fl.framework_logs import quiet_framework_logs
 
 
@@ -110,7 +110,11 @@ def root(
         timeout=timeout,
         suri_file=suri_file,
     )
-    ctx.obj = RunContext(settings=settings, output=Output(json_mode=json_output, quiet=quiet))
+    output = Output(json_mode=json_output, quiet=quiet)
+    exposed = exposed_secret_file(suri_file) if suri_file is not None else None
+    if exposed is not None:
+        output.warning(exposed)
+    ctx.obj = RunContext(settings=settings, output=output)
 
 
 # ---------------------------------------------------------------------------
@@ -213,13 +217,17 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: run the app, exit with its code.
 
     Failures inside a command are handled there; this maps the rest (an error
-    raised while the command line is parsed, Ctrl-C between commands).
+    raised while the command line is parsed, Ctrl-C between commands). Under
+    ``--json`` (or ``DECENTRALML_JSON``) the app runs outside Click's standalone
+    mode, so that a usage error reaches :func:`exit_for` and is one JSON line
+    (exit 2); otherwise Typer prints its usage message (exit 2 as well).
     """
+    json_mode, debug = run_flags(None, argv)
     try:
-        app(args=argv, prog_name="decentralml")
+        code = app(args=argv, prog_name="decentralml", standalone_mode=not json_mode)
     except (Exception, KeyboardInterrupt) as exc:
-        json_mode, debug = run_flags(None, argv)
         sys.exit(exit_for(exc, json_mode=json_mode, debug=debug).exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

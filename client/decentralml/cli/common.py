@@ -63,6 +63,17 @@ def resolve_signer(run: RunContext) -> Keypair:
     )
 
 
+def account_address(run: RunContext, needed_for: str) -> str:
+    """The address of --suri / --account, read without signing anything; ConfigError when neither is set."""
+    address = signer_address(run)
+    if address is None:
+        raise ConfigError(
+            f"No account: {needed_for}.",
+            hint="Pass --suri (or DECENTRALML_SURI) or --account NAME (see `decentralml account new`).",
+        )
+    return address
+
+
 def signer_address(run: RunContext) -> str | None:
     """The signer's address without a password prompt when possible, or None."""
     settings = run.settings

@@ -164,9 +164,7 @@ def list_results_cmd(
         raise UsageError("Pass a TASK_ID or --mine (not both).")
     worker = None
     if mine:
-        worker = common.signer_address(run)
-        if worker is None:
-            common.resolve_signer(run)
+        worker = common.account_address(run, "--mine needs the account whose results to list")
     with common.chain_client(run) as chain:
         token = chain.token
         if task_id is not None:

@@ -261,8 +261,10 @@ def assign_task_cmd(
             "next_step": next_step,
             "transaction": common.receipt_json(assigned.receipt),
         },
-        f"submission {assigned.submission_id}\nNext: {next_step}\n"
-        f"Then: decentralml send-result {assigned.submission_id} RESULT_DIR",
+        str(assigned.submission_id) if run.output.quiet else (
+            f"submission {assigned.submission_id}\nNext: {next_step}\n"
+            f"Then: decentralml send-result {assigned.submission_id} RESULT_DIR"
+        ),
     )
 
 

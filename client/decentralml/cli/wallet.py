@@ -20,11 +20,7 @@ def balance_cmd(
 ) -> None:
     """Show an account's balance."""
     run = run_context(ctx)
-    target = address or common.signer_address(run)
-    if target is None:
-        common.resolve_signer(run)  # raises the "no signer" error
-        return
-    target = validate_address(target)
+    target = validate_address(address or common.account_address(run, "balance needs an ADDRESS or an account to show"))
     with common.chain_client(run) as chain:
         token = chain.token
         bal = wallet.balance(chain, target)

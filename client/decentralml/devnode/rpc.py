@@ -753,6 +753,7 @@ async def _loads(text: str | bytes) -> Any:
 
     Raises ``ValueError`` (or ``UnicodeDecodeError``) exactly where ``json.loads`` would:
     a batch with a syntax error anywhere is a parse error as a whole, before any call runs.
+    Nesting deeper than the interpreter's recursion limit raises ``RecursionError``.
     """
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode()
@@ -814,7 +815,7 @@ async def _handle_message(methods: RpcMethods, text: str | bytes, session: Sessi
     limits = methods.limits
     try:
         message = await _loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting too deep to parse
         return _dump(_error_reply(None, RpcError(-32700, "Parse error")))
     if isinstance(message, list):
         if not message:

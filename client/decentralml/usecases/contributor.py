@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import stat
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -343,15 +344,45 @@ def fetch_result(
     dest: Path,
     *,
     progress: TransferObserver | None = None,
-    budget: Budget | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[Submission, Path]:
-    """Download and verify a submission's result into ``dest`` (must not exist) within ``budget``
-    (default :class:`~decentralml.primitives.budget.Budget`)."""
+    """Download and verify a submission's result into ``dest`` (must not exist) within the task's
+    result budget (:func:`result_budget`; ``max_bytes`` overrides its total).
+
+    Raises UsageError when the submission has no result yet, IntegrityError (exit 14) when the
+    result is over budget or does not match its digest; nothing is left at ``dest`` then.
+    """
     submission = chain.get_submission(submission_id)
     if submission.result is None:
         raise UsageError(
             f"Submission {submission_id} has no result yet ({submission.status.value}).",
             hint="Wait for the worker to send it.",
         )
+    budget = result_budget(chain.get_task(submission.task_id), open_store, progress=progress, max_bytes=max_bytes)
     path = open_store(submission.result).get(submission.result, dest, progress=progress, budget=budget)
     return submission, path
+
+
+def result_budget(task: Task, open_store: StoreOpener, *, progress: TransferObserver | None = None,
+                  max_bytes: int | None = None) -> Budget:
+    """What one result of ``task`` may put on disk: :meth:`Budget.for_result` of its base model's size
+    (a task without a base model: of 0 bytes, i.e. 1 MiB), ``max_bytes`` overriding the total.
+
+    The chain does not record sizes, so without ``max_bytes`` the base model is downloaded (bundle
+    budget, digest-checked) into a temporary directory to be measured, then removed.
+    """
+    base = task.assets.base_model
+    if base is None or max_bytes is not None:
+        return Budget.for_result(0).with_total(max_bytes)
+    if base.size is not None:
+        return Budget.for_result(base.size)
+    with tempfile.TemporaryDirectory(prefix="decentralml-base-") as scratch:
+        path = open_store(base).get(base, Path(scratch) / "base_model", progress=progress, budget=Budget.for_bundle())
+        return Budget.for_result(directory_size(path))
+
+
+def directory_size(path: Path) -> int:
+    """Bytes of a file, or of the regular files under a directory (symbolic links not followed)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())

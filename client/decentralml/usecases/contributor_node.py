@@ -29,7 +29,14 @@ from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskType
 from decentralml.errors import DecentralMLError, DispatchError, NodeUnreachableError, StorageError, UsageError
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, remove_path
-from decentralml.usecases.contributor import StoreOpener, assign_task, fetch_task_assets, lay_out_workdir, send_result
+from decentralml.usecases.contributor import (
+    StoreOpener,
+    assign_task,
+    directory_size,
+    fetch_task_assets,
+    lay_out_workdir,
+    send_result,
+)
 from decentralml.usecases.journal import Journal
 from decentralml.usecases.run_task import DEADLINE_MARGIN_BLOCKS, find_workdir
 from decentralml.usecases.task_runner import TaskRunner
@@ -76,12 +83,6 @@ class Policy:
         if missing:
             return f"the bundle needs {', '.join(sorted(missing))}, not offered here"
         return None
-
-
-def directory_size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def bundle_frameworks(bundle: Path) -> set[str]:
