@@ -134,7 +134,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "close-task": ("decentralml.cli.tasks", "register", "Close a task and refund the unspent escrow to its creator."),
     "run-task": (
         "decentralml.cli.run_task", "register",
-        "Run a task's bundle in the sandbox (what the work directory's ./start_task.sh calls).",
+        "Run an assigned task's bundle/start_task.sh in a sandbox; extra arguments go to the bundle.",
     ),
     "send-result": (
         "decentralml.cli.results", "register",
