@@ -123,3 +123,17 @@ def test_status_and_kind_enums_match_the_pallet_variant_for_variant(
             variants = [variant["name"] for variant in definition["def"]["variant"]["variants"]]
     assert variants is not None, f"pallet_decentralml::types::{type_name} is not in the metadata"
     assert [member.value for member in enum_type] == variants
+
+
+@pytest.mark.parametrize(("uri", "fits"), [("file:///" + "x" * 504, True), ("file:///" + "x" * 505, False),
+                                           ("file:///" + "é" * 252, True), ("file:///" + "é" * 253, False)])
+def test_an_artifact_uri_fits_max_uri_len_in_utf8_bytes(uri: str, fits: bool) -> None:
+    from decentralml.errors import UsageError
+
+    limits = PalletLimits(max_question_len=1024, max_uri_len=512, max_inline_result_len=4096,
+                          max_assignments_per_task=100, min_reward=1)
+    if fits:
+        limits.check_uri(uri)
+    else:
+        with pytest.raises(UsageError, match="over the chain's 512"):
+            limits.check_uri(uri)

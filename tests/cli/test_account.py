@@ -9,7 +9,7 @@ import pytest
 
 from decentralml.config import CryptoType
 from decentralml.keystore import Keystore
-from tests.cli.conftest import ALICE, Cli
+from tests.cli.conftest import ALICE, Cli, NodeCli
 
 DEV = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
 
@@ -40,17 +40,19 @@ def test_new_account_with_prompts(cli: Cli) -> None:
     assert len(json.loads(secret.stdout)["secret"].split()) == 12
 
 
-def test_sign_with_keystore_account(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.integration
+def test_sign_with_keystore_account(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
     monkeypatch.setenv("DECENTRALML_PASSWORD", "pw-12345678")
     cli.json("--suri", "//Alice", "account", "import", "creator")
     monkeypatch.delenv("DECENTRALML_SURI", raising=False)
     assert cli.json("--account", "creator", "balance")["address"] == ALICE
-    closed = cli("--account", "creator", "close-task", "5")
-    assert closed.exit_code == 8  # signed, then the (fake) chain found no task 5
+    closed = cli("--account", "creator", "close-task", "999999999")
+    assert closed.exit_code == 8  # signed, then the chain found no task 999999999
     monkeypatch.setenv("DECENTRALML_PASSWORD", "wrong")
-    wrong = cli("--account", "creator", "close-task", "5")
+    wrong = cli("--account", "creator", "close-task", "999999999")
     assert wrong.exit_code == 3 and "Wrong password" in wrong.stderr
-    assert cli("--account", "ghost", "close-task", "5").exit_code == 3
+    assert cli("--account", "ghost", "close-task", "999999999").exit_code == 3
 
 
 def test_account_errors(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,8 @@ import pytest
 
 from decentralml.cli import app as app_module
 from decentralml.errors import TrainingError
-from tests.cli.conftest import ALICE, Cli
+from tests.cli.conftest import ALICE, Cli, NodeCli
+from tests.cli.faults import fail_reads
 
 
 def test_help_lists_every_command(cli: Cli) -> None:
@@ -73,11 +74,10 @@ def test_bad_config_file(isolated_env: Path) -> None:
     assert result.exit_code == 3 and "not valid TOML" in result.stderr
 
 
-def test_error_classes_and_debug(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self: object, task_id: int) -> None:
-        raise TrainingError("Training diverged.", hint="Lower the learning rate.")
-
-    monkeypatch.setattr(type(cli.chain), "get_task", boom)
+@pytest.mark.integration
+def test_error_classes_and_debug(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
+    fail_reads(monkeypatch, TrainingError("Training diverged.", hint="Lower the learning rate."))
     result = cli("show-task", "1")
     assert result.exit_code == 15
     assert result.stderr == "Error: Training diverged. Lower the learning rate.\n"
@@ -85,22 +85,19 @@ def test_error_classes_and_debug(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> N
     assert debug.exit_code == 15 and "Traceback" in debug.stderr
 
 
-def test_unexpected_exception_exits_1_with_hint(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self: object, task_id: int) -> None:
-        raise RuntimeError("kaput")
-
-    monkeypatch.setattr(type(cli.chain), "get_task", boom)
+@pytest.mark.integration
+def test_unexpected_exception_exits_1_with_hint(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
+    fail_reads(monkeypatch, RuntimeError("kaput"))
     result = cli("show-task", "1")
     assert result.exit_code == 1
     assert result.stderr == "Error: Unexpected RuntimeError: kaput. Rerun with --debug for the traceback.\n"
 
 
-def test_keyboard_interrupt_exits_130(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(self: object, task_id: int) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(type(cli.chain), "get_task", interrupted)
-    assert cli("show-task", "1").exit_code == 130
+@pytest.mark.integration
+def test_keyboard_interrupt_exits_130(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    fail_reads(monkeypatch, KeyboardInterrupt())
+    assert node_cli("show-task", "1").exit_code == 130
 
 
 def test_main_entry_point_exit_code(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -127,8 +124,9 @@ def test_settings_precedence_and_timeout(isolated_env: Path) -> None:
         build_settings(url=None, account=None, **{**base, "crypto": "rsa"})
 
 
-def test_json_and_quiet_from_env(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
+@pytest.mark.integration
+def test_json_and_quiet_from_env(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
 
     monkeypatch.setenv("DECENTRALML_JSON", "1")
     assert json.loads(cli("balance", ALICE).stdout)["address"] == ALICE
@@ -136,11 +134,10 @@ def test_json_and_quiet_from_env(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> N
     assert "Balance" in cli("balance", ALICE).stdout
 
 
-def test_errors_under_json_are_one_json_line_on_stderr(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self: object, task_id: int) -> None:
-        raise TrainingError("Training diverged.", hint="Lower the learning rate.")
-
-    monkeypatch.setattr(type(cli.chain), "get_task", boom)
+@pytest.mark.integration
+def test_errors_under_json_are_one_json_line_on_stderr(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
+    fail_reads(monkeypatch, TrainingError("Training diverged.", hint="Lower the learning rate."))
     result = cli("--json", "show-task", "1")
     assert result.exit_code == 15 and result.stdout == ""
     assert result.stderr.count("\n") == 1

@@ -61,7 +61,7 @@ def test_tensor_name_in_a_validation_error_prints_literally(tmp_path) -> None:  
     name = "[/x]\x1b[2J\x1b]0;t\x07"
     path = tmp_path / "w.safetensors"
     save_weights(path, {name: np.zeros(3, dtype=np.float32)})
-    with pytest.raises(TrainingError) as caught:
+    with pytest.raises(TrainingError, match="does not match the base model") as caught:
         check_spec(read_spec(path), spec_of({"w": np.zeros(3, dtype=np.float32)}))
     table = UntrustedTable()
     table.add_column("Why")

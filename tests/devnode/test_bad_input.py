@@ -44,7 +44,7 @@ def test_protocol_errors_keep_the_connection_and_other_clients(devnode):
     assert json.loads(ws.recv())["error"]["code"] == -32600
     assert raw_call(ws, "chain_getBlockHash", None)["result"].startswith("0x")
     assert raw_call(ws, "state_call", ["Core_version", "0x", None])["result"].startswith("0x")
-    with pytest.raises(SubstrateRequestException) as unknown:
+    with pytest.raises(SubstrateRequestException, match="Method not found") as unknown:
         other.rpc_request("decentralml_noSuchMethod", [])
     assert unknown.value.args[0]["code"] == -32601
     assert raw_call(ws, "state_getStorage", ["0xzz"])["error"]["code"] == -32602

@@ -24,9 +24,9 @@ def test_history_keeps_the_window_and_forgets_removed_keys() -> None:
         history.prune(number)
     assert history.floor == 7
     assert history.get(b"a", 7) == b"7" and history.get(b"a", 9) == b"9"
-    with pytest.raises(StateDiscarded):
+    with pytest.raises(StateDiscarded, match="block 6 was discarded"):
         history.get(b"a", 6)
-    with pytest.raises(StateDiscarded):
+    with pytest.raises(StateDiscarded, match="block 3 was discarded"):
         history.view(3)
     # removed per-block keys leave the key set once their removal is older than the window
     assert len(history) == 4  # a, t9 (live), t8 and t7 (removed within the window)
@@ -49,7 +49,7 @@ def test_parse_pruning(text: str, expected: int | None) -> None:
 
 @pytest.mark.parametrize("text", ["0", "-1", "all", "", "1.5"])
 def test_parse_pruning_refuses(text: str) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="is neither a number of blocks"):
         parse_pruning(text, "--state-pruning")
 
 

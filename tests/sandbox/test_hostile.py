@@ -285,7 +285,7 @@ def test_missing_bubblewrap_names_the_package(monkeypatch: pytest.MonkeyPatch) -
     from decentralml.sandbox import bwrap
 
     monkeypatch.setattr(bwrap.shutil, "which", lambda name: None)
-    with pytest.raises(SandboxError) as caught:
+    with pytest.raises(SandboxError, match="bubblewrap") as caught:
         bwrap.find_bwrap()
     assert "Install the 'bubblewrap' package" in caught.value.one_line() and caught.value.exit_code == 16
 

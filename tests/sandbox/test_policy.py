@@ -48,14 +48,14 @@ def test_command_line_isolates_and_mounts_only_what_is_named(tmp_path: Path) -> 
 
 
 def test_limits_must_be_positive_and_sizes_parse() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be positive"):
         SandboxPolicy(memory_bytes=0)
     assert parse_size("4GiB", "--memory") == 4 << 30
     assert parse_size("512M", "--memory") == 512 << 20
     assert parse_size("1.5G", "--memory") == 3 << 29
     assert parse_size("1000", "--memory") == 1000
     for bad in ("lots", "-1G", "0"):
-        with pytest.raises(UsageError):
+        with pytest.raises(UsageError, match="is not a size|must be positive"):
             parse_size(bad, "--memory")
 
 
