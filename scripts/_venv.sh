@@ -28,8 +28,10 @@ dml_install_package() {
   local src
   src="$(mktemp -d)"
   cp -r "$ROOT/pyproject.toml" "$ROOT/README.md" "$ROOT/client" "$src/"
-  "$1" -m pip install --quiet --disable-pip-version-check --no-deps "$src"
+  local status=0
+  "$1" -m pip install --quiet --disable-pip-version-check --no-deps "$src" || status=$?
   rm -rf "$src"
+  return "$status"
 }
 
 dml_lock_venv() {
@@ -37,20 +39,25 @@ dml_lock_venv() {
   local venv
   venv="$CACHE/venv-$name-$(dml_lock_key "$lock")"
   if [ ! -f "$venv/.complete" ]; then
+    # Every step is checked by hand: errexit does not apply inside a subshell on
+    # the left of `||`, and a venv marked complete after a failed pip (a full
+    # disk, a dropped download) would be reused by every checkout.
     (
       exec 9>"$CACHE/.venv-$name.lock"
       flock 9
       [ -f "$venv/.complete" ] && exit 0
       echo "Installing $(basename "$lock") into $venv (first run only)..." >&2
-      local started=$SECONDS
+      started=$SECONDS
       rm -rf "$venv"
-      "$PY" -m venv "$venv"
-      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$lock"
+      fail() { echo "error: building $venv failed ($1); nothing was kept. Free disk space or check the network, then rerun." >&2; rm -rf "$venv"; exit 1; }
+      "$PY" -m venv "$venv" || fail "python -m venv"
+      "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$lock" \
+        || fail "pip install -r $(basename "$lock")"
       if [ "$with_package" = "--with-package" ]; then
-        dml_install_package "$venv/bin/python"
+        dml_install_package "$venv/bin/python" || fail "pip install of the package"
       fi
-      "$venv/bin/python" -m pip check >&2
-      touch "$venv/.complete"
+      "$venv/bin/python" -m pip check >&2 || fail "pip check"
+      touch "$venv/.complete" || fail "marking it complete"
       echo "Built $venv in $((SECONDS - started)) s." >&2
     ) || return 1
   fi

@@ -52,7 +52,7 @@ def ours(rounds: int, epochs: int, block_time: float | None, tmp: Path) -> dict[
     job = demo.write_job(tmp, settings, reward=10, baseline=0, quorum=3)
     names = ("Bob", "Charlie", "Dave")
     with demo.dev_node(tmp / "node", block_time=block_time) as url:
-        workers = [demo.role(url, tmp, name, "contributor", "run", "--work-dir", str(tmp / "work" / name),
+        workers = [demo.role(url, tmp, name, "contributor", "run", "--yes", "--work-dir", str(tmp / "work" / name),
                              "--shard", str(i), log=tmp / f"{name}.jsonl") for i, name in enumerate(names)]
         time.sleep(3)
         creator = demo.role(url, tmp, "Alice", "creator", "run", str(job), log=tmp / "creator.jsonl")

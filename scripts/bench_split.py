@@ -7,10 +7,10 @@ three private shards and held-out test set:
 * unsplit: the network trained normally on the union of the shards;
 * split:   the same network trained across the cut (activations forward,
            gradients back by hand) on the same union, same batches;
-* seed 000 protocol: three participants train on their own shards and
+* initiator/participants: three participants train on their own shards and
            return server halves; the initiator (holder of shard 1) aggregates
            them and trains the main model on its shard;
-* seed 001 round robin: contributors take turns (cycles x 3 turns), each
+* round robin: contributors take turns (cycles x 3 turns), each
            from the previous turn's weights; loss/accuracy after every turn.
 
 Goal: split within 1 accuracy point of unsplit. Prints Markdown tables.
@@ -109,7 +109,7 @@ def main() -> int:
     torch.set_num_threads(1)
     worst_gap = 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        print("| dataset | seed | train/test | unsplit acc | split acc | gap (pts) | max |w diff| | seed 000 initiator acc | round-robin acc | unsplit s | split s |")
+        print("| dataset | seed | train/test | unsplit acc | split acc | gap (pts) | max |w diff| | initiator/participants acc | round-robin acc | unsplit s | split s |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         traces = {}
         for dataset in SETUPS:

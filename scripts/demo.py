@@ -153,7 +153,7 @@ def run_demo(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         before = {address: chain.balance(address).free for address in names}
         data = {"Bob": ("--shard", "0"), "Charlie": ("--shard", "1"),
                 "Dave": ("--data", str(poisoned_data(tmp / "dave.npz", 450))) if args.poison else ("--shard", "2")}
-        workers = {name: role(url, tmp, name, "contributor", "run", "--work-dir", str(tmp / "work" / name),
+        workers = {name: role(url, tmp, name, "contributor", "run", "--yes", "--work-dir", str(tmp / "work" / name),
                               *data[name], log=tmp / f"{name}.jsonl") for name in CONTRIBUTORS}
         creator_log = tmp / "creator.jsonl"
         creator = role(url, tmp, "Alice", "creator", "run", str(job), log=creator_log)

@@ -27,6 +27,13 @@ if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/
   fi
 fi
 
+# bubblewrap: the sandbox tasks run in (tests/sandbox, the federated end-to-end tests).
+if ! command -v bwrap >/dev/null 2>&1; then
+  echo "== installing bubblewrap (the task sandbox)" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update && $SUDO apt-get install -y bubblewrap
+fi
+
 echo "== checks: ruff, mypy, deptry, import-linter, locks" >&2
 "$ROOT/scripts/check.sh"
 

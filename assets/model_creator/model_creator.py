@@ -81,7 +81,7 @@ def framework_name(settings: CreatorSettings = SETTINGS) -> str:
     return settings.framework
 
 
-# ---------------------------------------------------------------- seed 002: create / train / evaluate / save
+# ---------------------------------------------------------------- create / train / evaluate / save
 
 
 def create_model(settings: CreatorSettings = SETTINGS) -> Any:

@@ -94,6 +94,55 @@ class Settings:
         """Where the encrypted keystore files live."""
         return self.data_dir / "keystore"
 
+    @property
+    def runtime_cache_dir(self) -> Path:
+        """Where the runtime types decoded from a node's metadata are cached (JSON, one file per runtime)."""
+        return self.data_dir / "runtime-cache"
+
+
+def read_suri(suri: str | None, suri_file: Path | None, stdin: Any = None) -> str | None:
+    """The secret URI from ``--suri``, ``--suri -`` (first line of ``stdin``) or ``--suri-file PATH``.
+
+    A file or standard input keeps the secret out of the process list and the shell history.
+    Raises ConfigError when both are given or the file cannot be read or is empty.
+    """
+    if suri is not None and suri_file is not None:
+        raise ConfigError("--suri and --suri-file exclude each other.", hint="Pass only one of them.")
+    if suri_file is not None:
+        try:
+            text = suri_file.expanduser().read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the secret URI file {suri_file}: {exc.strerror}.") from None
+        source = str(suri_file)
+    elif suri == "-":
+        import sys
+
+        text = (stdin or sys.stdin).readline()
+        source = "standard input"
+    else:
+        return suri
+    value = text.strip()
+    if not value:
+        raise ConfigError(f"No secret URI in {source}.", hint="Put the mnemonic, 0x seed or //Name on its first line.")
+    return value
+
+
+def exposed_secret_file(path: Path) -> str | None:
+    """A one-line warning when ``path`` (a secret URI file) is readable by its group or others, else None.
+
+    As ssh does for a private key, but a warning: the file is still used.
+    """
+    import stat
+
+    try:
+        mode = path.expanduser().stat().st_mode
+    except OSError:
+        return None  # read_suri reports an unreadable file
+    if not mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return None
+    return (f"the secret URI file {path} is accessible by others (permissions {stat.S_IMODE(mode):04o}); "
+            f"run: chmod 600 {path}")
+
 
 def _pick(cli_value: Any, config: Mapping[str, Any], key: str, default: Any) -> Any:
     if cli_value is not None:
@@ -113,6 +162,7 @@ def build_settings(
     config_path: Path | None,
     environ: Mapping[str, str],
     timeout: float | None = None,
+    suri_file: Path | None = None,
 ) -> Settings:
     """Merge options (already merged with env vars by Typer) with the config file."""
     path = config_path or default_config_path()
@@ -138,7 +188,7 @@ def build_settings(
     work_dir = Path(str(config["work_dir"])).expanduser() if "work_dir" in config else Path.cwd() / "decentralml-work"
     return Settings(
         url=str(_pick(url, config, "url", DEFAULT_URL)),
-        suri=suri,
+        suri=read_suri(suri, suri_file),
         crypto=crypto_type,
         account=_pick(account, config, "account", None),
         password=environ.get("DECENTRALML_PASSWORD"),

@@ -1,8 +1,11 @@
 """An encrypted local keystore: one JSON file per account, mode 0600.
 
 The secret URI is encrypted with XSalsa20-Poly1305 (PyNaCl ``SecretBox``)
-under a key derived from the password with argon2id. The public part (name,
-address, crypto type) is readable without the password.
+under a key derived from the password with argon2id, at libsodium's MODERATE
+limits (3 passes, 256 MiB) for new files; each file records its own limits, so
+files written with lower ones still open. New passwords have at least
+:data:`MIN_PASSWORD_LENGTH` characters unless the caller allows shorter ones.
+The public part (name, address, crypto type) is readable without the password.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from decentralml.config import CryptoType
 from decentralml.errors import ConfigError, UsageError
 
 FORMAT_VERSION = 1
+MIN_PASSWORD_LENGTH = 8
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _KDF = nacl.pwhash.argon2id
 
@@ -43,8 +47,8 @@ class KeystoreEntry:
 class KdfParams:
     """argon2id cost parameters (stored in each file)."""
 
-    opslimit: int = _KDF.OPSLIMIT_INTERACTIVE
-    memlimit: int = _KDF.MEMLIMIT_INTERACTIVE
+    opslimit: int = _KDF.OPSLIMIT_MODERATE
+    memlimit: int = _KDF.MEMLIMIT_MODERATE
 
 
 def _b64(data: bytes) -> str:
@@ -80,10 +84,17 @@ class Keystore:
     def _path(self, name: str) -> Path:
         return self.directory / f"{validate_name(name)}.json"
 
-    def add(self, name: str, suri: str, address: str, crypto: CryptoType, password: str) -> KeystoreEntry:
-        """Encrypt and store a secret URI; refuses to overwrite an account."""
+    def add(
+        self, name: str, suri: str, address: str, crypto: CryptoType, password: str, *, allow_short_password: bool = False
+    ) -> KeystoreEntry:
+        """Encrypt and store a secret URI; refuses to overwrite an account or a password under 8 characters."""
         if not password:
             raise UsageError("An empty password would leave the secret unprotected.", hint="Choose a password.")
+        if len(password) < MIN_PASSWORD_LENGTH and not allow_short_password:
+            raise UsageError(
+                f"The password has {len(password)} characters; at least {MIN_PASSWORD_LENGTH} are needed.",
+                hint="Choose a longer one (or pass --insecure-password for a throwaway test account).",
+            )
         path = self._path(name)
         salt = nacl.utils.random(_KDF.SALTBYTES)
         box = nacl.secret.SecretBox(_derive_key(password, salt, self.kdf))

@@ -95,6 +95,8 @@ class FakeSubstrate:
         self.closed = True
 
     def rpc_request(self, method: str, params: list, result_handler: Any = None) -> Any:
+        if self.query_error is not None and method.startswith(("state_", "chain_")):
+            raise self.query_error
         if method == "system_accountNextIndex":
             return {"result": self.chain_nonce}
         if method == "author_unwatchExtrinsic":
@@ -147,15 +149,3 @@ class ScriptedClient(ChainClient):
         return (self.events_script.pop(0) if self.events_script else SUCCESS), 7
 
 
-class FlakySubstrate(FakeSubstrate):
-    """Drops the connection on the first query; reconnecting heals it."""
-
-    reconnects = 0
-
-    def query(self, module: str, item: str, params: list) -> Any:
-        if self.reconnects == 0:
-            raise WebSocketConnectionClosedException("closed")
-        return super().query(module, item, params)
-
-    def connect_websocket(self) -> None:
-        self.reconnects += 1

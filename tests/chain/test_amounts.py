@@ -36,7 +36,7 @@ def test_parse_examples(text: str, planck: int) -> None:
     ["", "abc", "-1", "1e3", "0.0000000000001", "1.5planck", "10 DOT", "1__0", "1_", ".", str(U128_MAX + 1) + "planck", "1,5"],
 )
 def test_parse_refuses(text: str) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="amount|Unknown unit|decimal places"):
         parse_amount(text, UNIT)
 
 

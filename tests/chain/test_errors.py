@@ -3,27 +3,54 @@
 import pytest
 
 from decentralml.chain import errors as ce
-from decentralml.errors import DispatchError, NotFoundError, PermissionDeniedError, TransactionError
+from decentralml.errors import (
+    DispatchError,
+    NotFoundDispatchError,
+    NotFoundError,
+    PermissionDeniedDispatchError,
+    PermissionDeniedError,
+    PreconditionError,
+    RefusedError,
+    TransactionError,
+)
 
 
 @pytest.mark.parametrize(
     ("name", "cls", "code"),
     [
-        ("TaskNotFound", NotFoundError, 8),
-        ("SubmissionNotFound", NotFoundError, 8),
-        ("NotTaskCreator", PermissionDeniedError, 9),
-        ("NotAssignedWorker", PermissionDeniedError, 9),
-        ("CloseNotAllowed", PermissionDeniedError, 9),
-        ("CreatorCannotAssign", PermissionDeniedError, 9),
-        ("TaskFull", DispatchError, 7),
+        ("TaskNotFound", NotFoundDispatchError, 8),
+        ("SubmissionNotFound", NotFoundDispatchError, 8),
+        ("NotTaskCreator", PermissionDeniedDispatchError, 9),
+        ("NotAssignedWorker", PermissionDeniedDispatchError, 9),
+        ("CloseNotAllowed", PermissionDeniedDispatchError, 9),
+        ("CreatorCannotAssign", PermissionDeniedDispatchError, 9),
+        ("NoFreeSlot", DispatchError, 7),
     ],
 )
 def test_pallet_errors_keep_their_doc_string(name: str, cls: type, code: int) -> None:
     exc = ce.dispatch_error("DecentralMLModule", name, ["The task has no free slot:", "wait for a rejection."])
     assert type(exc) is cls
+    assert isinstance(exc, DispatchError), "an included call that failed is a DispatchError, whatever its condition"
     assert exc.exit_code == code
     assert exc.message == "The task has no free slot: wait for a rejection."
     assert (exc.module, exc.name) == ("DecentralMLModule", name)
+
+
+@pytest.mark.parametrize(
+    ("condition", "found_before_submitting", "found_by_the_pallet"),
+    [
+        (NotFoundError, NotFoundError("no task 3"), ce.dispatch_error("DecentralMLModule", "TaskNotFound")),
+        (PermissionDeniedError, PermissionDeniedError("not yours"), ce.dispatch_error("DecentralMLModule", "NotTaskCreator")),
+        (RefusedError, PreconditionError("task 3 is not open"), ce.dispatch_error("DecentralMLModule", "TaskNotOpen")),
+    ],
+)
+def test_one_condition_has_one_exit_code_and_only_the_included_call_is_a_dispatch_error(
+    condition: type, found_before_submitting: Exception, found_by_the_pallet: Exception
+) -> None:
+    assert isinstance(found_before_submitting, condition) and isinstance(found_by_the_pallet, condition)
+    assert found_before_submitting.exit_code == found_by_the_pallet.exit_code == condition.exit_code
+    assert not isinstance(found_before_submitting, DispatchError)
+    assert isinstance(found_by_the_pallet, DispatchError)
 
 
 def test_same_name_in_another_pallet_is_not_special() -> None:

@@ -39,7 +39,7 @@ def test_password_changes_the_key() -> None:
      ("0x" + "00" * 32, CryptoType.ECDSA)],
 )
 def test_bad_secrets_are_usage_errors_without_echo(suri: str, crypto: CryptoType) -> None:
-    with pytest.raises(UsageError) as info:
+    with pytest.raises(UsageError, match="secret URI|mnemonic|hard junctions|hex seed|secp256k1") as info:
         keypair_from_suri(suri, crypto)
     if suri:
         assert suri not in info.value.one_line()
@@ -48,7 +48,7 @@ def test_bad_secrets_are_usage_errors_without_echo(suri: str, crypto: CryptoType
 def test_validate_address() -> None:
     assert validate_address(" " + ALICE + " ") == ALICE
     for bad in ("5Grwva", "", ALICE[:-1] + "Z", "0x" + "00" * 32):
-        with pytest.raises(UsageError):
+        with pytest.raises(UsageError, match="SS58 address"):
             validate_address(bad)
 
 

@@ -91,7 +91,7 @@ def test_assigned_submission_without_result() -> None:
 
 
 def test_unknown_variant_or_missing_field_is_a_chain_error() -> None:
-    with pytest.raises(ChainError):
+    with pytest.raises(ChainError, match="Unexpected TaskStatus 'Frozen'"):
         Task.from_chain(1, task_value(status="Frozen"))
     value = task_value()
     del value["question"]
@@ -113,7 +113,7 @@ def test_assets_round_trip(task_type: TaskType) -> None:
 
 def test_base_model_only_for_contributor_tasks() -> None:
     ref = Reference(StorageType.LOCAL, "file:///tmp/x/files/" + "cd" * 32, bytes.fromhex("cd" * 32))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="only ModelContributor tasks carry a base model"):
         TaskAssets(TaskType.DATA_ANNOTATORS, ref, ref)
 
 

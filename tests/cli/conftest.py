@@ -1,9 +1,10 @@
-"""CLI test harness: an isolated environment and the in-memory chain."""
+"""CLI test harness: an isolated environment, the CLI offline, and the CLI against the shared dev node."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,11 @@ from typer.testing import CliRunner
 
 from decentralml.chain.client import ChainClient
 from decentralml.chain.signer import keypair_from_suri
+from decentralml.chain.types import Submission, Task
 from decentralml.cli.app import app
-from tests.cli.fakechain import FakeChain
+from tests.fixtures.devnode import DevnodeProcess
 
 ALICE = keypair_from_suri("//Alice").ss58_address
-BOB = keypair_from_suri("//Bob").ss58_address
-CHARLIE = keypair_from_suri("//Charlie").ss58_address
 UNIT = 10**12
 #: Every environment variable the CLI reads (service fixtures keep theirs, e.g. DECENTRALML_MINIO_BIN).
 CLI_ENV = [f"DECENTRALML_{n}" for n in (
@@ -29,13 +29,10 @@ CLI_ENV = [f"DECENTRALML_{n}" for n in (
 
 @dataclass
 class Cli:
+    """The CLI in an isolated environment with no node: for commands that never reach a chain."""
+
     runner: CliRunner
     tmp: Path
-    chain: FakeChain
-
-    @property
-    def store_dir(self) -> Path:
-        return self.tmp / "store"
 
     def __call__(self, *args: str, input: str | None = None) -> Any:
         return self.runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
@@ -58,10 +55,73 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def cli(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
-    chain = FakeChain(balances={ALICE: 1000 * UNIT, BOB: 10 * UNIT, CHARLIE: 10 * UNIT})
-    monkeypatch.setattr(ChainClient, "connect", classmethod(lambda cls, url, **kw: chain))
-    yield Cli(CliRunner(), isolated_env, chain)
+def cli(isolated_env: Path) -> Cli:
+    return Cli(CliRunner(), isolated_env)
+
+
+@dataclass
+class NodeCli:
+    """The CLI against the shared dev node (``--url`` set), and a client to check the chain's state."""
+
+    runner: CliRunner
+    tmp: Path
+    node: DevnodeProcess
+
+    @property
+    def url(self) -> str:
+        return self.node.url
+
+    @property
+    def store_dir(self) -> Path:
+        return self.tmp / "store"
+
+    def __call__(self, *args: Any, input: str | None = None) -> Any:
+        return self.runner.invoke(app, ["--url", self.url, *map(str, args)], input=input, catch_exceptions=False)
+
+    def json(self, *args: Any) -> Any:
+        result = self("--json", *args)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    @contextmanager
+    def chain(self) -> Iterator[ChainClient]:
+        with ChainClient.connect(self.url, timeout=30) as chain:
+            yield chain
+
+    def free(self, address: str) -> int:
+        with self.chain() as chain:
+            return chain.balance(address).free
+
+    def task(self, task_id: int) -> Task:
+        with self.chain() as chain:
+            return chain.get_task(task_id)
+
+    def submission(self, submission_id: int) -> Submission:
+        with self.chain() as chain:
+            return chain.get_submission(submission_id)
+
+    def block_number(self) -> int:
+        with self.chain() as chain:
+            return chain.block_number()
+
+    def new_blocks(self, count: int) -> None:
+        """Seal ``count`` empty blocks on the shared node (``dev_newBlocks``), to pass a deadline or an expiry."""
+        self.node.rpc("dev_newBlocks", [count])
+
+
+@pytest.fixture(scope="session")
+def runtime_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One runtime-types cache for the session, as a user's data directory keeps it between commands."""
+    return tmp_path_factory.mktemp("runtime-cache")
+
+
+@pytest.fixture
+def node_cli(isolated_env: Path, shared_devnode: DevnodeProcess, runtime_cache: Path) -> NodeCli:
+    """The CLI against the shared dev node; the runtime types decoded from its metadata are kept between tests."""
+    data = isolated_env / "data"
+    data.mkdir(exist_ok=True)
+    (data / "runtime-cache").symlink_to(runtime_cache, target_is_directory=True)
+    return NodeCli(CliRunner(), isolated_env, shared_devnode)
 
 
 @pytest.fixture
@@ -82,10 +142,10 @@ def result_dir(tmp_path: Path) -> Path:
     return root
 
 
-def create(cli: Cli, assets: Path, *extra: str) -> int:
-    data = cli.json("--suri", "//Alice", "create-task", assets, "--question", "Train MNIST", "--reward", "2 UNIT", *extra)
+def create(cli: NodeCli, assets: Path, suri: str, *extra: Any) -> int:
+    data = cli.json("--suri", suri, "create-task", assets, "--question", "Train MNIST", "--reward", "2 UNIT", *extra)
     return int(data["task_id"])
 
 
-def assign(cli: Cli, task_id: int, suri: str = "//Bob") -> dict:
-    return cli.json("--suri", suri, "assign-task", str(task_id), "--work-dir", str(cli.tmp / "work"))
+def assign(cli: NodeCli, task_id: int, suri: str) -> dict:
+    return cli.json("--suri", suri, "assign-task", str(task_id), "--work-dir", str(cli.tmp / "work" / suri[-8:]))

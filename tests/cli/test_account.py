@@ -3,22 +3,24 @@
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
+from decentralml.config import CryptoType
 from decentralml.keystore import Keystore
-from tests.cli.conftest import ALICE, Cli
+from tests.cli.conftest import ALICE, Cli, NodeCli
 
 DEV = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
 
 
 def test_import_list_inspect(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DECENTRALML_PASSWORD", "s3cret")
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "s3cret-password")
     imported = cli.json("--suri", "//Alice", "account", "import", "creator")
     assert imported["address"] == ALICE and "secret" not in imported
     path = cli.tmp / "data" / "keystore" / "creator.json"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert "//Alice" not in path.read_text() and "s3cret" not in path.read_text()
+    assert "//Alice" not in path.read_text() and "s3cret-password" not in path.read_text()
     listed = cli.json("account", "list")
     assert [(a["name"], a["address"], a["crypto"]) for a in listed] == [("creator", ALICE, "sr25519")]
     inspected = cli.json("account", "inspect", "creator")
@@ -29,30 +31,32 @@ def test_import_list_inspect(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_new_account_with_prompts(cli: Cli) -> None:
-    result = cli("account", "new", "worker", input="pw\npw\n")
+    result = cli("account", "new", "worker", input="pw-12345678\npw-12345678\n")
     assert result.exit_code == 0, result.stderr
     address = result.stdout.strip()
     assert address.startswith("5")
-    secret = cli("--json", "account", "inspect", "worker", "--show-secret", input="pw\n")
+    secret = cli("--json", "account", "inspect", "worker", "--show-secret", input="pw-12345678\n")
     assert secret.exit_code == 0, secret.stderr
     assert len(json.loads(secret.stdout)["secret"].split()) == 12
 
 
-def test_sign_with_keystore_account(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw")
+@pytest.mark.integration
+def test_sign_with_keystore_account(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw-12345678")
     cli.json("--suri", "//Alice", "account", "import", "creator")
     monkeypatch.delenv("DECENTRALML_SURI", raising=False)
     assert cli.json("--account", "creator", "balance")["address"] == ALICE
-    closed = cli("--account", "creator", "close-task", "5")
-    assert closed.exit_code == 8  # signed, then the (fake) chain found no task 5
+    closed = cli("--account", "creator", "close-task", "999999999")
+    assert closed.exit_code == 8  # signed, then the chain found no task 999999999
     monkeypatch.setenv("DECENTRALML_PASSWORD", "wrong")
-    wrong = cli("--account", "creator", "close-task", "5")
+    wrong = cli("--account", "creator", "close-task", "999999999")
     assert wrong.exit_code == 3 and "Wrong password" in wrong.stderr
-    assert cli("--account", "ghost", "close-task", "5").exit_code == 3
+    assert cli("--account", "ghost", "close-task", "999999999").exit_code == 3
 
 
 def test_account_errors(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw")
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw-12345678")
     assert cli("--suri", "//Alice", "account", "import", "bad/name").exit_code == 2
     cli.json("--suri", "//Alice", "account", "import", "a")
     dup = cli("--suri", "//Alice", "account", "import", "a")
@@ -68,19 +72,80 @@ def test_keystore_file_format(tmp_path) -> None:
     from decentralml.config import CryptoType
 
     store = Keystore(tmp_path / "ks")
-    entry = store.add("x", DEV, "5addr", CryptoType.ED25519, "pw")
+    entry = store.add("x", DEV, "5addr", CryptoType.ED25519, "pw-12345678")
     document = json.loads(entry.path.read_text())
     assert document["kdf"]["alg"] == "argon2id" and document["cipher"] == "xsalsa20-poly1305"
     assert stat.S_IMODE(os.stat(tmp_path / "ks").st_mode) == 0o700
-    assert store.unlock("x", "pw") == DEV
+    assert store.unlock("x", "pw-12345678") == DEV
     assert store.get("x").crypto is CryptoType.ED25519
 
 
 def test_inspect_without_password_shows_public_parts_only(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw")
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw-12345678")
     cli.json("--suri", "//Alice", "account", "import", "creator")
     monkeypatch.delenv("DECENTRALML_PASSWORD")
     data = cli.json("account", "inspect", "creator")
     assert data["public_key"] == "0xd43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"
     wrong = cli("account", "inspect", "creator", "--show-secret", input="nope\n")
     assert wrong.exit_code == 3 and "//Alice" not in wrong.stdout + wrong.stderr
+
+
+def test_short_password_refused_unless_insecure(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "1234567")
+    refused = cli("account", "new", "short")
+    assert refused.exit_code == 2 and "at least 8" in refused.stderr
+    assert cli("account", "new", "short", "--insecure-password").exit_code == 0
+
+
+def test_new_files_use_argon2id_moderate_and_old_interactive_files_still_open(tmp_path: Path) -> None:
+    import nacl.pwhash
+
+    from decentralml.keystore import KdfParams, Keystore
+
+    new = Keystore(tmp_path).add("new", DEV, "5addr", CryptoType.SR25519, "long-password")
+    kdf = json.loads(new.path.read_text())["kdf"]
+    assert kdf["opslimit"] >= nacl.pwhash.argon2id.OPSLIMIT_MODERATE
+    assert kdf["memlimit"] >= nacl.pwhash.argon2id.MEMLIMIT_MODERATE
+    old = Keystore(tmp_path, KdfParams(nacl.pwhash.argon2id.OPSLIMIT_INTERACTIVE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE))
+    old.add("old", DEV, "5addr", CryptoType.SR25519, "x", allow_short_password=True)
+    assert Keystore(tmp_path).unlock("old", "x") == DEV
+
+
+def test_suri_from_a_file_and_from_standard_input(cli: Cli, tmp_path: Path) -> None:
+    secret = tmp_path / "suri"
+    secret.write_text("//Alice\n")
+    assert cli("--suri-file", str(secret), "--json", "account", "list").exit_code == 0
+    import io
+
+    from decentralml.config import read_suri
+
+    assert read_suri(None, secret) == "//Alice"
+    assert read_suri("-", None, io.StringIO("//Bob\nignored\n")) == "//Bob"
+    assert read_suri("//Eve", None) == "//Eve"
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    result = cli("--suri-file", str(empty), "account", "list")
+    assert result.exit_code == 3 and "No secret URI" in result.stderr
+    both = cli("--suri", "//Alice", "--suri-file", str(secret), "account", "list")
+    assert both.exit_code == 3
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_suri_file_readable_by_others_is_used_with_a_warning(cli: Cli, tmp_path: Path, mode: int) -> None:
+    secret = tmp_path / "suri"
+    secret.write_text("//Alice\n")
+    secret.chmod(mode)
+    result = cli("--suri-file", str(secret), "account", "list")
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    assert len(warnings) == 1 and f"{mode:04o}" in warnings[0] and f"chmod 600 {secret}" in warnings[0]
+    assert "//Alice" not in result.stderr
+
+
+def test_private_suri_file_gives_no_warning(cli: Cli, tmp_path: Path) -> None:
+    secret = tmp_path / "suri"
+    secret.write_text("//Alice\n")
+    secret.chmod(0o600)
+    assert "Warning" not in cli("--suri-file", str(secret), "account", "list").stderr
+    secret.chmod(0o400)
+    assert "Warning" not in cli("--suri-file", str(secret), "account", "list").stderr

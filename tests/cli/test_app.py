@@ -7,7 +7,8 @@ import pytest
 
 from decentralml.cli import app as app_module
 from decentralml.errors import TrainingError
-from tests.cli.conftest import ALICE, Cli
+from tests.cli.conftest import ALICE, Cli, NodeCli
+from tests.cli.faults import fail_reads
 
 
 def test_help_lists_every_command(cli: Cli) -> None:
@@ -32,6 +33,16 @@ def test_signing_without_signer_is_a_config_error(cli: Cli) -> None:
         " (see `decentralml account new`)."
     )
     assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize(("args", "needed_for"), [
+    (("balance",), "balance needs an ADDRESS or an account to show"),
+    (("list-results", "--mine"), "--mine needs the account whose results to list"),
+])
+def test_reading_an_account_without_one_says_what_it_needs(cli: Cli, args: tuple[str, ...], needed_for: str) -> None:
+    result = cli(*args)
+    assert result.exit_code == 3 and "signs a transaction" not in result.stderr
+    assert result.stderr.startswith(f"Error: No account: {needed_for}. Pass --suri"), result.stderr
 
 
 def test_unreachable_node(isolated_env: Path) -> None:
@@ -63,11 +74,10 @@ def test_bad_config_file(isolated_env: Path) -> None:
     assert result.exit_code == 3 and "not valid TOML" in result.stderr
 
 
-def test_error_classes_and_debug(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self: object, task_id: int) -> None:
-        raise TrainingError("Training diverged.", hint="Lower the learning rate.")
-
-    monkeypatch.setattr(type(cli.chain), "get_task", boom)
+@pytest.mark.integration
+def test_error_classes_and_debug(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
+    fail_reads(monkeypatch, TrainingError("Training diverged.", hint="Lower the learning rate."))
     result = cli("show-task", "1")
     assert result.exit_code == 15
     assert result.stderr == "Error: Training diverged. Lower the learning rate.\n"
@@ -75,26 +85,23 @@ def test_error_classes_and_debug(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> N
     assert debug.exit_code == 15 and "Traceback" in debug.stderr
 
 
-def test_unexpected_exception_exits_1_with_hint(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self: object, task_id: int) -> None:
-        raise RuntimeError("kaput")
-
-    monkeypatch.setattr(type(cli.chain), "get_task", boom)
+@pytest.mark.integration
+def test_unexpected_exception_exits_1_with_hint(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
+    fail_reads(monkeypatch, RuntimeError("kaput"))
     result = cli("show-task", "1")
     assert result.exit_code == 1
     assert result.stderr == "Error: Unexpected RuntimeError: kaput. Rerun with --debug for the traceback.\n"
 
 
-def test_keyboard_interrupt_exits_130(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(self: object, task_id: int) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(type(cli.chain), "get_task", interrupted)
-    assert cli("show-task", "1").exit_code == 130
+@pytest.mark.integration
+def test_keyboard_interrupt_exits_130(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    fail_reads(monkeypatch, KeyboardInterrupt())
+    assert node_cli("show-task", "1").exit_code == 130
 
 
 def test_main_entry_point_exit_code(isolated_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(SystemExit, match="5") as info:
         app_module.main(["--url", "ws://127.0.0.1:1", "balance", ALICE])
     assert info.value.code == 5
     assert "No DecentralML node answers" in capsys.readouterr().err
@@ -113,12 +120,13 @@ def test_settings_precedence_and_timeout(isolated_env: Path) -> None:
     assert "pw" not in repr(s)
     from decentralml.errors import ConfigError
 
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="rsa"):
         build_settings(url=None, account=None, **{**base, "crypto": "rsa"})
 
 
-def test_json_and_quiet_from_env(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
+@pytest.mark.integration
+def test_json_and_quiet_from_env(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
 
     monkeypatch.setenv("DECENTRALML_JSON", "1")
     assert json.loads(cli("balance", ALICE).stdout)["address"] == ALICE
@@ -126,11 +134,10 @@ def test_json_and_quiet_from_env(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> N
     assert "Balance" in cli("balance", ALICE).stdout
 
 
-def test_errors_under_json_are_one_json_line_on_stderr(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom(self: object, task_id: int) -> None:
-        raise TrainingError("Training diverged.", hint="Lower the learning rate.")
-
-    monkeypatch.setattr(type(cli.chain), "get_task", boom)
+@pytest.mark.integration
+def test_errors_under_json_are_one_json_line_on_stderr(node_cli: NodeCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    cli = node_cli
+    fail_reads(monkeypatch, TrainingError("Training diverged.", hint="Lower the learning rate."))
     result = cli("--json", "show-task", "1")
     assert result.exit_code == 15 and result.stdout == ""
     assert result.stderr.count("\n") == 1
@@ -150,3 +157,29 @@ def test_config_error_in_root_callback_under_json(isolated_env: Path) -> None:
     assert result.exit_code == 3
     error = json.loads(result.stderr)["error"]
     assert error["type"] == "ConfigError" and "not valid TOML" in error["message"]
+
+
+def test_lazy_command_list_matches_the_commands() -> None:
+    from decentralml.cli.app import LAZY_COMMANDS, load_command
+
+    for name, (_, _, short_help) in LAZY_COMMANDS.items():
+        command = load_command(name)
+        assert command.get_short_help_str(limit=200) == short_help, name
+
+
+def test_help_and_a_read_command_import_only_what_they_use() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from decentralml.cli.app import main\n"
+        "try:\n    main(sys.argv[1:])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = ('decentralml.devnode', 'decentralml.storage.s3', 'torch', 'tensorflow',"
+        " 'substrateinterface', 'rich.progress', 'decentralml.cli.split', 'decentralml.cli.federate')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    for args in (["--help"], ["balance", "--help"]):
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120)
+        assert done.stdout.strip().splitlines()[-1] == "[]", (args, done.stdout[-500:], done.stderr[-2000:])

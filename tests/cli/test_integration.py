@@ -97,7 +97,7 @@ def test_cli_errors_against_the_node(node: Node, assets: Path) -> None:
     full = node.run("--suri", "//Charlie", "assign-task", task_id, "--work-dir", node.tmp / "w")
     assert full.exit_code == 7 and "no free slot" in full.stderr.lower()
     poor = node.run("--suri", "//Ferdie//fresh", "transfer", BOB.ss58_address, "1 UNIT")
-    assert poor.exit_code == 6
+    assert poor.exit_code == 7 and "Insufficient funds" in poor.stderr  # checked before sending
 
 
 def test_ecdsa_and_ed25519_signers_transact_like_subkey_keys(node: Node) -> None:
@@ -116,22 +116,23 @@ def test_ecdsa_and_ed25519_signers_transact_like_subkey_keys(node: Node) -> None
 
 def test_pallet_errors_and_nonces_through_the_client(devnode: Any) -> None:
     with ChainClient.connect(devnode.url, timeout=30) as chain:
-        with pytest.raises(NotFoundError) as missing:
+        with pytest.raises(NotFoundError, match="check the submission id") as missing:
             chain.submit(BOB, "accept_task_result", {"submission_id": 12345})
         assert missing.value.name == "SubmissionNotFound"
         assert "check the submission id" in missing.value.message
         with pytest.raises(NotFoundError, match="check the task id"):
             chain.submit(BOB, "close_task", {"task_id": 777})
-        with pytest.raises(DispatchError):
+        with pytest.raises(DispatchError, match="Insufficient funds|cannot pay") as poor:
             chain.submit(BOB, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": 1 << 70}, module="Balances")
+        assert poor.value.exit_code == 7
         before = chain.balance(CHARLIE.ss58_address).free
         for _ in range(3):
             chain.submit(ALICE, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": UNIT}, module="Balances")
         assert chain.balance(CHARLIE.ss58_address).free == before + 3 * UNIT
         fresh = keypair_from_suri("//Nobody//at//all")
-        with pytest.raises(TransactionError):
+        with pytest.raises(TransactionError, match="fee"):
             chain.submit(fresh, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": 1}, module="Balances")
-        with pytest.raises(PermissionDeniedError):
+        with pytest.raises(PermissionDeniedError, match="Only the task creator can close"):
             receipt = chain.submit(ALICE, "create_task", {
                 "task_type": "DataAnnotators", "question": "label", "pays_amount": UNIT, "max_assignments": 1,
                 "validation_strategy": "ManualAccept", "expiration_block": chain.block_number() + 100,

@@ -1,146 +1,182 @@
-"""send-result, list-results, show-result, validate/accept/reject-result."""
+"""send-result, list-results, show-result, validate/accept/reject-result against the shared dev node."""
 
 import json
+import secrets
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from decentralml.errors import TransactionError
-from tests.cli.conftest import ALICE, BOB, CHARLIE, UNIT, Cli, assign, create
+from tests.cli.conftest import UNIT, NodeCli, assign, create
+from tests.cli.faults import fail_next_submission
+
+pytestmark = pytest.mark.integration
 
 
-def _assigned(cli: Cli, assets: Path, *extra: str) -> int:
-    return int(assign(cli, create(cli, assets, *extra))["submission_id"])
+def _assigned(cli: NodeCli, creator: Any, worker: Any, assets: Path, *extra: str) -> tuple[int, int]:
+    """A new task by ``creator`` and a submission of ``worker`` on it: (task id, submission id)."""
+    task_id = create(cli, assets, creator.suri, *extra)
+    return task_id, int(assign(cli, task_id, worker.suri)["submission_id"])
 
 
-def test_send_result_records_uri_digest_and_metrics(cli: Cli, assets: Path, result_dir: Path) -> None:
-    sid = _assigned(cli, assets)
-    result = cli("--suri", "//Bob", "send-result", str(sid), result_dir)
+def test_send_result_records_uri_digest_and_metrics(
+    node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path
+) -> None:
+    worker = funded_account()
+    _, sid = _assigned(node_cli, funded_account(), worker, assets)
+    result = node_cli("--suri", worker.suri, "send-result", sid, result_dir)
     assert result.exit_code == 0, result.stderr
-    sub = cli.chain.submissions[sid]
+    sub = node_cli.submission(sid)
     assert sub.status.value == "PendingValidation"
     assert sub.result is not None and result.stdout.strip() == sub.result.uri
     assert json.loads(sub.inline_result) == {"metrics": {"accuracy": 0.91, "loss": 0.3}}
     assert sub.lineage_digest is None
 
 
-def test_send_result_json_shape_and_metrics_option(cli: Cli, assets: Path, result_dir: Path, tmp_path: Path) -> None:
-    sid = _assigned(cli, assets)
+def test_send_result_json_shape_and_metrics_option(
+    node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path, tmp_path: Path
+) -> None:
+    worker = funded_account()
+    _, sid = _assigned(node_cli, funded_account(), worker, assets)
     metrics = tmp_path / "m.json"
     metrics.write_text('{"f1": 0.5}')
-    data = cli.json("--suri", "//Bob", "send-result", str(sid), result_dir, "--metrics", metrics)
-    assert set(data) == {"task_id", "submission_id", "result", "inline_result", "lineage_digest", "accepted", "reward", "transaction"}
+    data = node_cli.json("--suri", worker.suri, "send-result", sid, result_dir, "--metrics", metrics)
+    assert set(data) == {"task_id", "submission_id", "result", "inline_result", "lineage_digest", "accepted", "reward",
+                         "transaction"}
     assert json.loads(data["inline_result"]) == {"metrics": {"f1": 0.5}}
     assert data["accepted"] is False and data["reward"] is None
 
 
-def test_send_result_under_auto_accept_pays_at_once(cli: Cli, assets: Path, result_dir: Path) -> None:
-    sid = _assigned(cli, assets, "--validation", "auto")
-    data = cli.json("--suri", "//Bob", "send-result", str(sid), result_dir)
+def test_send_result_under_auto_accept_pays_at_once(
+    node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path
+) -> None:
+    worker = funded_account(10 * UNIT)
+    task_id = create(node_cli, assets, funded_account().suri, "--validation", "auto")
+    assigned = assign(node_cli, task_id, worker.suri)
+    data = node_cli.json("--suri", worker.suri, "send-result", assigned["submission_id"], result_dir)
     assert data["accepted"] is True and data["reward"]["formatted"] == "2 UNIT"
-    assert cli.chain.balances[BOB] == 12 * UNIT
+    fees = int(assigned["transaction"]["fee"]) + int(data["transaction"]["fee"])
+    assert node_cli.free(worker.address) == 12 * UNIT - fees
 
 
-def test_send_result_errors(cli: Cli, assets: Path, result_dir: Path, tmp_path: Path) -> None:
-    sid = _assigned(cli, assets)
-    wrong = cli("--suri", "//Charlie", "send-result", str(sid), result_dir)
-    assert wrong.exit_code == 9 and f"assigned to {BOB}" in wrong.stderr
-    assert cli("--suri", "//Bob", "send-result", "99", result_dir).exit_code == 8
-    missing = cli("--suri", "//Bob", "send-result", str(sid), tmp_path / "nothing")
+def test_send_result_errors(
+    node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path, tmp_path: Path
+) -> None:
+    worker, other = funded_account(), funded_account()
+    _, sid = _assigned(node_cli, funded_account(), worker, assets)
+    wrong = node_cli("--suri", other.suri, "send-result", sid, result_dir)
+    assert wrong.exit_code == 9 and f"assigned to {worker.address}" in wrong.stderr
+    assert node_cli("--suri", worker.suri, "send-result", "999999999", result_dir).exit_code == 8
+    missing = node_cli("--suri", worker.suri, "send-result", sid, tmp_path / "nothing")
     assert missing.exit_code == 2 and "does not exist" in missing.stderr
     (result_dir / "metrics.json").write_text("[1, 2")
-    bad_metrics = cli("--suri", "//Bob", "send-result", str(sid), result_dir)
+    bad_metrics = node_cli("--suri", worker.suri, "send-result", sid, result_dir)
     assert bad_metrics.exit_code == 2 and "not valid JSON" in bad_metrics.stderr
     (result_dir / "metrics.json").write_text(json.dumps({"k" * 5000: 1}))
-    big = cli("--suri", "//Bob", "send-result", str(sid), result_dir)
+    big = node_cli("--suri", worker.suri, "send-result", sid, result_dir)
     assert big.exit_code == 2 and "4096" in big.stderr
-    assert cli.chain.submissions[sid].status.value == "Assigned"
+    assert node_cli.submission(sid).status.value == "Assigned"
 
 
-def test_send_result_after_deadline(cli: Cli, assets: Path, result_dir: Path) -> None:
-    sid = _assigned(cli, assets)
-    cli.chain.block = cli.chain.submissions[sid].deadline
-    late = cli("--suri", "//Bob", "send-result", str(sid), result_dir)
+def test_send_result_after_deadline(node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path) -> None:
+    worker = funded_account()
+    _, sid = _assigned(node_cli, funded_account(), worker, assets, "--assignment-deadline", "3")
+    node_cli.new_blocks(max(0, node_cli.submission(sid).deadline - node_cli.block_number()))
+    late = node_cli("--suri", worker.suri, "send-result", sid, result_dir)
     assert late.exit_code == 7 and "deadline" in late.stderr
 
 
-def test_send_result_failure_says_where_the_upload_is(cli: Cli, assets: Path, result_dir: Path) -> None:
-    sid = _assigned(cli, assets)
-    cli.chain.fail_next = TransactionError("The node dropped the transaction.")
-    result = cli("--suri", "//Bob", "send-result", str(sid), result_dir)
+def test_send_result_failure_says_where_the_upload_is(
+    node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = funded_account()
+    _, sid = _assigned(node_cli, funded_account(), worker, assets)
+    attempted = fail_next_submission(monkeypatch, TransactionError("The node dropped the transaction."))
+    result = node_cli("--suri", worker.suri, "send-result", sid, result_dir)
     assert result.exit_code == 6
     assert "Nothing on chain points at the upload file://" in result.stderr
+    assert attempted == ["send_task_result"] and node_cli.submission(sid).status.value == "Assigned"
 
 
-def test_list_and_show_results(cli: Cli, assets: Path, result_dir: Path) -> None:
-    sid = _assigned(cli, assets, "--max-assignments", "2")
-    cli.json("--suri", "//Bob", "send-result", str(sid), result_dir)
-    assign(cli, 1, "//Charlie")
-    listed = cli.json("list-results", "1")
+def test_list_and_show_results(node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path) -> None:
+    first, second = funded_account(), funded_account()
+    task_id, sid = _assigned(node_cli, funded_account(), first, assets, "--max-assignments", "2")
+    node_cli.json("--suri", first.suri, "send-result", sid, result_dir)
+    other = int(assign(node_cli, task_id, second.suri)["submission_id"])
+    listed = node_cli.json("list-results", task_id)
     assert [(s["submission_id"], s["status"], s["worker"]) for s in listed] == [
-        (1, "PendingValidation", BOB), (2, "Assigned", CHARLIE)
+        (sid, "PendingValidation", first.address), (other, "Assigned", second.address)
     ]
-    assert [s["submission_id"] for s in cli.json("list-results", "1", "--pending")] == [1]
-    assert [s["submission_id"] for s in cli.json("--suri", "//Charlie", "list-results", "--mine")] == [2]
-    assert cli("list-results").exit_code == 2
-    assert cli("list-results", "9").exit_code == 8
-    shown = cli.json("show-result", str(sid))
+    assert [s["submission_id"] for s in node_cli.json("list-results", task_id, "--pending")] == [sid]
+    assert [s["submission_id"] for s in node_cli.json("--suri", second.suri, "list-results", "--mine")] == [other]
+    assert node_cli("list-results").exit_code == 2
+    assert node_cli("list-results", "999999999").exit_code == 8
+    shown = node_cli.json("show-result", sid)
     assert shown["metrics"] == {"accuracy": 0.91, "loss": 0.3}
     assert shown["lineage"] is None and shown["downloaded_to"] is None
     assert set(shown["result"]) == {"storage", "uri", "digest", "size"}
-    assert "metric accuracy" in cli("show-result", str(sid)).stdout
+    assert "metric accuracy" in node_cli("show-result", sid).stdout
 
 
-def test_show_result_download_verifies(cli: Cli, assets: Path, result_dir: Path) -> None:
-    sid = _assigned(cli, assets)
-    cli.json("--suri", "//Bob", "send-result", str(sid), result_dir)
-    dest = cli.tmp / "fetched"
-    data = cli.json("show-result", str(sid), "--download", dest)
+def test_show_result_download_verifies(node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path) -> None:
+    worker = funded_account()
+    _, sid = _assigned(node_cli, funded_account(), worker, assets)
+    node_cli.json("--suri", worker.suri, "send-result", sid, result_dir)
+    dest = node_cli.tmp / "fetched"
+    data = node_cli.json("show-result", sid, "--download", dest)
     assert data["downloaded_to"] == str(dest)
     assert (dest / "weights.bin").read_bytes() == (result_dir / "weights.bin").read_bytes()
-    stored = Path(cli.chain.submissions[sid].result.uri.removeprefix("file://"))
+    stored = Path(node_cli.submission(sid).result.uri.removeprefix("file://"))
     (stored / "weights.bin").write_bytes(b"tampered")
-    tampered = cli("show-result", str(sid), "--download", cli.tmp / "again")
-    assert tampered.exit_code == 14 and not (cli.tmp / "again").exists()
-    assert cli("show-result", "77").exit_code == 8
+    tampered = node_cli("show-result", sid, "--download", node_cli.tmp / "again")
+    assert tampered.exit_code == 14 and not (node_cli.tmp / "again").exists()
+    assert node_cli("show-result", "999999999").exit_code == 8
 
 
-def test_show_result_without_result(cli: Cli, assets: Path) -> None:
-    sid = _assigned(cli, assets)
-    assert cli.json("show-result", str(sid))["result"] is None
-    no_result = cli("show-result", str(sid), "--download", cli.tmp / "x")
+def test_show_result_without_result(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:
+    _, sid = _assigned(node_cli, funded_account(), funded_account(), assets)
+    assert node_cli.json("show-result", sid)["result"] is None
+    no_result = node_cli("show-result", sid, "--download", node_cli.tmp / "x")
     assert no_result.exit_code == 2 and "no result yet" in no_result.stderr
 
 
-def test_validate_accept_reject(cli: Cli, assets: Path, result_dir: Path) -> None:
-    sid = _assigned(cli, assets, "--max-assignments", "2")
-    cli.json("--suri", "//Bob", "send-result", str(sid), result_dir)
-    not_creator = cli("--suri", "//Bob", "accept-result", str(sid))
+def test_validate_accept_reject(node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path) -> None:
+    creator, worker, second_worker = funded_account(), funded_account(10 * UNIT), funded_account()
+    task_id = create(node_cli, assets, creator.suri, "--max-assignments", "2")
+    assigned = assign(node_cli, task_id, worker.suri)
+    sid = int(assigned["submission_id"])
+    sent = node_cli.json("--suri", worker.suri, "send-result", sid, result_dir)
+    not_creator = node_cli("--suri", worker.suri, "accept-result", sid)
     assert not_creator.exit_code == 9 and "Only the creator" in not_creator.stderr
-    validated = cli.json("--suri", "//Alice", "validate-result", str(sid), "--score", "9100")
+    validated = node_cli.json("--suri", creator.suri, "validate-result", sid, "--score", "9100")
     assert validated["action"] == "validated"
-    assert cli.chain.submissions[sid].validation.score == 9100
-    assert cli("--suri", "//Alice", "validate-result", str(sid), "--score", "10001").exit_code == 2
-    accepted = cli.json("--suri", "//Alice", "accept-result", str(sid))
+    assert node_cli.submission(sid).validation.score == 9100
+    assert node_cli("--suri", creator.suri, "validate-result", sid, "--score", "10001").exit_code == 2
+    accepted = node_cli.json("--suri", creator.suri, "accept-result", sid)
     assert set(accepted) == {"action", "task_id", "submission_id", "reward", "task_completed", "transaction"}
     assert accepted["reward"]["formatted"] == "2 UNIT" and accepted["task_completed"] is False
-    assert cli.chain.balances[BOB] == 12 * UNIT
-    second = int(assign(cli, 1, "//Charlie")["submission_id"])
-    cli.json("--suri", "//Charlie", "send-result", str(second), result_dir)
-    rejected = cli("--suri", "//Alice", "reject-result", str(second))
+    fees = int(assigned["transaction"]["fee"]) + int(sent["transaction"]["fee"])
+    assert node_cli.free(worker.address) == 12 * UNIT - fees
+    second = int(assign(node_cli, task_id, second_worker.suri)["submission_id"])
+    node_cli.json("--suri", second_worker.suri, "send-result", second, result_dir)
+    rejected = node_cli("--suri", creator.suri, "reject-result", second)
     assert rejected.exit_code == 0 and "slot is free again" in rejected.stderr
-    assert cli.chain.submissions[second].status.value == "Rejected"
-    assert cli("--suri", "//Alice", "accept-result", "55").exit_code == 8
+    assert node_cli.submission(second).status.value == "Rejected"
+    assert node_cli("--suri", creator.suri, "accept-result", "999999999").exit_code == 8
 
 
-def test_completion_is_reported(cli: Cli, assets: Path, result_dir: Path) -> None:
-    sid = _assigned(cli, assets)
-    cli.json("--suri", "//Bob", "send-result", str(sid), result_dir)
-    result = cli("--suri", "//Alice", "accept-result", str(sid))
-    assert result.exit_code == 0 and "Task 1 is now completed." in result.stderr
-    assert cli.chain.tasks[1].status.value == "Completed"
-    assert ALICE == cli.chain.tasks[1].creator
+def test_completion_is_reported(node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path) -> None:
+    creator, worker = funded_account(), funded_account()
+    task_id, sid = _assigned(node_cli, creator, worker, assets)
+    node_cli.json("--suri", worker.suri, "send-result", sid, result_dir)
+    result = node_cli("--suri", creator.suri, "accept-result", sid)
+    assert result.exit_code == 0 and f"Task {task_id} is now completed." in result.stderr
+    task = node_cli.task(task_id)
+    assert task.status.value == "Completed" and task.creator == creator.address
 
 
-def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str = "//Bob", code_hash: str = "33" * 32) -> bytes:
+def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str, code_hash: str = "33" * 32) -> bytes:
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.lineage import LineageRecord, sign_record, signer_of
     from decentralml.primitives.digests import pack_digest
@@ -156,31 +192,69 @@ def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str = "//Bob
     return sign_record(record, keypair).to_json()
 
 
-def test_lineage_is_sent_and_verified(cli: Cli, assets: Path, result_dir: Path, tmp_path: Path) -> None:
-    sid = _assigned(cli, assets)
+def test_lineage_is_sent_and_verified(
+    node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path, tmp_path: Path
+) -> None:
+    worker = funded_account()
+    task_id, sid = _assigned(node_cli, funded_account(), worker, assets)
     lineage = tmp_path / "lineage.json"
-    lineage.write_bytes(_signed_lineage(result_dir, 1, sid, code_hash=cli.chain.tasks[1].assets.bundle.digest_hex))
-    sent = cli.json("--suri", "//Bob", "send-result", str(sid), result_dir, "--lineage", lineage)
+    code_hash = node_cli.task(task_id).assets.bundle.digest_hex
+    lineage.write_bytes(_signed_lineage(result_dir, task_id, sid, worker.suri, code_hash=code_hash))
+    sent = node_cli.json("--suri", worker.suri, "send-result", sid, result_dir, "--lineage", lineage)
     assert sent["lineage_digest"].startswith("0x")
     inline = json.loads(sent["inline_result"])
     assert set(inline) == {"lineage", "metrics"} and inline["metrics"]["accuracy"] == 0.91
-    shown = cli.json("show-result", str(sid), "--download", cli.tmp / "fetched")
+    shown = node_cli.json("show-result", sid, "--download", node_cli.tmp / "fetched")
     assert shown["lineage"]["digest"] == sent["lineage_digest"].removeprefix("0x")
     assert "signature" in shown["lineage"]["verified"] and shown["metrics"]["accuracy"] == 0.91
-    assert "Lineage (verified)" in cli("show-result", str(sid)).stdout
+    assert "Lineage (verified)" in node_cli("show-result", sid).stdout
     assert {"code hash", "parents resolve"} <= set(shown["lineage"]["verified"])
 
 
-def test_lineage_mismatches_are_integrity_errors(cli: Cli, assets: Path, result_dir: Path, tmp_path: Path) -> None:
-    sid = _assigned(cli, assets)
+def test_lineage_mismatches_are_integrity_errors(
+    node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path, tmp_path: Path
+) -> None:
+    worker = funded_account()
+    task_id, sid = _assigned(node_cli, funded_account(), worker, assets)
     wrong_output = tmp_path / "wrong.json"
-    wrong_output.write_bytes(_signed_lineage(tmp_path / "model_contributor", 1, sid))
-    refused = cli("--suri", "//Bob", "send-result", str(sid), result_dir, "--lineage", wrong_output)
+    wrong_output.write_bytes(_signed_lineage(tmp_path / "model_contributor", task_id, sid, worker.suri))
+    refused = node_cli("--suri", worker.suri, "send-result", sid, result_dir, "--lineage", wrong_output)
     assert refused.exit_code == 14 and "nothing was uploaded" in refused.stderr
-    assert not (cli.store_dir / "dirs").exists() or len(list((cli.store_dir / "dirs").iterdir())) == 1  # the assets only
-    assert cli.chain.submissions[sid].status.value == "Assigned"
-    by_charlie = tmp_path / "charlie.json"
-    by_charlie.write_bytes(_signed_lineage(result_dir, 1, sid, "//Charlie"))
-    cli.json("--suri", "//Bob", "send-result", str(sid), result_dir, "--lineage", by_charlie)
-    shown = cli("show-result", str(sid))
+    store = node_cli.store_dir / "dirs"
+    assert not store.exists() or len(list(store.iterdir())) == 1  # the assets only
+    assert node_cli.submission(sid).status.value == "Assigned"
+    by_someone_else = tmp_path / "someone-else.json"
+    by_someone_else.write_bytes(_signed_lineage(result_dir, task_id, sid, "0x" + secrets.token_hex(32)))
+    node_cli.json("--suri", worker.suri, "send-result", sid, result_dir, "--lineage", by_someone_else)
+    shown = node_cli("show-result", sid)
     assert shown.exit_code == 14 and "not by the submission's worker" in shown.stderr
+
+
+def _padded_result_of_small_base_model(
+    cli: NodeCli, funded_account: Any, assets: Path, tmp_path: Path
+) -> int:
+    """A submission whose result pads a 20 kB base model's task with 20 MiB (the chain holds no sizes)."""
+    model = tmp_path / "base.bin"
+    model.write_bytes(b"\x01" * 20_000)
+    worker = funded_account()
+    task_id = create(cli, assets, funded_account().suri, "--base-model", str(model))
+    sid = int(assign(cli, task_id, worker.suri)["submission_id"])
+    padded = tmp_path / "padded"
+    padded.mkdir()
+    with (padded / "pad.bin").open("wb") as pad:
+        pad.truncate(20 << 20)
+    (padded / "metrics.json").write_text('{"num_samples": 1}')
+    cli.json("--suri", worker.suri, "send-result", str(sid), padded)
+    return sid
+
+
+def test_show_result_download_keeps_to_the_result_budget(
+    node_cli: NodeCli, funded_account: Any, assets: Path, tmp_path: Path
+) -> None:
+    sid = _padded_result_of_small_base_model(node_cli, funded_account, assets, tmp_path)
+    dest = tmp_path / "downloads" / "result"
+    refused = node_cli("show-result", str(sid), "--download", dest)
+    assert refused.exit_code == 14 and "Refusing" in refused.stderr, refused.stderr
+    assert not dest.exists() and list(dest.parent.iterdir()) == []
+    allowed = node_cli.json("show-result", str(sid), "--download", dest, "--max-download-bytes", str(32 << 20))
+    assert allowed["downloaded_to"] == str(dest) and (dest / "pad.bin").stat().st_size == 20 << 20

@@ -1,40 +1,54 @@
-"""balance and transfer."""
+"""balance and transfer, against the shared dev node with fresh funded accounts."""
 
-from tests.cli.conftest import ALICE, BOB, UNIT, Cli
+import json
+from typing import Any
+
+import pytest
+
+from tests.cli.conftest import UNIT, NodeCli
+from tests.fixtures.devnode import FUNDING
+
+pytestmark = pytest.mark.integration
 
 
-def test_balance_of_address_and_signer(cli: Cli) -> None:
-    data = cli.json("balance", BOB)
+def test_balance_of_address_and_signer(node_cli: NodeCli, funded_account: Any) -> None:
+    someone = funded_account(10 * UNIT)
+    data = node_cli.json("balance", someone.address)
     assert data == {
-        "address": BOB,
+        "address": someone.address,
         "free": {"planck": str(10 * UNIT), "formatted": "10 UNIT"},
         "reserved": {"planck": "0", "formatted": "0 UNIT"},
         "frozen": {"planck": "0", "formatted": "0 UNIT"},
     }
-    assert cli.json("--suri", "//Alice", "balance")["address"] == ALICE
-    assert "1000 UNIT" in cli("balance", ALICE).stdout
+    assert node_cli.json("--suri", someone.suri, "balance")["address"] == someone.address
+    assert "10 UNIT" in node_cli("balance", someone.address).stdout
 
 
-def test_balance_errors(cli: Cli) -> None:
-    bad = cli("balance", "5NotAnAddress")
+def test_balance_errors(node_cli: NodeCli) -> None:
+    bad = node_cli("balance", "5NotAnAddress")
     assert bad.exit_code == 2 and "not a valid SS58 address" in bad.stderr
-    assert cli("balance").exit_code == 3
+    assert node_cli("balance").exit_code == 3
 
 
-def test_transfer(cli: Cli) -> None:
-    data = cli.json("--suri", "//Alice", "transfer", BOB, "1.5 UNIT")
+def test_transfer(node_cli: NodeCli, funded_account: Any) -> None:
+    sender, receiver = funded_account(), funded_account(10 * UNIT)
+    data = node_cli.json("--suri", sender.suri, "transfer", receiver.address, "1.5 UNIT")
     assert data["amount"] == {"planck": str(15 * UNIT // 10), "formatted": "1.5 UNIT"}
-    assert (data["from"], data["to"]) == (ALICE, BOB)
-    assert cli.chain.balances[BOB] == 11 * UNIT + UNIT // 2
-    assert cli.chain.calls[-1][:2] == ("Balances", "transfer_keep_alive")
+    assert (data["from"], data["to"]) == (sender.address, receiver.address)
+    assert node_cli.free(receiver.address) == 11 * UNIT + UNIT // 2
+    fee = int(data["transaction"]["fee"])
+    assert node_cli.free(sender.address) == FUNDING - 15 * UNIT // 10 - fee
 
 
-def test_transfer_errors(cli: Cli) -> None:
-    assert cli("--suri", "//Alice", "transfer", "nope", "1").exit_code == 2
-    assert cli("--suri", "//Alice", "transfer", BOB, "1.5 DOT").exit_code == 2
-    assert cli("--suri", "//Alice", "transfer", ALICE, "1").exit_code == 2
-    poor = cli("--suri", "//Bob", "transfer", ALICE, "11 UNIT")
-    assert poor.exit_code == 6 and "Insufficient funds" in poor.stderr
-    fee = cli("--suri", "//Bob", "transfer", ALICE, "10 UNIT")
-    assert fee.exit_code == 6
-    assert cli.chain.balances[BOB] == 10 * UNIT
+def test_transfer_errors(node_cli: NodeCli, funded_account: Any) -> None:
+    poor, rich = funded_account(10 * UNIT), funded_account()
+    assert node_cli("--suri", rich.suri, "transfer", "nope", "1").exit_code == 2
+    assert node_cli("--suri", rich.suri, "transfer", poor.address, "1.5 DOT").exit_code == 2
+    assert node_cli("--suri", rich.suri, "transfer", rich.address, "1").exit_code == 2
+    too_much = node_cli("--suri", poor.suri, "transfer", rich.address, "11 UNIT")
+    assert too_much.exit_code == 7 and "Insufficient funds" in too_much.stderr  # checked before sending: no fee
+    assert node_cli.free(poor.address) == 10 * UNIT
+    no_fee = node_cli("--json", "--suri", poor.suri, "transfer", rich.address, "10 UNIT")
+    assert no_fee.exit_code == 7 and "Insufficient funds" in no_fee.stderr  # the same condition, found by the runtime
+    assert json.loads(no_fee.stderr)["error"]["name"] == "Token.FundsUnavailable"
+    assert UNIT * 9 < node_cli.free(poor.address) < 10 * UNIT  # included: the fee was paid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 
 import pytest
 import websocket
@@ -43,7 +44,7 @@ def test_protocol_errors_keep_the_connection_and_other_clients(devnode):
     assert json.loads(ws.recv())["error"]["code"] == -32600
     assert raw_call(ws, "chain_getBlockHash", None)["result"].startswith("0x")
     assert raw_call(ws, "state_call", ["Core_version", "0x", None])["result"].startswith("0x")
-    with pytest.raises(SubstrateRequestException) as unknown:
+    with pytest.raises(SubstrateRequestException, match="Method not found") as unknown:
         other.rpc_request("decentralml_noSuchMethod", [])
     assert unknown.value.args[0]["code"] == -32601
     assert raw_call(ws, "state_getStorage", ["0xzz"])["error"]["code"] == -32602
@@ -135,3 +136,33 @@ def devnode_wait_nonce(substrate: SubstrateInterface, who: Keypair, nonce: int) 
             return
         time.sleep(0.02)
     raise AssertionError(f"nonce of {who.ss58_address} never reached {nonce}")
+
+
+def _nested(depth: int, where: str = "params") -> str:
+    return '{"jsonrpc":"2.0","id":1,"method":"system_name","' + where + '":' + "[" * depth + "]" * depth + "}"
+
+
+DEEP = [
+    pytest.param(_nested(100_000), id="params"),
+    pytest.param(_nested(100_000, "id"), id="id"),
+    pytest.param("[" * 100_000 + "]" * 100_000, id="bare"),
+    pytest.param("[" + _nested(10) + "," + _nested(100_000) + "]", id="in-a-batch"),
+]
+
+
+@pytest.mark.parametrize("message", DEEP)
+def test_deeply_nested_json_is_a_parse_error_over_websocket(devnode, message):
+    ws = websocket.create_connection(devnode.url, timeout=10)
+    ws.send(message)
+    assert json.loads(ws.recv()) == {"jsonrpc": "2.0", "error": {"code": -32700, "message": "Parse error"}, "id": None}
+    assert raw_call(ws, "system_name", [], request_id=2)["result"]
+    ws.close()
+
+
+@pytest.mark.parametrize("message", DEEP)
+def test_deeply_nested_json_is_a_parse_error_over_http(devnode, message):
+    request = urllib.request.Request(devnode.url.replace("ws://", "http://"), data=message.encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=20) as response:
+        assert response.status == 200
+        assert json.loads(response.read())["error"] == {"code": -32700, "message": "Parse error"}

@@ -91,7 +91,7 @@ def test_connections_are_limited_and_stalled_ones_closed():
         for sock in stalled:
             sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finishes its head
         time.sleep(0.1)
-        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        with pytest.raises(websocket.WebSocketBadStatusException, match="429 Too Many Requests") as refused:
             websocket.create_connection(url, timeout=5)
         assert refused.value.status_code == 429
         time.sleep(0.8)
@@ -116,7 +116,7 @@ def test_cors_default_allows_localhost_and_polkadot_js_only():
         assert post(url, body, origin="https://polkadot.js.org")[0] == 200
         assert post(url, body, origin="https://evil.example")[0] == 403
         assert post(url, body, origin="http://localhost.evil.example")[0] == 403
-        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        with pytest.raises(websocket.WebSocketBadStatusException, match="403 Forbidden") as refused:
             websocket.create_connection(url, timeout=5, origin="https://evil.example")
         assert refused.value.status_code == 403
         # Without --rpc-methods unsafe, dev_* is refused like a node's unsafe methods.

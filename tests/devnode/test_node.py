@@ -104,16 +104,16 @@ def test_duplicates_and_refusals_get_real_node_codes():
     async def body(node: DevNode):
         xt = make_xt(1, 0)
         node.submit(xt)
-        with pytest.raises(PoolError) as in_pool:
+        with pytest.raises(PoolError, match="Already Imported") as in_pool:
             node.submit(xt)
         await settle(node, 1)
-        with pytest.raises(PoolError) as banned:
+        with pytest.raises(PoolError, match="temporarily banned") as banned:
             node.submit(xt)
-        with pytest.raises(PoolError) as stale:
+        with pytest.raises(PoolError, match="outdated") as stale:
             node.submit(make_xt(1, 0, b"other"))
-        with pytest.raises(PoolError) as bad:
+        with pytest.raises(PoolError, match="bad signature") as bad:
             node.submit(make_xt(3, 0, b"bad"))
-        with pytest.raises(PoolError) as truncated:
+        with pytest.raises(PoolError, match="Not enough data") as truncated:
             node.submit(make_xt(3, 0)[:-2])
         return in_pool.value, banned.value, stale.value, bad.value, truncated.value
 
@@ -245,7 +245,7 @@ def test_interval_mode_finality_trails_the_best_block_by_the_lag(lag):
 
 
 def test_negative_finality_settings_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must not be negative"):
         DevNode(FakeRuntime(), finality_lag=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must not be negative"):
         DevNode(FakeRuntime(), finality_delay=-0.1)

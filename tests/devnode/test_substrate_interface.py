@@ -190,7 +190,7 @@ def test_mortal_eras_are_checked_like_a_node(devnode):
     # SI takes a mortal era's birth block from the finalized head, which now is the best block.
     expired = substrate.create_signed_extrinsic(call=call, keypair=alice, era={"period": 4})
     substrate.rpc_request("dev_newBlocks", [10])
-    with pytest.raises(SubstrateRequestException) as refused:
+    with pytest.raises(SubstrateRequestException, match="bad signature") as refused:
         substrate.submit_extrinsic(expired, wait_for_inclusion=True)
     # past its death the era names another birth block: the signed payload no longer matches.
     assert refused.value.args[0]["data"] == "Transaction has a bad signature"

@@ -140,7 +140,7 @@ def test_fedavg_is_a_convex_combination_and_permutation_invariant(data) -> None:
 
 
 def test_weighted_mean_needs_weights() -> None:
-    with pytest.raises(TrainingError):
+    with pytest.raises(TrainingError, match="as many weights as tensors"):
         weighted_mean([np.ones(2)], [])
     np.testing.assert_allclose(weighted_mean([np.zeros(2), np.ones(2)], [1, 3]), [0.75, 0.75])
 

@@ -84,3 +84,26 @@ def test_start_task_uses_the_current_python_and_honours_the_contract(tmp_path: P
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "own" / "metrics.json").read_text())["num_samples"] == 40
+
+
+def test_the_creator_module_is_cached_by_content_not_pinned_in_sys_modules(tmp_path: Path) -> None:
+    import sys
+
+    from decentralml.fl.bundle import load_creator_bundle
+
+    bundle = tmp_path / "creator"
+    bundle.mkdir()
+    source = (
+        "from . import settings\n"
+        "def framework_name():\n    return settings.NAME\n"
+        "def evaluate_weights(weights):\n    raise NotImplementedError\n"
+        "def validate_contribution(weights_path, metrics_json, base_model_path):\n    raise NotImplementedError\n"
+    )
+    (bundle / "model_creator.py").write_text(source)
+    (bundle / "settings.py").write_text('NAME = "first"\n')
+    first = load_creator_bundle(bundle)
+    assert first.framework_name() == "first"
+    assert load_creator_bundle(bundle) is first
+    assert not [name for name in sys.modules if name.startswith("decentralml_creator_bundle_")]
+    (bundle / "settings.py").write_text('NAME = "edited"\n')
+    assert load_creator_bundle(bundle).framework_name() == "edited"

@@ -62,10 +62,10 @@ def contribute(node_url: str, tmp_path: Path, task_id: int, name: str, index: in
     """//name takes a slot, runs ./start_task.sh on its shard (its weights x -50 when ``poison``)
     and sends the result; returns (assign-task JSON, send-result JSON, result dir)."""
     _, assigned = cli(node_url, f"//{name}", "assign-task", str(task_id), "--work-dir", str(tmp_path / name))
-    out = tmp_path / f"result-{name}"
-    run = subprocess.run([assigned["start_script"], "--contributor-index", str(index), "--output", str(out)],
+    out = Path(assigned["directory"]) / "result"  # the launcher runs the bundle in the sandbox: only its work dir is writable
+    run = subprocess.run([assigned["start_script"], "--yes", "--contributor-index", str(index), "--output", "result"],
                          cwd=assigned["directory"], capture_output=True, text=True, timeout=600,
-                         env=dict(os.environ, DECENTRALML_PYTHON=sys.executable))
+                         env=dict(os.environ, DECENTRALML_URL=node_url, TF_CPP_MIN_LOG_LEVEL="2"))
     assert run.returncode == 0, run.stderr[-3000:]
     if poison:
         from safetensors.numpy import load_file, save_file

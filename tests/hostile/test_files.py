@@ -60,7 +60,7 @@ def test_malformed_safetensors_are_refused(tmp_path: Path, monkeypatch: pytest.M
         monkeypatch.setattr(weights_mod, "_library_check", lambda path: None)
     path = tmp_path / "w.safetensors"
     path.write_bytes(MALFORMED[case])
-    with pytest.raises(TrainingError):
+    with pytest.raises(TrainingError, match=r"^w\.safetensors"):
         SafetensorsModel(path)
 
 
@@ -95,7 +95,7 @@ HOSTILE_METRICS = {
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_METRICS))
 def test_hostile_metrics_are_refused_with_a_reason(case: str) -> None:
-    with pytest.raises(TrainingError) as caught:
+    with pytest.raises(TrainingError, match="metrics.json") as caught:
         ContributionMetrics.from_json(HOSTILE_METRICS[case])
     assert "metrics.json" in caught.value.message
 

@@ -23,8 +23,8 @@ import pytest
 from typer.testing import CliRunner
 
 from decentralml.chain.client import ChainClient
-from decentralml.chain.types import TaskType, ValidationStrategy
 from decentralml.chain.signer import keypair_from_suri
+from decentralml.chain.types import TaskType, ValidationStrategy
 from decentralml.cli.app import app
 from decentralml.fl.weights import save_weights
 from decentralml.storage.factory import StoreSettings, open_store

@@ -70,10 +70,11 @@ class Role:
     log: Path
     process: subprocess.Popen[bytes] | None = None
     starts: int = field(default=0)
+    env: dict[str, str] | None = None  #: the process's environment (default: this one's)
 
     def start(self, url: str, store: Path) -> Role:
         self.starts += 1
-        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DECENTRALML_STORE_DIR=str(store))
+        env = dict(os.environ if self.env is None else self.env, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", DECENTRALML_STORE_DIR=str(store))
         with open(self.log, "ab") as out, open(self.log.with_suffix(".err"), "ab") as err:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "decentralml.cli.app", "--url", url, "--json", *self.args],
@@ -106,10 +107,10 @@ class Role:
         self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
+        except subprocess.TimeoutExpired as exc:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"{self.name} did not stop on SIGTERM within {timeout} s")
+            raise AssertionError(f"{self.name} did not stop on SIGTERM within {timeout} s") from exc
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from decentralml.amounts import TokenInfo
+from decentralml.chain.pallet import PalletLimits
 from decentralml.chain.types import Task, TaskAssets, TaskStatus, TaskType, ValidationStrategy
 from decentralml.errors import ConfigError, UsageError
 from decentralml.storage.reference import Reference, StorageType
@@ -118,7 +119,7 @@ def test_a_job_file_is_read_into_a_typed_spec(tmp_path: Path) -> None:
     (("rounds = 3", 'rounds = "3"'), "rounds"),
     (('budget = "100 UNIT"', 'budget = "20 UNIT"'), "budget"),
     (("target_accuracy = 0.95", "target_accuracy = 95"), "target_accuracy"),
-    (("slots = 3", "slots = 101"), "`slots`"),
+    (("slots = 3", "slots = 0"), "`slots`"),
     (("slots = 3", "slots = 0"), "`slots`"),
     (("assignment_blocks = 50", "assignment_blocks = 100"), "`assignment_blocks`"),
     (("assignment_blocks = 50", "assignment_blocks = 0"), "`assignment_blocks`"),
@@ -278,6 +279,8 @@ def test_an_upload_that_keeps_failing_is_retried_then_reported(tmp_path: Path) -
 
     class Chain:  # only what send_result reads before it uploads
         url = "ws://127.0.0.1:1"
+        limits = PalletLimits(max_question_len=1024, max_uri_len=512, max_inline_result_len=4096,
+                              max_assignments_per_task=100, min_reward=10**10)
 
         def get_submission(self, submission_id: int) -> Submission:
             return Submission(submission_id, 1, BOB, SubmissionStatus.ASSIGNED, 1, 100, None, None, None, None, None, 0)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from decentralml.usecases.journal import Journal
 from decentralml.usecases.job_report import resolve_job_dir, write_report
+from decentralml.usecases.journal import Journal
 
 BOB = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
 DAVE = "5DAAnrj7VHTznn2AWBemMuyBwZWs6FNFjdyVXUeYum3PTXFy"

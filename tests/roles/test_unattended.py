@@ -23,7 +23,8 @@ REWARD = 10 * UNIT
 
 @pytest.fixture
 def node(tmp_path_factory: pytest.TempPathFactory):
-    node = start_devnode(tmp_path_factory.mktemp("devnode"), "--block-time", "0.5")
+    # Archive state: the balance checks read the fee events of every block, which outlive the default 256-block window.
+    node = start_devnode(tmp_path_factory.mktemp("devnode"), "--block-time", "0.5", "--state-pruning", "archive")
     try:
         yield node
     finally:
@@ -31,7 +32,7 @@ def node(tmp_path_factory: pytest.TempPathFactory):
 
 
 def contributor(tmp_path: Path, name: str, *data: str) -> Role:
-    return Role(name, ["--suri", f"//{name}", "contributor", "run", "--work-dir", str(tmp_path / name), *data],
+    return Role(name, ["--suri", f"//{name}", "contributor", "run", "--yes", "--work-dir", str(tmp_path / name), *data],
                 tmp_path / f"{name}.jsonl")
 
 
@@ -52,7 +53,7 @@ def check_balances(chain, before: dict[str, int], names: dict[str, str], rewards
 
 
 def test_three_round_job_runs_unattended_with_a_poisoner(node, tmp_path: Path) -> None:
-    from decentralml.chain.client import ChainClient
+    from decentralml.chain.client import ChainClient, TaskFilter
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.chain.types import SubmissionStatus, TaskStatus
 
@@ -95,7 +96,7 @@ def test_three_round_job_runs_unattended_with_a_poisoner(node, tmp_path: Path) -
     assert sorted(j["round"] for j in honest) == [1, 1, 1, 2, 2, 2, 3, 3, 3]  # a slot freed by a rejection is taken again
 
     # The chain agrees: three tasks (one per round), each decided once, paid once, closed or completed.
-    tasks = [t for t in chain.all_tasks() if t.creator == address["Alice"]]
+    tasks = chain.list_tasks(TaskFilter(creator=address["Alice"]))
     assert len(tasks) == 3 and all(t.status is TaskStatus.COMPLETED and t.accepted == 3 for t in tasks)
     rewards: dict[str, int] = {}
     for task in tasks:
@@ -116,7 +117,7 @@ def test_creator_killed_mid_round_and_a_contributor_killed_mid_training(node, tm
     """SIGKILL the creator after its first decision and restart it: it continues (no task created twice, no
     decision twice). SIGKILL Eve while she trains: her slot is released at its deadline and the round completes.
     The node stops for a few seconds meanwhile: every role reconnects and goes on."""
-    from decentralml.chain.client import ChainClient
+    from decentralml.chain.client import ChainClient, TaskFilter
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.chain.types import SubmissionStatus, TaskStatus
 
@@ -157,7 +158,7 @@ def test_creator_killed_mid_round_and_a_contributor_killed_mid_training(node, tm
     assert [r["round"] for r in records if r["type"] == "round_opened"] == [1, 2]
     decided = [r["submission_id"] for r in records if r["type"] == "judged"]
     assert len(decided) == len(set(decided)) == 4
-    tasks = sorted((t for t in chain.all_tasks() if t.creator == address["Alice"]), key=lambda t: t.task_id)
+    tasks = chain.list_tasks(TaskFilter(creator=address["Alice"]))  # by id
     assert len(tasks) == 2 and all(t.status in (TaskStatus.CLOSED, TaskStatus.COMPLETED) for t in tasks)
     first = {s.worker: s for s in chain.task_submissions(tasks[0].task_id)}
     assert first[address["Eve"]].status is SubmissionStatus.EXPIRED and first[address["Eve"]].paid == 0

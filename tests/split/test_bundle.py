@@ -104,7 +104,7 @@ def test_round_robin_turn_rejects_checkpoint_of_other_network(shards, tmp_path):
     config = _config(Protocol.ROUND_ROBIN)
     other = protocols.initial_checkpoint(SplitSpec("mlp", 30, (8, 4), 2, cut=1))
     x, y = read_csv(shards.participants[0], features=30)
-    with pytest.raises(TrainingError):
+    with pytest.raises(TrainingError, match="another network spec"):
         protocols.round_robin_turn(config.spec, config.train, other, x, y)
 
 
@@ -121,7 +121,7 @@ def test_bundle_environment_holds_no_signer_or_storage_secret(monkeypatch):
     from decentralml.usecases.split_learning import bundle_environment
 
     monkeypatch.setenv("DECENTRALML_SURI", "//Alice")
-    monkeypatch.setenv("DECENTRALML_PASSWORD", "secret")
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "secret-password")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     monkeypatch.setenv("HOME_LIKE_SETTING", "kept")
     env = bundle_environment("/usr/bin/python3")

@@ -68,7 +68,7 @@ def test_ethereum_style_ecdsa_keys_cannot_sign_lineage():
 
 def test_canonical_json_is_deterministic_and_refuses_floats():
     assert canonical_json({"b": 1, "a": ["é", 2]}) == '{"a":["é",2],"b":1}'.encode()
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="refuses floats"):
         canonical_json({"a": 0.5})
 
 
@@ -123,7 +123,7 @@ def test_onchain_digest_mismatch_detected(keypair):
 def test_signature_for_other_record_rejected(keypair):
     signed = sign_record(_record(keypair), keypair)
     swapped = SignedLineage(record=_record(keypair, submission_id=8), signature=signed.signature)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="signature does not match the record"):
         verify(swapped)
 
 
@@ -133,23 +133,23 @@ def test_malformed_documents_are_integrity_errors(keypair):
     doc["record"]["extra"] = 1
     with pytest.raises(IntegrityError, match="malformed"):
         verify(json.dumps(doc))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="not valid JSON"):
         verify(b"not json")
     doc = json.loads(signed.to_json())
     doc["record"]["input_hash"] = "zz"
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="input_hash"):
         verify(json.dumps(doc))
 
 
 def test_signing_with_wrong_key_refused(keypair):
     other = Keypair.create_from_uri("//Dave")
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="names another signer"):
         sign_record(_record(keypair), other)
 
 
 def test_inline_result_and_show_result_entry_point(keypair):
     signed = sign_record(_record(keypair), keypair)
-    inline = encode_inline_result(signed, {"accuracy_bp": 9500})
+    inline = encode_inline_result({"accuracy_bp": 9500}, signed)
     decoded, metrics = decode_inline_result(inline)
     assert decoded == signed and metrics == {"accuracy_bp": 9500}
     report = verify_result_lineage(
@@ -176,9 +176,9 @@ def test_inline_result_and_show_result_entry_point(keypair):
 
 def test_record_validation():
     kp = Keypair.create_from_uri("//Bob")
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="finishes before it starts"):
         _record(kp, started_at_ms=5, finished_at_ms=4)
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="lowercase hex SHA-256"):
         _record(kp, code_hash="ABC")
 
 

@@ -93,7 +93,7 @@ def test_client_backward_before_forward_is_refused():
     spec = SPECS[0]
     client_model, _ = split_network(build_network(spec), spec.cut)
     client = ClientHalf(client_model, make_optimizer(client_model, TrainConfig()))
-    with pytest.raises(TrainingError):
+    with pytest.raises(TrainingError, match="out of order"):
         client.backward(torch.zeros(2, 16))
 
 
@@ -112,23 +112,23 @@ def test_checkpoint_round_trip_with_optimizer_state():
 
 
 def test_non_safetensors_bytes_are_rejected():
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="not a valid safetensors file"):
         weights.from_bytes(b"\x80\x04pickle")
 
 
 def test_weighted_average_weights_by_samples():
     out = weighted_average([({"w": np.array([0.0, 2.0], dtype=np.float32)}, 1), ({"w": np.array([4.0, 2.0], dtype=np.float32)}, 3)])
     assert out["w"].dtype == np.float32 and np.allclose(out["w"], [3.0, 2.0])
-    with pytest.raises(TrainingError):
+    with pytest.raises(TrainingError, match="different tensors"):
         weighted_average([({"w": np.zeros(2)}, 1), ({"v": np.zeros(2)}, 1)])
-    with pytest.raises(TrainingError):
+    with pytest.raises(TrainingError, match="Nothing to aggregate"):
         weighted_average([])
 
 
 def test_bad_cut_layer_refused():
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match=r"Cut layer 5 must leave modules on both sides \(1\.\.4\)"):
         SplitSpec("mlp", 30, (16, 8), 2, cut=5)
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match=r"Cut layer 0 must leave modules on both sides"):
         SplitSpec("mlp", 30, (16, 8), 2, cut=0)
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import tarfile
 import os
+import tarfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 

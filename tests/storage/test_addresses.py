@@ -27,7 +27,7 @@ def test_ipfs_api_addresses(given: str, expected: str) -> None:
 
 @pytest.mark.parametrize("bad", ["localhost:5001", "http://user:pw@host:5001", "/ip4/1.2.3.4/udp/1"])
 def test_bad_ipfs_api_addresses(bad: str) -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="Invalid IPFS API address"):
         api_base_url(bad)
 
 
@@ -35,7 +35,7 @@ def test_ipfs_auth_secrets() -> None:
     assert _auth_header("bearer:abc") == {"Authorization": "Bearer abc"}
     assert _auth_header("basic:u:p") == {"Authorization": "Basic dTpw"}
     assert _auth_header(None) == {}
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="IPFS API auth must be"):
         _auth_header("token-without-kind")
     assert "abc" not in repr(IpfsStore("http://127.0.0.1:1", auth="bearer:abc"))
 
@@ -43,9 +43,9 @@ def test_ipfs_auth_secrets() -> None:
 def test_cid_and_s3_locations() -> None:
     digest = bytes(32)
     assert IpfsStore.cid_of(Reference(StorageType.IPFS, "ipfs://bafyabc/", digest)) == "bafyabc"
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="is not ipfs://<CID>"):
         IpfsStore.cid_of(Reference(StorageType.IPFS, "ipfs://bafy/../x", digest))
     assert S3Store.location(Reference(StorageType.S3, "s3://b/p/" + "ab" * 32, digest)) == ("b", "p/" + "ab" * 32)
     assert S3Store.location(Reference(StorageType.S3, "s3://b/p/x/", digest)) == ("b", "p/x/pack.tar")
-    with pytest.raises(UsageError):
+    with pytest.raises(UsageError, match="names no object"):
         S3Store.location(Reference(StorageType.S3, "s3://bucket-only/", digest))

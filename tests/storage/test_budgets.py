@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from decentralml.errors import IntegrityError
-from decentralml.storage import Reference
 from decentralml.primitives.budget import Budget
 from decentralml.primitives.digests import pack_digest
+from decentralml.storage import Reference
 from decentralml.storage.reference import StorageType
 from tests.hostile import kit
 from tests.storage.backends import Harness, IpfsHarness, LocalHarness, S3Harness

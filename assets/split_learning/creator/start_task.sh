@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The initiator's step (seed 000): ./start_task.sh --data FILE --result DIR [--result DIR ...] [--base-model PATH]
+# The initiator's step (initiator/participants split learning): ./start_task.sh --data FILE --result DIR [--result DIR ...] [--base-model PATH]
 #                                                   [--test FILE] [--output DIR]
 #
 #   --data FILE         | DECENTRALML_DATA         the initiator's own private CSV (trains the main model)

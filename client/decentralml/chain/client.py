@@ -9,15 +9,19 @@ reported (with the extrinsic hash), never answered by signing again.
 
 from __future__ import annotations
 
+import enum
+import functools
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, ContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ContextManager
 
 from decentralml.amounts import TokenInfo
 from decentralml.chain import errors as chain_errors
+from decentralml.chain.pallet import LIMIT_CONSTANTS, PALLET, PalletLimits
 from decentralml.chain.types import Balance, Receipt, Submission, Task, TaskStatus, TaskType
 from decentralml.errors import (
     ChainError,
@@ -27,9 +31,17 @@ from decentralml.errors import (
     TransactionError,
     UsageError,
 )
+from decentralml.primitives.keypair import Keypair
 
-PALLET = "DecentralMLModule"
+if TYPE_CHECKING:
+    from decentralml.chain.runtime_types import RuntimeTypes
+
 DEFAULT_ERA_PERIOD = 64
+#: The most keys a Substrate node returns per ``state_getKeysPaged`` call
+#: (``STORAGE_KEYS_PAGED_MAX_COUNT`` in sc-rpc); value reads are batched in groups of the same size.
+MAX_PAGE = 1000
+#: Hex length of a ``Blake2_128Concat`` hash of a u64 key: 16 bytes of hash and the 8 bytes of the key.
+_U64_CONCAT_HEX = 2 * (16 + 8)
 
 SubstrateFactory = Callable[[str, float], Any]
 
@@ -43,7 +55,10 @@ def unreachable(url: str) -> NodeUnreachableError:
 def _default_substrate_factory(url: str, timeout: float) -> Any:
     from substrateinterface import SubstrateInterface
 
-    return SubstrateInterface(url=url, ss58_format=42, ws_options={"timeout": timeout}, auto_reconnect=True)
+    # websocket-client checks every text frame's UTF-8 in pure Python (1.5 s for 10 MB of listing); str.decode,
+    # which it calls on every text frame anyway, rejects invalid UTF-8 by itself.
+    options = {"timeout": timeout, "skip_utf8_validation": True}
+    return SubstrateInterface(url=url, ss58_format=42, ws_options=options, auto_reconnect=True)
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -76,36 +91,65 @@ class TaskFilter:
     task_type: TaskType | None = None
     creator: str | None = None
 
-
-def filter_tasks(tasks: list[Task], criteria: TaskFilter, current_block: int) -> list[Task]:
-    """Pure: keep the tasks matching ``criteria``; open means status Open,
-    unexpired and with a free slot."""
-    kept = []
-    for task in tasks:
-        if criteria.open_only and not (
+    def matches(self, task: Task, current_block: int) -> bool:
+        """Pure: whether ``task`` passes; open means status Open, unexpired and with a free slot."""
+        if self.open_only and not (
             task.status is TaskStatus.OPEN and task.expiration_block > current_block and task.free_slots > 0
         ):
-            continue
-        if criteria.status is not None and task.status is not criteria.status:
-            continue
-        if criteria.task_type is not None and task.task_type is not criteria.task_type:
-            continue
-        if criteria.creator is not None and task.creator != criteria.creator:
-            continue
-        kept.append(task)
-    return sorted(kept, key=lambda t: t.task_id)
+            return False
+        if self.status is not None and task.status is not self.status:
+            return False
+        if self.task_type is not None and task.task_type is not self.task_type:
+            return False
+        return self.creator is None or task.creator == self.creator
+
+
+class TaskOrder(str, enum.Enum):
+    """How ``list_tasks`` orders its rows. By id it reads only the rows it returns; by reward
+    or expiry it must read every candidate first (all open tasks, or all tasks with --all)."""
+
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    REWARD = "reward"
+    EXPIRES = "expires"
+
+
+def filter_tasks(tasks: list[Task], criteria: TaskFilter, current_block: int) -> list[Task]:
+    """Pure: keep the tasks matching ``criteria``, by id."""
+    return sorted((t for t in tasks if criteria.matches(t, current_block)), key=lambda t: t.task_id)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _key_u64(key_hex: str) -> int:
+    """The trailing u64 of a Blake2_128Concat/Twox64Concat/Identity-hashed map key (little endian)."""
+    return int.from_bytes(bytes.fromhex(key_hex[-16:]), "little")
 
 
 class ChainClient:
     """A connection to a DecentralML node (substrate-interface underneath)."""
 
-    def __init__(self, substrate: Any, url: str, *, timeout: float = 60.0, era_period: int | None = DEFAULT_ERA_PERIOD):
+    def __init__(
+        self,
+        substrate: Any,
+        url: str,
+        *,
+        timeout: float = 60.0,
+        era_period: int | None = DEFAULT_ERA_PERIOD,
+        cache_dir: Path | None = None,
+    ):
         self._substrate = substrate
         self.url = url
+        self.cache_dir = cache_dir
+        self._types: RuntimeTypes | None = None
         self.timeout = timeout
         self.era_period = era_period
         self._next_nonce: dict[str, int] = {}
         self._token: TokenInfo | None = None
+        self._limits: PalletLimits | None = None
         #: Optional hook the CLI sets to show a spinner while a transaction waits
         #: for inclusion: called with a text, must return a context manager.
         self.wait_indicator: Callable[[str], ContextManager[Any]] | None = None
@@ -114,9 +158,13 @@ class ChainClient:
 
     @classmethod
     def connect(
-        cls, url: str, *, timeout: float = 60.0, factory: SubstrateFactory | None = None
+        cls, url: str, *, timeout: float = 60.0, factory: SubstrateFactory | None = None, cache_dir: Path | None = None
     ) -> "ChainClient":
-        """Open a WebSocket connection; NodeUnreachableError if nobody answers."""
+        """Open a WebSocket connection; NodeUnreachableError if nobody answers.
+
+        ``cache_dir``: where the runtime types decoded from the node's metadata are cached
+        (:mod:`decentralml.chain.runtime_types`); None decodes them on every connection.
+        """
         if not url.startswith(("ws://", "wss://")):
             raise UsageError(f"The node URL {url!r} must start with ws:// or wss://.", hint="Pass e.g. --url ws://127.0.0.1:9944.")
         make = factory or _default_substrate_factory
@@ -128,7 +176,7 @@ class ChainClient:
             if _is_connection_error(exc) or isinstance(exc, (OSError, ValueError)):
                 raise unreachable(url) from exc
             raise ChainError(f"Cannot talk to the node at {url}: {exc}.") from exc
-        return cls(substrate, url, timeout=timeout)
+        return cls(substrate, url, timeout=timeout, cache_dir=cache_dir)
 
     def close(self) -> None:
         try:
@@ -196,6 +244,15 @@ class ChainClient:
             self._token = TokenInfo(decimals=int(decimals), symbol=str(symbol))
         return self._token
 
+    @property
+    def limits(self) -> PalletLimits:
+        """The pallet's limits from the node's metadata (cached): see :class:`~decentralml.chain.pallet.PalletLimits`."""
+        if self._limits is None:
+            self._limits = PalletLimits(
+                **{field: int(self.constant(PALLET, name)) for field, name in LIMIT_CONSTANTS.items()}
+            )
+        return self._limits
+
     def block_number(self) -> int:
         """The best block's number."""
         return int(self._read("the block header", lambda: self._substrate.get_block_number(None)))
@@ -208,31 +265,161 @@ class ChainClient:
 
     # -- queries -----------------------------------------------------------
 
-    def _query(self, module: str, item: str, params: list[Any]) -> Any:
-        result = self._read(f"the query {module}.{item}", lambda: self._substrate.query(module, item, params))
-        return None if result is None else result.value
+    @property
+    def types(self) -> RuntimeTypes:
+        """The runtime's storage entries and value decoding (cached on disk per genesis, spec version and metadata)."""
+        if self._types is None:
+            from decentralml.chain.runtime_types import load_runtime_types
 
-    def _query_map(self, module: str, item: str, params: list[Any] | None = None) -> list[tuple[Any, Any]]:
-        return self._read(
-            f"the query {module}.{item}",
-            lambda: [(key.value, value.value) for key, value in self._substrate.query_map(module, item, params or [])],
-        )
+            self._types = self._read(
+                "the runtime metadata", lambda: load_runtime_types(lambda m, p: self._rpc("the runtime metadata", m, p), self.cache_dir)
+            )
+        return self._types
+
+    def _query(self, module: str, item: str, params: list[Any]) -> Any:
+        """One storage value at the best block (its default when absent and the item has one, else None)."""
+        types = self.types
+        key = types.storage_key(module, item, params)
+        raw = self._rpc(f"the query {module}.{item}", "state_getStorage", [key])
+        return self._read(f"a {module}.{item} value", lambda: types.value(module, item, raw))
+
+    # -- batched reads (one block, pages of MAX_PAGE) ------------------------
+
+    def _rpc(self, what: str, method: str, params: list[Any]) -> Any:
+        from substrateinterface.exceptions import SubstrateRequestException
+
+        def call() -> Any:
+            response = self._substrate.rpc_request(method, params)
+            if "error" in response:
+                raise SubstrateRequestException(response["error"])
+            return response.get("result")
+
+        return self._read(what, call)
+
+    def best_hash(self) -> str:
+        """The best block's hash: the one block every read of a listing is made at."""
+        return str(self._rpc("the best block hash", "chain_getBlockHash", []))
+
+    def _block_number_at(self, block_hash: str) -> int:
+        header = self._rpc("the block header", "chain_getHeader", [block_hash])
+        if not header:
+            raise ChainError(f"The node at {self.url} does not know block {block_hash}.")
+        return int(header["number"], 16)
+
+    def _storage_key(self, item: str, params: list[Any], at: str, module: str = PALLET) -> str:
+        """Hex storage key (or prefix, with fewer params than the map has keys) of ``module.item``."""
+        return self._read(f"the storage key of {module}.{item}", lambda: self.types.storage_key(module, item, params))
+
+    def _keys(self, prefix: str, at: str) -> Iterator[str]:
+        """Every key under ``prefix`` at block ``at``, ascending, MAX_PAGE per request."""
+        start: str | None = None
+        while True:
+            page = self._rpc("a page of storage keys", "state_getKeysPaged", [prefix, MAX_PAGE, start or prefix, at]) or []
+            yield from page
+            if len(page) < MAX_PAGE:
+                return
+            start = page[-1]
+
+    def _values(self, module: str, item: str, keys: list[str], at: str) -> Iterator[tuple[str, Any]]:
+        """(key, decoded value or None) for ``keys`` at block ``at``, in their order, MAX_PAGE keys per request."""
+        types = self.types
+        for chunk in _chunks(keys, MAX_PAGE):
+            groups = self._rpc(f"the query {module}.{item}", "state_queryStorageAt", [chunk, at]) or []
+            found = {key: value for group in groups for key, value in group.get("changes", [])}
+            for key in chunk:
+                raw = found.get(key)
+                yield key, None if raw is None else self._read(f"a {module}.{item} value",
+                                                                functools.partial(types.value, module, item, raw))
+
+    def _tasks_by_id(self, ids: list[int], tasks_prefix: str, id_keys: Mapping[int, str], at: str) -> Iterator[Task]:
+        keys = [tasks_prefix + id_keys[i] for i in ids]
+        for key, value in self._values(PALLET, "Tasks", keys, at):
+            if value:
+                yield Task.from_chain(_key_u64(key), value)
+
+    # -- queries of records ----------------------------------------------------
 
     def get_task(self, task_id: int) -> Task:
         """One task; NotFoundError if there is none with this id."""
         value = self._query(PALLET, "Tasks", [task_id])
         if value is None:
-            raise NotFoundError(f"There is no task {task_id}.", hint="See `decentralml list-tasks`.", name="TaskNotFound")
+            raise NotFoundError(
+                f"There is no task {task_id}.", hint="See `decentralml list-tasks`.", module=PALLET, name="TaskNotFound"
+            )
         return Task.from_chain(task_id, value)
 
-    def all_tasks(self) -> list[Task]:
-        return [Task.from_chain(_first_key(key), value) for key, value in self._query_map(PALLET, "Tasks") if value]
-
     def list_tasks(self, criteria: TaskFilter = TaskFilter()) -> list[Task]:
-        """Tasks matching ``criteria`` (open / all / mine / by status / by type)."""
-        tasks = self.all_tasks()
-        current = self.block_number() if criteria.open_only else 0
-        return filter_tasks(tasks, criteria, current)
+        """Every task matching ``criteria``, by id."""
+        return sorted(self.iter_tasks(criteria, order=TaskOrder.OLDEST).tasks, key=lambda t: t.task_id)
+
+    def iter_tasks(
+        self,
+        criteria: TaskFilter = TaskFilter(),
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        order: TaskOrder = TaskOrder.NEWEST,
+    ) -> "TaskListing":
+        """Tasks matching ``criteria`` at the best block, ``offset`` rows skipped and at most ``limit`` returned.
+
+        Open tasks come from the runtime's ``OpenTasks`` index (its keys only, MAX_PAGE per request);
+        other listings walk task ids ``NextTaskId - 1`` down to 0 (tasks are never deleted). By id order
+        only as many ``Tasks`` values are read as the filter needs to fill the page; by reward or
+        expiry every candidate is read, then sorted. ``TaskListing.tasks`` is a lazy iterator.
+        """
+        if limit is not None and limit < 0 or offset < 0:
+            raise UsageError("--limit and --offset must not be negative.")
+        at = self.best_hash()
+        current = self._block_number_at(at)
+        tasks_prefix = self._storage_key("Tasks", [], at)
+        id_keys: Mapping[int, str]
+        if criteria.open_only or criteria.status is TaskStatus.OPEN:
+            open_prefix = self._storage_key("OpenTasks", [], at)
+            id_keys = {_key_u64(key): key[len(open_prefix) :] for key in self._keys(open_prefix, at)}
+            ids = sorted(id_keys)
+            candidates = len(ids)
+        elif limit is not None and order in (TaskOrder.NEWEST, TaskOrder.OLDEST) and criteria == TaskFilter():
+            # A page of the whole history: ids are 0..NextTaskId-1 (never deleted); hash only the keys shown.
+            count = int(next(self._values(PALLET, "NextTaskId", [self._storage_key("NextTaskId", [], at)], at))[1] or 0)
+            ids = list(range(count))
+            id_keys = _TaskKeySuffixes(self, at, len(tasks_prefix))
+            candidates = count
+        else:
+            id_keys = {_key_u64(key): key[len(tasks_prefix) :] for key in self._keys(tasks_prefix, at)}
+            ids = sorted(id_keys)
+            candidates = len(ids)
+        if order is not TaskOrder.OLDEST:
+            ids.reverse()
+
+        def by_id() -> Iterator[Task]:
+            skipped = returned = 0
+            position = 0
+            while position < len(ids) and (limit is None or returned < limit):
+                wanted = MAX_PAGE if limit is None else max(1, min(MAX_PAGE, offset - skipped + limit - returned))
+                batch = ids[position : position + wanted]
+                position += len(batch)
+                for task in self._tasks_by_id(batch, tasks_prefix, id_keys, at):
+                    if not criteria.matches(task, current):
+                        continue
+                    if skipped < offset:
+                        skipped += 1
+                        continue
+                    if limit is not None and returned >= limit:
+                        return
+                    returned += 1
+                    yield task
+
+        def sorted_rows() -> Iterator[Task]:
+            kept = [t for t in self._tasks_by_id(ids, tasks_prefix, id_keys, at) if criteria.matches(t, current)]
+            if order is TaskOrder.REWARD:
+                kept.sort(key=lambda t: (-t.pays_amount, -t.task_id))
+            else:
+                kept.sort(key=lambda t: (t.expiration_block, t.task_id))
+            end = None if limit is None else offset + limit
+            yield from kept[offset:end]
+
+        rows = by_id() if order in (TaskOrder.NEWEST, TaskOrder.OLDEST) else sorted_rows()
+        return TaskListing(tasks=rows, block_number=current, candidates=candidates)
 
     def get_submission(self, submission_id: int) -> Submission:
         """One submission; NotFoundError if there is none with this id."""
@@ -240,20 +427,34 @@ class ChainClient:
         if value is None:
             raise NotFoundError(
                 f"There is no submission {submission_id}.", hint="See `decentralml list-results TASK_ID`.",
-                name="SubmissionNotFound",
+                module=PALLET, name="SubmissionNotFound",
             )
         return Submission.from_chain(submission_id, value)
 
+    def _submissions_under(self, index: str, first_key: Any, at: str) -> list[Submission]:
+        """The submissions an index double map (``TaskSubmissions``/``WorkerSubmissions``) lists under
+        its first key, by id: one key walk and one batched value read."""
+        index_prefix = self._storage_key(index, [first_key], at)
+        submissions_prefix = self._storage_key("Submissions", [], at)
+        keys = sorted((submissions_prefix + key[-_U64_CONCAT_HEX:] for key in self._keys(index_prefix, at)), key=_key_u64)
+        found = []
+        for key, value in self._values(PALLET, "Submissions", keys, at):
+            if value is None:
+                raise ChainError(f"The chain lists submission {_key_u64(key)} under {index} but does not hold it.")
+            found.append(Submission.from_chain(_key_u64(key), value))
+        return found
+
     def task_submissions(self, task_id: int) -> list[Submission]:
         """Every submission of a task, by id (NotFoundError for an unknown task)."""
-        self.get_task(task_id)
-        ids = sorted(int(_last_key(key)) for key, _ in self._query_map(PALLET, "TaskSubmissions", [task_id]))
-        return [self.get_submission(i) for i in ids]
+        at = self.best_hash()
+        task_key = self._storage_key("Tasks", [task_id], at)
+        if next(self._values(PALLET, "Tasks", [task_key], at))[1] is None:
+            raise NotFoundError(f"There is no task {task_id}.", hint="See `decentralml list-tasks`.", name="TaskNotFound")
+        return self._submissions_under("TaskSubmissions", task_id, at)
 
     def worker_submissions(self, address: str) -> list[Submission]:
         """Every submission a worker holds or held, by id."""
-        ids = sorted(int(_last_key(key)) for key, _ in self._query_map(PALLET, "WorkerSubmissions", [address]))
-        return [self.get_submission(i) for i in ids]
+        return self._submissions_under("WorkerSubmissions", address, self.best_hash())
 
     def balance(self, address: str) -> Balance:
         """Free, reserved and frozen balance of an account in planck."""
@@ -303,7 +504,7 @@ class ChainClient:
         on_chain = self.account_next_index(address)
         return max(on_chain, self._next_nonce.get(address, 0))
 
-    def submit(self, keypair: Any, function: str, params: Mapping[str, Any], module: str = PALLET) -> Receipt:
+    def submit(self, keypair: Keypair, function: str, params: Mapping[str, Any], module: str = PALLET) -> Receipt:
         """Sign once, submit, wait for inclusion, check the receipt.
 
         Raises TransactionError if the pool refuses it or it is not included in
@@ -452,6 +653,34 @@ class ChainClient:
         if error is None:
             return chain_errors.dispatch_error(pallet_name, f"error #{error_index}")
         return chain_errors.dispatch_error(pallet_name, error.name, error.docs)
+
+
+@dataclass
+class TaskListing:
+    """One listing of tasks: rows (lazy, in the asked order), the block they were read at, and how many
+    tasks were candidates before filtering (open tasks in the index, or all tasks)."""
+
+    tasks: Iterator[Task]
+    block_number: int
+    candidates: int
+
+
+class _TaskKeySuffixes(Mapping[int, str]):
+    """``Tasks`` key suffixes (hasher output and SCALE id) computed on demand from the metadata."""
+
+    def __init__(self, client: ChainClient, at: str, prefix_length: int) -> None:
+        self._client = client
+        self._at = at
+        self._prefix_length = prefix_length
+
+    def __getitem__(self, task_id: int) -> str:
+        return self._client._storage_key("Tasks", [task_id], self._at)[self._prefix_length :]
+
+    def __iter__(self) -> Iterator[int]:  # pragma: no cover - only indexed
+        raise TypeError("computed on demand")
+
+    def __len__(self) -> int:  # pragma: no cover - only indexed
+        raise TypeError("computed on demand")
 
 
 class _Gone(Exception):

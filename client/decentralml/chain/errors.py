@@ -1,8 +1,10 @@
 """Pure translation of chain failures into DecentralML errors.
 
 * a failed dispatch (``System.ExtrinsicFailed``) -> :class:`DispatchError`, or
-  :class:`NotFoundError` / :class:`PermissionDeniedError` for the pallet errors
-  that mean "unknown id" / "not yours"; the message is the error's doc string;
+  :class:`NotFoundDispatchError` / :class:`PermissionDeniedDispatchError` for
+  the pallet errors that mean "unknown id" / "not yours" (exit 8 / 9, as the
+  same conditions found by a query or a pre-check); the message is the error's
+  doc string;
 * a JSON-RPC error from the transaction pool (1010 invalid, 1012 banned, ...)
   -> :class:`TransactionError` with a sentence a user can act on.
 """
@@ -12,9 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from decentralml.errors import DispatchError, NotFoundError, PermissionDeniedError, TransactionError
-
-PALLET = "DecentralMLModule"
+from decentralml.chain.pallet import PALLET
+from decentralml.errors import (
+    DispatchError,
+    NotFoundDispatchError,
+    PermissionDeniedDispatchError,
+    TransactionError,
+)
 
 NOT_FOUND_ERRORS = frozenset({"TaskNotFound", "SubmissionNotFound"})
 PERMISSION_ERRORS = frozenset({"NotTaskCreator", "NotAssignedWorker", "CloseNotAllowed", "CreatorCannotAssign"})
@@ -66,9 +72,9 @@ def dispatch_error(module: str | None, name: str, docs: Sequence[str] | str | No
     """The exception for a failed dispatch ``module::name`` with its doc string."""
     text = _docs_text(docs) or f"The chain refused the call: {module or 'System'}.{name}."
     if module == PALLET and name in NOT_FOUND_ERRORS:
-        return NotFoundError(text, module=module, name=name)
+        return NotFoundDispatchError(text, module=module, name=name)
     if module == PALLET and name in PERMISSION_ERRORS:
-        return PermissionDeniedError(text, module=module, name=name)
+        return PermissionDeniedDispatchError(text, module=module, name=name)
     return DispatchError(text, module=module, name=name)
 
 

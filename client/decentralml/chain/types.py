@@ -46,6 +46,14 @@ class SubmissionStatus(str, enum.Enum):
     EXPIRED = "Expired"
 
 
+#: Submissions whose result waits for the creator's decision (validate, accept or reject).
+AWAITING_DECISION = frozenset({SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED})
+#: Submissions that hold a sent result not (yet) rejected.
+WITH_RESULT = AWAITING_DECISION | {SubmissionStatus.ACCEPTED}
+#: Submissions whose slot was freed without a result that counts.
+RELEASED = frozenset({SubmissionStatus.REJECTED, SubmissionStatus.EXPIRED})
+
+
 def _enum_from_chain(enum_type: type[enum.Enum], value: Any) -> Any:
     """Unit enum variants decode as their name (or ``{"Name": None}``)."""
     if isinstance(value, Mapping) and len(value) == 1:

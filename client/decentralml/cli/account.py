@@ -7,12 +7,12 @@ from typing import Annotated, Optional
 
 import bip39
 import typer
-from rich.table import Table
 
 from decentralml.chain.signer import keypair_from_suri
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.handler import CliApp
+from decentralml.cli.output import UntrustedTable
 from decentralml.config import CryptoType
 from decentralml.errors import ConfigError, UsageError
 from decentralml.keystore import KeystoreEntry, validate_name
@@ -47,13 +47,16 @@ def _entry_json(entry: KeystoreEntry) -> dict[str, object]:
 
 CryptoOpt = Annotated[Optional[str], typer.Option("--crypto", help="sr25519 (default), ed25519 or ecdsa (Substrate's, as subkey).")]
 ShowSecretOpt = Annotated[bool, typer.Option("--show-secret", help="Also print the secret (keep it private!).")]
+InsecurePasswordOpt = Annotated[
+    bool, typer.Option("--insecure-password", help="Accept a password shorter than 8 characters (throwaway test accounts only).")
+]
 
 
-def _store(run: RunContext, name: str, suri: str, crypto: CryptoType, show_secret: bool) -> None:
+def _store(run: RunContext, name: str, suri: str, crypto: CryptoType, show_secret: bool, insecure_password: bool) -> None:
     validate_name(name)
     address = keypair_from_suri(suri, crypto).ss58_address
     password = _new_password(run)
-    entry = common.keystore(run.settings).add(name, suri, address, crypto, password)
+    entry = common.keystore(run.settings).add(name, suri, address, crypto, password, allow_short_password=insecure_password)
     run.output.message(f"Stored account {name} ({address}) in {entry.path}.")
     payload = _entry_json(entry)
     if show_secret:
@@ -68,6 +71,7 @@ def new_cmd(
     crypto: CryptoOpt = None,
     words: Annotated[int, typer.Option("--words", help="Mnemonic length: 12, 15, 18, 21 or 24.")] = 12,
     show_secret: ShowSecretOpt = False,
+    insecure_password: InsecurePasswordOpt = False,
 ) -> None:
     """Generate a new account and store it encrypted."""
     run = run_context(ctx)
@@ -75,7 +79,7 @@ def new_cmd(
         raise UsageError("--words must be 12, 15, 18, 21 or 24.")
     validate_name(name)
     mnemonic = bip39.bip39_generate(words)
-    _store(run, name, mnemonic, _crypto(crypto, run), show_secret)
+    _store(run, name, mnemonic, _crypto(crypto, run), show_secret, insecure_password)
     if not show_secret:
         run.output.message("The mnemonic is stored encrypted; see it with `decentralml account inspect NAME --show-secret`.")
 
@@ -86,12 +90,13 @@ def import_cmd(
     name: Annotated[str, typer.Argument(help="Account name.")],
     crypto: CryptoOpt = None,
     show_secret: ShowSecretOpt = False,
+    insecure_password: InsecurePasswordOpt = False,
 ) -> None:
     """Import a secret URI (from --suri / DECENTRALML_SURI or a hidden prompt)."""
     run = run_context(ctx)
     validate_name(name)
     suri = run.settings.suri or str(typer.prompt("Secret URI (mnemonic, 0x seed or //Name)", hide_input=True, err=True))
-    _store(run, name, suri.strip(), _crypto(crypto, run), show_secret)
+    _store(run, name, suri.strip(), _crypto(crypto, run), show_secret, insecure_password)
 
 
 @app.command("list")
@@ -101,7 +106,7 @@ def list_cmd(ctx: typer.Context) -> None:
     entries = common.keystore(run.settings).list()
     if not entries:
         run.output.message(f"No accounts in {run.settings.keystore_dir}: create one with `decentralml account new NAME`.")
-    table = Table(title="Accounts")
+    table = UntrustedTable(title="Accounts")
     for column in ("Name", "Address", "Crypto", "Created"):
         table.add_column(column)
     for e in entries:
@@ -132,7 +137,7 @@ def inspect_cmd(
         if keypair_from_suri(suri, entry.crypto).ss58_address != entry.address:
             raise ConfigError(f"The keystore file {entry.path} is inconsistent: its secret does not give its address.")
         payload["secret"] = suri
-    table = Table(title=f"Account {entry.name}", show_header=False)
+    table = UntrustedTable(title=f"Account {entry.name}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for key in ("address", "public_key", "crypto", "path") + (("secret",) if show_secret else ()):

@@ -21,6 +21,10 @@ from decentralml.cli.context import RunContext, run_context
 from decentralml.config import Settings
 from decentralml.errors import ConfigError
 from decentralml.keystore import Keystore
+from decentralml.primitives.keypair import Keypair
+from decentralml.storage.base import ArtifactStore, TransferObserver
+from decentralml.storage.reference import Reference
+from decentralml.usecases.contributor import StoreOpener
 
 # --- chain and signer ---------------------------------------------------------
 
@@ -29,7 +33,7 @@ from decentralml.keystore import Keystore
 def chain_client(run: RunContext) -> Iterator[ChainClient]:
     """A connected client for this run, closed afterwards."""
     with run.output.status(f"Connecting to {run.settings.url}..."):
-        client = ChainClient.connect(run.settings.url, timeout=run.settings.timeout)
+        client = ChainClient.connect(run.settings.url, timeout=run.settings.timeout, cache_dir=run.settings.runtime_cache_dir)
     client.wait_indicator = run.output.status
     try:
         yield client
@@ -41,7 +45,7 @@ def keystore(settings: Settings) -> Keystore:
     return Keystore(settings.keystore_dir)
 
 
-def resolve_signer(run: RunContext) -> Any:
+def resolve_signer(run: RunContext) -> Keypair:
     """The keypair from --suri, else from the keystore account (--account / config)."""
     settings = run.settings
     if settings.suri:
@@ -57,6 +61,17 @@ def resolve_signer(run: RunContext) -> Any:
         "No signer: this command signs a transaction.",
         hint="Pass --suri (or DECENTRALML_SURI) or --account NAME (see `decentralml account new`).",
     )
+
+
+def account_address(run: RunContext, needed_for: str) -> str:
+    """The address of --suri / --account, read without signing anything; ConfigError when neither is set."""
+    address = signer_address(run)
+    if address is None:
+        raise ConfigError(
+            f"No account: {needed_for}.",
+            hint="Pass --suri (or DECENTRALML_SURI) or --account NAME (see `decentralml account new`).",
+        )
+    return address
 
 
 def signer_address(run: RunContext) -> str | None:
@@ -219,7 +234,7 @@ def _store_settings(settings: Settings, choice: StorageChoice, data_dir: Path | 
     return StoreSettings(**kwargs)
 
 
-def upload_store(settings: Settings, choice: StorageChoice) -> Any:
+def upload_store(settings: Settings, choice: StorageChoice) -> ArtifactStore:
     """The store uploads go to."""
     from decentralml.storage.factory import open_store
 
@@ -237,12 +252,12 @@ def _local_root(uri: str) -> Path | None:
     return None
 
 
-def download_opener(settings: Settings, choice: StorageChoice) -> Any:
+def download_opener(settings: Settings, choice: StorageChoice) -> StoreOpener:
     """A StoreOpener: the store able to fetch a given reference."""
     from decentralml.storage.factory import store_for
     from decentralml.storage.reference import StorageType
 
-    def open_for(ref: Any) -> Any:
+    def open_for(ref: Reference) -> ArtifactStore:
         data_dir = None
         if ref.storage_type is StorageType.LOCAL and not choice.data_dir_explicit:
             data_dir = _local_root(ref.uri)
@@ -251,7 +266,7 @@ def download_opener(settings: Settings, choice: StorageChoice) -> Any:
     return open_for
 
 
-def transfer_observer(run: RunContext) -> Any:
+def transfer_observer(run: RunContext) -> TransferObserver:
     """The storage layer's progress bars on stderr (none with --json/--quiet)."""
     from decentralml.storage.progress import transfer_progress
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
-from rich.table import Table
 
 from decentralml.amounts import format_amount, parse_amount
 from decentralml.cli import common
 from decentralml.cli.context import run_context
+from decentralml.cli.output import UntrustedTable
 
 BundleOpt = Annotated[
     Path,
@@ -79,7 +79,7 @@ def evaluate_results_cmd(
             )
     if not judgements:
         run.output.message(f"Task {task_id} has no pending result.")
-    table = Table(title=f"Pending results of task {task_id}")
+    table = UntrustedTable(title=f"Pending results of task {task_id}")
     for column in ("Submission", "Worker", "Held-out acc.", "Samples", "Verdict", "Decision", "Why"):
         table.add_column(column)
     for j in judgements:
@@ -139,7 +139,7 @@ def federate_cmd(
             result = federate(chain, task_id, bundle, rule, opener, work, target, progress=common.transfer_observer(run),
                               max_result_bytes=max_download_bytes)
         nxt = None
-        if next_round:
+        if keypair is not None:  # --next-round
             pays = parse_amount(reward, token) if reward is not None else None
             with run.output.status("Publishing the new global model and opening the next round..."):
                 nxt = open_next_round(
@@ -175,7 +175,7 @@ def federate_cmd(
         "next_task_id": nxt.created.task_id if nxt else None,
         "next_base_model": nxt.created.base_model.to_json() if nxt and nxt.created.base_model else None,
     }
-    table = Table(title=f"Round of task {task_id}: {result.strategy}, accuracy {result.evaluation.accuracy:.2%}")
+    table = UntrustedTable(title=f"Round of task {task_id}: {result.strategy}, accuracy {result.evaluation.accuracy:.2%}")
     for column in ("Submission", "Worker", "Samples", "Used"):
         table.add_column(column)
     for c in result.contributions:

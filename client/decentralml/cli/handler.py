@@ -32,7 +32,8 @@ from typing import Any
 import typer
 
 from decentralml.cli.context import RunContext
-from decentralml.errors import DecentralMLError
+from decentralml.errors import DecentralMLError, UsageError
+from decentralml.untrusted import printable
 
 EXIT_INTERRUPTED = 130
 EXIT_UNEXPECTED = 1
@@ -42,6 +43,12 @@ EXIT_UNEXPECTED = 1
 _TYPER_SIGNALS: tuple[type[BaseException], ...] = (typer.Exit, typer.Abort, typer.BadParameter) + tuple(
     getattr(typer, name) for name in ("TyperException",) if hasattr(typer, name)
 )
+#: Click's ``UsageError`` and ``ClickException`` (bad or missing arguments, unknown commands and
+#: options), reached through ``typer.BadParameter``: Typer 0.26 and later subclass their own copy
+#: of Click, so the classes are taken from the one Typer uses, never imported from ``click``.
+_CLICK_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
 #: Set on every function wrapped by :func:`handle_errors` (tests check every command has it).
 HANDLED_MARK = "__decentralml_handles_errors__"
 
@@ -68,7 +75,12 @@ def run_flags(ctx: typer.Context | None, argv: list[str] | None = None) -> tuple
 
 
 def print_error(text: str, *, json_mode: bool, exc: BaseException | None = None, exit_code: int) -> None:
-    """Write the one error line to stderr: ``Error: text``, or a JSON object under ``--json``."""
+    """Write the one error line to stderr: ``Error: text``, or a JSON object under ``--json``.
+
+    ``text`` is made printable (controls escaped, URL credentials redacted): an unexpected
+    exception's text may carry a chain string or a node URL.
+    """
+    text = printable(text)
     if not json_mode:
         typer.echo(f"Error: {text}", err=True)
         return
@@ -82,7 +94,16 @@ def print_error(text: str, *, json_mode: bool, exc: BaseException | None = None,
 
 
 def exit_for(exc: BaseException, *, json_mode: bool, debug: bool) -> typer.Exit:
-    """Report ``exc`` as one line on stderr and return the ``typer.Exit`` carrying its exit code."""
+    """Report ``exc`` as one line on stderr and return the ``typer.Exit`` carrying its exit code.
+
+    A Click usage error (raised while the command line is parsed) is a
+    :class:`~decentralml.errors.UsageError` (exit 2); another Click exception keeps its exit code;
+    ``typer.Abort`` from Ctrl-C is an interruption (130).
+    """
+    if isinstance(exc, typer.Abort) and isinstance(exc.__context__, KeyboardInterrupt):
+        exc = exc.__context__
+    if isinstance(exc, _CLICK_EXCEPTION):
+        return _click_exit(exc, json_mode=json_mode)
     if isinstance(exc, KeyboardInterrupt):
         print_error("Interrupted.", json_mode=json_mode, exc=exc, exit_code=EXIT_INTERRUPTED)
         return typer.Exit(EXIT_INTERRUPTED)
@@ -96,6 +117,20 @@ def exit_for(exc: BaseException, *, json_mode: bool, debug: bool) -> typer.Exit:
         json_mode=json_mode, exc=exc, exit_code=EXIT_UNEXPECTED,
     )
     return typer.Exit(EXIT_UNEXPECTED)
+
+
+def _click_exit(exc: Exception, *, json_mode: bool) -> typer.Exit:
+    """One line for a Click exception: its message and, for a usage error, where to find help."""
+    message = exc.format_message()  # type: ignore[attr-defined]
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, _CLICK_USAGE_ERROR):
+        hint = f"Try '{ctx.command_path} --help'." if ctx is not None else "Try 'decentralml --help'."
+        error = UsageError(message, hint=hint)
+        print_error(error.one_line(), json_mode=json_mode, exc=error, exit_code=UsageError.exit_code)
+        return typer.Exit(UsageError.exit_code)
+    code = int(getattr(exc, "exit_code", EXIT_UNEXPECTED))
+    print_error(message, json_mode=json_mode, exc=exc, exit_code=code)
+    return typer.Exit(code)
 
 
 @contextlib.contextmanager

@@ -6,9 +6,9 @@ import datetime as _dt
 from typing import Any
 
 from rich.table import Table
-from rich.text import Text
 
 from decentralml.lineage import LineageReport
+from decentralml.untrusted import UntrustedTable
 
 
 def _iso(ms: int) -> str:
@@ -47,10 +47,10 @@ def report_to_dict(report: LineageReport) -> dict[str, Any]:
 
 
 def lineage_table(report: LineageReport) -> Table:
-    """A rich table of a verified lineage record; every value is plain text, never markup."""
-    table = Table(title="Lineage (verified)", show_header=False)
+    """A rich table of a verified lineage record; every value is plain text (controls escaped), never markup."""
+    table = UntrustedTable(title="Lineage (verified)", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for name, value in lineage_rows(report):
-        table.add_row(Text(name), Text(value))
+        table.add_row(name, value)
     return table

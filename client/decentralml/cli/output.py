@@ -2,6 +2,13 @@
 
 ``--json`` prints one JSON document on stdout per command and silences
 spinners and progress bars; ``--quiet`` silences messages but not data.
+
+Every string printed here is treated as untrusted text (it may hold a task
+question, a metric name, a URI from the chain): messages and string data are
+printed without markup and with control characters made visible
+(:mod:`decentralml.untrusted`); tables are :class:`UntrustedTable`, whose
+string cells and title are escaped the same way. Only the fixed "Warning:"
+label is styled.
 """
 
 from __future__ import annotations
@@ -9,12 +16,19 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, RenderableType
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+if TYPE_CHECKING:  # rich.progress is imported by the commands that transfer files, not at start-up
+    from rich.progress import Progress
+from rich.text import Text
+
+from decentralml.untrusted import UntrustedTable, printable
+
+__all__ = ["Output", "UntrustedTable"]
 
 PIPE_WIDTH = 160
 
@@ -44,17 +58,31 @@ class Output:
         if self.json_mode:
             self.out.file.write(json.dumps(payload, indent=2, sort_keys=True) + "\n")
             self.out.file.flush()
+        elif isinstance(renderable, str):
+            self.out.print(printable(renderable, keep_newlines=True), markup=False, highlight=False)
         elif renderable is not None:
             self.out.print(renderable)
+
+    def stream_json(self, rows: Iterable[Any]) -> None:
+        """Print a JSON array one row at a time as ``rows`` yields them (one document, written as it is read)."""
+        write = self.out.file.write
+        write("[")
+        first = True
+        for row in rows:
+            write("\n  " if first else ",\n  ")
+            write(json.dumps(row, sort_keys=True))
+            first = False
+        write("\n]\n" if not first else "]\n")
+        self.out.file.flush()
 
     def message(self, text: str) -> None:
         """An informational line on stderr (hidden by --quiet and --json)."""
         if not (self.quiet or self.json_mode):
-            self.err.print(text, highlight=False)
+            self.err.print(printable(text, keep_newlines=True), markup=False, highlight=False)
 
     def warning(self, text: str) -> None:
         """A warning on stderr, shown even with --quiet."""
-        self.err.print(f"[yellow]Warning:[/yellow] {text}", highlight=False)
+        self.err.print(Text("Warning: ", style="yellow") + Text(printable(text, keep_newlines=True)), highlight=False)
 
     @contextlib.contextmanager
     def status(self, text: str) -> Iterator[None]:
@@ -62,11 +90,13 @@ class Output:
         if self.quiet or self.json_mode or not self.err.is_terminal:
             yield
             return
-        with self.err.status(text):
+        with self.err.status(Text(printable(text))):
             yield
 
     def progress(self) -> Progress:
         """A byte-transfer progress bar on stderr (disabled off a terminal)."""
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
         return Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -12,9 +12,11 @@ import typer
 from rich.table import Table
 
 from decentralml.amounts import TokenInfo, format_amount
-from decentralml.chain.types import Submission
+from decentralml.chain.pallet import MAX_SCORE
+from decentralml.chain.types import AWAITING_DECISION, Submission
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import contributor, creator
 
 
@@ -26,7 +28,7 @@ def submission_json(submission: Submission, token: TokenInfo) -> dict[str, Any]:
 
 
 def submissions_table(title: str, submissions: list[Submission], token: TokenInfo) -> Table:
-    table = Table(title=title)
+    table = UntrustedTable(title=title)
     for column in ("ID", "Task", "Worker", "Status", "Deadline", "Result", "Score", "Paid"):
         table.add_column(column, justify="right" if column in ("ID", "Task", "Deadline", "Score") else "left")
     for s in submissions:
@@ -44,7 +46,7 @@ def submissions_table(title: str, submissions: list[Submission], token: TokenInf
 
 
 def submission_detail(s: Submission, token: TokenInfo) -> Table:
-    table = Table(title=f"Submission {s.submission_id}", show_header=False)
+    table = UntrustedTable(title=f"Submission {s.submission_id}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     rows = [
@@ -59,7 +61,7 @@ def submission_detail(s: Submission, token: TokenInfo) -> Table:
         ("lineage digest", "0x" + s.lineage_digest.hex() if s.lineage_digest else "-"),
         (
             "validation",
-            f"{'passed' if s.validation.passed else 'failed'}, score {s.validation.score}/10000" if s.validation else "-",
+            f"{'passed' if s.validation.passed else 'failed'}, score {s.validation.score}/{MAX_SCORE}" if s.validation else "-",
         ),
         ("paid", format_amount(s.paid, token)),
     ]
@@ -162,9 +164,7 @@ def list_results_cmd(
         raise UsageError("Pass a TASK_ID or --mine (not both).")
     worker = None
     if mine:
-        worker = common.signer_address(run)
-        if worker is None:
-            common.resolve_signer(run)
+        worker = common.account_address(run, "--mine needs the account whose results to list")
     with common.chain_client(run) as chain:
         token = chain.token
         if task_id is not None:
@@ -174,7 +174,7 @@ def list_results_cmd(
             assert worker is not None
             subs = chain.worker_submissions(worker)
             if pending:
-                subs = [s for s in subs if s.status.value in ("PendingValidation", "Validated")]
+                subs = [s for s in subs if s.status in AWAITING_DECISION]
             title = f"Submissions of {worker}"
     if not subs:
         run.output.message("No submissions match.")
@@ -222,7 +222,7 @@ def validate_result_cmd(
     ctx: typer.Context,
     submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)],
     passed: Annotated[bool, typer.Option("--passed/--failed", help="Whether the result passed validation.")] = True,
-    score: Annotated[int, typer.Option("--score", help="Score in basis points, 0..10000.", min=0, max=10_000)] = 10_000,
+    score: Annotated[int, typer.Option("--score", help=f"Score in basis points, 0..{MAX_SCORE}.", min=0, max=MAX_SCORE)] = MAX_SCORE,
 ) -> None:
     """Record the validation verdict of a result (creator only)."""
     run, outcome, token = _creator_decision(

@@ -14,10 +14,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.live import Live
@@ -27,6 +27,12 @@ from rich.text import Text
 from decentralml.amounts import TokenInfo, format_amount, parse_amount
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.output import UntrustedTable
+from decentralml.errors import UsageError
+from decentralml.primitives.keypair import Keypair
+
+if TYPE_CHECKING:  # the chain types are imported by the commands that use them, not at start-up
+    from decentralml.chain.types import TaskType
 
 creator_app = typer.Typer(help="A creator's unattended federated job.", no_args_is_help=True)
 contributor_app = typer.Typer(help="Offer this machine to the marketplace.", no_args_is_help=True)
@@ -276,10 +282,28 @@ def contributor_run(
     allow_creators: Annotated[Optional[list[str]], typer.Option("--allow-creator", help="Only these creators (repeat).")] = None,
     block_creators: Annotated[Optional[list[str]], typer.Option("--block-creator", help="Never these creators (repeat).")] = None,
     max_concurrent: Annotated[int, typer.Option("--max-concurrent", min=1, help="Tasks run at once.")] = 1,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Agree up front to run the admitted tasks' code under the"
+                                      " sandbox limits shown (required without a terminal).")] = False,
+    no_sandbox: Annotated[bool, typer.Option("--no-sandbox", help="Run tasks WITHOUT the sandbox (only inside a"
+                                             " container or VM of your own).")] = False,
+    max_time: Annotated[Optional[float], typer.Option("--max-time", min=1, help="Seconds a task may run (default"
+                                                      " 3600, always before its assignment deadline).")] = None,
+    memory: Annotated[str, typer.Option("--memory", help="Memory per task process (RLIMIT_DATA), e.g. 4GiB.")] = "4GiB",
+    max_processes: Annotated[int, typer.Option("--max-processes", min=1, help="Processes and threads of a task"
+                                               " at once.")] = 256,
+    max_output: Annotated[str, typer.Option("--max-output", help="Bytes a task may write (files, /tmp,"
+                                            " stdout+stderr).")] = "2GiB",
+    pip_arg: Annotated[Optional[list[str]], typer.Option("--pip-arg", help="Extra argument for `pip install` of a"
+                                                         " task's requirements (repeatable).")] = None,
 ) -> None:
-    """Watch for tasks, take those the policy admits, run them, send the results, collect the rewards."""
+    """Watch for tasks, take those the policy admits, run them, send the results, collect the rewards.
+
+    Each task's bundle runs in the same sandbox as `decentralml run-task` (no network, none of
+    your files but its work directory and --data read-only, a scrubbed environment, time,
+    memory, process and output limits). The node is unattended, so it asks once at start,
+    or takes --yes, to run every admitted task's code under the limits it shows.
+    """
     from decentralml.chain.types import TaskType
-    from decentralml.errors import UsageError
     from decentralml.usecases.contributor_node import FRAMEWORK_PACKAGES
 
     run = run_context(ctx)
@@ -288,7 +312,7 @@ def contributor_run(
     if data is not None:
         common.require_path(data)
     keypair = common.resolve_signer(run)
-    types = set()
+    types: set[TaskType] = set()
     for name in task_types or ["ModelContributor"]:
         try:
             types.add(TaskType(name))
@@ -298,6 +322,9 @@ def contributor_run(
     unknown = offered - set(FRAMEWORK_PACKAGES)
     if unknown:
         raise UsageError(f"Unknown framework {', '.join(sorted(unknown))}: use torch or tensorflow.")
+    runner = _task_runner(run, no_sandbox=no_sandbox, max_time=max_time, memory=memory,
+                          max_processes=max_processes, max_output=max_output, pip_args=pip_arg or ())
+    _node_consent(run, runner, data, yes)
     connect = _connector(run)
     with role_signals() as (stop, hooks):
         token = _first_connection(run, connect, stop)
@@ -305,17 +332,64 @@ def contributor_run(
             return
         _run_node(run, choice, keypair, connect, token, stop, hooks, work_dir=work_dir, data=data, shard=shard,
                   types=types, offered=offered, min_reward=min_reward, max_bundle_mib=max_bundle_mib,
-                  allow_creators=allow_creators, block_creators=block_creators, max_concurrent=max_concurrent)
+                  allow_creators=allow_creators, block_creators=block_creators, max_concurrent=max_concurrent,
+                  runner=runner)
 
 
-def _run_node(run: RunContext, choice: common.StorageChoice, keypair: Any, connect: Callable[[], Any],
+def _task_runner(run: RunContext, *, no_sandbox: bool, max_time: float | None, memory: str, max_processes: int,
+                 max_output: str, pip_args: Sequence[str]) -> Any:
+    """The node's runner: sandboxed (bubblewrap checked now), or unsandboxed after the --no-sandbox warning."""
+    from decentralml.cli.run_task import cache_dir, parse_size
+    from decentralml.sandbox import SandboxPolicy, find_bwrap
+    from decentralml.usecases.run_task import reachable_without_sandbox
+    from decentralml.usecases.task_runner import SandboxedRunner, UnsandboxedRunner
+
+    policy = SandboxPolicy(wall_seconds=max_time or 3600.0, memory_bytes=parse_size(memory, "--memory"),
+                           max_processes=max_processes, output_bytes=parse_size(max_output, "--max-output"))
+    if no_sandbox:
+        run.output.warning(reachable_without_sandbox([run.settings.data_dir, run.settings.config_path.parent]))
+        return UnsandboxedRunner(policy, cache_dir(), pip_args=pip_args)
+    find_bwrap()  # a missing bubblewrap is reported before the node takes any slot
+    return SandboxedRunner(policy, cache_dir(), pip_args=pip_args)
+
+
+def _node_consent(run: RunContext, runner: Any, data: Path | None, yes: bool) -> None:
+    """Consent once for the whole run: every admitted task's code runs under ``runner``'s policy."""
+    from decentralml.usecases.run_task import format_bytes
+
+    if yes:
+        return
+    policy = runner.policy
+    table = UntrustedTable(title="contributor run: what every task it takes will run with")
+    table.add_column("", style="bold")
+    table.add_column("", overflow="fold")
+    table.add_row("code", "each admitted task's bundle/start_task.sh, its digest checked against the chain")
+    table.add_row("requirements", "installed from wheels only (no package build code runs), outside the sandbox")
+    if runner.sandboxed:
+        table.add_row("sandbox", "bubblewrap: no network; no home, keystore, config, SSH keys or environment secrets;"
+                      " only the task's work directory writable")
+        table.add_row("limits", f"time {policy.wall_seconds:.0f} s (and before the assignment deadline), memory"
+                      f" {format_bytes(policy.memory_bytes)} per process, {policy.max_processes} processes,"
+                      f" output {format_bytes(policy.output_bytes)}")
+    else:
+        table.add_row("sandbox", "NONE (--no-sandbox): time limit only")
+    if data is not None:
+        table.add_row("your data (read-only)", str(data.resolve()))
+    run.output.err.print(table)
+    if not sys.stdin.isatty():
+        raise UsageError("contributor run runs strangers' code unattended and there is no terminal to ask.",
+                         hint="Review the limits above, then rerun with --yes.")
+    if not typer.confirm("Run the code of every task this node takes, under these limits?", default=False, err=True):
+        raise UsageError("Not started: you declined.", hint="Nothing was taken or run.")
+
+
+def _run_node(run: RunContext, choice: common.StorageChoice, keypair: Keypair, connect: Callable[[], Any],
               token: TokenInfo, stop: threading.Event, hooks: list[Callable[[], None]], *, work_dir: Path | None,
-              data: Path | None, shard: int | None, types: set[Any], offered: set[str], min_reward: str | None,
+              data: Path | None, shard: int | None, types: set[TaskType], offered: set[str], min_reward: str | None,
               max_bundle_mib: int, allow_creators: list[str] | None, block_creators: list[str] | None,
-              max_concurrent: int) -> None:
+              max_concurrent: int, runner: Any) -> None:
     from decentralml.chain.signer import validate_address
     from decentralml.usecases.contributor_node import ContributorNode, Policy
-    from decentralml.usecases.task_runner import UnsandboxedRunner
 
     policy = Policy(
         task_types=frozenset(types),
@@ -329,7 +403,7 @@ def _run_node(run: RunContext, choice: common.StorageChoice, keypair: Any, conne
         url=run.settings.url, connect=connect, keypair=keypair, store=common.upload_store(run.settings, choice),
         open_store=common.download_opener(run.settings, choice),
         work_dir=(work_dir or run.settings.work_dir / "node").expanduser().resolve(),
-        runner=UnsandboxedRunner(), task_args=["--contributor-index", str(shard)] if shard is not None else [],
+        runner=runner, task_args=["--contributor-index", str(shard)] if shard is not None else [],
         data=data.resolve() if data is not None else None, policy=policy, max_concurrent=max_concurrent,
     )
     hooks.append(node.request_stop)

@@ -1,4 +1,4 @@
-"""``decentralml split ...``: split learning through the marketplace (seeds 000 and 001).
+"""``decentralml split ...``: initiator/participants and round-robin split learning through the marketplace.
 
 Creator:      split prepare-data, split init-bundle, then `decentralml create-task BUNDLE --base-model FILE`,
               split aggregate (initiator/participants) or split final (round robin).
@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import enum
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from decentralml.cli import common
-from decentralml.cli.context import run_context
+from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.handler import CliApp
 from decentralml.errors import UsageError
+from decentralml.primitives.keypair import Keypair
+
+if TYPE_CHECKING:  # the use cases are imported by the commands that run them, not at start-up
+    from decentralml.chain.client import ChainClient
+    from decentralml.usecases.split_learning import Refused
 
 app = CliApp(name="split", help="Split learning (PyTorch): bundles, contributions, aggregation.", no_args_is_help=True)
 
@@ -56,7 +62,7 @@ def prepare_data_cmd(
 def init_bundle_cmd(
     ctx: typer.Context,
     out_dir: Annotated[Path, typer.Argument(help="Creates OUT_DIR/bundle (the task's assets) and OUT_DIR/base_model.safetensors.")],
-    protocol: Annotated[ProtocolChoice, typer.Option("--protocol", help="initiator (seed 000) or round-robin (seed 001).")] = ProtocolChoice.initiator,
+    protocol: Annotated[ProtocolChoice, typer.Option("--protocol", help="initiator (initiator/participants: the initiator aggregates the participants' server halves) or round-robin (contributors take turns).")] = ProtocolChoice.initiator,
     dataset: Annotated[DatasetChoice, typer.Option("--dataset", help="Shapes the network: breast_cancer (MLP) or digits (CNN).")] = DatasetChoice.breast_cancer,
     cut: Annotated[Optional[int], typer.Option("--cut", help="Modules on the contributor's side of the cut.")] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 10,
@@ -140,11 +146,16 @@ def contribute_cmd(
     )
 
 
-def _decide(run: Any, chain: Any, keypair: Any, accept_ids: list[int], refused: Any, accept: bool, reject_invalid: bool) -> dict[str, Any]:
+def _decide(run: RunContext, chain: ChainClient, keypair: Keypair | None, accept_ids: list[int], refused: Sequence[Refused],
+            accept: bool, reject_invalid: bool) -> dict[str, Any]:
+    """Accept ``accept_ids`` (``accept``) and reject the refused (``reject_invalid``) as ``keypair``, report the refused.
+
+    ``keypair`` is None when neither decision was asked for (nothing is signed then).
+    """
     from decentralml.usecases.split_learning import accept_verified, reject_refused
 
-    accepted = accept_verified(chain, keypair, accept_ids) if accept else []
-    rejected = reject_refused(chain, keypair, refused) if reject_invalid else []
+    accepted = accept_verified(chain, keypair, accept_ids) if accept and keypair is not None else []
+    rejected = reject_refused(chain, keypair, refused) if reject_invalid and keypair is not None else []
     for item in refused:
         run.output.warning(f"Submission {item.submission_id} refused: {item.reason}")
     if accepted:

@@ -11,10 +11,11 @@ import typer
 from rich.table import Table
 
 from decentralml.amounts import TokenInfo, format_amount, parse_amount
-from decentralml.chain.client import TaskFilter
+from decentralml.chain.client import TaskFilter, TaskOrder
 from decentralml.chain.types import Task, TaskStatus, TaskType, ValidationStrategy
 from decentralml.cli import common
 from decentralml.cli.context import run_context
+from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import contributor, creator
 
 
@@ -59,7 +60,7 @@ def task_json(task: Task, token: TokenInfo) -> dict[str, Any]:
 
 
 def tasks_table(tasks: list[Task], token: TokenInfo, current_block: int) -> Table:
-    table = Table(title=f"Tasks (block #{current_block})")
+    table = UntrustedTable(title=f"Tasks (block #{current_block})")
     for column in ("ID", "Type", "Question", "Reward", "Slots", "Validation", "Expires", "Status"):
         table.add_column(column, justify="right" if column in ("ID", "Expires") else "left")
     for task in tasks:
@@ -77,7 +78,7 @@ def tasks_table(tasks: list[Task], token: TokenInfo, current_block: int) -> Tabl
 
 
 def task_detail(task: Task, token: TokenInfo) -> Table:
-    table = Table(title=f"Task {task.task_id}", show_header=False)
+    table = UntrustedTable(title=f"Task {task.task_id}", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     rows = [
@@ -111,7 +112,7 @@ def create_task_cmd(
     question: Annotated[str, typer.Option("--question", help="What the workers are asked to do.")],
     reward: Annotated[str, typer.Option("--reward", help="Reward per accepted result: '10 UNIT', '0.5' or '5000planck'.")],
     task_type: Annotated[TaskTypeChoice, typer.Option("--type", help="Kind of task.")] = TaskTypeChoice.model_contributor,
-    max_assignments: Annotated[int, typer.Option("--max-assignments", help="Number of results wanted (1..100).")] = 1,
+    max_assignments: Annotated[int, typer.Option("--max-assignments", help="Number of results wanted (1 to the chain's MaxAssignmentsPerTask).")] = 1,
     validation: Annotated[ValidationChoice, typer.Option("--validation", help="How results are accepted.")] = ValidationChoice.manual,
     expires_in: Annotated[int, typer.Option("--expires-in", help="Blocks until the task expires.")] = 1000,
     assignment_deadline: Annotated[
@@ -137,7 +138,6 @@ def create_task_cmd(
             expires_in_blocks=expires_in,
             assignment_deadline=assignment_deadline if assignment_deadline is not None else max(1, min(200, expires_in - 1)),
         )
-        spec.check()
         store = common.upload_store(run.settings, choice)
         created = creator.create_task(
             chain, keypair, store, spec, asset_dir, base_model=base_model, progress=common.transfer_observer(run)
@@ -161,14 +161,33 @@ def create_task_cmd(
     )
 
 
+class SortChoice(str, enum.Enum):
+    newest = "newest"
+    oldest = "oldest"
+    reward = "reward"
+    expires = "expires"
+
+
+DEFAULT_TABLE_ROWS = 50
+
+
 def list_tasks_cmd(
     ctx: typer.Context,
     all_tasks: Annotated[bool, typer.Option("--all", help="All tasks, not only open ones.")] = False,
     mine: Annotated[bool, typer.Option("--mine", help="Only tasks created by the signer.")] = False,
     status: Annotated[Optional[StatusChoice], typer.Option("--status", help="Only tasks in this status.")] = None,
     task_type: Annotated[Optional[TaskTypeChoice], typer.Option("--type", help="Only tasks of this type.")] = None,
+    limit: Annotated[
+        Optional[int],
+        typer.Option("--limit", min=0, help=f"At most this many rows; 0 for all (default: {DEFAULT_TABLE_ROWS} in the table, all with --json)."),
+    ] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many matching rows first (next page: --offset 50).")] = 0,
+    sort: Annotated[
+        SortChoice,
+        typer.Option("--sort", help="Row order: newest/oldest by id read only the rows shown; reward/expires read every candidate."),
+    ] = SortChoice.newest,
 ) -> None:
-    """List tasks: open ones by default."""
+    """List tasks: the newest open ones by default."""
     run = run_context(ctx)
     creator_address = None
     if mine:
@@ -181,13 +200,20 @@ def list_tasks_cmd(
         task_type=task_type.to_chain() if task_type else None,
         creator=creator_address,
     )
+    rows = (None if run.output.json_mode else DEFAULT_TABLE_ROWS) if limit is None else (limit or None)
     with common.chain_client(run) as chain:
         token = chain.token
-        tasks = chain.list_tasks(criteria)
-        current = chain.block_number()
+        listing = chain.iter_tasks(criteria, limit=rows, offset=offset, order=TaskOrder(sort.value))
+        if run.output.json_mode:
+            run.output.stream_json(task_json(t, token) for t in listing.tasks)
+            return
+        tasks = list(listing.tasks)
     if not tasks:
         run.output.message("No tasks match.")
-    run.output.data([task_json(t, token) for t in tasks], tasks_table(tasks, token, current) if tasks else None)
+        return
+    run.output.data(None, tasks_table(tasks, token, listing.block_number))
+    if rows is not None and len(tasks) == rows:
+        run.output.message(f"Showing rows {offset + 1}-{offset + len(tasks)}; more with --offset {offset + len(tasks)} (or --limit 0 for all).")
 
 
 def show_task_cmd(ctx: typer.Context, task_id: Annotated[int, typer.Argument(help="Task id.", min=0)]) -> None:
@@ -235,8 +261,10 @@ def assign_task_cmd(
             "next_step": next_step,
             "transaction": common.receipt_json(assigned.receipt),
         },
-        f"submission {assigned.submission_id}\nNext: {next_step}\n"
-        f"Then: decentralml send-result {assigned.submission_id} RESULT_DIR",
+        str(assigned.submission_id) if run.output.quiet else (
+            f"submission {assigned.submission_id}\nNext: {next_step}\n"
+            f"Then: decentralml send-result {assigned.submission_id} RESULT_DIR"
+        ),
     )
 
 

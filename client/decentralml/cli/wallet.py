@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from decentralml.amounts import format_amount, parse_amount
 from decentralml.chain.signer import validate_address
 from decentralml.cli import common
 from decentralml.cli.context import run_context
+from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import wallet
 
 
@@ -20,15 +20,11 @@ def balance_cmd(
 ) -> None:
     """Show an account's balance."""
     run = run_context(ctx)
-    target = address or common.signer_address(run)
-    if target is None:
-        common.resolve_signer(run)  # raises the "no signer" error
-        return
-    target = validate_address(target)
+    target = validate_address(address or common.account_address(run, "balance needs an ADDRESS or an account to show"))
     with common.chain_client(run) as chain:
         token = chain.token
         bal = wallet.balance(chain, target)
-    table = Table(title="Balance", show_header=False)
+    table = UntrustedTable(title="Balance", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", justify="right")
     table.add_row("address", bal.address)

@@ -14,7 +14,7 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import typer
 
@@ -26,6 +26,24 @@ from decentralml.errors import ConfigError, UsageError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9944
 DEV_ACCOUNTS = ("Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie")
+DEFAULT_STATE_PRUNING = 256  # as a Substrate node
+
+
+class Pruning(NamedTuple):
+    """Blocks whose state / body the node keeps; None keeps all (archive)."""
+
+    state: int | None
+    blocks: int | None
+
+
+def parse_pruning(text: str, option: str) -> int | None:
+    """``archive``/``archive-canonical`` -> None (keep all), a positive integer -> that many blocks."""
+    value = text.strip().lower()
+    if value in ("archive", "archive-canonical"):
+        return None
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise UsageError(f"{option} {text!r} is neither a number of blocks (1 or more) nor 'archive'.", hint=f"Pass e.g. {option} 256.")
 
 app = CliApp(
     name="devnode",
@@ -55,6 +73,14 @@ def run(
     rpc_host: str = typer.Option(DEFAULT_HOST, "--rpc-host", help="Interface to listen on."),
     block_time: Optional[float] = typer.Option(
         None, "--block-time", min=0.001, help="Seal a block every SECONDS instead of one block per transaction."
+    ),
+    state_pruning: str = typer.Option(
+        str(DEFAULT_STATE_PRUNING), "--state-pruning",
+        help="Keep the state of the last N blocks, or 'archive' for every block (queries at older blocks fail as on a Substrate node).",
+    ),
+    blocks_pruning: str = typer.Option(
+        "archive-canonical", "--blocks-pruning",
+        help="Keep the bodies of the last N blocks, or 'archive'/'archive-canonical' for all (headers are always kept).",
     ),
     finality_lag: int = typer.Option(
         DEFAULT_FINALITY_LAG, "--finality-lag", min=0, help="With --block-time: finality trails the best block by this many blocks."
@@ -86,6 +112,7 @@ def run(
     """Start the dev node (default action)."""
     if ctx.invoked_subcommand is not None:
         return
+    pruning = Pruning(parse_pruning(state_pruning, "--state-pruning"), parse_pruning(blocks_pruning, "--blocks-pruning"))
     if tmp and base_path is not None:
         raise UsageError("--tmp and --base-path exclude each other.", hint="Pass only one of them.")
     finality = (finality_lag, finality_delay)
@@ -101,11 +128,11 @@ def run(
     if tmp:
         directory = Path(tempfile.mkdtemp(prefix="decentralml-devnode-"))
         try:
-            asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, finality, limits, temporary=True))
+            asyncio.run(_serve(directory, rpc_host, rpc_port, block_time, finality, limits, pruning, temporary=True))
         finally:
             shutil.rmtree(directory, ignore_errors=True)
     else:
-        asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, finality, limits, temporary=False))
+        asyncio.run(_serve(base_path or default_base_path(), rpc_host, rpc_port, block_time, finality, limits, pruning, temporary=False))
 
 
 @app.command()
@@ -135,6 +162,7 @@ async def _serve(
     block_time: float | None,
     finality: tuple[int, float],
     limits: RpcLimits,
+    pruning: Pruning,
     *,
     temporary: bool,
 ) -> None:
@@ -149,7 +177,10 @@ async def _serve(
         raise ConfigError(f"The dev node runtime cannot start: {exc}") from None
     store = ChainStore.open(base_path)
     try:
-        node = DevNode(runtime, store, block_time=block_time, finality_lag=finality[0], finality_delay=finality[1])
+        node = DevNode(
+            runtime, store, block_time=block_time, finality_lag=finality[0], finality_delay=finality[1],
+            state_pruning=pruning.state, blocks_pruning=pruning.blocks,
+        )
         node.start()
         try:
             runner, endpoint = await serve(node, host, port, limits)
@@ -205,6 +236,8 @@ def _announce(
     symbol = str(properties.get("tokenSymbol", "UNIT"))
     best = node.best
     seal = f"one block every {block_time:g} s" if block_time else "instant seal (one block per transaction)"
+    keep = node.history.keep
+    bodies = node.blocks_pruning
     final = f"finality {finality[0]} block(s) behind" if block_time else f"finalized {finality[1]:g} s after import"
     lines = [
         f"DecentralML dev node: chain Development, genesis 0x{node.genesis_hash.hex()}, best #{best.number}",
@@ -212,6 +245,8 @@ def _announce(
         f"  RPC (HTTP POST): {http_url}",
         f"  chain data:      {data}",
         f"  sealing:         {seal}, {final}",
+        f"  pruning:         state of {'every block (archive)' if keep is None else f'the last {keep} blocks'},"
+        f" bodies of {'every block' if bodies is None else f'the last {bodies} blocks'}",
         "  dev accounts (sr25519 //Name; //Alice is sudo):",
     ]
     view = node.view(best.number)

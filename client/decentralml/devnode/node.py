@@ -6,6 +6,12 @@ building are plain synchronous calls; the only awaits are the durable commit
 as there is work, becomes *published* (visible to RPC reads, announced to
 subscribers, finalized) only once the store has committed it.
 
+Pruning as a Substrate node: ``state_pruning`` keeps the state of the last N
+blocks (``None``: archive); ``blocks_pruning`` keeps the bodies of the last N
+blocks (``None``: every body, Substrate's ``archive-canonical``). Headers are
+always kept. With a store, only the most recent blocks stay in memory; older
+ones are read from the store on request.
+
 Sealing: by default one block per ready transaction (instant seal); with
 ``block_time`` one block every interval holding every ready transaction.
 :meth:`DevNode.new_blocks` produces empty blocks on request.
@@ -39,6 +45,10 @@ from decentralml.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+# Substrate's default --state-pruning (blocks whose state a node keeps).
+DEFAULT_STATE_PRUNING = 256
+# Blocks kept in memory (older ones are read from the store); more than one commit's worth.
+RECENT_BLOCKS = 1024
 # Upper bounds on the work done between two commits, so inclusion latency stays bounded under load.
 MAX_BLOCKS_PER_COMMIT = 256
 MAX_BUILD_SECONDS_PER_COMMIT = 0.05
@@ -74,7 +84,7 @@ class Block:
     number: int
     hash: bytes
     header: bytes
-    extrinsics: tuple[bytes, ...]
+    extrinsics: tuple[bytes, ...] | None  # None once blocks pruning dropped the body
 
     @cached_property
     def decoded(self) -> Header:
@@ -127,19 +137,27 @@ class DevNode:
         finality_lag: int = DEFAULT_FINALITY_LAG,
         finality_delay: float = DEFAULT_FINALITY_DELAY,
         clock: Callable[[], float] = time.time,
+        state_pruning: int | None = None,
+        blocks_pruning: int | None = None,
     ) -> None:
+        for name, value in (("state pruning", state_pruning), ("blocks pruning", blocks_pruning)):
+            if value is not None and value < 1:
+                raise ConfigError(f"The {name} must keep at least 1 block (or be archive).")
         if finality_lag < 0 or finality_delay < 0:
             raise ValueError("finality_lag and finality_delay must not be negative")
         self.runtime = runtime
         self.store = store
         self.block_time = block_time
+        self.blocks_pruning = blocks_pruning
         self.finality_lag = finality_lag
         self.finality_delay = finality_delay
         self._clock = clock
-        self.history = StateHistory()
+        self.history = StateHistory(state_pruning)
         self.pool = TransactionPool()
-        self._blocks: list[Block] = []
+        self._recent: dict[int, Block] = {}
         self._by_hash: dict[bytes, int] = {}
+        self._genesis_hash = b""
+        self._head: Block | None = None
         self._published = -1
         self._finalized = -1
         self._finality_timer: asyncio.TimerHandle | None = None
@@ -157,34 +175,64 @@ class DevNode:
     # ---- start-up -------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Load the chain from the store, or write genesis."""
+        """Load the chain from the store (its state and kept window, not every block), or write genesis."""
         storage, header, genesis_hash = self.runtime.genesis()
-        stored = list(self.store.load()) if self.store is not None else []
-        if stored:
-            if stored[0].hash != genesis_hash:
+        stored = self.store.load(RECENT_BLOCKS) if self.store is not None else None
+        if stored is not None and stored.best >= 0:
+            assert self.store is not None
+            first = self.store.block(0)
+            if first is None or first.hash != genesis_hash:
+                found = "none" if first is None else "0x" + first.hash.hex()
                 raise ConfigError(
-                    f"The chain data in {self.store.path.parent if self.store else '?'} was made by a different runtime "
-                    f"(genesis 0x{stored[0].hash.hex()}, this runtime 0x{genesis_hash.hex()}).",
+                    f"The chain data in {self.store.path.parent} was made by a different runtime "
+                    f"(genesis {found}, this runtime 0x{genesis_hash.hex()}).",
                     hint="Run `decentralml devnode purge` to start a new chain, or use another --base-path.",
                 )
-            for item in stored:
-                self._append(Block(item.number, item.hash, item.header, item.extrinsics), item.changes)
+            self._genesis_hash = genesis_hash
+            changes = stored.changes
+            if stored.base:
+                self.history.load_base(stored.floor - 1, stored.base)
+            for number, block_changes in changes:
+                self.history.apply(number, block_changes)
+            if self.history.head_number < stored.best:  # blocks after the last change changed nothing
+                self.history.head_number = stored.best
+            for item in stored.recent:
+                self._remember(Block(item.number, item.hash, item.header, item.extrinsics))
+            self._head = self._recent[stored.best]
         else:
             genesis = StoredBlock(0, genesis_hash, header, (), dict(storage))
             if self.store is not None:
                 self.store.append([genesis])
                 self.store.set_meta("genesis_hash", genesis_hash)
                 self.store.set_meta("runtime_version", json.dumps(self.runtime.runtime_version()).encode())
+            self._genesis_hash = genesis_hash
             self._append(Block(0, genesis_hash, header, ()), genesis.changes)
-        self._published = len(self._blocks) - 1
+        self._published = self._head.number if self._head else 0
         self._finalized = self._published  # a stored chain restarts fully finalized
+        self.history.prune(self._finalized)
         now = self.history.get(TIMESTAMP_NOW, self._published)
         self._last_timestamp = int.from_bytes(now, "little") if now else 0
 
+    def _remember(self, block: Block) -> None:
+        self._recent[block.number] = block
+        self._by_hash[block.hash] = block.number
+        self._head = block
+        if self.store is not None:  # older blocks are committed (a commit holds far fewer) and read back on request
+            old = self._recent.pop(block.number - RECENT_BLOCKS, None)
+            if old is not None:
+                self._by_hash.pop(old.hash, None)
+
     def _append(self, block: Block, changes: Mapping[bytes, bytes | None]) -> None:
         self.history.apply(block.number, changes)
-        self._blocks.append(block)
-        self._by_hash[block.hash] = block.number
+        self._remember(block)
+
+    def _floors(self) -> tuple[int | None, int | None]:
+        """(state floor, body floor) for the finalized block: what the store may drop."""
+        best = self._finalized
+        keep = self.history.keep
+        state = None if keep is None else max(best - keep + 1, 0)
+        body = None if self.blocks_pruning is None else max(best - self.blocks_pruning + 1, 0)
+        return state, body
 
     # ---- reads (published blocks only) ------------------------------------------------------
 
@@ -194,7 +242,9 @@ class DevNode:
 
     @property
     def best(self) -> Block:
-        return self._blocks[self._published]
+        block = self.block(self._published)
+        assert block is not None
+        return block
 
     @property
     def finalized_number(self) -> int:
@@ -202,21 +252,32 @@ class DevNode:
 
     @property
     def finalized(self) -> Block:
-        return self._blocks[self._finalized]
+        block = self.block(self._finalized)
+        assert block is not None
+        return block
 
     @property
     def genesis_hash(self) -> bytes:
-        return self._blocks[0].hash
+        return self._genesis_hash
 
     def block(self, number: int) -> Block | None:
-        """The published block at ``number``."""
-        if 0 <= number <= self._published:
-            return self._blocks[number]
-        return None
+        """The published block at ``number`` (``extrinsics`` None if its body was pruned)."""
+        if not 0 <= number <= self._published:
+            return None
+        block = self._recent.get(number)
+        if block is None and self.store is not None:
+            stored = self.store.block(number)
+            if stored is not None:
+                block = Block(stored.number, stored.hash, stored.header, stored.extrinsics)
+        if block is not None and self.blocks_pruning is not None and number <= self._published - self.blocks_pruning:
+            block = Block(block.number, block.hash, block.header, None)
+        return block
 
     def block_by_hash(self, block_hash: bytes) -> Block | None:
         number = self._by_hash.get(block_hash)
-        return None if number is None or number > self._published else self._blocks[number]
+        if number is None and self.store is not None:
+            number = self.store.number_of(block_hash)
+        return None if number is None else self.block(number)
 
     def view(self, number: int) -> StateView:
         """State after the published block ``number``."""
@@ -269,7 +330,7 @@ class DevNode:
     def _validate(self, xt: bytes) -> PoolEntry:
         state = self.history.view(self.history.head_number)
         try:
-            valid = self.runtime.validate_transaction(state, xt, self._blocks[-1].hash, allow_future=True)
+            valid = self.runtime.validate_transaction(state, xt, self._built_head.hash, allow_future=True)
         except Exception as exc:
             raise pool_error_from(exc) from None
         return PoolEntry(
@@ -349,8 +410,13 @@ class DevNode:
             self.pool.ban([e.hash for e in entries], self._clock())
             return self._build_unchecked([])
 
+    @property
+    def _built_head(self) -> Block:
+        assert self._head is not None, "start() first"
+        return self._head
+
     def _build_unchecked(self, entries: list[PoolEntry]) -> _Built:
-        parent = self._blocks[-1]
+        parent = self._built_head
         number = parent.number + 1
         state = self.history.view(self.history.head_number)
         result = self.runtime.build_block(state, parent.hash, number, self._next_timestamp(), [e.xt for e in entries])
@@ -412,7 +478,10 @@ class DevNode:
         stored = [StoredBlock(b.block.number, b.block.hash, b.block.header, b.block.extrinsics, b.changes) for b in built]
         loop = asyncio.get_running_loop()
         assert self._executor is not None
-        await loop.run_in_executor(self._executor, self.store.append, stored)
+        state_floor, body_floor = self._floors()
+        await loop.run_in_executor(
+            self._executor, lambda: self.store.append(stored, state_floor=state_floor, body_floor=body_floor)  # type: ignore[union-attr]
+        )
 
     def _publish(self, built: list[_Built]) -> None:
         for item in built:
@@ -456,11 +525,13 @@ class DevNode:
         number = min(number, self._published)
         if number <= self._finalized:
             return
-        blocks = self._blocks[self._finalized + 1 : number + 1]
+        blocks = [b for b in (self.block(n) for n in range(self._finalized + 1, number + 1)) if b is not None]
         self._finalized = number
+        self.history.prune(number)  # as a node prunes: the state of finalized blocks older than the window
         while self._awaiting_finality and self._awaiting_finality[0][0] <= number:
             block_number, hashes = self._awaiting_finality.popleft()
-            block_hex = "0x" + self._blocks[block_number].hash.hex()
+            found = self.block(block_number)
+            block_hex = "0x" + (found.hash.hex() if found is not None else "")
             for tx_hash in hashes:
                 self._notify_tx(tx_hash, {"finalized": block_hex}, final=True)
         for listener in list(self._finality_listeners.values()):

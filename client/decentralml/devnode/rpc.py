@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from decentralml.devnode.codec import CodecError, blake2_256, decode_compact, from_hex, to_hex
+from decentralml.devnode.history import StateDiscarded
 from decentralml.devnode.limits import RpcLimits, batch_too_large, response_too_big, too_many_subscriptions
 from decentralml.devnode.node import Block, DevNode
 from decentralml.devnode.pool import PoolError
@@ -61,6 +62,13 @@ def invalid_params(detail: str) -> RpcError:
 def unknown_block(block_hash: bytes | str) -> RpcError:
     text = block_hash if isinstance(block_hash, str) else to_hex(block_hash)
     return RpcError(4003, f"Client error: UnknownBlock: Header was not found in the database: {text}")
+
+
+def state_discarded(node: DevNode, number: int) -> RpcError:
+    """A read at a block whose state was pruned, as sc-client-db reports it (sp_blockchain::Error::UnknownBlock)."""
+    block = node.block(number)
+    text = to_hex(block.hash) if block is not None else f"#{number}"
+    return RpcError(4003, f"Client error: UnknownBlock: State already discarded for {text}")
 
 
 def runtime_api_error(exc: Exception) -> RpcError:
@@ -310,7 +318,7 @@ class RpcMethods:
     def chain_get_block(self, params: list[Any], session: Session) -> Any:
         (at,) = _args(params, 1)
         block = self._maybe_block(at)
-        if block is None:
+        if block is None or block.extrinsics is None:  # unknown, or its body was pruned (--blocks-pruning)
             return None
         return {
             "block": {"header": block.decoded.to_json(), "extrinsics": [to_hex(x) for x in block.extrinsics]},
@@ -718,6 +726,9 @@ async def _call_one(methods: RpcMethods, request: Any, session: Session) -> dict
     except RpcError as exc:
         session.after_reply.clear()
         return None if is_notification else _error_reply(request_id, exc)
+    except StateDiscarded as exc:
+        session.after_reply.clear()
+        return None if is_notification else _error_reply(request_id, state_discarded(methods.node, exc.number))
     except Exception as exc:  # a bug must cost one request, not the connection
         session.after_reply.clear()
         return _error_reply(request_id, RpcError(-32603, "Internal error", str(exc)))
@@ -742,6 +753,7 @@ async def _loads(text: str | bytes) -> Any:
 
     Raises ``ValueError`` (or ``UnicodeDecodeError``) exactly where ``json.loads`` would:
     a batch with a syntax error anywhere is a parse error as a whole, before any call runs.
+    Nesting deeper than the interpreter's recursion limit raises ``RecursionError``.
     """
     if isinstance(text, (bytes, bytearray)):
         text = bytes(text).decode()
@@ -803,7 +815,7 @@ async def _handle_message(methods: RpcMethods, text: str | bytes, session: Sessi
     limits = methods.limits
     try:
         message = await _loads(text)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting too deep to parse
         return _dump(_error_reply(None, RpcError(-32700, "Parse error")))
     if isinstance(message, list):
         if not message:

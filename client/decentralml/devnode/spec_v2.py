@@ -270,6 +270,8 @@ class SpecV2:
         if follow is None or self._operations_full(follow):
             return {"result": "limitReached"}
         block = self._pinned_block(follow, block_hash)
+        if block.extrinsics is None:  # its body was pruned (--blocks-pruning): the spec's inaccessible outcome
+            return self._started(follow, lambda op: follow.event({"event": "operationInaccessible", "operationId": op}))
         value = [to_hex(x) for x in block.extrinsics]
         return self._started(
             follow, lambda op: follow.event({"event": "operationBodyDone", "operationId": op, "value": value})
@@ -404,7 +406,7 @@ class SpecV2:
     def _block_index(self, block_hex: str, tx_hash: bytes) -> dict[str, Any]:
         block = self.node.block_by_hash(from_hex(block_hex))
         index = 0
-        if block is not None:
+        if block is not None and block.extrinsics is not None:
             index = next((i for i, xt in enumerate(block.extrinsics) if blake2_256(xt) == tx_hash), 0)
         return {"hash": block_hex, "index": index}
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from decentralml.errors import TrainingError
 
+
 def accumulate_weighted(acc: np.ndarray | None, tensor: np.ndarray, weight: float) -> np.ndarray:
     """Add ``tensor * weight`` into ``acc`` in place (``tensor`` is consumed); return the accumulator."""
     np.multiply(tensor, tensor.dtype.type(weight), out=tensor)

@@ -6,6 +6,7 @@ Contributors' bundles are never imported here; their results are data
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -32,15 +33,35 @@ class CreatorBundle(Protocol):
     # weighs no result by more (see decentralml.fl.weighting).
 
 
+_LOADED: dict[str, CreatorBundle] = {}
+
+
+def bundle_digest(directory: Path) -> str:
+    """Hex SHA-256 over the bundle's Python sources (relative paths and bytes, sorted by path)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(directory).rglob("*.py") if "__pycache__" not in p.parts):
+        name = path.relative_to(directory).as_posix().encode("utf-8")
+        data = path.read_bytes()
+        digest.update(len(name).to_bytes(8, "big") + name + len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
 def load_creator_bundle(directory: Path) -> CreatorBundle:
-    """Import ``model_creator.py`` from the creator's bundle directory and check its functions."""
+    """Import ``model_creator.py`` from the creator's bundle directory and check its functions.
+
+    The module is cached by the digest of the bundle's sources, so an edited
+    bundle is imported afresh; it stays in ``sys.modules`` only while it runs
+    its top level (its ``from . import settings``).
+    """
     directory = Path(directory).resolve()
     source = directory / "model_creator.py"
     if not source.is_file():
         raise UsageError(f"{directory} has no model_creator.py; pass the creator bundle with --creator-bundle.")
-    name = f"decentralml_creator_bundle_{abs(hash(str(directory)))}"
-    if name in sys.modules:
-        return cast(CreatorBundle, sys.modules[name])
+    digest = bundle_digest(directory)
+    cached = _LOADED.get(digest)
+    if cached is not None:
+        return cached
+    name = f"decentralml_creator_bundle_{digest[:16]}"
     spec = importlib.util.spec_from_file_location(name, source, submodule_search_locations=[str(directory)])
     if spec is None or spec.loader is None:
         raise UsageError(f"Cannot import {source}.")
@@ -48,10 +69,12 @@ def load_creator_bundle(directory: Path) -> CreatorBundle:
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception:
-        sys.modules.pop(name, None)
-        raise
+    finally:
+        for loaded in [n for n in sys.modules if n == name or n.startswith(name + ".")]:
+            del sys.modules[loaded]
     missing = [f for f in REQUIRED if not callable(getattr(module, f, None))]
     if missing:
         raise UsageError(f"{source} lacks {', '.join(missing)}; see docs/federated.md for the bundle contract.")
-    return cast(CreatorBundle, module)
+    bundle = cast(CreatorBundle, module)
+    _LOADED[digest] = bundle
+    return bundle

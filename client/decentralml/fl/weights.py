@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from decentralml.primitives import boundedjson
 from decentralml.errors import IntegrityError, TrainingError, UsageError
+from decentralml.primitives import boundedjson
 from decentralml.primitives.digests import file_digest
 
 Weights = dict[str, np.ndarray]

@@ -24,9 +24,10 @@ from decentralml.lineage.record import (
 from decentralml.lineage.result import (
     decode_inline_result,
     encode_inline_result,
+    inline_metrics,
     verify_result_lineage,
 )
-from decentralml.lineage.signing import SignedLineage, sign_record, signer_of, verify_signature
+from decentralml.lineage.signing import SignedLineage, sign_record, sign_step, signer_of, verify_signature
 from decentralml.lineage.verify import LineageCheck, LineageReport, verify
 
 __all__ = [
@@ -38,12 +39,14 @@ __all__ = [
     "canonical_json",
     "decode_inline_result",
     "encode_inline_result",
+    "inline_metrics",
     "record_bytes",
     "record_digest",
     "sha256_arrays",
     "sha256_bytes",
     "sha256_params",
     "sign_record",
+    "sign_step",
     "signer_of",
     "verify",
     "verify_result_lineage",

@@ -1,8 +1,10 @@
-"""Lineage carried with a task result: the ``inline_result`` codec and its verification.
+"""A submission's ``inline_result`` (its codec) and the verification of the lineage it carries.
 
-A worker sends its signed lineage record in the submission's
-``inline_result`` as a JSON object ``{"lineage": <signed record>, "metrics":
-{...}}`` and the record's digest as ``lineage_digest``. The record's
+``inline_result`` is a compact JSON object (sorted keys, UTF-8)
+``{"metrics": {...}}``, plus ``"lineage": <signed record>`` when the worker
+signed one; the record's digest goes on chain as ``lineage_digest``. The
+chain bounds its length (``MaxInlineResultLen``, checked by the use case that
+sends it). The record's
 ``output_hash`` is the storage digest of the result artifact, so the chain of
 trust is: worker signature -> record -> on-chain ``lineage_digest`` and
 on-chain result ``AssetRef.digest`` -> the artifact bytes (which the storage
@@ -15,39 +17,43 @@ import json
 from pathlib import Path
 from typing import Any, Collection, Mapping
 
-from decentralml.errors import IntegrityError, UsageError
+from decentralml.errors import IntegrityError
 from decentralml.lineage.signing import SignedLineage
 from decentralml.lineage.verify import LineageReport, verify
 from decentralml.primitives.ss58 import public_key_of
 
 INLINE_LINEAGE_KEY = "lineage"
 INLINE_METRICS_KEY = "metrics"
-MAX_INLINE_RESULT_LEN = 4096
 
 
-def encode_inline_result(signed: SignedLineage, metrics: Mapping[str, Any] | None = None) -> bytes:
-    """The ``inline_result`` bytes carrying a signed record and optional metrics."""
-    body: dict[str, Any] = {INLINE_LINEAGE_KEY: signed.to_dict()}
-    if metrics:
-        body[INLINE_METRICS_KEY] = dict(metrics)
-    raw = json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    if len(raw) > MAX_INLINE_RESULT_LEN:
-        raise UsageError(f"Inline result is {len(raw)} bytes, over the chain's {MAX_INLINE_RESULT_LEN}: report fewer metrics.")
-    return raw
+def encode_inline_result(metrics: Mapping[str, Any] | None = None, lineage: SignedLineage | None = None) -> bytes:
+    """The ``inline_result`` bytes carrying ``metrics`` and, when given, a signed lineage record."""
+    body: dict[str, Any] = {INLINE_METRICS_KEY: dict(metrics or {})}
+    if lineage is not None:
+        body[INLINE_LINEAGE_KEY] = lineage.to_dict()
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _inline_body(raw: bytes | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        body = json.loads(bytes(raw))
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def inline_metrics(raw: bytes | None) -> dict[str, Any]:
+    """The metrics an ``inline_result`` carries; ``{}`` when there are none or it is not our JSON."""
+    metrics = _inline_body(raw).get(INLINE_METRICS_KEY)
+    return dict(metrics) if isinstance(metrics, dict) else {}
 
 
 def decode_inline_result(raw: bytes | None) -> tuple[SignedLineage | None, dict[str, Any]]:
     """``(signed record or None, metrics)`` from an ``inline_result``; malformed lineage is an IntegrityError."""
-    if not raw:
-        return None, {}
-    try:
-        body = json.loads(bytes(raw))
-    except (ValueError, UnicodeDecodeError):
-        return None, {}
-    if not isinstance(body, dict):
-        return None, {}
-    metrics = body.get(INLINE_METRICS_KEY)
-    metrics = dict(metrics) if isinstance(metrics, dict) else {}
+    body = _inline_body(raw)
+    metrics = inline_metrics(raw)
     if INLINE_LINEAGE_KEY not in body:
         return None, metrics
     return SignedLineage.from_dict(body[INLINE_LINEAGE_KEY]), metrics

@@ -5,20 +5,22 @@ SHA-256 digest, so a lineage signature can never be replayed as a signature
 over a transaction or any other DecentralML message. Keys are
 ``substrateinterface.Keypair`` objects (sr25519, the chain's account scheme,
 ed25519, or :class:`decentralml.chain.ecdsa.SubstrateEcdsaKeypair`). Signatures
-are checked with the dev node runtime's ``MultiSignature`` verification.
+are checked with sp-runtime's ``MultiSignature`` rules
+(:mod:`decentralml.primitives.signatures`), as the chain checks transactions.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from decentralml.errors import IntegrityError, UsageError
 from decentralml.lineage.record import LineageRecord, SignatureScheme, canonical_json, record_digest
-
-if TYPE_CHECKING:  # pragma: no cover
-    from substrateinterface import Keypair
+from decentralml.primitives.digests import file_digest, path_digest
+from decentralml.primitives.keypair import Keypair
 
 SIGNING_CONTEXT = b"decentralml/lineage/v1:"
 
@@ -71,7 +73,7 @@ def signing_message(record: LineageRecord) -> bytes:
     return SIGNING_CONTEXT + record_digest(record)
 
 
-def scheme_of(keypair: "Keypair") -> SignatureScheme:
+def scheme_of(keypair: Keypair) -> SignatureScheme:
     """The lineage scheme matching a keypair's crypto type."""
     from substrateinterface import KeypairType
 
@@ -84,12 +86,12 @@ def scheme_of(keypair: "Keypair") -> SignatureScheme:
     raise UsageError("Lineage records can be signed with sr25519, ed25519 or Substrate ecdsa keys only.")
 
 
-def signer_of(keypair: "Keypair") -> tuple[str, SignatureScheme]:
+def signer_of(keypair: Keypair) -> tuple[str, SignatureScheme]:
     """``(signer, scheme)`` fields for a record signed by ``keypair``."""
     return keypair.public_key.hex(), scheme_of(keypair)
 
 
-def sign_record(record: LineageRecord, keypair: "Keypair") -> SignedLineage:
+def sign_record(record: LineageRecord, keypair: Keypair) -> SignedLineage:
     """Sign ``record`` with ``keypair``; the record must name that key as its signer."""
     signer, scheme = signer_of(keypair)
     if record.signer != signer or record.scheme != scheme:
@@ -116,3 +118,45 @@ def verify_signature(signed: SignedLineage) -> None:
         raise IntegrityError("Lineage signer is not a 32-byte key: do not trust the record.")
     if not verify(scheme, signed.signature, signing_message(signed.record), signer):
         raise IntegrityError("Lineage signature does not match the record: the record was altered or signed by another key.")
+
+
+def sign_step(
+    keypair: Keypair,
+    *,
+    task_id: int,
+    submission_id: int | None,
+    step: str,
+    framework: str,
+    data: Path,
+    params: Mapping[str, Any],
+    code_hash: str,
+    output: Path,
+    started_at_ms: int,
+    finished_at_ms: int,
+    parents: tuple[str, ...] = (),
+) -> SignedLineage:
+    """Build and sign the record of one compute step that read ``data`` and wrote ``output``.
+
+    The input hash is the SHA-256 of the data file, the output hash the storage
+    digest of ``output`` (a file, or a directory's pack), the params hash that
+    of ``params`` in canonical JSON; ``keypair`` is named as the signer.
+    """
+    from decentralml.lineage.hashing import sha256_params
+
+    signer, scheme = signer_of(keypair)
+    record = LineageRecord(
+        task_id=task_id,
+        submission_id=submission_id,
+        step=step,
+        framework=framework,
+        input_hash=file_digest(Path(data))[0].hex(),
+        params_hash=sha256_params(params),
+        code_hash=code_hash,
+        output_hash=path_digest(Path(output))[0].hex(),
+        started_at_ms=started_at_ms,
+        finished_at_ms=finished_at_ms,
+        signer=signer,
+        scheme=scheme,
+        parents=tuple(parents),
+    )
+    return sign_record(record, keypair)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from decentralml.errors import UsageError
-from decentralml.primitives.packing import iter_pack
+from decentralml.primitives.packing import iter_pack, list_entries
 
 CHUNK_SIZE = 1 << 20
 
@@ -45,9 +45,16 @@ def file_digest(path: Path, advance: Advance | None = None) -> tuple[bytes, int]
         raise UsageError(f"Cannot hash {path} as a file: it is a directory.") from None
 
 
-def pack_digest(root: Path, advance: Advance | None = None) -> tuple[bytes, int]:
-    """SHA-256 and byte length of the pack of directory ``root``, computed without writing the pack."""
-    return _hash_chunks(iter_pack(root), advance)
+def pack_digest(root: Path, advance: Advance | None = None, *, exclude: str | None = None) -> tuple[bytes, int]:
+    """SHA-256 and byte length of the pack of directory ``root``, computed without writing the pack.
+
+    ``exclude`` leaves out one top-level entry (file or directory, by name): the pack the
+    directory had before that entry was added next to its contents.
+    """
+    if exclude is None:
+        return _hash_chunks(iter_pack(root), advance)
+    entries = [e for e in list_entries(root) if e.name.split("/", 1)[0] != exclude]
+    return _hash_chunks(iter_pack(root, entries), advance)
 
 
 def path_digest(path: Path, advance: Advance | None = None) -> tuple[bytes, int]:

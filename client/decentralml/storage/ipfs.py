@@ -49,8 +49,8 @@ from decentralml.errors import (
     StorageUnreachableError,
     UsageError,
 )
-from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives import packing
+from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import (
     CHUNK_SIZE,

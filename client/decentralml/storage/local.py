@@ -21,8 +21,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from decentralml.errors import ArtifactNotFoundError, IntegrityError, StorageError, UsageError
-from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives import packing
+from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives.digests import pack_digest
 from decentralml.storage.base import (
     ChunkReader,

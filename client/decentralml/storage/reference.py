@@ -27,8 +27,6 @@ from urllib.parse import urlsplit
 
 from decentralml.errors import UsageError
 
-#: The chain's ``MaxUriLen``: the URI is a ``BoundedVec<u8, 512>`` on chain.
-MAX_URI_BYTES = 512
 DIGEST_BYTES = 32
 
 
@@ -102,9 +100,8 @@ class Reference:
             raise UsageError("An artifact digest must be 32 bytes (SHA-256).")
         if self.size is not None and (not isinstance(self.size, int) or self.size < 0):
             raise UsageError(f"An artifact size must be a non-negative integer, not {self.size!r}.")
-        encoded = self.uri.encode("utf-8")
-        if not encoded or len(encoded) > MAX_URI_BYTES:
-            raise UsageError(f"An artifact URI must be 1..{MAX_URI_BYTES} bytes of UTF-8.")
+        if not self.uri:
+            raise UsageError("An artifact URI must not be empty.")
         parts = urlsplit(self.uri)
         if "@" in parts.netloc or parts.query or parts.password:
             raise UsageError("An artifact URI must not carry credentials or a query string.")

@@ -13,7 +13,7 @@ Contributor::
 
     assign_task(chain, keypair, task_id, open_store, work_dir, progress=None) -> AssignedTask
     send_result(chain, keypair, store, submission_id, result_dir, metrics=None, lineage=None, progress=None) -> SentResult
-    fetch_result(chain, submission_id, open_store, dest, progress=None) -> (Submission, Path)
+    fetch_result(chain, submission_id, open_store, dest, progress=None, max_bytes=None) -> (Submission, Path)
     result_metrics(submission) -> dict
 
 Wallet::

@@ -8,29 +8,33 @@ plus ``"lineage": <signed record>`` when a lineage record is sent (see
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import stat
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from decentralml.chain.client import ChainClient
+from decentralml.chain.pallet import PALLET
 from decentralml.chain.types import Receipt, Submission, SubmissionStatus, Task, TaskStatus
 from decentralml.errors import (
+    ChainError,
     DecentralMLError,
-    DispatchError,
     IntegrityError,
     PermissionDeniedError,
+    PreconditionError,
     UsageError,
 )
-from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
+from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
 from decentralml.primitives.budget import Budget
+from decentralml.primitives.keypair import Keypair
+from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.storage.reference import Reference
+from decentralml.usecases.run_task import BUNDLE_SUBDIR, LAUNCHER, TaskWorkdir, write_layout
 
-MAX_INLINE_RESULT_BYTES = 4096
 METRICS_FILE = "metrics.json"
 START_SCRIPT = "start_task.sh"
 
@@ -46,6 +50,11 @@ class AssignedTask:
     directory: Path
     start_script: Path | None
     receipt: Receipt
+
+    @property
+    def bundle_dir(self) -> Path:
+        """The creator's bundle as downloaded (and the base model inside it)."""
+        return self.directory / BUNDLE_SUBDIR
 
 
 @dataclass(frozen=True)
@@ -69,23 +78,79 @@ def _mark_scripts_executable(directory: Path) -> None:
 
 
 def _check_assignable(task: Task, address: str, current_block: int) -> None:
+    """The pallet's ``assign_task`` checks on the task as read now, before anything is downloaded or sent."""
     if task.status is not TaskStatus.OPEN:
-        raise DispatchError(f"Task {task.task_id} is {task.status.value}, not open.", hint="Pick an open task.", name="TaskNotOpen")
+        raise PreconditionError(
+            f"Task {task.task_id} is {task.status.value}, not open.", hint="Pick an open task.",
+            module=PALLET, name="TaskNotOpen",
+        )
     if task.expiration_block <= current_block + 1:  # the slot would be taken in the next block at the earliest
-        raise DispatchError(
-            f"Task {task.task_id} expired at block {task.expiration_block}.", hint="Pick another task.", name="TaskExpired"
+        raise PreconditionError(
+            f"Task {task.task_id} {'expired' if task.expiration_block <= current_block else 'expires'} at block"
+            f" {task.expiration_block}: no slot can be taken any more.", hint="Pick another task.",
+            module=PALLET, name="TaskExpired",
         )
     if task.creator == address:
         raise PermissionDeniedError(
             f"You created task {task.task_id}: a creator cannot take its own task.",
             hint="Use a contributor account.",
-            name="CreatorCannotAssign",
+            module=PALLET, name="CreatorCannotAssign",
         )
+
+
+def fetch_task_assets(
+    task: Task,
+    open_store: StoreOpener,
+    staging: Path,
+    *,
+    progress: TransferObserver | None = None,
+    max_bytes: int | None = None,
+) -> str | None:
+    """Download the task's bundle into ``staging/bundle`` and its base model inside it, digests checked.
+
+    Returns the base model's file name inside the bundle (None without one). Both downloads share
+    the bundle budget (``max_bytes`` overrides its total). Raises UsageError when the bundle is a
+    single file, StorageError/IntegrityError from the stores.
+    """
+    bundle_dir = staging / BUNDLE_SUBDIR
+    budget = Budget.for_bundle().with_total(max_bytes)
+    open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress, budget=budget)
+    if not bundle_dir.is_dir():
+        raise UsageError(
+            f"The assets of task {task.task_id} are a single file, not a bundle directory with a {START_SCRIPT}.",
+            hint="Only directory bundles can be run; ask the task's creator.",
+        )
+    base_model_name: str | None = None
+    if task.assets.base_model is not None:
+        base_model_name = "base_model"
+        if (bundle_dir / base_model_name).exists():
+            base_model_name = f"base_model-{task.assets.base_model.digest_hex[:8]}"
+        open_store(task.assets.base_model).get(task.assets.base_model, bundle_dir / base_model_name, progress=progress, budget=budget)
+    _mark_scripts_executable(bundle_dir)
+    return base_model_name
+
+
+def lay_out_workdir(
+    task: Task, submission_id: int, deadline: int, staging: Path, base_model_name: str | None, work_dir: Path
+) -> Path:
+    """Move ``staging`` (filled by :func:`fetch_task_assets`) to the submission's work directory and write
+    the manifest and launcher (:func:`~decentralml.usecases.run_task.write_layout`); returns the directory."""
+    final = work_dir / f"task-{task.task_id}-submission-{submission_id}"
+    if final.exists():
+        final = work_dir / f"task-{task.task_id}-submission-{submission_id}-{secrets.token_hex(3)}"
+    os.rename(staging, final)
+    write_layout(
+        TaskWorkdir(
+            path=final, task_id=task.task_id, submission_id=submission_id, deadline=deadline,
+            bundle=task.assets.bundle, base_model=task.assets.base_model, base_model_name=base_model_name,
+        )
+    )
+    return final
 
 
 def assign_task(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     task_id: int,
     open_store: StoreOpener,
     work_dir: Path,
@@ -95,6 +160,9 @@ def assign_task(
 ) -> AssignedTask:
     """Fetch and verify the task's assets, then take a slot on chain.
 
+    The work directory is laid out as :mod:`decentralml.usecases.run_task` describes:
+    the bundle in ``bundle/`` (base model inside), the manifest, and the client's
+    launcher ``start_task.sh`` that runs the bundle's script in the sandbox.
     The assets are downloaded (and their digests checked) before the
     transaction, each within the bundle budget (``max_bytes`` overrides its
     total; see :mod:`decentralml.primitives.budget`), so a failed or refused
@@ -105,35 +173,27 @@ def assign_task(
     work_dir.mkdir(parents=True, exist_ok=True)
     staging = work_dir / f".task-{task_id}-{secrets.token_hex(4)}"
     try:
-        budget = Budget.for_bundle().with_total(max_bytes)
-        open_store(task.assets.bundle).get(task.assets.bundle, staging, progress=progress, budget=budget)
-        if task.assets.base_model is not None:
-            base_dest = staging / "base_model"
-            if base_dest.exists():
-                base_dest = staging / f"base_model-{task.assets.base_model.digest_hex[:8]}"
-            open_store(task.assets.base_model).get(task.assets.base_model, base_dest, progress=progress, budget=budget)
-        if staging.is_dir():
-            _mark_scripts_executable(staging)
+        staging.mkdir()
+        base_model_name = fetch_task_assets(task, open_store, staging, progress=progress, max_bytes=max_bytes)
         receipt = chain.submit(keypair, "assign_task", {"task_id": task_id})
     except BaseException:
         remove_path(staging)
         raise
-    event = receipt.find_event("DecentralMLModule", "TaskAssigned")
+    event = receipt.find_event(PALLET, "TaskAssigned")
     if event is None:
         remove_path(staging)
-        raise DispatchError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskAssigned event.")
+        raise ChainError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskAssigned event.")
     submission_id = int(event["submission_id"])
-    final = work_dir / f"task-{task_id}-submission-{submission_id}"
-    if final.exists():
-        final = work_dir / f"task-{task_id}-submission-{submission_id}-{secrets.token_hex(3)}"
-    os.rename(staging, final)
-    script = final / START_SCRIPT if final.is_dir() else None
+    deadline = int(event.get("deadline", 0))
+    final = lay_out_workdir(task, submission_id, deadline, staging, base_model_name, work_dir)
+    has_script = (final / BUNDLE_SUBDIR / START_SCRIPT).is_file()
+    launcher = final / LAUNCHER
     return AssignedTask(
         task_id=task_id,
         submission_id=submission_id,
-        deadline=int(event.get("deadline", 0)),
+        deadline=deadline,
         directory=final,
-        start_script=script if script is not None and script.is_file() else None,
+        start_script=launcher if has_script else None,
         receipt=receipt,
     )
 
@@ -151,8 +211,8 @@ def local_digest(path: Path) -> bytes:
 
 def read_metrics(path: Path) -> dict[str, Any]:
     """A metrics JSON object from a file (UsageError if it is not one)."""
-    from decentralml.primitives import boundedjson
     from decentralml.fl.weights import MAX_METRICS_BYTES, MAX_METRICS_DEPTH
+    from decentralml.primitives import boundedjson
 
     try:
         with open(path, "rb") as fh:
@@ -169,16 +229,16 @@ def read_metrics(path: Path) -> dict[str, Any]:
     return data
 
 
-def encode_inline(metrics: Mapping[str, Any] | None, lineage: Any | None = None) -> bytes:
-    """The ``inline_result`` bytes: ``{"metrics": {...}}`` (+ ``"lineage"``)."""
-    if lineage is not None:
-        from decentralml.lineage.result import encode_inline_result
+def encode_inline(metrics: Mapping[str, Any] | None, lineage: SignedLineage | None, *, limit: int) -> bytes:
+    """The ``inline_result`` bytes (:func:`decentralml.lineage.encode_inline_result`), at most ``limit`` bytes.
 
-        return encode_inline_result(lineage, metrics)
-    raw = json.dumps({"metrics": dict(metrics or {})}, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    if len(raw) > MAX_INLINE_RESULT_BYTES:
+    ``limit`` is the chain's ``MaxInlineResultLen`` (``chain.limits``); longer is a UsageError.
+    """
+    raw = encode_inline_result(metrics, lineage)
+    if len(raw) > limit:
         raise UsageError(
-            f"The metrics are {len(raw)} bytes as JSON, over the chain's {MAX_INLINE_RESULT_BYTES}.",
+            f"The inline result (metrics{' and lineage record' if lineage is not None else ''}) is {len(raw)} bytes"
+            f" as JSON, over the chain's {limit}.",
             hint="Report fewer or shorter metrics; put the rest in the result directory.",
         )
     return raw
@@ -186,26 +246,18 @@ def encode_inline(metrics: Mapping[str, Any] | None, lineage: Any | None = None)
 
 def result_metrics(submission: Submission) -> dict[str, Any]:
     """The metrics a submission carries inline ({} when none or not JSON)."""
-    if not submission.inline_result:
-        return {}
-    try:
-        body = json.loads(submission.inline_result)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    if isinstance(body, dict) and isinstance(body.get("metrics"), dict):
-        return dict(body["metrics"])
-    return {}
+    return inline_metrics(submission.inline_result)
 
 
 def send_result(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     store: ArtifactStore,
     submission_id: int,
     result_dir: Path,
     *,
     metrics: Mapping[str, Any] | None = None,
-    lineage: Any | None = None,
+    lineage: SignedLineage | None = None,
     progress: TransferObserver | None = None,
 ) -> SentResult:
     """Upload RESULT_DIR and record its URI, digest, metrics and lineage digest.
@@ -221,29 +273,37 @@ def send_result(
         raise PermissionDeniedError(
             f"Submission {submission_id} is assigned to {submission.worker}, not to {keypair.ss58_address}.",
             hint="Sign with the worker's account (--account or --suri).",
-            name="NotAssignedWorker",
-        )
-    if submission.status is not SubmissionStatus.ASSIGNED:
-        raise DispatchError(
-            f"Submission {submission_id} is {submission.status.value}: a result can only be sent while Assigned.",
-            name="NotAssigned",
+            module=PALLET, name="NotAssignedWorker",
         )
     current = chain.block_number()
-    if submission.deadline and current >= submission.deadline:
-        raise DispatchError(
+    # The pallet's send_task_result checks, in its order: an expired slot, then any other state, then the deadline.
+    if submission.status is SubmissionStatus.EXPIRED or (
+        submission.status is SubmissionStatus.ASSIGNED and submission.deadline and current >= submission.deadline
+    ):
+        raise PreconditionError(
             f"The deadline of submission {submission_id} passed at block {submission.deadline}.",
             hint="Take a new slot with `decentralml assign-task`.",
-            name="AssignmentExpired",
+            module=PALLET, name="AssignmentDeadlinePassed",
+        )
+    if submission.status is not SubmissionStatus.ASSIGNED:
+        raise PreconditionError(
+            f"Submission {submission_id} is {submission.status.value}: a result can only be sent while Assigned.",
+            module=PALLET, name="NotAwaitingResult",
         )
     if metrics is None and result_dir.is_dir() and (result_dir / METRICS_FILE).is_file():
         metrics = read_metrics(result_dir / METRICS_FILE)
-    inline = encode_inline(metrics, lineage)
+    inline = encode_inline(metrics, lineage, limit=chain.limits.max_inline_result_len)
     if lineage is not None and _norm(lineage.record.output_hash) != local_digest(result_dir).hex():
         raise IntegrityError(
             f"The lineage record's output hash is not the digest of {result_dir}: nothing was uploaded.",
             hint="Sign a lineage record for this result directory.",
         )
     ref = store.put(result_dir, progress=progress)
+    try:
+        chain.limits.check_uri(ref.uri)
+    except UsageError as exc:
+        exc.hint = f"{exc.hint} The upload stays at {ref.uri}."
+        raise
     lineage_digest = None
     if lineage is not None:
         if _norm(lineage.record.output_hash) != ref.digest_hex:
@@ -264,7 +324,7 @@ def send_result(
         note = f"Nothing on chain points at the upload {ref.uri} (digest 0x{ref.digest_hex})."
         exc.hint = f"{exc.hint} {note}" if exc.hint else note
         raise
-    accepted = receipt.find_event("DecentralMLModule", "TaskResultAccepted")
+    accepted = receipt.find_event(PALLET, "TaskResultAccepted")
     return SentResult(
         task_id=submission.task_id,
         submission_id=submission_id,
@@ -284,15 +344,45 @@ def fetch_result(
     dest: Path,
     *,
     progress: TransferObserver | None = None,
-    budget: Budget | None = None,
+    max_bytes: int | None = None,
 ) -> tuple[Submission, Path]:
-    """Download and verify a submission's result into ``dest`` (must not exist) within ``budget``
-    (default :class:`~decentralml.primitives.budget.Budget`)."""
+    """Download and verify a submission's result into ``dest`` (must not exist) within the task's
+    result budget (:func:`result_budget`; ``max_bytes`` overrides its total).
+
+    Raises UsageError when the submission has no result yet, IntegrityError (exit 14) when the
+    result is over budget or does not match its digest; nothing is left at ``dest`` then.
+    """
     submission = chain.get_submission(submission_id)
     if submission.result is None:
         raise UsageError(
             f"Submission {submission_id} has no result yet ({submission.status.value}).",
             hint="Wait for the worker to send it.",
         )
+    budget = result_budget(chain.get_task(submission.task_id), open_store, progress=progress, max_bytes=max_bytes)
     path = open_store(submission.result).get(submission.result, dest, progress=progress, budget=budget)
     return submission, path
+
+
+def result_budget(task: Task, open_store: StoreOpener, *, progress: TransferObserver | None = None,
+                  max_bytes: int | None = None) -> Budget:
+    """What one result of ``task`` may put on disk: :meth:`Budget.for_result` of its base model's size
+    (a task without a base model: of 0 bytes, i.e. 1 MiB), ``max_bytes`` overriding the total.
+
+    The chain does not record sizes, so without ``max_bytes`` the base model is downloaded (bundle
+    budget, digest-checked) into a temporary directory to be measured, then removed.
+    """
+    base = task.assets.base_model
+    if base is None or max_bytes is not None:
+        return Budget.for_result(0).with_total(max_bytes)
+    if base.size is not None:
+        return Budget.for_result(base.size)
+    with tempfile.TemporaryDirectory(prefix="decentralml-base-") as scratch:
+        path = open_store(base).get(base, Path(scratch) / "base_model", progress=progress, budget=Budget.for_bundle())
+        return Budget.for_result(directory_size(path))
+
+
+def directory_size(path: Path) -> int:
+    """Bytes of a file, or of the regular files under a directory (symbolic links not followed)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())

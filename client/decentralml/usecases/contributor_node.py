@@ -27,9 +27,18 @@ from decentralml.chain.client import PALLET, ChainClient, TaskFilter
 from decentralml.chain.follow import HeadFollower, NewHead, NodeStatus
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskType
 from decentralml.errors import DecentralMLError, DispatchError, NodeUnreachableError, StorageError, UsageError
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, remove_path
-from decentralml.usecases.contributor import StoreOpener, assign_task, send_result
+from decentralml.usecases.contributor import (
+    StoreOpener,
+    assign_task,
+    directory_size,
+    fetch_task_assets,
+    lay_out_workdir,
+    send_result,
+)
 from decentralml.usecases.journal import Journal
+from decentralml.usecases.run_task import DEADLINE_MARGIN_BLOCKS, find_workdir
 from decentralml.usecases.task_runner import TaskRunner
 
 JOURNAL_FILE = "journal.jsonl"
@@ -74,12 +83,6 @@ class Policy:
         if missing:
             return f"the bundle needs {', '.join(sorted(missing))}, not offered here"
         return None
-
-
-def directory_size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def bundle_frameworks(bundle: Path) -> set[str]:
@@ -170,7 +173,7 @@ class RunDone:
 class ContributorNode:
     """The node; :meth:`run` returns after :meth:`request_stop` once the running tasks are sent."""
 
-    def __init__(self, *, url: str, connect: Callable[[], ChainClient], keypair: Any, store: ArtifactStore,
+    def __init__(self, *, url: str, connect: Callable[[], ChainClient], keypair: Keypair, store: ArtifactStore,
                  open_store: StoreOpener, work_dir: Path, runner: TaskRunner, task_args: Sequence[str],
                  data: Path | None, policy: Policy, max_concurrent: int = 1,
                  on_event: EventSink | None = None) -> None:
@@ -424,19 +427,27 @@ class ContributorNode:
         self._record("assign_failed", task_id=task_id, reason=reason)
 
     def _adopt(self, submission: Submission) -> None:
-        """A slot taken before a kill: fetch its assets again into the work directory."""
-        directory = self.work_dir / "tasks" / f"task-{submission.task_id}-submission-{submission.submission_id}"
-        if not directory.exists():
-            task = self._chain().get_task(submission.task_id)
-            staging = directory.with_name(directory.name + ".partial")
-            remove_path(staging)
-            self.open_store(task.assets.bundle).get(task.assets.bundle, staging)
-            if task.assets.base_model is not None:
-                self.open_store(task.assets.base_model).get(task.assets.base_model, staging / "base_model")
-            from decentralml.usecases.contributor import _mark_scripts_executable
+        """A slot taken before a kill: fetch its assets again into a work directory laid out as ``assign-task`` does.
 
-            _mark_scripts_executable(staging)
-            staging.rename(directory)
+        A directory already laid out for this submission is reused; the runner checks the
+        bundle's and base model's digests again before it runs anything.
+        """
+        tasks = self.work_dir / "tasks"
+        try:
+            directory = find_workdir(tasks, submission.submission_id).path
+        except UsageError:
+            task = self._chain().get_task(submission.task_id)
+            tasks.mkdir(parents=True, exist_ok=True)
+            staging = tasks / f".adopt-{submission.submission_id}"
+            remove_path(staging)
+            staging.mkdir()
+            try:
+                base_model_name = fetch_task_assets(task, self.open_store, staging)
+                directory = lay_out_workdir(task, submission.submission_id, submission.deadline, staging,
+                                            base_model_name, tasks)
+            except BaseException:
+                remove_path(staging)
+                raise
         self._assigned(submission.task_id, submission.submission_id, submission.deadline, directory)
 
     def _assigned(self, task_id: int, submission_id: int, deadline: int, directory: Path) -> None:
@@ -458,7 +469,8 @@ class ContributorNode:
 
     def _start(self, work: Work) -> None:
         blocks_left = max(0, work.deadline - self.head)
-        deadline = time.monotonic() + blocks_left * self._block_seconds()
+        # the run ends DEADLINE_MARGIN_BLOCKS before the assignment deadline, leaving time to send the result
+        deadline = time.monotonic() + max(0, blocks_left - DEADLINE_MARGIN_BLOCKS) * self._block_seconds()
         work.running = True
         self._notice("running", submission_id=work.submission_id, task_id=work.task_id, runner=self.runner.name,
                      blocks_left=blocks_left)

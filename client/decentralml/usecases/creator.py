@@ -7,18 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from decentralml.amounts import format_amount
 from decentralml.chain.client import ChainClient
-from decentralml.chain.types import Receipt, Submission, SubmissionStatus, Task, TaskAssets, TaskType, ValidationStrategy
-from decentralml.errors import DecentralMLError, DispatchError, PermissionDeniedError, UsageError
+from decentralml.chain.pallet import MAX_SCORE, PALLET, PalletLimits
+from decentralml.chain.types import AWAITING_DECISION, Receipt, Submission, Task, TaskAssets, TaskType, ValidationStrategy
+from decentralml.errors import ChainError, DecentralMLError, PermissionDeniedError, PreconditionError, UsageError
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
-
-MAX_QUESTION_BYTES = 1024
-MAX_ASSIGNMENTS = 100
-MAX_SCORE = 10_000
 
 
 @dataclass(frozen=True)
@@ -33,15 +30,19 @@ class TaskSpec:
     expires_in_blocks: int
     assignment_deadline: int
 
-    def check(self) -> None:
-        """Pure validation of the obvious limits (the chain checks them all again)."""
+    def check(self, limits: PalletLimits | None = None) -> None:
+        """Pure validation, against the pallet's ``limits`` when given (``create_task`` reads them from the chain)."""
         size = len(self.question.encode("utf-8"))
-        if not self.question.strip() or size > MAX_QUESTION_BYTES:
-            raise UsageError(f"The question must be 1..{MAX_QUESTION_BYTES} bytes of text (got {size}).")
+        if not self.question.strip():
+            raise UsageError("The question must not be empty.")
+        if limits is not None and size > limits.max_question_len:
+            raise UsageError(f"The question must be 1..{limits.max_question_len} bytes of text (got {size}).")
         if self.pays_amount <= 0:
             raise UsageError("The reward must be more than zero.")
-        if not 1 <= self.max_assignments <= MAX_ASSIGNMENTS:
-            raise UsageError(f"--max-assignments must be between 1 and {MAX_ASSIGNMENTS}.")
+        if self.max_assignments < 1:
+            raise UsageError("--max-assignments must be at least 1.")
+        if limits is not None and self.max_assignments > limits.max_assignments_per_task:
+            raise UsageError(f"--max-assignments must be between 1 and {limits.max_assignments_per_task}.")
         if self.expires_in_blocks < 1:
             raise UsageError("--expires-in must be at least 1 block.")
         if not 1 <= self.assignment_deadline < self.expires_in_blocks:
@@ -87,7 +88,7 @@ def _uploaded_hint(exc: DecentralMLError, refs: list[Reference]) -> DecentralMLE
 
 def create_task(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     store: ArtifactStore,
     spec: TaskSpec,
     asset_dir: Path,
@@ -100,7 +101,8 @@ def create_task(
     Refuses early (before uploading) when the creator cannot cover the escrow.
     If the transaction fails after the upload, the error says where the upload is.
     """
-    spec.check()
+    limits = chain.limits
+    spec.check(limits)
     if base_model is not None and spec.task_type is not TaskType.MODEL_CONTRIBUTOR:
         raise UsageError("--base-model applies to model-contributor tasks only.")
     for path in (asset_dir, base_model):
@@ -109,7 +111,7 @@ def create_task(
     if not asset_dir.is_dir():
         raise UsageError(f"{asset_dir} is not a directory.", hint="Pass the directory holding the task's assets.")
     token = chain.token
-    min_reward = int(chain.constant("DecentralMLModule", "MinReward"))
+    min_reward = limits.min_reward
     if spec.pays_amount < min_reward:
         raise UsageError(
             f"The reward {format_amount(spec.pays_amount, token)} is below the chain's minimum"
@@ -119,12 +121,12 @@ def create_task(
     free = chain.balance(keypair.ss58_address).free
     keep = int(chain.constant("Balances", "ExistentialDeposit"))
     if free < spec.escrow + keep:
-        raise DispatchError(
+        raise PreconditionError(
             f"Insufficient funds: the escrow is {format_amount(spec.escrow, token)} and"
             f" {keypair.ss58_address} has {format_amount(free, token)} free"
             f" (it must keep {format_amount(keep, token)}).",
             hint="Top the account up or lower the reward or the number of assignments.",
-            name="InsufficientBalance",
+            module=PALLET, name="InsufficientBalance",
         )
     expiration = chain.block_number() + spec.expires_in_blocks
     uploaded: list[Reference] = []
@@ -134,6 +136,11 @@ def create_task(
     if base_model is not None:
         base_ref = store.put(base_model, progress=progress)
         uploaded.append(base_ref)
+    try:
+        for ref in uploaded:
+            limits.check_uri(ref.uri)
+    except UsageError as exc:
+        raise _uploaded_hint(exc, uploaded) from None
     assets = TaskAssets(spec.task_type, bundle, base_ref)
     params = {
         "task_type": spec.task_type.value,
@@ -149,28 +156,28 @@ def create_task(
         receipt = chain.submit(keypair, "create_task", params)
     except DecentralMLError as exc:
         raise _uploaded_hint(exc, uploaded) from exc
-    event = receipt.find_event("DecentralMLModule", "TaskCreated")
+    event = receipt.find_event(PALLET, "TaskCreated")
     if event is None:
         raise _uploaded_hint(
-            DispatchError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskCreated event."), uploaded
+            ChainError(f"Transaction {receipt.extrinsic_hash} succeeded but emitted no TaskCreated event."), uploaded
         )
     return CreatedTask(int(event["task_id"]), spec.escrow, expiration, bundle, base_ref, receipt)
 
 
-def _own_submission(chain: ChainClient, keypair: Any, submission_id: int) -> tuple[Submission, Task]:
+def _own_submission(chain: ChainClient, keypair: Keypair, submission_id: int) -> tuple[Submission, Task]:
     submission = chain.get_submission(submission_id)
     task = chain.get_task(submission.task_id)
     if task.creator != keypair.ss58_address:
         raise PermissionDeniedError(
             f"Only the creator of task {task.task_id} ({task.creator}) can judge its results.",
             hint="Sign with the creator's account (--account or --suri).",
-            name="NotTaskCreator",
+            module=PALLET, name="NotTaskCreator",
         )
     return submission, task
 
 
-def validate_result(chain: ChainClient, keypair: Any, submission_id: int, passed: bool, score: int) -> Outcome:
-    """Record the creator's verdict (score in basis points, 0..10000)."""
+def validate_result(chain: ChainClient, keypair: Keypair, submission_id: int, passed: bool, score: int) -> Outcome:
+    """Record the creator's verdict (score in basis points, ``0..=MAX_SCORE``)."""
     if not 0 <= score <= MAX_SCORE:
         raise UsageError(f"The score is in basis points: 0..{MAX_SCORE} (got {score}).")
     submission, task = _own_submission(chain, keypair, submission_id)
@@ -180,33 +187,32 @@ def validate_result(chain: ChainClient, keypair: Any, submission_id: int, passed
     return Outcome("validated", task.task_id, submission_id, receipt)
 
 
-def accept_result(chain: ChainClient, keypair: Any, submission_id: int) -> Outcome:
+def accept_result(chain: ChainClient, keypair: Keypair, submission_id: int) -> Outcome:
     """Accept a result: the worker is paid the task's reward from escrow."""
     submission, task = _own_submission(chain, keypair, submission_id)
     receipt = chain.submit(keypair, "accept_task_result", {"submission_id": submission_id})
-    event = receipt.find_event("DecentralMLModule", "TaskResultAccepted")
+    event = receipt.find_event(PALLET, "TaskResultAccepted")
     reward = int(event["reward"]) if event and "reward" in event else task.pays_amount
-    completed = receipt.find_event("DecentralMLModule", "TaskCompleted") is not None
+    completed = receipt.find_event(PALLET, "TaskCompleted") is not None
     return Outcome("accepted", task.task_id, submission_id, receipt, reward=reward, task_completed=completed)
 
 
-def reject_result(chain: ChainClient, keypair: Any, submission_id: int) -> Outcome:
+def reject_result(chain: ChainClient, keypair: Keypair, submission_id: int) -> Outcome:
     """Reject a result: the slot is freed, the escrow stays."""
     submission, task = _own_submission(chain, keypair, submission_id)
     receipt = chain.submit(keypair, "reject_task_result", {"submission_id": submission_id})
     return Outcome("rejected", task.task_id, submission_id, receipt)
 
 
-def close_task(chain: ChainClient, keypair: Any, task_id: int) -> Outcome:
+def close_task(chain: ChainClient, keypair: Keypair, task_id: int) -> Outcome:
     """Close a task and refund the unspent escrow to its creator."""
     chain.get_task(task_id)
     receipt = chain.submit(keypair, "close_task", {"task_id": task_id})
-    event = receipt.find_event("DecentralMLModule", "TaskClosed")
+    event = receipt.find_event(PALLET, "TaskClosed")
     refund = int(event["refund"]) if event and "refund" in event else None
     return Outcome("closed", task_id, None, receipt, refund=refund)
 
 
 def pending_results(chain: ChainClient, task_id: int) -> list[Submission]:
     """Submissions of a task waiting for the creator's decision."""
-    waiting = (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED)
-    return [s for s in chain.task_submissions(task_id) if s.status in waiting]
+    return [s for s in chain.task_submissions(task_id) if s.status in AWAITING_DECISION]

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from decentralml.amounts import TokenInfo, parse_amount
-from decentralml.chain.client import PALLET, ChainClient
+from decentralml.chain.client import PALLET, ChainClient, TaskFilter
 from decentralml.chain.follow import HeadFollower, NewHead, NodeStatus
 from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy
 from decentralml.errors import (
@@ -39,12 +39,21 @@ from decentralml.errors import (
     UsageError,
 )
 from decentralml.fl.bundle import CreatorBundle, load_creator_bundle
-from decentralml.usecases.federation import RoundBase, evaluate_result, federate, fetch_base_model
 from decentralml.fl.strategy import strategy_by_name
 from decentralml.primitives.digests import file_digest
-from decentralml.storage.base import ArtifactStore
+from decentralml.primitives.keypair import Keypair
+from decentralml.storage.base import ArtifactStore, remove_path
 from decentralml.usecases import creator as creator_uc
 from decentralml.usecases.contributor import StoreOpener
+from decentralml.usecases.federation import (
+    RoundBase,
+    earlier_accepted,
+    evaluate_result,
+    federate,
+    fetch_base_model,
+    keep_verified,
+    kept_results,
+)
 from decentralml.usecases.journal import Journal
 
 JOURNAL_FILE = "journal.jsonl"
@@ -156,8 +165,8 @@ def check_job(spec: JobSpec) -> None:
     """Pure checks of a job's numbers and files (the chain checks the task terms again)."""
     if spec.rounds < 1:
         raise UsageError("`rounds` must be at least 1.")
-    if not 1 <= spec.slots <= creator_uc.MAX_ASSIGNMENTS:
-        raise UsageError(f"`slots` must be between 1 and {creator_uc.MAX_ASSIGNMENTS} (got {spec.slots}).")
+    if spec.slots < 1:  # the upper bound is the chain's MaxAssignmentsPerTask, checked when a round opens
+        raise UsageError(f"`slots` must be at least 1 (got {spec.slots}).")
     if not 1 <= spec.assignment_blocks < spec.round_blocks:
         raise UsageError(f"`assignment_blocks` must be at least 1 and less than `round_blocks` ({spec.round_blocks});"
                          f" got {spec.assignment_blocks}.")
@@ -267,7 +276,7 @@ class JobOutcome:
 class CreatorJob:
     """One federated job; :meth:`run` returns when it is finished or asked to stop."""
 
-    def __init__(self, spec: JobSpec, *, url: str, connect: Callable[[], ChainClient], keypair: Any, store: ArtifactStore,
+    def __init__(self, spec: JobSpec, *, url: str, connect: Callable[[], ChainClient], keypair: Keypair, store: ArtifactStore,
                  open_store: StoreOpener, on_event: EventSink | None = None,
                  stop: threading.Event | None = None, bundle: CreatorBundle | None = None) -> None:
         self.spec = spec
@@ -480,9 +489,9 @@ class CreatorJob:
 
     def _find_created_task(self, base_digest: str) -> Any:
         known = self.state.known_task_ids
-        for task in sorted(self._chain().all_tasks(), key=lambda t: t.task_id):
+        for task in self._chain().list_tasks(TaskFilter(creator=self.keypair.ss58_address)):
             base = task.assets.base_model
-            if (task.creator == self.keypair.ss58_address and task.task_id not in known and base is not None
+            if (task.task_id not in known and base is not None
                     and base.digest_hex == base_digest):
                 return task
         return None
@@ -505,7 +514,7 @@ class CreatorJob:
             self.head = chain.block_number()
         blocks = self._new_blocks()
         for number, events in blocks:
-            for module, name, attributes in events:
+            for _module, name, attributes in events:
                 if int(attributes.get("task_id", -1)) == current.task_id:
                     self._notice("chain_event", event=name, block=number,
                                  **{k: str(v) for k, v in attributes.items() if k in ("submission_id", "worker", "deadline")})
@@ -553,9 +562,12 @@ class CreatorJob:
             return
         if self.spec.validation is ValidationStrategy.MANUAL_ACCEPT and sid in current.shown:
             return
+        chain, base, downloads = self._chain(), self._round_base(current), self.spec.work_dir / "downloads"
+        kept = kept_results(downloads)
         try:
-            report = evaluate_result(self._chain(), submission, self._round_base(current), self.bundle,  # type: ignore[arg-type]
-                                     self.open_store, self.spec.work_dir / "downloads")
+            report, path = evaluate_result(chain, submission, base, self.bundle, self.open_store, downloads,  # type: ignore[arg-type]
+                                           earlier=earlier_accepted(chain, base.task.task_id, kept, base),
+                                           retry_unavailable=True)
         except StorageError as exc:
             failures = current.fetch_failures.get(sid, 0) + 1
             current.fetch_failures[sid] = failures
@@ -564,7 +576,13 @@ class CreatorJob:
                 return
             from decentralml.fl.validation import ValidationReport
 
-            report = ValidationReport(False, f"result unavailable after {failures} attempts: {exc.message}")
+            report, path = ValidationReport(False, f"result unavailable after {failures} attempts: {exc.message}"), None
+        if path is not None:
+            # The verified copy of a passed result is kept where federate looks first; anything else is removed.
+            if report.passed:
+                keep_verified(kept, submission, path, base)
+            else:
+                remove_path(path)
         accuracy = report.evaluation.accuracy if report.evaluation else None
         fields = dict(round=current.number, task_id=current.task_id, submission_id=sid, worker=submission.worker,
                       passed=report.passed, score=report.score_bp, accuracy=accuracy, reason=report.reason)

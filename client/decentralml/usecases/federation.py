@@ -6,14 +6,14 @@ within a budget) and read as data only; the creator's bundle supplies evaluation
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from collections.abc import Sequence
 
 from decentralml.chain.client import ChainClient
+from decentralml.chain.pallet import PALLET
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskStatus, TaskType, ValidationStrategy
-from decentralml.errors import DecentralMLError, IntegrityError, StorageError, TrainingError, UsageError
+from decentralml.errors import DecentralMLError, IntegrityError, PermissionDeniedError, StorageError, TrainingError, UsageError
 from decentralml.fl.bundle import CreatorBundle
 from decentralml.fl.duplicates import Earlier, find_duplicate
 from decentralml.fl.strategy import Strategy, Update
@@ -33,6 +33,7 @@ from decentralml.fl.weights import (
 from decentralml.primitives.budget import Budget
 from decentralml.primitives.digests import file_digest as _file_digest
 from decentralml.primitives.digests import pack_digest
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
 from decentralml.storage.local import LocalStore
 from decentralml.storage.reference import Reference, StorageType
@@ -170,10 +171,16 @@ def _unusable(exc: BaseException) -> str:
 
 def evaluate_result(chain: ChainClient, submission: Submission, base: RoundBase, bundle: CreatorBundle,
                     open_store: StoreOpener, work_dir: Path, progress: TransferObserver | None = None, *,
-                    budget: Budget | None = None, earlier: Sequence[Earlier] = ()) -> tuple[ValidationReport, Path | None]:
+                    budget: Budget | None = None, earlier: Sequence[Earlier] = (),
+                    retry_unavailable: bool = False) -> tuple[ValidationReport, Path | None]:
     """Fetch one result within ``budget`` (digest-checked), refuse copies of ``earlier`` results, and run
     the creator's validation function on it. Any failure of this result is its rejection: never raises
-    for a bad result. Returns the report and the downloaded directory (None when nothing was kept)."""
+    for a bad result. Returns the report and the downloaded directory (None when nothing was kept); a
+    passed result's directory is the caller's to keep (:func:`keep_verified`) or remove.
+
+    With ``retry_unavailable`` a :class:`~decentralml.errors.StorageError` of the download itself
+    (the store unreachable, the object missing) is raised instead, for a caller that retries later.
+    """
     dest = work_dir / f"task-{base.task.task_id}" / f"submission-{submission.submission_id}"
     try:
         same = next((e for e in earlier if submission.result is not None
@@ -193,11 +200,13 @@ def evaluate_result(chain: ChainClient, submission: Submission, base: RoundBase,
         return report, path
     except Exception as exc:  # any failure of one result is that result's rejection
         remove_path(dest)
+        if retry_unavailable and isinstance(exc, StorageError):
+            raise
         prefix = "download refused: " if isinstance(exc, (IntegrityError, StorageError)) else ""
         return ValidationReport(False, prefix + _unusable(exc)), None
 
 
-def _earlier_accepted(chain: ChainClient, task_id: int, kept: LocalStore, base: RoundBase) -> list[Earlier]:
+def earlier_accepted(chain: ChainClient, task_id: int, kept: LocalStore, base: RoundBase) -> list[Earlier]:
     """The task's accepted results the creator still holds (for the duplicate checks)."""
     out = []
     for s in chain.task_submissions(task_id):
@@ -213,7 +222,19 @@ def _earlier_accepted(chain: ChainClient, task_id: int, kept: LocalStore, base: 
     return out
 
 
-def judge_pending(chain: ChainClient, keypair: Any, task_id: int, bundle: CreatorBundle, open_store: StoreOpener,
+def keep_verified(kept: LocalStore, submission: Submission, path: Path, base: RoundBase) -> Earlier:
+    """Keep the verified result directory ``path`` of an accepted ``submission`` in ``kept`` by its content
+    digest (``federate`` uses that copy even if the original disappears), remove ``path``, and return the
+    kept copy as an :class:`~decentralml.fl.duplicates.Earlier` for the duplicate checks of later results."""
+    assert submission.result is not None
+    ref = kept.put(path)
+    remove_path(path)
+    weights = kept.path_of(ref) / WEIGHTS_FILE
+    return Earlier(submission.submission_id, SafetensorsModel(weights, expected=base.spec), _sha256_hex(weights),
+                   submission.result.digest)
+
+
+def judge_pending(chain: ChainClient, keypair: Keypair, task_id: int, bundle: CreatorBundle, open_store: StoreOpener,
                   work_dir: Path, *, decide: bool | None = None, progress: TransferObserver | None = None,
                   max_result_bytes: int | None = None) -> list[Judgement]:
     """Evaluate every pending result of a task, each on its own.
@@ -231,18 +252,13 @@ def judge_pending(chain: ChainClient, keypair: Any, task_id: int, bundle: Creato
         decide = base.task.validation_strategy is ValidationStrategy.CUSTOM_ACCEPT
     kept = kept_results(work_dir)
     budget = base.result_budget(max_result_bytes)
-    earlier = _earlier_accepted(chain, task_id, kept, base)
+    earlier = earlier_accepted(chain, task_id, kept, base)
     judgements = []
     for submission in creator_uc.pending_results(chain, task_id):
         report, path = evaluate_result(chain, submission, base, bundle, open_store, work_dir, progress,
                                        budget=budget, earlier=earlier)
         if report.passed and path is not None and submission.result is not None:
-            # The verified copy, by content digest: federate uses it even if the original disappears.
-            ref = kept.put(path)
-            remove_path(path)
-            weights = kept.path_of(ref) / WEIGHTS_FILE
-            earlier.append(Earlier(submission.submission_id, SafetensorsModel(weights, expected=base.spec),
-                                   _sha256_hex(weights), submission.result.digest))
+            earlier.append(keep_verified(kept, submission, path, base))
         elif path is not None:
             remove_path(path)
         if not decide:
@@ -336,7 +352,7 @@ class NextRound:
     closed_previous: creator_uc.Outcome | None
 
 
-def open_next_round(chain: ChainClient, keypair: Any, store: ArtifactStore, open_store: StoreOpener,
+def open_next_round(chain: ChainClient, keypair: Keypair, store: ArtifactStore, open_store: StoreOpener,
                     previous_task_id: int, global_model: Path, work_dir: Path, *, question: str | None = None,
                     pays_amount: int | None = None, max_assignments: int | None = None,
                     expires_in_blocks: int | None = None, progress: TransferObserver | None = None) -> NextRound:
@@ -346,7 +362,11 @@ def open_next_round(chain: ChainClient, keypair: Any, store: ArtifactStore, open
     """
     task = chain.get_task(previous_task_id)
     if task.creator != keypair.ss58_address:
-        raise UsageError(f"Task {previous_task_id} was created by {task.creator}; sign as its creator to open the next round.")
+        raise PermissionDeniedError(
+            f"Task {previous_task_id} was created by {task.creator}: only its creator can open the next round.",
+            hint="Sign with the creator's account (--account or --suri).",
+            module=PALLET, name="NotTaskCreator",
+        )
     bundle_dir = _fresh(work_dir / f"task-{previous_task_id}" / "bundle")
     open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress, budget=Budget.for_bundle())
     closed = None

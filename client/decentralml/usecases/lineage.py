@@ -15,7 +15,6 @@ from decentralml.chain.client import ChainClient
 from decentralml.chain.types import Submission
 from decentralml.errors import UsageError
 from decentralml.lineage import LineageReport, verify, verify_result_lineage
-from decentralml.primitives.budget import Budget
 from decentralml.primitives.ss58 import public_key_of
 from decentralml.storage.base import TransferObserver
 from decentralml.usecases.contributor import StoreOpener, fetch_result
@@ -40,7 +39,7 @@ def inspect_result(
     max_bytes: int | None = None,
 ) -> InspectedResult:
     """Read submission ``submission_id``; with ``download`` fetch its result there (digest-checked,
-    within the default :class:`~decentralml.primitives.budget.Budget`, ``max_bytes`` overriding its total).
+    within the task's result budget, ``max_bytes`` overriding its total).
 
     When the submission has a ``lineage_digest``, its record is verified against
     the on-chain fields and, when downloaded, against the artifact; its
@@ -52,7 +51,7 @@ def inspect_result(
         if open_store is None:
             raise UsageError("Downloading a result needs a store to fetch it from.")
         submission, downloaded = fetch_result(chain, submission_id, open_store, download, progress=progress,
-                                              budget=Budget().with_total(max_bytes))
+                                              max_bytes=max_bytes)
     else:
         submission = chain.get_submission(submission_id)
     report = None

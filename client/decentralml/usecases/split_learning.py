@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from decentralml.chain.client import ChainClient
-from decentralml.chain.types import Submission, SubmissionStatus, TaskType
+from decentralml.chain.types import AWAITING_DECISION, RELEASED, WITH_RESULT, Submission, SubmissionStatus, TaskType
 from decentralml.errors import ArtifactNotFoundError, IntegrityError, TrainingError, UsageError
 from decentralml.fl.split.runner import (
     METRICS_FILE,
@@ -38,22 +38,11 @@ from decentralml.fl.split.runner import (
     load_config,
     run_initiator,
 )
-from decentralml.lineage import (
-    LineageRecord,
-    LineageReport,
-    SignedLineage,
-    sha256_params,
-    sign_record,
-    signer_of,
-    verify,
-    verify_result_lineage,
-)
-from decentralml.primitives.digests import file_digest, path_digest
+from decentralml.lineage import LineageReport, SignedLineage, sign_step, verify, verify_result_lineage
+from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, send_result
 
-WITH_RESULT = (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED, SubmissionStatus.ACCEPTED)
-DEAD = (SubmissionStatus.REJECTED, SubmissionStatus.EXPIRED)
 INLINE_METRICS = ("protocol", "samples", "epochs", "train_loss", "train_accuracy", "framework")
 STEP_PARTICIPANT = "split-participant"
 STEP_TURN = "split-round-robin-turn"
@@ -140,7 +129,7 @@ def _previous_turn(chain: ChainClient, task_id: int, submission_id: int) -> Subm
     earlier = [
         s for s in chain.task_submissions(task_id)
         if s.submission_id < submission_id
-        and s.status not in DEAD
+        and s.status not in RELEASED
         and not (s.status is SubmissionStatus.ASSIGNED and s.deadline and s.deadline <= now)
     ]
     return max(earlier, key=lambda s: s.submission_id) if earlier else None
@@ -186,7 +175,7 @@ def _verify_submission(
 
 
 def _bundle_paths(assigned: AssignedTask) -> tuple[Path, Path]:
-    directory = assigned.directory
+    directory = assigned.bundle_dir
     script = directory / "start_task.sh"
     base = directory / "base_model"
     if not script.is_file():
@@ -232,7 +221,7 @@ def run_bundle(script: Path, data: Path, start: Path, output: Path, *, python: s
 
 def contribute(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     task_id: int,
     open_store: StoreOpener,
     store: ArtifactStore,
@@ -259,7 +248,7 @@ def contribute(
     if assigned is None:
         assigned = assign_task(chain, keypair, task_id, open_store, Path(work_dir))
     script, base = _bundle_paths(assigned)
-    config = load_config(assigned.directory)
+    config = load_config(assigned.bundle_dir)
     parents: tuple[str, ...] = ()
     start, previous_id = base, None
     if config.protocol == Protocol.ROUND_ROBIN:
@@ -281,23 +270,13 @@ def contribute(
     started = _now_ms()
     metrics = run_bundle(script, data, start, output, python=python)
     finished = _now_ms()
-    signer, scheme = signer_of(keypair)
-    record = LineageRecord(
-        task_id=task_id,
-        submission_id=assigned.submission_id,
+    signed = sign_step(
+        keypair, task_id=task_id, submission_id=assigned.submission_id,
         step=STEP_TURN if config.protocol == Protocol.ROUND_ROBIN else STEP_PARTICIPANT,
-        framework=str(metrics.get("framework", "torch")),
-        input_hash=file_digest(data)[0].hex(),
-        params_hash=sha256_params(config.to_dict()),
-        code_hash=task.assets.bundle.digest.hex(),
-        output_hash=path_digest(output)[0].hex(),
-        started_at_ms=started,
-        finished_at_ms=finished,
-        signer=signer,
-        scheme=scheme,
-        parents=parents,
+        framework=str(metrics.get("framework", "torch")), data=data, params=config.to_dict(),
+        code_hash=task.assets.bundle.digest.hex(), output=output,
+        started_at_ms=started, finished_at_ms=finished, parents=parents,
     )
-    signed = sign_record(record, keypair)
     inline = {k: metrics[k] for k in INLINE_METRICS if k in metrics}
     sent = send_result(chain, keypair, store, assigned.submission_id, output, metrics=inline, lineage=signed)
     return SplitContribution(task_id, assigned.submission_id, config.protocol, previous_id, signed, metrics, sent)
@@ -346,7 +325,7 @@ def _task_bundle(chain: ChainClient, task_id: int, open_store: StoreOpener, work
 
 def aggregate_task(
     chain: ChainClient,
-    keypair: Any,
+    keypair: Keypair,
     task_id: int,
     open_store: StoreOpener,
     data: Path,
@@ -355,9 +334,9 @@ def aggregate_task(
     test: Path | None = None,
     strategy: str = "fedavg",
 ) -> Aggregation:
-    """Seed 000 initiator: verify every participant's lineage, aggregate their server halves, train the main model.
+    """The initiator of initiator/participants split learning: verify every participant's lineage, aggregate their server halves, train the main model.
 
-    ``strategy``: ``fedavg`` (sample-weighted, seed 000) or a robust rule
+    ``strategy``: ``fedavg`` (sample-weighted) or a robust rule
     (``median``, ``trimmed-mean``, ``krum``). Results whose lineage or artifact does not verify are left out (listed in
     ``refused``). The main model goes to ``output/model`` and the
     initiator's own signed lineage (parents: the participants' records) to
@@ -375,23 +354,12 @@ def aggregate_task(
     started = _now_ms()
     metrics = run_initiator(config, base, [v.directory for v in verified], Path(data), model_dir, test, strategy)
     finished = _now_ms()
-    signer, scheme = signer_of(keypair)
-    record = LineageRecord(
-        task_id=task_id,
-        submission_id=None,
-        step=STEP_INITIATOR,
-        framework=str(metrics.get("framework", "torch")),
-        input_hash=file_digest(Path(data))[0].hex(),
-        params_hash=sha256_params(config.to_dict()),
-        code_hash=code_hash,
-        output_hash=path_digest(model_dir)[0].hex(),
-        started_at_ms=started,
-        finished_at_ms=finished,
-        signer=signer,
-        scheme=scheme,
+    signed = sign_step(
+        keypair, task_id=task_id, submission_id=None, step=STEP_INITIATOR,
+        framework=str(metrics.get("framework", "torch")), data=Path(data), params=config.to_dict(),
+        code_hash=code_hash, output=model_dir, started_at_ms=started, finished_at_ms=finished,
         parents=tuple(v.report.digest_hex for v in verified),
     )
-    signed = sign_record(record, keypair)
     lineage_path = output / "lineage.json"
     lineage_path.write_bytes(signed.to_json())
     return Aggregation(
@@ -413,7 +381,7 @@ def final_round_robin_model(
     *,
     test: Path | None = None,
 ) -> RoundRobinOutcome:
-    """Seed 001 creator: verify every turn and the chain of turns, return the last turn's model.
+    """The creator of a round-robin split-learning task: verify every turn and the chain of turns, return the last turn's model.
 
     Each turn's record must name the previous verified turn's record as its
     parent (the first turn none); a turn that breaks the chain is refused and
@@ -463,25 +431,25 @@ def _read_metrics(directory: Path) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def accept_verified(chain: ChainClient, keypair: Any, submission_ids: Sequence[int]) -> list[int]:
+def accept_verified(chain: ChainClient, keypair: Keypair, submission_ids: Sequence[int]) -> list[int]:
     """Accept (and so pay) the given submissions that are still awaiting a decision; return those accepted."""
     from decentralml.usecases import accept_result
 
     accepted = []
     for submission_id in submission_ids:
-        if chain.get_submission(submission_id).status in (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED):
+        if chain.get_submission(submission_id).status in AWAITING_DECISION:
             accept_result(chain, keypair, submission_id)
             accepted.append(submission_id)
     return accepted
 
 
-def reject_refused(chain: ChainClient, keypair: Any, refused: Sequence[Refused]) -> list[int]:
+def reject_refused(chain: ChainClient, keypair: Keypair, refused: Sequence[Refused]) -> list[int]:
     """Reject the submissions that failed verification and still await a decision."""
     from decentralml.usecases import reject_result
 
     rejected = []
     for item in refused:
-        if chain.get_submission(item.submission_id).status in (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED):
+        if chain.get_submission(item.submission_id).status in AWAITING_DECISION:
             reject_result(chain, keypair, item.submission_id)
             rejected.append(item.submission_id)
     return rejected

@@ -1,34 +1,34 @@
 """How a contributor node runs a task's bundle: one seam, :class:`TaskRunner`.
 
-The node hands a runner the task's work directory (the verified bundle, with
-the base model at ``base_model``), the bundle's arguments, the contributor's
-data file (or None when the arguments name a shard) and a deadline; the
-runner returns the result directory or raises. :class:`UnsandboxedRunner` runs
-``./start_task.sh`` as a child process with this user's rights: the node
-names the runner it uses in its status output, so a contributor always knows
+The node hands a runner the task's work directory (as ``assign-task`` lays it
+out: :mod:`decentralml.usecases.run_task`), the bundle's arguments, the
+contributor's data file (or None when the arguments name a shard) and a
+deadline; the runner returns the result directory or raises.
+
+:class:`SandboxedRunner` is what ``decentralml contributor run`` uses: the same
+path as ``decentralml run-task`` (digests checked again, requirements installed
+from wheels only into a cached venv, the bundle's script in bubblewrap under the
+node's :class:`~decentralml.sandbox.SandboxPolicy`, ``--data`` mounted read-only,
+the time limit ending before the assignment deadline). :class:`UnsandboxedRunner`
+is the same run without bubblewrap, used only with ``contributor run --no-sandbox``.
+The node names its runner in its status output, so a contributor always knows
 whether a task ran contained or not.
 """
 
 from __future__ import annotations
 
-import ctypes
-import os
-import signal
-import subprocess
-import sys
+import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 from decentralml.errors import TrainingError, UsageError
+from decentralml.sandbox import SandboxPolicy
+from decentralml.usecases.run_task import format_bytes, open_workdir, plan_run, run_task
 
-START_SCRIPT = "start_task.sh"
 RESULT_DIR = "result"
 LOG_FILE = "task.log"
-#: Environment variables a task never needs: the contributor's secrets stay with the node.
-SECRET_VARIABLES = ("DECENTRALML_SURI", "DECENTRALML_PASSWORD", "DECENTRALML_IPFS_AUTH")
-PR_SET_PDEATHSIG = 1
 
 
 class TaskRunner(Protocol):
@@ -40,63 +40,62 @@ class TaskRunner(Protocol):
     def run(self, workdir: Path, args: Sequence[str], data: Path | None, deadline: float) -> Path:
         """Run the bundle in ``workdir`` with ``args`` (plus ``--data`` when given); return the result directory.
 
-        ``deadline`` is a ``time.monotonic()`` instant: the run is stopped there and TrainingError raised.
-        TrainingError also when the bundle fails (its last output in the message).
+        ``deadline`` is a ``time.monotonic()`` instant: the run is stopped there and an error raised
+        (TaskLimitError from the sandbox, TrainingError when the bundle fails).
         """
         ...
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    os.setsid()
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
+class SandboxedRunner:
+    """The bundle's ``start_task.sh`` in the bubblewrap sandbox of :mod:`decentralml.sandbox`.
 
-
-class UnsandboxedRunner:
-    """``./start_task.sh`` as a child process of the node with the node user's rights (no sandbox).
-
-    The child dies with the node (PR_SET_PDEATHSIG), gets no DecentralML secret
-    from the environment, and is killed with its process group at the deadline.
-    Its output goes to ``workdir/task.log``.
+    Each run: :func:`~decentralml.usecases.run_task.open_workdir` and
+    :func:`~decentralml.usecases.run_task.plan_run` (bundle and base model hashed again
+    against their on-chain digests; SandboxError when bubblewrap is missing), then
+    :func:`~decentralml.usecases.run_task.run_task` with ``policy`` whose wall time is
+    lowered to end at ``deadline``. The bundle writes ``workdir/result``; its output goes
+    to ``workdir/task.log``.
     """
 
-    name = "unsandboxed: the task's script runs as this user, with this user's files and network"
+    sandboxed = True
 
-    def __init__(self, python: str | None = None) -> None:
-        self.python = python or sys.executable
+    def __init__(self, policy: SandboxPolicy, cache_dir: Path, *, pip_args: Sequence[str] = ()) -> None:
+        self.policy = policy
+        self.cache_dir = Path(cache_dir)
+        self.pip_args = tuple(pip_args)
+
+    @property
+    def name(self) -> str:
+        p = self.policy
+        return (f"sandboxed (bubblewrap: no network, no home or keys; time ≤ {p.wall_seconds:.0f} s, "
+                f"memory {format_bytes(p.memory_bytes)} per process, {p.max_processes} processes, "
+                f"output {format_bytes(p.output_bytes)})")
 
     def run(self, workdir: Path, args: Sequence[str], data: Path | None, deadline: float) -> Path:
-        script = workdir / START_SCRIPT
-        if not script.is_file():
-            raise UsageError(f"The task's bundle has no {START_SCRIPT}: nothing to run.")
-        output = workdir / RESULT_DIR
-        if output.exists():
-            import shutil
-
+        task = open_workdir(workdir)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TrainingError("The assignment deadline is too close to run the task.")
+        policy = self.policy.with_wall(min(self.policy.wall_seconds, left))
+        output = task.path / RESULT_DIR
+        if output.exists():  # a run cut short before a restart
             shutil.rmtree(output)
-        command = [str(script), *args, "--output", str(output)]
-        if data is not None:
-            command += ["--data", str(data)]
-        env = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
-        env.setdefault("DECENTRALML_PYTHON", self.python)
-        with open(workdir / LOG_FILE, "ab") as log:
-            process = subprocess.Popen(command, cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
-            try:
-                code = process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-                raise TrainingError("The task ran past its assignment deadline and was stopped.") from None
-            except BaseException:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-                raise
-        if code != 0:
-            tail = (workdir / LOG_FILE).read_bytes()[-600:].decode("utf-8", errors="replace").strip()
-            raise TrainingError(f"The task's script exited with {code}: {tail.splitlines()[-1] if tail else 'no output'}")
+        for arg in args:
+            if arg == "--output" or arg.startswith("--output="):
+                raise UsageError("The node chooses the task's --output; leave it out of the bundle arguments.")
+        plan = plan_run(task, policy, [*args, "--output", RESULT_DIR], data=data, sandboxed=self.sandboxed)
+        with open(task.path / LOG_FILE, "a", encoding="utf-8", errors="replace") as log:
+            run_task(plan, self.cache_dir, pip_args=self.pip_args, stdout=log, stderr=log)
         if not output.is_dir():
             raise TrainingError(f"The task's script wrote no {RESULT_DIR}/ directory.")
         return output
+
+
+class UnsandboxedRunner(SandboxedRunner):
+    """``--no-sandbox``: the same run with this user's rights (environment scrubbed, time limit kept)."""
+
+    sandboxed = False
+
+    @property
+    def name(self) -> str:
+        return "UNSANDBOXED (--no-sandbox): the task's script runs as this user, with this user's files and network"

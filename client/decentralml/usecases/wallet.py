@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from decentralml.chain.client import ChainClient
 from decentralml.chain.signer import validate_address
 from decentralml.chain.types import Balance, Receipt
-from decentralml.errors import TransactionError, UsageError
+from decentralml.errors import PreconditionError, UsageError
+from decentralml.primitives.keypair import Keypair
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ def balance(chain: ChainClient, address: str) -> Balance:
     return chain.balance(validate_address(address))
 
 
-def transfer(chain: ChainClient, keypair: Any, dest: str, amount: int, *, keep_alive: bool = True) -> Transfer:
+def transfer(chain: ChainClient, keypair: Keypair, dest: str, amount: int, *, keep_alive: bool = True) -> Transfer:
     """Send ``amount`` planck to ``dest``; with keep_alive the sender keeps the existential deposit."""
     target = validate_address(dest)
     if amount <= 0:
@@ -33,9 +33,10 @@ def transfer(chain: ChainClient, keypair: Any, dest: str, amount: int, *, keep_a
         raise UsageError("Sender and recipient are the same account.")
     free = chain.balance(keypair.ss58_address).free
     if free < amount:
-        raise TransactionError(
+        raise PreconditionError(  # the condition the runtime reports as DispatchError Token.FundsUnavailable
             f"Insufficient funds: {keypair.ss58_address} has {free} planck free, the transfer needs {amount}.",
             hint="Lower the amount or top the account up.",
+            name="Token.FundsUnavailable",
         )
     function = "transfer_keep_alive" if keep_alive else "transfer_allow_death"
     receipt = chain.submit(keypair, function, {"dest": target, "value": amount}, module="Balances")

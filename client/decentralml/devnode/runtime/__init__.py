@@ -43,7 +43,7 @@ JSON-RPC and persistence. The interface below is stable:
     SessionKeys_generate_session_keys / _decode_session_keys (no keys),
     GenesisBuilder_preset_names.
 
-    Extensions (beyond the agreed interface):
+    Extensions (beyond the runtime interface above):
     ``dispatch(state, origin, call, block_number, timestamp_ms)`` dispatches a
     call directly as the pallet-spec dispatch vectors do; ``state_root(state)``
     scans a whole state into its trie root; ``BlockResult.timestamp_ms`` (the

@@ -1,11 +1,11 @@
 """Private CSV shards for split learning, and reading them back as tensors.
 
-scikit-learn's breast-cancer data stands in for seed 000's melanoma CSV
+scikit-learn's breast-cancer data stands in for a tabular medical CSV
 (tabular, binary) and its digits data for the image path (8x8 greyscale,
 10 classes). Preparation is deterministic for a seed: a stratified held-out
 test set, then the rest dealt into one private shard per participant.
 Features are standardised (tabular) or scaled to [0, 1] (digits) with
-statistics of the training union before sharding, as seed 000 preprocesses
+statistics of the training union before sharding, as a single data owner would
 before splitting. Every CSV has a header; the label column is ``target``.
 """
 

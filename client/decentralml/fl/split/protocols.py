@@ -1,13 +1,13 @@
 """The two split-learning protocols as local compute steps over checkpoints.
 
-Initiator/participants (seed 000): every participant starts from the task's
+Initiator/participants: every participant starts from the task's
 initial checkpoint, trains the split network on its private shard and
 returns only the server half with its optimiser state (its client half, fit
 to its own data, stays with it); the initiator averages the server halves
 weighted by sample counts and trains the main model (its own client half
 plus the aggregated server half) on its own shard.
 
-Round robin (seed 001): contributors take turns; each starts from the
+Round robin: contributors take turns; each starts from the
 previous turn's client half (and the server half and server optimiser that
 travel with it, since no party holds the server permanently), trains on its
 shard with a fresh client optimiser, and publishes the result for the next.
@@ -66,7 +66,7 @@ def _checkpoint(spec: SplitSpec, client: ClientHalf, server: ServerHalf, samples
 
 
 def participant_step(spec: SplitSpec, config: TrainConfig, initial: Checkpoint, inputs: Any, labels: Any) -> StepOutcome:
-    """Seed 000 participant: train on the private shard, return the server half and its optimiser state."""
+    """An initiator/participants participant: train on the private shard, return the server half and its optimiser state."""
     client, server = _halves(spec, initial, config)
     log = train_split(client, server, inputs, labels, config)
     return StepOutcome(_checkpoint(spec, client, server, len(labels), keep_client=False), tuple(log))
@@ -116,14 +116,14 @@ def aggregate_server_halves(results: Sequence[Checkpoint], strategy: str = "feda
 def initiator_step(
     spec: SplitSpec, config: TrainConfig, initial: Checkpoint, aggregated: Checkpoint, inputs: Any, labels: Any
 ) -> StepOutcome:
-    """Seed 000 initiator: its client half with the aggregated server half, trained on its own shard."""
+    """The initiator: its client half with the aggregated server half, trained on its own shard."""
     client, server = _halves(spec, initial, config, server_from=aggregated)
     log = train_split(client, server, inputs, labels, config)
     return StepOutcome(_checkpoint(spec, client, server, len(labels), keep_client=True), tuple(log))
 
 
 def round_robin_turn(spec: SplitSpec, config: TrainConfig, previous: Checkpoint, inputs: Any, labels: Any) -> StepOutcome:
-    """Seed 001 turn: start from the previous turn's weights, train, hand both halves on."""
+    """A round-robin turn: start from the previous turn's weights, train, hand both halves on."""
     client, server = _halves(spec, previous, config)
     log = train_split(client, server, inputs, labels, config)
     return StepOutcome(_checkpoint(spec, client, server, previous.samples + len(labels), keep_client=True), tuple(log))

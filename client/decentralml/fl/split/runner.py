@@ -33,8 +33,8 @@ METRICS_FILE = "metrics.json"
 class Protocol(str, enum.Enum):
     """The two split-learning protocols."""
 
-    INITIATOR = "initiator"  # seed 000: participants return server halves, the initiator aggregates
-    ROUND_ROBIN = "round_robin"  # seed 001: contributors take turns from the previous turn's weights
+    INITIATOR = "initiator"  # initiator/participants: participants return server halves, the initiator aggregates
+    ROUND_ROBIN = "round_robin"  # round robin: contributors take turns from the previous turn's weights
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ def _metrics(config: BundleConfig, log: Sequence[Any], samples: int) -> dict[str
 
 
 def run_contribution(config: BundleConfig, start: Path, data: Path, output: Path) -> dict[str, Any]:
-    """A participant's (seed 000) or a turn's (seed 001) step; returns the metrics written."""
+    """A participant's (initiator/participants) or a turn's (round robin) step; returns the metrics written."""
     from decentralml.fl.split import protocols
 
     output = _prepare_output(output)

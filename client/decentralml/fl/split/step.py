@@ -1,4 +1,4 @@
-"""One split-learning step with the cut made explicit (seed 001).
+"""One split-learning step with the cut made explicit.
 
 The client half and the server half only exchange tensors: the client sends
 its cut-layer activations (detached: no autograd graph crosses the cut), the

@@ -53,7 +53,7 @@ class EpochLog:
 
 
 def make_optimizer(module: Any, config: TrainConfig) -> Any:
-    """SGD with momentum, as in seed 001."""
+    """SGD with momentum."""
     import torch
 
     return torch.optim.SGD(module.parameters(), lr=float(config.lr), momentum=float(config.momentum))

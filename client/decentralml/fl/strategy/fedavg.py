@@ -37,10 +37,8 @@ class FedAvg(Strategy):
     ``chunk_bytes`` scratch buffer (2 MB, about an L2 cache) per worker,
     whatever the number of updates. Chunks are spread over ``workers`` threads
     (NumPy and ``preadv`` release the GIL); the default is one per usable core,
-    at most :data:`MAX_DEFAULT_WORKERS` (memory bandwidth is saturated by then).
-    On this 2-core machine two threads took 0.063-0.076 s against 0.105-0.113 s
-    for one on idle cores, and 0.12-0.15 s against 0.15-0.19 s with both cores
-    busy: never slower. Whatever the model's dtype (float16, float32,
+    at most :data:`MAX_DEFAULT_WORKERS` (memory bandwidth is saturated by then;
+    timings are in the README's benchmark table, ``scripts/bench_fl.py``). Whatever the model's dtype (float16, float32,
     float64), each update is scaled by its share of the samples (n_i / total,
     divided first, so no product exceeds the value itself), summed in a
     float64 chunk, cast back to the model's dtype once and only then checked

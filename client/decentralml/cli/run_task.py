@@ -1,0 +1,165 @@
+"""`decentralml run-task`: run an assigned task's bundle in the sandbox (what ./start_task.sh calls)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from decentralml.cli import common
+from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.output import UntrustedTable
+from decentralml.errors import UsageError
+from decentralml.sandbox import SandboxPolicy
+from decentralml.usecases import run_task as usecase
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str, option: str) -> int:
+    """'4GiB', '512M', '1.5G' or a number of bytes -> bytes (binary units)."""
+    match = _SIZE.match(text)
+    if not match:
+        raise UsageError(f"{option} {text!r} is not a size.", hint="Use e.g. 4GiB, 512MiB or a number of bytes.")
+    unit = (match.group(2) or "").upper()[:1]
+    value = int(float(match.group(1)) * _UNITS[unit])
+    if value <= 0:
+        raise UsageError(f"{option} must be positive.")
+    return value
+
+
+def _block_ms(chain: object) -> int:
+    """Expected block time: twice Timestamp.MinimumPeriod (Aura's slot duration), in ms."""
+    try:
+        return max(1, 2 * int(chain.constant("Timestamp", "MinimumPeriod")))  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a runtime without the constant: assume 6 s blocks
+        return 6000
+
+
+def _plan_table(plan: usecase.RunPlan) -> Table:
+    table = UntrustedTable(title=f"Task {plan.workdir.task_id}, submission {plan.workdir.submission_id}: what will run")
+    table.add_column("", style="bold")
+    table.add_column("", overflow="fold")
+    table.add_row("script", f"bundle/{usecase.BUNDLE_SCRIPT} " + " ".join(plan.command_args()))
+    table.add_row("directory", f"{plan.workdir.path} (writable{', as /task' if plan.sandboxed else ''})")
+    total = sum(n for _, n in plan.files)
+    listing = "\n".join(f"{name}  {usecase.format_bytes(n)}" for name, n in plan.files[:40])
+    if len(plan.files) > 40:
+        listing += f"\n... and {len(plan.files) - 40} more"
+    table.add_row(f"bundle files ({len(plan.files)}, {usecase.format_bytes(total)})", listing)
+    table.add_row("requirements (wheels only)", "\n".join(plan.requirements) or "(none)")
+    policy = plan.policy
+    if plan.sandboxed:
+        limits = (
+            f"time {policy.wall_seconds:.0f} s, memory {usecase.format_bytes(policy.memory_bytes)} per process, "
+            f"{policy.max_processes} processes, output {usecase.format_bytes(policy.output_bytes)}; no network; "
+            "no home, keystore, config, SSH keys or environment secrets"
+        )
+    else:
+        limits = f"NO SANDBOX: time {policy.wall_seconds:.0f} s only"
+    table.add_row("limits", limits)
+    if plan.data is not None:
+        table.add_row("your data (read-only)", f"{plan.data} as {plan.data_inside}")
+    return table
+
+
+def _ask_consent(run: RunContext, plan: usecase.RunPlan, yes: bool) -> None:
+    if yes or usecase.consent_given(plan):
+        return
+    run.output.err.print(_plan_table(plan))
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "The task's code has not been approved for this run and there is no terminal to ask.",
+            hint="Review the bundle, then rerun with --yes.",
+        )
+    if not typer.confirm("Run this task's code?", default=False, err=True):
+        raise UsageError("Not run: you declined.", hint="Nothing was executed.")
+
+
+def run_task_cmd(
+    ctx: typer.Context,
+    submission_id: Annotated[int, typer.Argument(help="Submission id (printed by assign-task).", min=0)],
+    task_dir: Annotated[
+        Optional[Path], typer.Option("--task-dir", help="The work directory assign-task made (default: found under --work-dir).")
+    ] = None,
+    work_dir: Annotated[
+        Optional[Path], typer.Option("--work-dir", help="Where assign-task put the work directories (default ./decentralml-work).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before running the task's code (for scripts).")] = False,
+    no_sandbox: Annotated[
+        bool, typer.Option("--no-sandbox", help="Run WITHOUT the sandbox (only inside a container or VM of your own).")
+    ] = False,
+    data: Annotated[
+        Optional[Path], typer.Option("--data", help="Your data file or directory: mounted read-only and passed as --data.")
+    ] = None,
+    max_time: Annotated[
+        Optional[float], typer.Option("--max-time", min=1, help="Seconds the task may run (default 3600, always before the assignment deadline).")
+    ] = None,
+    memory: Annotated[str, typer.Option("--memory", help="Memory per process (RLIMIT_DATA), e.g. 4GiB.")] = "4GiB",
+    max_processes: Annotated[int, typer.Option("--max-processes", min=1, help="Processes and threads at once.")] = 256,
+    max_output: Annotated[str, typer.Option("--max-output", help="Bytes the task may write (files, /tmp, stdout+stderr).")] = "2GiB",
+    pip_arg: Annotated[
+        Optional[list[str]], typer.Option("--pip-arg", help="Extra argument for `pip install` of the requirements (repeatable), e.g. --index-url=URL.")
+    ] = None,
+) -> None:
+    """Run an assigned task's bundle/start_task.sh in a sandbox; extra arguments go to the bundle.
+
+    The sandbox (bubblewrap) has no network, sees none of your files but the work directory
+    (writable) and --data (read-only), gets a scrubbed environment, and is stopped at its
+    time, memory, process and output limits. The bundle is checked against its on-chain
+    digest first, and before the first run you are shown what will run and asked.
+    """
+    run = run_context(ctx)
+    if task_dir is not None:
+        workdir = usecase.open_workdir(task_dir.expanduser())
+        if workdir.submission_id != submission_id:
+            raise UsageError(f"{task_dir} holds submission {workdir.submission_id}, not {submission_id}.")
+    else:
+        workdir = usecase.find_workdir((work_dir or run.settings.work_dir).expanduser(), submission_id)
+    policy = SandboxPolicy(
+        wall_seconds=max_time or 3600.0,
+        memory_bytes=parse_size(memory, "--memory"),
+        max_processes=max_processes,
+        output_bytes=parse_size(max_output, "--max-output"),
+    )
+    with common.chain_client(run) as chain:
+        left = usecase.wall_seconds_before_deadline(workdir.deadline, chain.block_number(), _block_ms(chain))
+    if left < policy.wall_seconds:
+        policy = policy.with_wall(left)
+    plan = usecase.plan_run(workdir, policy, list(ctx.args), data=data, sandboxed=not no_sandbox)
+    if no_sandbox:
+        run.output.warning(usecase.reachable_without_sandbox([run.settings.data_dir, run.settings.config_path.parent]))
+    _ask_consent(run, plan, yes)
+    usecase.record_consent(plan)
+    run.output.message(f"Running task {workdir.task_id} ({'sandboxed' if plan.sandboxed else 'NOT sandboxed'})...")
+    done = usecase.run_task(
+        plan, cache_dir(), pip_args=pip_arg or (),
+        stdout=sys.stderr if run.output.json_mode else None,
+    )
+    run.output.message(
+        f"Task finished in {done.outcome.seconds:.1f} s. Next: decentralml send-result {submission_id} RESULT_DIR "
+        f"(the result is under {workdir.path})"
+    )
+    run.output.data(
+        {**plan.to_json(), "seconds": round(done.outcome.seconds, 3), "exit_code": done.outcome.returncode, "venv": str(done.venv)},
+        None,
+    )
+
+
+def cache_dir() -> Path:
+    """Where task venvs are cached (the user's cache directory)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("decentralml"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "run-task",
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    )(run_task_cmd)

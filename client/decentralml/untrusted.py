@@ -1,0 +1,81 @@
+"""Untrusted text (from the chain, a bundle, a result or a task's output) made safe to show.
+
+:func:`printable` replaces every control character (C0, DEL, C1, and the Unicode
+bidirectional overrides that reorder what a reader sees) by its visible escape,
+so an ``ESC [ 2 J`` in a task question prints as ``\\x1b[2J`` instead of clearing
+the viewer's screen. :func:`markup_safe` also escapes rich markup, so ``[/x]``
+or ``[link=...]`` prints as typed. :func:`redact_url` hides the password (and
+user name) of a URL, and :func:`redact_urls` does so for every URL in a text.
+:class:`UntrustedTable` is the rich table every command prints: its string
+cells and title go through :func:`printable` and are never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f" + _BIDI + "]")
+_CONTROL_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + _BIDI + "]")
+_URL_WITH_USERINFO = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)([^/\s@]+)@")
+REDACTED = "***"
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: object, *, keep_newlines: bool = False) -> str:
+    """``text`` as a string with control characters shown as ``\\xNN`` / ``\\uNNNN`` escapes.
+
+    ``keep_newlines`` keeps LF and TAB (for multi-line task output); otherwise the result is one line.
+    URLs with credentials are redacted (:func:`redact_urls`).
+    """
+    pattern = _CONTROL_KEEP_LINES if keep_newlines else _CONTROL
+    return redact_urls(pattern.sub(_escape_char, str(text)))
+
+
+def markup_safe(text: object, *, keep_newlines: bool = False) -> str:
+    """:func:`printable`, then rich markup escaped: for any string passed to a rich console or table."""
+    return escape(printable(text, keep_newlines=keep_newlines))
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:pass@host/...`` -> ``scheme://***@host/...``; other URLs unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_urls(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{REDACTED}@{host}"))
+
+
+def redact_urls(text: str) -> str:
+    """Every ``scheme://userinfo@`` in ``text`` with the user info replaced by ``***``."""
+    return _URL_WITH_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+
+
+def safe(value: Any) -> Any:
+    """A table cell or title made safe: strings become plain :class:`Text` (no markup, controls escaped)."""
+    if isinstance(value, str):
+        return Text(printable(value, keep_newlines=True))
+    return value
+
+
+class UntrustedTable(Table):
+    """A rich Table whose string title and cells are shown literally (never parsed as markup)."""
+
+    def __init__(self, *headers: Any, title: Any = None, **kwargs: Any) -> None:
+        super().__init__(*headers, title=safe(title), **kwargs)
+
+    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
+        super().add_row(*(safe(r) for r in renderables), **kwargs)

@@ -1,0 +1,123 @@
+"""list-tasks paging, limits and sorting, and batched multi-record reads, against a real dev node."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from decentralml.chain import ChainClient, TaskFilter, TaskOrder
+from decentralml.chain.types import TaskStatus
+from decentralml.cli.app import app
+from tests.devnode.sichain import UNIT, best_number, connect, create_task_params, keypair, submit
+
+pytestmark = pytest.mark.integration
+
+TASKS = 7
+CLOSED = (1, 4)
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.fixtures.devnode import start_devnode
+
+    node = start_devnode(tmp_path_factory.mktemp("listing"))
+    substrate = connect(node.url)
+    alice, bob = keypair("Alice"), keypair("Bob")
+    expiry = best_number(substrate) + 10_000
+    for index in range(TASKS):
+        signer = bob if index == 5 else alice
+        pays = (index + 1) * UNIT // 10
+        params = create_task_params(pays=pays, slots=3, expiration_block=expiry - index, question=f"task {index}")
+        assert submit(substrate, signer, "DecentralMLModule", "create_task", params).is_success
+    for task_id in CLOSED:
+        assert submit(substrate, alice, "DecentralMLModule", "close_task", {"task_id": task_id}).is_success
+    for name in ("Charlie", "Dave"):
+        assert submit(substrate, keypair(name), "DecentralMLModule", "assign_task", {"task_id": 0}).is_success
+    substrate.close()
+    yield node
+    node.stop()
+
+
+def ids(listing: Any) -> list[int]:
+    return [t.task_id for t in listing.tasks]
+
+
+def test_open_tasks_newest_first_with_limit_and_offset(chain: Any) -> None:
+    with ChainClient.connect(chain.url) as client:
+        everything = client.iter_tasks(TaskFilter(open_only=True))
+        assert everything.candidates == TASKS - len(CLOSED)
+        assert ids(everything) == [6, 5, 3, 2, 0]
+        assert ids(client.iter_tasks(TaskFilter(open_only=True), limit=2)) == [6, 5]
+        assert ids(client.iter_tasks(TaskFilter(open_only=True), limit=2, offset=2)) == [3, 2]
+        assert ids(client.iter_tasks(TaskFilter(open_only=True), limit=10, offset=4)) == [0]
+        assert ids(client.iter_tasks(TaskFilter(open_only=True), limit=2, offset=5)) == []
+        assert ids(client.iter_tasks(TaskFilter(open_only=True), limit=0)) == []
+        assert ids(client.iter_tasks(TaskFilter(open_only=True), order=TaskOrder.OLDEST, limit=3)) == [0, 2, 3]
+        assert ids(client.iter_tasks(TaskFilter(open_only=True), order=TaskOrder.REWARD, limit=2)) == [6, 5]
+        assert ids(client.iter_tasks(TaskFilter(open_only=True), order=TaskOrder.EXPIRES, limit=2)) == [6, 5]
+
+
+def test_single_reads_decode_or_raise_not_found(chain: Any) -> None:
+    from decentralml.errors import NotFoundError
+
+    with ChainClient.connect(chain.url) as client:
+        task = client.get_task(5)
+        assert task.question == "task 5" and task.creator == keypair("Bob").ss58_address
+        assert task.pays_amount == 6 * UNIT // 10 and task.status is TaskStatus.OPEN
+        with pytest.raises(NotFoundError, match="no task 99"):
+            client.get_task(99)
+        with pytest.raises(NotFoundError, match="no submission 99"):
+            client.get_submission(99)
+        assert client.get_submission(0).task_id == 0
+        assert client.balance(keypair("Ferdie").ss58_address).free > 0
+
+
+def test_all_mine_and_status_page_the_history(chain: Any) -> None:
+    alice = keypair("Alice").ss58_address
+    with ChainClient.connect(chain.url) as client:
+        assert ids(client.iter_tasks(TaskFilter(), limit=3)) == [6, 5, 4]  # ids hashed on demand
+        assert ids(client.iter_tasks(TaskFilter(), limit=3, offset=5)) == [1, 0]
+        assert ids(client.iter_tasks(TaskFilter())) == list(range(TASKS))[::-1]  # keys paged from the node
+        assert ids(client.iter_tasks(TaskFilter(creator=alice), limit=2)) == [6, 4]
+        assert ids(client.iter_tasks(TaskFilter(status=TaskStatus.CLOSED))) == [4, 1]
+        assert [t.task_id for t in client.list_tasks(TaskFilter(open_only=True))] == [0, 2, 3, 5, 6]
+
+
+def test_list_results_reads_in_a_few_batched_requests(chain: Any) -> None:
+    with ChainClient.connect(chain.url) as client:
+        client.get_task(0)  # the runtime (metadata) is known before counting
+        calls: list[str] = []
+        real = client._substrate.rpc_request
+
+        def counting(method: str, params: Any, *args: Any, **kwargs: Any) -> Any:
+            calls.append(method)
+            return real(method, params, *args, **kwargs)
+
+        client._substrate.rpc_request = counting
+        submissions = client.task_submissions(0)
+        assert [s.task_id for s in submissions] == [0, 0]
+        assert sorted(s.worker for s in submissions) == sorted(keypair(n).ss58_address for n in ("Charlie", "Dave"))
+        assert "chain_getHead" not in calls and "state_getStorage" not in calls
+        assert calls.count("state_queryStorageAt") == 2 and calls.count("state_getKeysPaged") == 1
+
+
+def _cli(url: str, *args: str) -> Any:
+    return CliRunner().invoke(app, ["--url", url, *args], catch_exceptions=False)
+
+
+def test_cli_list_tasks_pages_and_streams_json(chain: Any, isolated_env: Path) -> None:
+    result = _cli(chain.url, "--json", "list-tasks", "--limit", "2", "--offset", "1")
+    assert result.exit_code == 0, result.stderr
+    assert [row["task_id"] for row in json.loads(result.stdout)] == [5, 3]
+    result = _cli(chain.url, "--json", "list-tasks", "--all")
+    assert [row["task_id"] for row in json.loads(result.stdout)] == list(range(TASKS))[::-1]
+    result = _cli(chain.url, "--json", "list-tasks", "--all", "--limit", "0", "--sort", "oldest")
+    assert [row["task_id"] for row in json.loads(result.stdout)] == list(range(TASKS))
+    result = _cli(chain.url, "list-tasks", "--limit", "2")
+    assert result.exit_code == 0 and "more with --offset 2" in result.stderr
+    result = _cli(chain.url, "list-tasks", "--limit", "-1")
+    assert result.exit_code == 2

@@ -1,0 +1,70 @@
+"""Untrusted strings (task question, metric name, tensor name, URLs) print as literal text."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from decentralml.cli.output import Output
+from decentralml.errors import NodeUnreachableError, UsageError
+from decentralml.untrusted import UntrustedTable, markup_safe, printable, redact_url
+
+HOSTILE = ["[/x]", "[bold red]boom[/]", "\x1b[2J\x1b]0;title\x07", "a\u202eb", "[link=http://evil]x[/link]", "\r\n\x00"]
+
+
+def _render(renderable: object) -> str:
+    out = io.StringIO()
+    Console(file=out, width=200, color_system=None).print(renderable)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_table_cells_and_titles_print_literally(text: str) -> None:
+    table = UntrustedTable(title=text)
+    table.add_column("question")
+    table.add_row(text)
+    rendered = _render(table)
+    assert "\x1b" not in rendered and "\x07" not in rendered and "\u202e" not in rendered
+    if text.startswith("["):
+        assert text in rendered  # markup shown as typed, not interpreted
+
+
+def test_messages_and_data_strings_print_literally() -> None:
+    err, out = io.StringIO(), io.StringIO()
+    output = Output(out=Console(file=out, color_system=None, width=200), err=Console(file=err, color_system=None, width=200))
+    output.message("metric [/x] \x1b[31mred")
+    output.data({}, "tensor [bold]w[/bold] \x1b]0;x\x07")
+    assert "[/x]" in err.getvalue() and "\\x1b[31mred" in err.getvalue()
+    assert "[bold]w[/bold]" in out.getvalue() and "\x07" not in out.getvalue()
+
+
+def test_errors_escape_controls_and_redact_url_credentials() -> None:
+    error = NodeUnreachableError("No node answers at ws://user:hunter2@node.example:9944 \x1b[2J", hint="Check [/x].")
+    assert "hunter2" not in error.one_line() and "ws://***@node.example:9944" in error.one_line()
+    assert "\x1b" not in error.message
+    error.hint = "again wss://a:b@h"
+    assert "a:b" not in error.hint
+    assert redact_url("s3://key:secret@bucket/x") == "s3://***@bucket/x"
+    assert printable("tab\tline\n", keep_newlines=True) == "tab\tline\n"
+    assert markup_safe("[/x]") == "\\[/x]"
+    assert UsageError("x").exit_code == 2
+
+
+def test_tensor_name_in_a_validation_error_prints_literally(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from decentralml.errors import TrainingError
+    from decentralml.fl.weights import check_spec, read_spec, save_weights, spec_of
+
+    name = "[/x]\x1b[2J\x1b]0;t\x07"
+    path = tmp_path / "w.safetensors"
+    save_weights(path, {name: np.zeros(3, dtype=np.float32)})
+    with pytest.raises(TrainingError, match="does not match the base model") as caught:
+        check_spec(read_spec(path), spec_of({"w": np.zeros(3, dtype=np.float32)}))
+    table = UntrustedTable()
+    table.add_column("Why")
+    table.add_row(caught.value.message)
+    rendered = _render(table)
+    assert "[/x]" in rendered and "\x1b" not in rendered and "\x07" not in rendered
