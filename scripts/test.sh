@@ -13,6 +13,8 @@ cd "$ROOT"
 . "$ROOT/scripts/build-services.sh"
 . "$ROOT/scripts/build-node-deps.sh"
 . "$ROOT/scripts/build-asi-venv.sh"
+# chopsticks, which runs the runtime's WebAssembly blob as the integration tests' second chain.
+. "$ROOT/scripts/build-chopsticks.sh"
 
 # Headless Chromium for the test that opens a job report in a browser (Debian package `chromium`).
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
@@ -44,9 +46,11 @@ echo "== pytest, base install (no ml extra)" >&2
 BASE_VENV="$(dml_lock_venv base-test "$ROOT/requirements/test.lock" --with-package)"
 PATH="$BASE_VENV/bin:$PATH" VIRTUAL_ENV="$BASE_VENV" "$BASE_VENV/bin/python" -m pytest -m "not ml" -p no:cacheprovider
 
-echo "== cargo test (pallet-spec)" >&2
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target}"
-(cd "$ROOT/pallet-spec" && cargo test --workspace --locked)
+# Debian's Rust toolchain with the wasm32v1-none sysroot; pallet-spec builds its runtime's
+# WebAssembly blob (build.rs) and its tests check it against the committed one.
+. "$ROOT/scripts/build-wasm-toolchain.sh"
+echo "== cargo test (pallet-spec, with the WebAssembly runtime blob)" >&2
+(cd "$ROOT/pallet-spec" && "$CARGO" test --workspace --locked)
 
 echo "== pytest, full install" >&2
 python -m pytest -m "not install" "$@"

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.devnode",
     "tests.fixtures.services",
+    "tests.fixtures.chains",
 ]

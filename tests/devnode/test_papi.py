@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,16 @@ def run_papi(url: str, mode: str) -> dict:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node (Node.js) is not on PATH: install nodejs to run the polkadot-api tests")
-    # Node 20 has the WebSocket global PAPI uses only behind this flag (Node >= 22 has it by default).
-    done = subprocess.run(
-        [node, "--experimental-websocket", str(SCRIPT), url, mode], capture_output=True, text=True, timeout=180, env=dict(os.environ)
-    )
+    # ES modules resolve bare imports from the script's own directory only (NODE_PATH does not
+    # apply): run a copy of the script next to a node_modules link to the cached install.
+    with tempfile.TemporaryDirectory() as work:
+        script = Path(work) / SCRIPT.name
+        shutil.copyfile(SCRIPT, script)
+        Path(work, "node_modules").symlink_to(modules, target_is_directory=True)
+        # Node 20 has the WebSocket global PAPI uses only behind this flag (Node >= 22 has it by default).
+        done = subprocess.run(
+            [node, "--experimental-websocket", str(script), url, mode], capture_output=True, text=True, timeout=180, env=dict(os.environ)
+        )
     assert done.returncode == 0, f"papi_flow.mjs {mode} failed:\n{done.stderr[-4000:]}\n{done.stdout[-2000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 

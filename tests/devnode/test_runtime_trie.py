@@ -8,6 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from decentralml.devnode.runtime.artifacts import storage_value
 from decentralml.devnode.runtime.trie import EMPTY_ROOT, Trie, ordered_trie_root, trie_root
 
 SPEC = Path(__file__).resolve().parents[2] / "pallet-spec"
@@ -17,6 +18,11 @@ def _b(h: str) -> bytes:
     return bytes.fromhex(h[2:])
 
 
+def _items(dump: dict) -> list[tuple[bytes, bytes]]:
+    """A storage dump of pallet-spec: hex values, ``:code`` named by its file in metadata/."""
+    return [(_b(k), storage_value(v, lambda name: (SPEC / "metadata" / name).read_bytes())) for k, v in dump.items()]
+
+
 def test_empty_root() -> None:
     assert EMPTY_ROOT.hex() == "03170a2e7597b7b7e3d84c05391d139a62b157e78786d8c082f29dcf4c111314"
     assert ordered_trie_root([]) == EMPTY_ROOT and Trie().root() == EMPTY_ROOT
@@ -24,12 +30,12 @@ def test_empty_root() -> None:
 
 def test_genesis_and_block_state_roots_of_pallet_spec() -> None:
     genesis = json.loads((SPEC / "metadata" / "genesis.json").read_text())
-    items = [(_b(k), _b(v)) for k, v in genesis["storage"].items()]
+    items = _items(genesis["storage"])
     assert trie_root(items, 1) == _b(genesis["state_root"])
     assert Trie.from_items(items, 1).root() == _b(genesis["state_root"])
     blocks = json.loads((SPEC / "vectors" / "signed_blocks.json").read_text())["blocks"]
     for block in blocks:
-        assert trie_root([(_b(k), _b(v)) for k, v in block["state"].items()], 1) == _b(block["storage_root"])
+        assert trie_root(_items(block["state"]), 1) == _b(block["storage_root"])
         xts = [_b(x["extrinsic_hex"]) for x in block["extrinsics"]]
         assert ordered_trie_root(xts, 0) == _b(block["header"]["extrinsics_root"])
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from decentralml.devnode.runtime import DictState, Runtime
+from decentralml.devnode.runtime.artifacts import storage_value
 from decentralml.devnode.runtime.keys import account as account_key
 from decentralml.devnode.runtime.types import AccountInfo
 
@@ -23,6 +24,11 @@ def _b(h: str | None) -> bytes | None:
 
 def _load(path: Path) -> dict:
     return json.loads(path.read_text())
+
+
+def _state(dump: dict) -> dict[bytes, bytes]:
+    """A storage dump of pallet-spec: hex values, ``:code`` named by its file in metadata/."""
+    return {_b(k): storage_value(v, lambda name: (SPEC / "metadata" / name).read_bytes()) for k, v in dump.items()}  # type: ignore[misc]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +50,7 @@ def test_packaged_artifacts_equal_pallet_spec(name: str) -> None:
 def test_genesis_matches_pallet_spec(runtime: Runtime) -> None:
     spec = _load(SPEC / "metadata" / "genesis.json")
     storage, header, genesis_hash = runtime.genesis()
-    assert {k: v for k, v in storage.items()} == {_b(k): _b(v) for k, v in spec["storage"].items()}
+    assert {k: v for k, v in storage.items()} == _state(spec["storage"])
     assert header == _b(spec["header"]["encoded"])
     assert genesis_hash == _b(spec["genesis_hash"])
     assert runtime.state_root(DictState(storage)) == _b(spec["state_root"])
@@ -100,7 +106,7 @@ def test_block_vector(path: Path) -> None:
     # parent is the genesis hash, and a runtime caches each block's trie by hash.
     runtime = Runtime()
     vec = _load(path)
-    state = DictState({_b(k): _b(v) for k, v in vec["setup"]["state"].items()})  # type: ignore[misc]
+    state = DictState(_state(vec["setup"]["state"]))
     assert runtime.state_root(state) == _b(vec["setup"]["storage_root"])
     for block in vec["blocks"]:
         where = f"{path.stem} block {block['number']}"
@@ -115,7 +121,7 @@ def test_block_vector(path: Path) -> None:
         assert result.timestamp_ms == block["timestamp"]
         assert result.events == _b(block["events_raw"]), where
         state.apply(result.changes)
-        assert state.items == {_b(k): _b(v) for k, v in block["state"].items()}, where
+        assert state.items == _state(block["state"]), where
         assert result.header == _b(block["header"]["encoded"]), where
         assert result.hash == _b(block["header"]["hash"]), where
         _check_balances(state, vec["accounts"], block["balances"], where)
@@ -123,13 +129,13 @@ def test_block_vector(path: Path) -> None:
 
 def _state_after_signed_block_1(runtime: Runtime) -> tuple[DictState, bytes]:
     blocks = _load(SPEC / "vectors" / "signed_blocks.json")["blocks"]
-    return DictState({_b(k): _b(v) for k, v in blocks[0]["state"].items()}), _b(blocks[0]["header"]["hash"])  # type: ignore[misc]
+    return DictState(_state(blocks[0]["state"])), _b(blocks[0]["header"]["hash"])  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("path", [p for p in VECTORS if _load(p)["kind"] == "validity"], ids=lambda p: p.stem)
 def test_validity_vector(runtime: Runtime, path: Path) -> None:
     vec = _load(path)
-    state = DictState({_b(k): _b(v) for k, v in vec["state"].items()})  # type: ignore[misc]
+    state = DictState(_state(vec["state"]))
     assert runtime.state_root(state) == _b(vec["storage_root"])
     sources = {"InBlock": 0, "Local": 1, "External": 2}
     for case in vec["cases"]:

@@ -19,6 +19,7 @@ use sp_runtime::{
 	traits::{BlakeTwo256, Hash as HashT, Header as HeaderT},
 	BuildStorage, DispatchError, MultiAddress, MultiSignature, StateVersion,
 };
+use sp_core::storage::well_known_keys::CODE;
 use std::collections::BTreeMap;
 
 /// Milliseconds timestamp of block 0 in the vectors (2025-11-21T00:00:00Z).
@@ -39,9 +40,26 @@ pub fn runtime_version_json() -> Value {
 	serde_json::to_value(&VERSION).expect("runtime version serializes")
 }
 
-/// The development genesis storage.
+/// The runtime's WebAssembly blob as a node stores it under `:code`: compact and
+/// zstd-compressed (`sp_maybe_compressed_blob`), committed at this path.
+pub const WASM_FILE: &str = "metadata/decentralml_runtime.compact.compressed.wasm";
+
+/// The blob built by `build.rs` (`WASM_BINARY`); with `SKIP_WASM_BUILD` the committed one.
+pub fn wasm_blob() -> Vec<u8> {
+	match crate::WASM_BINARY {
+		Some(blob) => blob.to_vec(),
+		None => std::fs::read(spec_dir().join(WASM_FILE)).unwrap_or_else(|e| {
+			panic!("no WASM_BINARY was built (SKIP_WASM_BUILD is set) and the committed {WASM_FILE} is unreadable: {e}")
+		}),
+	}
+}
+
+/// The development genesis storage: the development preset and `:code`, as a node's
+/// chain spec builder makes it.
 pub fn genesis_storage() -> sp_core::storage::Storage {
-	genesis::development_config().build_storage().expect("genesis builds")
+	let mut storage = genesis::development_config().build_storage().expect("genesis builds");
+	storage.top.insert(CODE.to_vec(), wasm_blob());
+	storage
 }
 
 /// Trie root (state version 1) of a key/value set.
@@ -70,14 +88,21 @@ fn header_json(h: &Header) -> Value {
 	})
 }
 
-/// `genesis.json`: every genesis storage pair, the state root, header and hash.
+/// How the vectors and `genesis.json` name `:code` instead of spelling out its value.
+fn code_json(code: &[u8]) -> Value {
+	json!({
+		"key": hex0x(CODE),
+		"file": WASM_FILE.trim_start_matches("metadata/"),
+		"length": code.len(),
+		"blake2_256": hex0x(&blake2_256(code)),
+	})
+}
+
+/// `genesis.json`: every genesis storage pair (`:code` named by the blob's file, length and
+/// blake2-256), the state root, header and hash.
 pub fn genesis_json() -> Value {
 	let storage = genesis_storage();
 	let top: BTreeMap<Vec<u8>, Vec<u8>> = storage.top.into_iter().collect();
-	let mut kv = Map::new();
-	for (k, v) in &top {
-		kv.insert(hex0x(k), Value::String(hex0x(v)));
-	}
 	let header = genesis_header();
 	json!({
 		"state_version": 1,
@@ -89,16 +114,35 @@ pub fn genesis_json() -> Value {
 			"free": genesis::DEV_BALANCE.to_string(),
 		})).collect::<Vec<_>>(),
 		"sudo_key": hex0x(genesis::dev_accounts()[0].1.as_ref()),
-		"storage": kv,
+		"storage": kv_json(&top),
+	})
+}
+
+/// The raw chain spec of the development chain: its genesis storage, `:code` included,
+/// as `genesis.raw.top`; what `chopsticks --genesis` or a node's `--chain` takes.
+pub fn chain_spec_raw_json() -> Value {
+	let top: BTreeMap<Vec<u8>, Vec<u8>> = genesis_storage().top.into_iter().collect();
+	let raw: Map<String, Value> = top.iter().map(|(k, v)| (hex0x(k), Value::String(hex0x(v)))).collect();
+	json!({
+		"name": "Development",
+		"id": "dev",
+		"chainType": "Development",
+		"bootNodes": [],
+		"telemetryEndpoints": null,
+		"protocolId": null,
+		"properties": {"ss58Format": 42, "tokenDecimals": 12, "tokenSymbol": "UNIT"},
+		"codeSubstitutes": {},
+		"genesis": {"raw": {"top": raw, "childrenDefault": {}}},
 	})
 }
 
 /// Externalities holding exactly the development genesis state (trie V1).
-/// `TestExternalities` inserts an empty `:code`; it is removed so that the state (and
-/// its root) equals `genesis.json`.
+/// `TestExternalities` replaces `:code` with an empty value; the blob is put back so that
+/// the state (and its root) equals `genesis.json`.
 pub fn genesis_ext() -> sp_io::TestExternalities {
+	let code = wasm_blob();
 	let mut ext = sp_io::TestExternalities::new_with_state_version(genesis_storage(), StateVersion::V1);
-	ext.execute_with(|| sp_io::storage::clear(sp_core::storage::well_known_keys::CODE));
+	ext.execute_with(|| sp_io::storage::set(CODE, &code));
 	ext.commit_all().expect("commit genesis");
 	ext
 }
@@ -141,8 +185,17 @@ fn storage_dump(prefix: &[u8]) -> BTreeMap<Vec<u8>, Vec<u8>> {
 	out
 }
 
+/// A storage dump as JSON. `:code` (the runtime blob, 0.4 MB) is named by its file, length
+/// and hash instead of its bytes (`{"0x3a636f6465": {"file", "length", "blake2_256"}}`).
 fn kv_json(m: &BTreeMap<Vec<u8>, Vec<u8>>) -> Value {
-	Value::Object(m.iter().map(|(k, v)| (hex0x(k), Value::String(hex0x(v)))).collect())
+	Value::Object(
+		m.iter()
+			.map(|(k, v)| {
+				let value = if k == CODE { code_json(v) } else { Value::String(hex0x(v)) };
+				(hex0x(k), value)
+			})
+			.collect(),
+	)
 }
 
 fn event_json(rec: &frame_system::EventRecord<RuntimeEvent, H256>) -> Value {
@@ -749,10 +802,6 @@ pub fn signed_blocks_vector() -> Value {
 		BlockTx { label: "bob_ed25519 sends everything but the existential deposit... to alice (transfer_allow_death of 1 UNIT)", signer: Some(Ed25519Keyring::Bob), call: RuntimeCall::Balances(pallet_balances::Call::transfer_allow_death { dest: MultiAddress::Id(alice_ed.clone()), value: crate::UNIT }), nonce: 3, era: None, tip: 0, expect_ok: true },
 	];
 	let (b2, _h2) = run_block(&mut rec, &h1, 2, block2);
-	let mut setup_kv = Map::new();
-	for (k, v) in &setup_state {
-		setup_kv.insert(hex0x(k), Value::String(hex0x(v)));
-	}
 	json!({
 		"format": "decentralml-vectors/1",
 		"kind": "blocks",
@@ -764,7 +813,7 @@ pub fn signed_blocks_vector() -> Value {
 		"setup": {
 			"description": "Starting from the development genesis, at block number 0 (so no events are deposited), alice (sr25519) and bob (sr25519) each call Balances.transfer_keep_alive of 1000 UNIT to alice_ed25519 and bob_ed25519 respectively. Block 1's parent is the real genesis header; its parent hash is the genesis hash that CheckGenesis signs.",
 			"transfer_amount": fund.to_string(),
-			"state": Value::Object(setup_kv),
+			"state": kv_json(&setup_state),
 			"storage_root": hex0x(setup_root.as_bytes()),
 		},
 		"blocks": [b1, b2],
@@ -1430,6 +1479,8 @@ pub fn generate_all() -> Vec<(String, Vec<u8>)> {
 		("metadata/metadata_v15.scale".to_string(), metadata_bytes(15)),
 		("metadata/runtime_version.json".to_string(), pretty(&runtime_version_json())),
 		("metadata/genesis.json".to_string(), pretty(&genesis_json())),
+		("chainspec/development.raw.json".to_string(), pretty(&chain_spec_raw_json())),
+		(WASM_FILE.to_string(), wasm_blob()),
 	];
 	for (name, v) in vectors() {
 		out.push((format!("vectors/{name}.json"), pretty(&v)));

@@ -2,13 +2,17 @@
 //! TransactionPayment, Sudo and DecentralMLModule, with solochain-template conventions.
 //! It exists to pin the exact metadata, fees and state transitions the Python dev node
 //! reproduces (see pallet-spec/README.md). With the `std` feature (the default) it is the
-//! native runtime and the artifact generator; without it, the no_std runtime a WebAssembly
-//! blob is built from.
+//! native runtime, the artifact generator and, through `build.rs`, the WebAssembly blob
+//! (`WASM_BINARY`); without it, it is the no_std runtime compiled into that blob.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![recursion_limit = "256"]
 
 extern crate alloc;
+
+// The WebAssembly blob built by build.rs (`WASM_BINARY`, `WASM_BINARY_BLOATY`).
+#[cfg(feature = "std")]
+include!(concat!(env!("OUT_DIR"), "/wasm_binary.rs"));
 
 #[cfg(feature = "std")]
 pub mod artifacts;

@@ -19,3 +19,19 @@ fn committed_artifacts_are_current() {
 		stale.join(", ")
 	);
 }
+
+/// Rewrites the committed artifacts from this test build:
+/// `cargo test -p decentralml-runtime --test artifacts_current -- --ignored write_artifacts`.
+/// The same as the `generate-artifacts` binary, without a second build: `cargo run` resolves
+/// other features than `cargo test` (no dev-dependencies) and recompiles most of the graph,
+/// binaryen included.
+#[test]
+#[ignore = "writes pallet-spec/; run on purpose to regenerate"]
+fn write_artifacts() {
+	let root = decentralml_runtime::artifacts::spec_dir();
+	for (rel, bytes) in decentralml_runtime::artifacts::generate_all() {
+		let path = root.join(&rel);
+		std::fs::create_dir_all(path.parent().expect("a file under pallet-spec/")).expect("create the directory");
+		std::fs::write(&path, &bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+	}
+}

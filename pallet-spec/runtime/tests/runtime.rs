@@ -70,8 +70,10 @@ fn genesis_root_matches_header() {
 	let root = ext.execute_with(|| sp_io::storage::root(StateVersion::V1));
 	assert_eq!(root, artifacts::genesis_header().state_root.as_bytes().to_vec());
 	let g = artifacts::genesis_json();
-	assert_eq!(g["storage"].as_object().unwrap().len(), 22);
-	assert!(!g["storage"].as_object().unwrap().contains_key("0x3a636f6465"), "no :code");
+	// 22 pairs of the development preset and `:code`, named by the blob's file and hash.
+	assert_eq!(g["storage"].as_object().unwrap().len(), 23);
+	let code = &g["storage"]["0x3a636f6465"];
+	assert_eq!(code["length"].as_u64().unwrap() as usize, artifacts::wasm_blob().len(), ":code is the blob");
 }
 
 /// fee = 125_000_000 + 1_000_000 x len + call weight + tip, and query_info agrees.
@@ -201,4 +203,29 @@ fn decentralml_proof_sizes_are_those_of_the_runtime_storage() {
 		],
 		"weights.rs proof sizes must follow the storage items' MaxEncodedLen"
 	);
+}
+
+#[test]
+fn chain_spec_genesis_is_the_recorded_genesis() {
+	let spec = artifacts::chain_spec_raw_json();
+	let genesis = artifacts::genesis_json();
+	let top = spec["genesis"]["raw"]["top"].as_object().expect("raw top");
+	let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+		top.iter().map(|(k, v)| (unhex(k), unhex(v.as_str().expect("hex value")))).collect();
+	let code = pairs.iter().find(|(k, _)| k == b":code").expect(":code in the chain spec");
+	assert_eq!(code.1, artifacts::wasm_blob(), ":code is the runtime blob");
+	assert_eq!(pairs.len(), genesis["storage"].as_object().unwrap().len());
+	let root = <sp_runtime::traits::BlakeTwo256 as sp_runtime::traits::Hash>::trie_root(pairs, StateVersion::V1);
+	assert_eq!(format!("0x{}", hex::encode(root)), genesis["state_root"].as_str().unwrap());
+	assert_eq!(spec["properties"]["ss58Format"], 42);
+	assert_eq!(spec["properties"]["tokenDecimals"], 12);
+	assert_eq!(spec["chainType"], "Development");
+}
+
+#[test]
+fn wasm_blob_is_a_compressed_webassembly_module() {
+	// The blob built by build.rs, or the committed one under SKIP_WASM_BUILD.
+	let blob = artifacts::wasm_blob();
+	let code = sp_maybe_compressed_blob::decompress(&blob, 50 * 1024 * 1024).expect("zstd blob");
+	assert_eq!(&code[..4], b"\0asm", "a WebAssembly module");
 }
