@@ -115,15 +115,3 @@ def test_digits_image_path_through_the_runner(tmp_path):
     metrics = run_contribution(config, base, digits.participants[0], tmp_path / "out")
     assert metrics["samples"] == len((digits.participants[0]).read_text().splitlines()) - 1
     assert check_result(config, tmp_path / "out").samples == metrics["samples"]
-
-
-def test_bundle_environment_holds_no_signer_or_storage_secret(monkeypatch):
-    from decentralml.usecases.split_learning import bundle_environment
-
-    monkeypatch.setenv("DECENTRALML_SURI", "//Alice")
-    monkeypatch.setenv("DECENTRALML_PASSWORD", "secret-password")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
-    monkeypatch.setenv("HOME_LIKE_SETTING", "kept")
-    env = bundle_environment("/usr/bin/python3")
-    assert "DECENTRALML_SURI" not in env and "DECENTRALML_PASSWORD" not in env and "AWS_SECRET_ACCESS_KEY" not in env
-    assert env["HOME_LIKE_SETTING"] == "kept" and env["DECENTRALML_PYTHON"] == "/usr/bin/python3"

@@ -25,6 +25,7 @@ from decentralml.lineage import decode_inline_result, verify_result_lineage
 from decentralml.storage import StoreSettings, open_store
 from decentralml.usecases import TaskSpec, create_task
 from decentralml.usecases import split_learning as marketplace
+from decentralml.usecases.task_runner import SandboxedRunner
 
 pytestmark = [pytest.mark.integration, pytest.mark.ml]
 
@@ -134,7 +135,7 @@ def test_round_robin_protocol_end_to_end(devnode, market, shards, tmp_path):
         turns.append(marketplace.contribute(chain, worker, task_id, _opener(store), store, data, tmp_path / uri[2:]))
     # The third turn through the command line, as a contributor would run it.
     result = _cli("--url", devnode.url, "--suri", "//Dave", "--json", "split", "contribute", str(task_id),
-                  "--data", str(shards.participants[3]), "--work-dir", str(tmp_path / "Dave"),
+                  "--data", str(shards.participants[3]), "--work-dir", str(tmp_path / "Dave"), "--yes",
                   "--data-dir", str(store.data_dir))
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
@@ -175,12 +176,14 @@ def test_round_robin_turn_must_wait_for_previous_result(market, shards, tmp_path
         marketplace.contribute(chain, charlie, task_id, _opener(store), store, shards.participants[2], tmp_path / "charlie")
 
     # A turn whose holder let its deadline pass is skipped: the next turn starts from the base model.
-    short = _create(chain, store, tmp_path, Protocol.ROUND_ROBIN, alice, deadline=2)
-    assign_task(chain, bob, short, _opener(store), tmp_path / "bob-short")
-    assigned = assign_task(chain, charlie, short, _opener(store), tmp_path / "charlie-short")
+    # Charlie's slot is taken once Bob's has expired, and its run must end two blocks before its own deadline.
+    short = _create(chain, store, tmp_path, Protocol.ROUND_ROBIN, alice, deadline=6)
+    bob_slot = assign_task(chain, bob, short, _opener(store), tmp_path / "bob-short")
     from decentralml.usecases import transfer
 
-    transfer(chain, alice, Keypair.create_from_uri("//Ferdie").ss58_address, REWARD)  # one more block
+    while chain.block_number() < bob_slot.deadline:  # one block per transfer
+        transfer(chain, alice, Keypair.create_from_uri("//Ferdie").ss58_address, REWARD)
+    assigned = assign_task(chain, charlie, short, _opener(store), tmp_path / "charlie-short")
     turn = marketplace.contribute(chain, charlie, short, _opener(store), store, shards.participants[2],
                                   tmp_path / "charlie-short", assigned=assigned)
     assert turn.previous_submission is None and turn.lineage.record.parents == ()
@@ -199,9 +202,8 @@ def test_tampered_results_are_refused_and_rejected(devnode, market, shards, tmp_
     from decentralml.usecases import assign_task
 
     assigned = assign_task(chain, charlie, task_id, _opener(store), tmp_path / "charlie")
-    script, base = marketplace._bundle_paths(assigned)
-    output = assigned.directory / "result"
-    marketplace.run_bundle(script, shards.participants[2], base, output)
+    output, _ = marketplace.run_bundle(chain, assigned, shards.participants[2], marketplace._base_model(assigned),
+                                       SandboxedRunner())
     ref = store.put(output)
     forged_digest = b"\x42" * 32
     chain.submit(charlie, "send_task_result", {

@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -27,7 +27,17 @@ from rich.text import Text
 from decentralml.amounts import TokenInfo, format_amount, parse_amount
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
-from decentralml.cli.output import UntrustedTable
+from decentralml.cli.sandbox_options import (
+    ConsentOption,
+    MaxOutputOption,
+    MaxProcessesOption,
+    MaxTimeOption,
+    MemoryOption,
+    NoSandboxOption,
+    PipArgOption,
+    ask_policy_consent,
+    task_runner,
+)
 from decentralml.errors import UsageError
 from decentralml.primitives.keypair import Keypair
 
@@ -282,19 +292,13 @@ def contributor_run(
     allow_creators: Annotated[Optional[list[str]], typer.Option("--allow-creator", help="Only these creators (repeat).")] = None,
     block_creators: Annotated[Optional[list[str]], typer.Option("--block-creator", help="Never these creators (repeat).")] = None,
     max_concurrent: Annotated[int, typer.Option("--max-concurrent", min=1, help="Tasks run at once.")] = 1,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Agree up front to run the admitted tasks' code under the"
-                                      " sandbox limits shown (required without a terminal).")] = False,
-    no_sandbox: Annotated[bool, typer.Option("--no-sandbox", help="Run tasks WITHOUT the sandbox (only inside a"
-                                             " container or VM of your own).")] = False,
-    max_time: Annotated[Optional[float], typer.Option("--max-time", min=1, help="Seconds a task may run (default"
-                                                      " 3600, always before its assignment deadline).")] = None,
-    memory: Annotated[str, typer.Option("--memory", help="Memory per task process (RLIMIT_DATA), e.g. 4GiB.")] = "4GiB",
-    max_processes: Annotated[int, typer.Option("--max-processes", min=1, help="Processes and threads of a task"
-                                               " at once.")] = 256,
-    max_output: Annotated[str, typer.Option("--max-output", help="Bytes a task may write (files, /tmp,"
-                                            " stdout+stderr).")] = "2GiB",
-    pip_arg: Annotated[Optional[list[str]], typer.Option("--pip-arg", help="Extra argument for `pip install` of a"
-                                                         " task's requirements (repeatable).")] = None,
+    yes: ConsentOption = False,
+    no_sandbox: NoSandboxOption = False,
+    max_time: MaxTimeOption = None,
+    memory: MemoryOption = "4GiB",
+    max_processes: MaxProcessesOption = 256,
+    max_output: MaxOutputOption = "2GiB",
+    pip_arg: PipArgOption = None,
 ) -> None:
     """Watch for tasks, take those the policy admits, run them, send the results, collect the rewards.
 
@@ -322,9 +326,10 @@ def contributor_run(
     unknown = offered - set(FRAMEWORK_PACKAGES)
     if unknown:
         raise UsageError(f"Unknown framework {', '.join(sorted(unknown))}: use torch or tensorflow.")
-    runner = _task_runner(run, no_sandbox=no_sandbox, max_time=max_time, memory=memory,
-                          max_processes=max_processes, max_output=max_output, pip_args=pip_arg or ())
-    _node_consent(run, runner, data, yes)
+    runner = task_runner(run, no_sandbox=no_sandbox, max_time=max_time, memory=memory,
+                         max_processes=max_processes, max_output=max_output, pip_args=pip_arg or ())
+    ask_policy_consent(run, runner, data, yes, command="contributor run",
+                       question="Run the code of every task this node takes, under these limits?")
     connect = _connector(run)
     with role_signals() as (stop, hooks):
         token = _first_connection(run, connect, stop)
@@ -334,53 +339,6 @@ def contributor_run(
                   types=types, offered=offered, min_reward=min_reward, max_bundle_mib=max_bundle_mib,
                   allow_creators=allow_creators, block_creators=block_creators, max_concurrent=max_concurrent,
                   runner=runner)
-
-
-def _task_runner(run: RunContext, *, no_sandbox: bool, max_time: float | None, memory: str, max_processes: int,
-                 max_output: str, pip_args: Sequence[str]) -> Any:
-    """The node's runner: sandboxed (bubblewrap checked now), or unsandboxed after the --no-sandbox warning."""
-    from decentralml.cli.run_task import cache_dir, parse_size
-    from decentralml.sandbox import SandboxPolicy, find_bwrap
-    from decentralml.usecases.run_task import reachable_without_sandbox
-    from decentralml.usecases.task_runner import SandboxedRunner, UnsandboxedRunner
-
-    policy = SandboxPolicy(wall_seconds=max_time or 3600.0, memory_bytes=parse_size(memory, "--memory"),
-                           max_processes=max_processes, output_bytes=parse_size(max_output, "--max-output"))
-    if no_sandbox:
-        run.output.warning(reachable_without_sandbox([run.settings.data_dir, run.settings.config_path.parent]))
-        return UnsandboxedRunner(policy, cache_dir(), pip_args=pip_args)
-    find_bwrap()  # a missing bubblewrap is reported before the node takes any slot
-    return SandboxedRunner(policy, cache_dir(), pip_args=pip_args)
-
-
-def _node_consent(run: RunContext, runner: Any, data: Path | None, yes: bool) -> None:
-    """Consent once for the whole run: every admitted task's code runs under ``runner``'s policy."""
-    from decentralml.usecases.run_task import format_bytes
-
-    if yes:
-        return
-    policy = runner.policy
-    table = UntrustedTable(title="contributor run: what every task it takes will run with")
-    table.add_column("", style="bold")
-    table.add_column("", overflow="fold")
-    table.add_row("code", "each admitted task's bundle/start_task.sh, its digest checked against the chain")
-    table.add_row("requirements", "installed from wheels only (no package build code runs), outside the sandbox")
-    if runner.sandboxed:
-        table.add_row("sandbox", "bubblewrap: no network; no home, keystore, config, SSH keys or environment secrets;"
-                      " only the task's work directory writable")
-        table.add_row("limits", f"time {policy.wall_seconds:.0f} s (and before the assignment deadline), memory"
-                      f" {format_bytes(policy.memory_bytes)} per process, {policy.max_processes} processes,"
-                      f" output {format_bytes(policy.output_bytes)}")
-    else:
-        table.add_row("sandbox", "NONE (--no-sandbox): time limit only")
-    if data is not None:
-        table.add_row("your data (read-only)", str(data.resolve()))
-    run.output.err.print(table)
-    if not sys.stdin.isatty():
-        raise UsageError("contributor run runs strangers' code unattended and there is no terminal to ask.",
-                         hint="Review the limits above, then rerun with --yes.")
-    if not typer.confirm("Run the code of every task this node takes, under these limits?", default=False, err=True):
-        raise UsageError("Not started: you declined.", hint="Nothing was taken or run.")
 
 
 def _run_node(run: RunContext, choice: common.StorageChoice, keypair: Keypair, connect: Callable[[], Any],

@@ -13,6 +13,7 @@ from rich.table import Table
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.output import UntrustedTable
+from decentralml.cli.sandbox_options import MaxOutputOption, MaxProcessesOption, MaxTimeOption, MemoryOption, PipArgOption
 from decentralml.errors import UsageError
 from decentralml.sandbox import SandboxPolicy
 from decentralml.usecases import run_task as usecase
@@ -31,14 +32,6 @@ def parse_size(text: str, option: str) -> int:
     if value <= 0:
         raise UsageError(f"{option} must be positive.")
     return value
-
-
-def _block_ms(chain: object) -> int:
-    """Expected block time: twice Timestamp.MinimumPeriod (Aura's slot duration), in ms."""
-    try:
-        return max(1, 2 * int(chain.constant("Timestamp", "MinimumPeriod")))  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - a runtime without the constant: assume 6 s blocks
-        return 6000
 
 
 def _plan_table(plan: usecase.RunPlan) -> Table:
@@ -97,15 +90,11 @@ def run_task_cmd(
     data: Annotated[
         Optional[Path], typer.Option("--data", help="Your data file or directory: mounted read-only and passed as --data.")
     ] = None,
-    max_time: Annotated[
-        Optional[float], typer.Option("--max-time", min=1, help="Seconds the task may run (default 3600, always before the assignment deadline).")
-    ] = None,
-    memory: Annotated[str, typer.Option("--memory", help="Memory per process (RLIMIT_DATA), e.g. 4GiB.")] = "4GiB",
-    max_processes: Annotated[int, typer.Option("--max-processes", min=1, help="Processes and threads at once.")] = 256,
-    max_output: Annotated[str, typer.Option("--max-output", help="Bytes the task may write (files, /tmp, stdout+stderr).")] = "2GiB",
-    pip_arg: Annotated[
-        Optional[list[str]], typer.Option("--pip-arg", help="Extra argument for `pip install` of the requirements (repeatable), e.g. --index-url=URL.")
-    ] = None,
+    max_time: MaxTimeOption = None,
+    memory: MemoryOption = "4GiB",
+    max_processes: MaxProcessesOption = 256,
+    max_output: MaxOutputOption = "2GiB",
+    pip_arg: PipArgOption = None,
 ) -> None:
     """Run an assigned task's bundle/start_task.sh in a sandbox; extra arguments go to the bundle.
 
@@ -128,7 +117,7 @@ def run_task_cmd(
         output_bytes=parse_size(max_output, "--max-output"),
     )
     with common.chain_client(run) as chain:
-        left = usecase.wall_seconds_before_deadline(workdir.deadline, chain.block_number(), _block_ms(chain))
+        left = usecase.wall_seconds_before_deadline(workdir.deadline, chain.block_number(), usecase.expected_block_ms(chain))
     if left < policy.wall_seconds:
         policy = policy.with_wall(left)
     plan = usecase.plan_run(workdir, policy, list(ctx.args), data=data, sandboxed=not no_sandbox)
@@ -153,9 +142,9 @@ def run_task_cmd(
 
 def cache_dir() -> Path:
     """Where task venvs are cached (the user's cache directory)."""
-    import platformdirs
+    from decentralml.usecases.task_runner import default_cache_dir
 
-    return Path(platformdirs.user_cache_dir("decentralml"))
+    return default_cache_dir()
 
 
 def register(app: typer.Typer) -> None:

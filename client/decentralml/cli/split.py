@@ -18,6 +18,17 @@ import typer
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.handler import CliApp
+from decentralml.cli.sandbox_options import (
+    ConsentOption,
+    MaxOutputOption,
+    MaxProcessesOption,
+    MaxTimeOption,
+    MemoryOption,
+    NoSandboxOption,
+    PipArgOption,
+    ask_policy_consent,
+    task_runner,
+)
 from decentralml.errors import UsageError
 from decentralml.primitives.keypair import Keypair
 
@@ -112,19 +123,35 @@ def contribute_cmd(
     data: Annotated[Path, typer.Option("--data", help="Your private CSV (never uploaded).")],
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Where the task's files go.")] = None,
     wait: Annotated[float, typer.Option("--wait", help="Round robin: seconds to wait for the previous turn's result.")] = 0.0,
+    yes: ConsentOption = False,
+    no_sandbox: NoSandboxOption = False,
+    max_time: MaxTimeOption = None,
+    memory: MemoryOption = "4GiB",
+    max_processes: MaxProcessesOption = 256,
+    max_output: MaxOutputOption = "2GiB",
+    pip_arg: PipArgOption = None,
 ) -> None:
-    """Take a slot, train the split network on your data, sign the lineage and send the result."""
+    """Take a slot, train the split network on your data, sign the lineage and send the result.
+
+    The task's bundle runs in the same sandbox as `decentralml run-task` (no network, none of your
+    files but its work directory and --data read-only, a scrubbed environment, time, memory,
+    process and output limits); you are asked once, before the slot is taken, or pass --yes.
+    """
     from decentralml.usecases.split_learning import contribute
 
     run = run_context(ctx)
     common.require_path(data)
     keypair = common.resolve_signer(run)
+    runner = task_runner(run, no_sandbox=no_sandbox, max_time=max_time, memory=memory, max_processes=max_processes,
+                         max_output=max_output, pip_args=pip_arg or ())
+    ask_policy_consent(run, runner, data, yes, command="split contribute",
+                       question="Run this task's code under these limits?")
     with common.chain_client(run) as chain:
         with run.output.status(f"Contributing to task {task_id}..."):
             result = contribute(
                 chain, keypair, task_id, common.download_opener(run.settings, choice),
                 common.upload_store(run.settings, choice), data, (work_dir or run.settings.work_dir).expanduser(),
-                wait_seconds=wait,
+                wait_seconds=wait, runner=runner,
             )
     run.output.message(
         f"Sent submission {result.submission_id} of task {task_id} with lineage 0x{result.lineage.digest.hex()}"

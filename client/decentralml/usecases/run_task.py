@@ -184,6 +184,9 @@ class RunPlan:
     bundle_args: tuple[str, ...]
     data: Path | None
     sandboxed: bool
+    #: Inputs inside the work directory the client put there for this run (e.g. a verified
+    #: previous result): read-only for the task, like the bundle.
+    inputs: tuple[Path, ...] = ()
 
     @property
     def data_inside(self) -> str | None:
@@ -227,16 +230,30 @@ class RunPlan:
 
 
 def plan_run(
-    workdir: TaskWorkdir, policy: SandboxPolicy, bundle_args: Sequence[str], *, data: Path | None, sandboxed: bool
+    workdir: TaskWorkdir,
+    policy: SandboxPolicy,
+    bundle_args: Sequence[str],
+    *,
+    data: Path | None,
+    sandboxed: bool,
+    inputs: Sequence[Path] = (),
 ) -> RunPlan:
     """Verify the bundle and describe the run (no code of the bundle runs here).
 
-    Raises SandboxError first when a sandboxed run is asked for and bubblewrap is missing, and when
-    the bundle's requirements.txt has a line that is not a plain requirement.
+    ``inputs`` are files or directories inside the work directory that the task reads and must
+    not change (mounted read-only in the sandbox). Raises SandboxError first when a sandboxed run
+    is asked for and bubblewrap is missing, and when the bundle's requirements.txt has a line that
+    is not a plain requirement; UsageError when an input is missing or outside the work directory.
     """
     if sandboxed:
         find_bwrap()
     verify_bundle(workdir)
+    readonly = []
+    for item in inputs:
+        path = Path(item).resolve()
+        if not path.is_relative_to(workdir.path) or path == workdir.path or not path.exists():
+            raise UsageError(f"The task input {item} is missing or not inside the work directory {workdir.path}.")
+        readonly.append(path)
     if data is not None and not data.exists():
         raise UsageError(f"{data} does not exist.", hint="Pass your data file or directory with --data.")
     for arg in bundle_args:
@@ -250,7 +267,8 @@ def plan_run(
     req = workdir.bundle_dir / REQUIREMENTS
     if req.is_file():
         requirements = tuple(str(line) for line in parse_requirements(req.read_bytes()))
-    return RunPlan(workdir, tuple(files), requirements, policy, tuple(bundle_args), data.resolve() if data else None, sandboxed)
+    return RunPlan(workdir, tuple(files), requirements, policy, tuple(bundle_args), data.resolve() if data else None,
+                   sandboxed, tuple(readonly))
 
 
 def consent_given(plan: RunPlan) -> bool:
@@ -264,6 +282,17 @@ def consent_given(plan: RunPlan) -> bool:
 
 def record_consent(plan: RunPlan) -> None:
     (plan.workdir.state_dir / CONSENT).write_text(json.dumps({"fingerprint": plan.fingerprint()}) + "\n")
+
+
+def expected_block_ms(chain: Any) -> int:
+    """Expected block time in ms: twice ``Timestamp.MinimumPeriod`` (Aura's slot duration).
+
+    A runtime without the constant is assumed to make 6 s blocks.
+    """
+    try:
+        return max(1, 2 * int(chain.constant("Timestamp", "MinimumPeriod")))
+    except Exception:  # noqa: BLE001 - a runtime without the constant: assume 6 s blocks
+        return 6000
 
 
 def wall_seconds_before_deadline(deadline: int, current_block: int, block_ms: int) -> float:
@@ -336,7 +365,7 @@ def run_task(
             bundle_dir=workdir.bundle_dir,
             venv=venv,
             runtime_dirs=runtime_dirs(),
-            readonly_dirs=(workdir.state_dir, workdir.path / LAUNCHER),
+            readonly_dirs=(workdir.state_dir, workdir.path / LAUNCHER, *plan.inputs),
             ro_mounts={plan.data: plan.data_inside} if plan.data is not None and plan.data_inside else {},
         )
         outcome = run_sandboxed(command, layout, plan.policy, environ=environ, stdout=stdout, stderr=stderr)

@@ -17,9 +17,6 @@ recent earlier submission that has sent a verified result.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +38,9 @@ from decentralml.fl.split.runner import (
 from decentralml.lineage import LineageReport, SignedLineage, sign_step, verify, verify_result_lineage
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore
-from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, send_result
+from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, read_metrics, send_result
+from decentralml.usecases.run_task import BUNDLE_SUBDIR, expected_block_ms, open_workdir, wall_seconds_before_deadline
+from decentralml.usecases.task_runner import SandboxedRunner, TaskRunner
 
 INLINE_METRICS = ("protocol", "samples", "epochs", "train_loss", "train_accuracy", "framework")
 STEP_PARTICIPANT = "split-participant"
@@ -174,49 +173,43 @@ def _verify_submission(
     return VerifiedResult(submission=submission, report=report, directory=directory)
 
 
-def _bundle_paths(assigned: AssignedTask) -> tuple[Path, Path]:
-    directory = assigned.bundle_dir
-    script = directory / "start_task.sh"
-    base = directory / "base_model"
-    if not script.is_file():
+def _base_model(assigned: AssignedTask) -> Path:
+    """The base model inside the assigned bundle (UsageError when the bundle is not a split bundle)."""
+    workdir = open_workdir(assigned.directory)
+    if not workdir.bundle_script.is_file():
         raise UsageError(f"Task {assigned.task_id}'s bundle has no start_task.sh: it is not a split-learning bundle.")
-    if not base.is_file():
+    if workdir.base_model_name is None or not (workdir.bundle_dir / workdir.base_model_name).is_file():
         raise UsageError(f"Task {assigned.task_id} has no base model: a split task needs its initial checkpoint.")
-    return script, base
+    return workdir.bundle_dir / workdir.base_model_name
 
 
-SECRET_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+def run_bundle(
+    chain: ChainClient,
+    assigned: AssignedTask,
+    data: Path,
+    start: Path,
+    runner: TaskRunner,
+) -> tuple[Path, dict[str, Any]]:
+    """Run the split bundle's ``start_task.sh --base-model START --output result --data DATA`` through ``runner``.
 
-
-def bundle_environment(python: str | None = None) -> dict[str, str]:
-    """The environment the creator's bundle runs in: ours without signer or storage secrets.
-
-    This keeps keys out of the bundle's reach through the environment only;
-    the bundle is the creator's code running with your privileges, so run
-    tasks from creators you do not trust in a sandbox (container, VM).
+    ``runner`` is the seam every bundle run goes through (:mod:`decentralml.usecases.task_runner`):
+    by default the bubblewrap sandbox, with the bundle and base model hashed again against the
+    chain first, ``data`` read-only, and a time limit ending two blocks before the assignment
+    deadline. ``start`` (the base model, or a verified previous turn inside the work directory)
+    is read-only for the bundle. Returns the result directory and its ``metrics.json``, read
+    within the metrics limits (the bundle is a stranger's code). Raises TaskLimitError,
+    TrainingError, IntegrityError, SandboxError from the run.
     """
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not (name.startswith("DECENTRALML_") or name in SECRET_ENV)
-    }
-    env["DECENTRALML_PYTHON"] = python or sys.executable
-    return env
-
-
-def run_bundle(script: Path, data: Path, start: Path, output: Path, *, python: str | None = None) -> dict[str, Any]:
-    """Run the bundle's ``start_task.sh`` (without our secrets in its environment) and return its metrics."""
-    env = bundle_environment(python)
-    command = ["bash", str(script), "--data", str(data), "--base-model", str(start), "--output", str(output)]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
-        detail = lines[-1] if lines else f"exit code {completed.returncode}"
-        raise TrainingError(f"The task's start_task.sh failed: {detail}")
+    workdir = assigned.directory.resolve()
+    start = start.resolve()
+    left = wall_seconds_before_deadline(assigned.deadline, chain.block_number(), expected_block_ms(chain))
+    inputs = () if start.is_relative_to(workdir / BUNDLE_SUBDIR) else (start.parent,)
+    output = runner.run(workdir, ["--base-model", start.relative_to(workdir).as_posix()], data,
+                        time.monotonic() + left, inputs=inputs)
     try:
-        return json.loads((output / METRICS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise TrainingError(f"The task's start_task.sh wrote no readable {METRICS_FILE} ({exc}).") from exc
+        return output, read_metrics(output / METRICS_FILE)
+    except UsageError as exc:
+        raise TrainingError(f"The task's start_task.sh wrote no usable {METRICS_FILE}: {exc.message}") from None
 
 
 def contribute(
@@ -231,13 +224,16 @@ def contribute(
     assigned: AssignedTask | None = None,
     wait_seconds: float = 0.0,
     poll_seconds: float = 1.0,
-    python: str | None = None,
+    runner: TaskRunner | None = None,
 ) -> SplitContribution:
     """Take a slot (unless ``assigned``), train the split network on ``data``, sign the lineage, send the result.
 
     In round robin the start checkpoint is the previous turn's verified
     result (waiting up to ``wait_seconds`` for it); otherwise the task's
-    base model. The signing key never reaches the bundle.
+    base model. The bundle runs through ``runner`` (default: a
+    :class:`~decentralml.usecases.task_runner.SandboxedRunner` with the default
+    :class:`~decentralml.sandbox.SandboxPolicy`), exactly as ``run-task`` and
+    ``contributor run`` run any bundle; the signing key never reaches it.
     """
     data = Path(data)
     if not data.is_file():
@@ -247,7 +243,7 @@ def contribute(
         raise UsageError(f"Task {task_id} is a {task.task_type.value} task, not a split-learning (model contributor) task.")
     if assigned is None:
         assigned = assign_task(chain, keypair, task_id, open_store, Path(work_dir))
-    script, base = _bundle_paths(assigned)
+    base = _base_model(assigned)
     config = load_config(assigned.bundle_dir)
     parents: tuple[str, ...] = ()
     start, previous_id = base, None
@@ -266,9 +262,8 @@ def contribute(
                 raise
             start = verified.directory / WEIGHTS_FILE
             parents, previous_id = (verified.report.digest_hex,), previous.submission_id
-    output = assigned.directory / "result"
     started = _now_ms()
-    metrics = run_bundle(script, data, start, output, python=python)
+    output, metrics = run_bundle(chain, assigned, data, start, runner or SandboxedRunner())
     finished = _now_ms()
     signed = sign_step(
         keypair, task_id=task_id, submission_id=assigned.submission_id,

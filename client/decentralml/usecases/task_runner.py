@@ -1,9 +1,11 @@
 """How a contributor node runs a task's bundle: one seam, :class:`TaskRunner`.
 
-The node hands a runner the task's work directory (as ``assign-task`` lays it
+The node (and ``decentralml split contribute``) hands a runner the task's work directory (as ``assign-task`` lays it
 out: :mod:`decentralml.usecases.run_task`), the bundle's arguments, the
 contributor's data file (or None when the arguments name a shard) and a
-deadline; the runner returns the result directory or raises.
+deadline, and optionally inputs the client placed in the work directory (read-only
+for the task); the runner returns the result directory or raises. Every way
+this client runs a bundle goes through this seam.
 
 :class:`SandboxedRunner` is what ``decentralml contributor run`` uses: the same
 path as ``decentralml run-task`` (digests checked again, requirements installed
@@ -34,16 +36,28 @@ LOG_FILE = "task.log"
 class TaskRunner(Protocol):
     """Runs one task's bundle to its result directory."""
 
-    #: Shown to the contributor when the node starts and with each run.
-    name: str
+    @property
+    def name(self) -> str:
+        """Shown to the contributor when the node starts and with each run."""
+        ...
 
-    def run(self, workdir: Path, args: Sequence[str], data: Path | None, deadline: float) -> Path:
+    def run(
+        self, workdir: Path, args: Sequence[str], data: Path | None, deadline: float, *, inputs: Sequence[Path] = ()
+    ) -> Path:
         """Run the bundle in ``workdir`` with ``args`` (plus ``--data`` when given); return the result directory.
 
         ``deadline`` is a ``time.monotonic()`` instant: the run is stopped there and an error raised
-        (TaskLimitError from the sandbox, TrainingError when the bundle fails).
+        (TaskLimitError from the sandbox, TrainingError when the bundle fails). ``inputs`` are paths
+        inside ``workdir`` the task reads but may not change.
         """
         ...
+
+
+def default_cache_dir() -> Path:
+    """Where task venvs are cached: the user's cache directory (``platformdirs``), ``decentralml``."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("decentralml"))
 
 
 class SandboxedRunner:
@@ -59,9 +73,11 @@ class SandboxedRunner:
 
     sandboxed = True
 
-    def __init__(self, policy: SandboxPolicy, cache_dir: Path, *, pip_args: Sequence[str] = ()) -> None:
-        self.policy = policy
-        self.cache_dir = Path(cache_dir)
+    def __init__(
+        self, policy: SandboxPolicy | None = None, cache_dir: Path | None = None, *, pip_args: Sequence[str] = ()
+    ) -> None:
+        self.policy = policy or SandboxPolicy()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.pip_args = tuple(pip_args)
 
     @property
@@ -71,7 +87,9 @@ class SandboxedRunner:
                 f"memory {format_bytes(p.memory_bytes)} per process, {p.max_processes} processes, "
                 f"output {format_bytes(p.output_bytes)})")
 
-    def run(self, workdir: Path, args: Sequence[str], data: Path | None, deadline: float) -> Path:
+    def run(
+        self, workdir: Path, args: Sequence[str], data: Path | None, deadline: float, *, inputs: Sequence[Path] = ()
+    ) -> Path:
         task = open_workdir(workdir)
         left = deadline - time.monotonic()
         if left <= 0:
@@ -83,7 +101,8 @@ class SandboxedRunner:
         for arg in args:
             if arg == "--output" or arg.startswith("--output="):
                 raise UsageError("The node chooses the task's --output; leave it out of the bundle arguments.")
-        plan = plan_run(task, policy, [*args, "--output", RESULT_DIR], data=data, sandboxed=self.sandboxed)
+        plan = plan_run(task, policy, [*args, "--output", RESULT_DIR], data=data, sandboxed=self.sandboxed,
+                        inputs=inputs)
         with open(task.path / LOG_FILE, "a", encoding="utf-8", errors="replace") as log:
             run_task(plan, self.cache_dir, pip_args=self.pip_args, stdout=log, stderr=log)
         if not output.is_dir():

@@ -1,0 +1,91 @@
+"""The sandbox options of the commands that run a task's bundle, and the runner and consent they make.
+
+``run-task`` runs one bundle it has shown; ``contributor run`` and ``split contribute`` run
+bundles they take later, so they build a :class:`~decentralml.usecases.task_runner.SandboxedRunner`
+from these options and ask for consent to its policy before any slot is taken.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+from decentralml.cli.context import RunContext
+from decentralml.cli.output import UntrustedTable
+from decentralml.errors import UsageError
+
+if TYPE_CHECKING:
+    from decentralml.usecases.task_runner import SandboxedRunner
+
+MaxTimeOption = Annotated[Optional[float], typer.Option(
+    "--max-time", min=1, help="Seconds the task may run (default 3600, always before the assignment deadline).")]
+MemoryOption = Annotated[str, typer.Option("--memory", help="Memory per task process (RLIMIT_DATA), e.g. 4GiB.")]
+MaxProcessesOption = Annotated[int, typer.Option("--max-processes", min=1, help="Processes and threads at once.")]
+MaxOutputOption = Annotated[str, typer.Option(
+    "--max-output", help="Bytes the task may write (files, /tmp, stdout+stderr).")]
+PipArgOption = Annotated[Optional[list[str]], typer.Option(
+    "--pip-arg", help="Extra argument for `pip install` of the task's requirements (repeatable), e.g. --index-url=URL.")]
+ConsentOption = Annotated[bool, typer.Option(
+    "--yes", "-y", help="Agree up front to run the task code under the sandbox limits shown (required without a terminal).")]
+NoSandboxOption = Annotated[bool, typer.Option(
+    "--no-sandbox", help="Run the task code WITHOUT the sandbox (only inside a container or VM of your own).")]
+
+
+def task_runner(run: RunContext, *, no_sandbox: bool, max_time: float | None, memory: str, max_processes: int,
+                max_output: str, pip_args: Sequence[str]) -> SandboxedRunner:
+    """The runner of a command that runs bundles it has not shown yet (``contributor run``, ``split contribute``).
+
+    Sandboxed (bubblewrap looked for now, so a missing one is reported before any slot is taken),
+    or unsandboxed after the ``--no-sandbox`` warning.
+    """
+    from decentralml.cli.run_task import cache_dir, parse_size
+    from decentralml.sandbox import SandboxPolicy, find_bwrap
+    from decentralml.usecases.run_task import reachable_without_sandbox
+    from decentralml.usecases.task_runner import SandboxedRunner, UnsandboxedRunner
+
+    policy = SandboxPolicy(wall_seconds=max_time or 3600.0, memory_bytes=parse_size(memory, "--memory"),
+                           max_processes=max_processes, output_bytes=parse_size(max_output, "--max-output"))
+    if no_sandbox:
+        run.output.warning(reachable_without_sandbox([run.settings.data_dir, run.settings.config_path.parent]))
+        return UnsandboxedRunner(policy, cache_dir(), pip_args=pip_args)
+    find_bwrap()
+    return SandboxedRunner(policy, cache_dir(), pip_args=pip_args)
+
+
+def ask_policy_consent(run: RunContext, runner: SandboxedRunner, data: Path | None, yes: bool, *,
+                       command: str, question: str) -> None:
+    """Consent given before any bundle is seen: the code of the tasks ``command`` takes runs under ``runner``'s policy.
+
+    Shows the policy and asks; ``--yes`` gives consent up front; without a terminal and without
+    ``--yes`` it is a UsageError (exit 2).
+    """
+    from decentralml.usecases.run_task import format_bytes
+
+    if yes:
+        return
+    policy = runner.policy
+    table = UntrustedTable(title=f"{command}: what every task it takes will run with")
+    table.add_column("", style="bold")
+    table.add_column("", overflow="fold")
+    table.add_row("code", "the task's bundle/start_task.sh, its digest checked against the chain before each run")
+    table.add_row("requirements", "installed from wheels only (no package build code runs), outside the sandbox")
+    if runner.sandboxed:
+        table.add_row("sandbox", "bubblewrap: no network; no home, keystore, config, SSH keys or environment secrets;"
+                      " only the task's work directory writable")
+        table.add_row("limits", f"time {policy.wall_seconds:.0f} s (and before the assignment deadline), memory"
+                      f" {format_bytes(policy.memory_bytes)} per process, {policy.max_processes} processes,"
+                      f" output {format_bytes(policy.output_bytes)}")
+    else:
+        table.add_row("sandbox", "NONE (--no-sandbox): time limit only")
+    if data is not None:
+        table.add_row("your data (read-only)", str(data.resolve()))
+    run.output.err.print(table)
+    if not sys.stdin.isatty():
+        raise UsageError(f"{command} runs a stranger's code and there is no terminal to ask.",
+                         hint="Review the limits above, then rerun with --yes.")
+    if not typer.confirm(question, default=False, err=True):
+        raise UsageError("Not started: you declined.", hint="Nothing was taken or run.")
