@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from decentralml.chain.client import PALLET, ChainClient, TaskFilter
-from decentralml.chain.follow import HeadFollower, NewHead, NodeStatus
+from decentralml.chain.client import ChainClient, TaskFilter
+from decentralml.chain.follow import NewHead, NodeStatus
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskType
-from decentralml.errors import DecentralMLError, DispatchError, NodeUnreachableError, StorageError, UsageError
+from decentralml.errors import DecentralMLError, DispatchError, StorageError, UsageError
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, remove_path
 from decentralml.usecases.contributor import (
@@ -37,17 +37,14 @@ from decentralml.usecases.contributor import (
     lay_out_workdir,
     send_result,
 )
-from decentralml.usecases.journal import Journal
+from decentralml.usecases.role import EventSink, Role
 from decentralml.usecases.run_task import DEADLINE_MARGIN_BLOCKS, find_workdir
 from decentralml.usecases.task_runner import TaskRunner
 
-JOURNAL_FILE = "journal.jsonl"
 FRAMEWORK_PACKAGES = {"tensorflow": ("tensorflow", "tensorflow-cpu", "keras"), "torch": ("torch",)}
 MAX_SEND_ATTEMPTS = 5
 #: Seconds per block assumed until two heads have been seen (the runtime's expected block time).
 DEFAULT_BLOCK_SECONDS = 6.0
-
-EventSink = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -170,7 +167,7 @@ class RunDone:
     seconds: float = 0.0
 
 
-class ContributorNode:
+class ContributorNode(Role):
     """The node; :meth:`run` returns after :meth:`request_stop` once the running tasks are sent."""
 
     def __init__(self, *, url: str, connect: Callable[[], ChainClient], keypair: Keypair, store: ArtifactStore,
@@ -179,9 +176,7 @@ class ContributorNode:
                  on_event: EventSink | None = None) -> None:
         if max_concurrent < 1:
             raise UsageError("--max-concurrent must be at least 1.")
-        self.url = url
-        self.connect = connect
-        self.keypair = keypair
+        super().__init__(url=url, connect=connect, keypair=keypair, work_dir=work_dir, on_event=on_event)
         self.store = store
         self.open_store = open_store
         self.work_dir = Path(work_dir)
@@ -190,63 +185,16 @@ class ContributorNode:
         self.data = data
         self.policy = policy
         self.max_concurrent = max_concurrent
-        self.on_event = on_event or (lambda event: None)
-        self.journal = Journal(self.work_dir / JOURNAL_FILE)
         self.state = replay(self.journal.records)
-        self.queue: queue.Queue[object] = queue.Queue()
-        self.stop = threading.Event()
-        self.chain: ChainClient | None = None
-        self.head = 0
         self.last_block: int | None = None  # the last block whose events were read
         self._head_times: list[tuple[int, float]] = []
         self._look_for_tasks = True
-
-    # -- output and control -------------------------------------------------------
-
-    def request_stop(self) -> None:
-        """Take no new task; return once the running ones are sent (safe from a signal handler)."""
-        self.stop.set()
-        self.queue.put(None)
-
-    def _record(self, kind: str, **fields: Any) -> dict[str, Any]:
-        record = self.journal.append({"type": kind, "time": round(time.time(), 3), **fields})
-        self.on_event(record)
-        return record
-
-    def _notice(self, kind: str, **fields: Any) -> None:
-        self.on_event({"type": kind, "time": round(time.time(), 3), **fields})
-
-    def _chain(self) -> ChainClient:
-        if self.chain is None:
-            self.chain = self.connect()
-        return self.chain
-
-    def _drop_chain(self) -> None:
-        if self.chain is not None:
-            self.chain.close()
-            self.chain = None
-
-    def _settle_own_transactions(self) -> None:
-        while self._chain().pending_transactions(self.keypair.ss58_address) > 0:
-            self._wait(5.0)
 
     # -- main loop ------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
         self._notice("runner", name=self.runner.name, worker=self.keypair.ss58_address)
-        follower = HeadFollower(self.url, self.queue).start()
-        try:
-            while True:
-                try:
-                    if self._step():
-                        break
-                except NodeUnreachableError as exc:
-                    self._drop_chain()
-                    self._notice("node", connected=False, message=exc.message)
-                    self._wait(5.0)
-        finally:
-            follower.stop()
-            self._drop_chain()
+        self._follow(lambda: True if self._step() else None)
         summary = {"earned": str(self.state.earned), "finished": dict(self.state.finished)}
         self._notice("stopped", **summary)
         return summary
@@ -318,17 +266,13 @@ class ContributorNode:
     # -- reading the chain ------------------------------------------------------------
 
     def _read_blocks(self) -> None:
-        chain = self._chain()
         if self.last_block is None:  # events before the node started are covered by the first look for tasks
             self.last_block = self.head
             return
         mine = set(self.state.work)
-        for number in range(self.last_block + 1, self.head + 1):
-            _, events = chain.block_events(number)
+        for number, events in self._pallet_events(self.last_block):
             self.last_block = number
-            for module, name, attributes in events:
-                if module != PALLET:
-                    continue
+            for _, name, attributes in events:
                 sid = int(attributes.get("submission_id", -1))
                 if name in ("TaskCreated", "TaskResultRejected", "AssignmentExpired") and sid not in mine:
                     self._look_for_tasks = True  # a new task or a freed slot

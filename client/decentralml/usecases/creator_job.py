@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,14 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from decentralml.amounts import TokenInfo, parse_amount
-from decentralml.chain.client import PALLET, ChainClient, TaskFilter
-from decentralml.chain.follow import HeadFollower, NewHead, NodeStatus
+from decentralml.chain.client import ChainClient, TaskFilter
+from decentralml.chain.follow import NewHead, NodeStatus
 from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy
 from decentralml.errors import (
     ChainError,
     ConfigError,
     DecentralMLError,
-    NodeUnreachableError,
     StorageError,
     TrainingError,
     UsageError,
@@ -54,14 +52,11 @@ from decentralml.usecases.federation import (
     keep_verified,
     kept_results,
 )
-from decentralml.usecases.journal import Journal
+from decentralml.usecases.role import EventSink, PalletEvent, Role
 
-JOURNAL_FILE = "journal.jsonl"
 VALIDATIONS = {"custom": ValidationStrategy.CUSTOM_ACCEPT, "manual": ValidationStrategy.MANUAL_ACCEPT}
 MAX_FETCH_ATTEMPTS = 5
 AWAITING_DECISION = (SubmissionStatus.PENDING_VALIDATION, SubmissionStatus.VALIDATED)
-
-EventSink = Callable[[dict[str, Any]], None]
 
 
 # ---------------------------------------------------------------- the job file
@@ -273,62 +268,23 @@ class JobOutcome:
     stopped: bool = False
 
 
-class CreatorJob:
+class CreatorJob(Role):
     """One federated job; :meth:`run` returns when it is finished or asked to stop."""
 
     def __init__(self, spec: JobSpec, *, url: str, connect: Callable[[], ChainClient], keypair: Keypair, store: ArtifactStore,
                  open_store: StoreOpener, on_event: EventSink | None = None,
                  stop: threading.Event | None = None, bundle: CreatorBundle | None = None) -> None:
+        super().__init__(url=url, connect=connect, keypair=keypair, work_dir=spec.work_dir, on_event=on_event, stop=stop)
         self.spec = spec
-        self.url = url
-        self.connect = connect
-        self.keypair = keypair
         self.store = store
         self.open_store = open_store
-        self.on_event = on_event or (lambda event: None)
-        self.stop = stop or threading.Event()
         self.bundle = bundle
-        self.journal = Journal(spec.work_dir / JOURNAL_FILE)
         self.state = replay(self.journal.records, spec.work_dir)
-        self.queue: queue.Queue[object] = queue.Queue()
-        self.chain: ChainClient | None = None
-        self.head = 0
         self._base: RoundBase | None = None
 
-    def request_stop(self) -> None:
-        """Finish the current step, then return from :meth:`run` (safe from a signal handler)."""
-        self.stop.set()
-        self.queue.put(None)
-
-    # -- output ---------------------------------------------------------------
-
-    def _record(self, kind: str, **fields: Any) -> dict[str, Any]:
-        record = self.journal.append({"type": kind, "time": round(time.time(), 3), **fields})
-        self.on_event(record)
-        return record
-
-    def _notice(self, kind: str, **fields: Any) -> None:
-        """An event that changes nothing to remember (status, retries)."""
-        self.on_event({"type": kind, "time": round(time.time(), 3), **fields})
-
-    # -- chain access -----------------------------------------------------------
-
-    def _chain(self) -> ChainClient:
-        if self.chain is None:
-            self.chain = self.connect()
-        return self.chain
-
     def _drop_chain(self) -> None:
-        if self.chain is not None:
-            self.chain.close()
-            self.chain = None
+        super()._drop_chain()
         self._base = None
-
-    def _settle_own_transactions(self) -> None:
-        """Wait until none of the creator's transactions is still in the pool, so the chain state is final."""
-        chain = self._chain()
-        while chain.pending_transactions(self.keypair.ss58_address) > 0:
-            self._wait_event(5.0)
 
     # -- main loop --------------------------------------------------------------
 
@@ -340,23 +296,11 @@ class CreatorJob:
                          creator=self.keypair.ss58_address)
         if self.bundle is None:
             self.bundle = load_creator_bundle(self.spec.creator_bundle)
-        follower = HeadFollower(self.url, self.queue).start()
         try:
-            while True:
-                try:
-                    outcome = self._step()
-                    if outcome is not None:
-                        return outcome
-                except NodeUnreachableError as exc:
-                    self._drop_chain()
-                    self._notice("node", connected=False, message=exc.message)
-                    self._wait_event(5.0)
+            return self._follow(self._step)
         except Stopped:
             self._notice("stopped", message="stopped after finishing the current step; run again to continue")
             return self._outcome("stopped", stopped=True)
-        finally:
-            follower.stop()
-            self._drop_chain()
 
     def _step(self) -> JobOutcome | None:
         """Advance the job by one step; a finished job returns its outcome."""
@@ -422,7 +366,7 @@ class CreatorJob:
 
     # -- waiting on the chain -----------------------------------------------------
 
-    def _wait_event(self, timeout: float) -> None:
+    def _wait(self, timeout: float) -> None:
         """Wait for the next head (or node status) from the subscription; handle status items."""
         try:
             item = self.queue.get(timeout=timeout)
@@ -440,16 +384,14 @@ class CreatorJob:
                 self._notice("node", connected=False, message=item.message, retry_in=item.retry_in)
                 self._drop_chain()
 
-    def _new_blocks(self) -> list[tuple[int, list[tuple[str, str, Any]]]]:
+    def _new_blocks(self) -> list[tuple[int, list[PalletEvent]]]:
         """Events of every block after the last one handled, up to the head."""
-        chain = self._chain()
         if self.state.last_block is None:  # what happened before is read from the chain's state
-            self.state.last_block = chain.block_number()
+            self.state.last_block = self._chain().block_number()
             return []
         blocks = []
-        for number in range(self.state.last_block + 1, self.head + 1):
-            _, events = chain.block_events(number)
-            blocks.append((number, [(m, n, a) for m, n, a in events if m == PALLET]))
+        for number, events in self._pallet_events(self.state.last_block):
+            blocks.append((number, events))
             self.state.last_block = number
         return blocks
 
@@ -534,7 +476,7 @@ class CreatorJob:
         if self._maybe_close(current, task, chain.task_submissions(current.task_id)):
             return
         self._status(current, task)
-        self._wait_event(30.0)
+        self._wait(30.0)
 
     def _status(self, current: RoundState, task: Any) -> None:
         accepted = sum(1 for j in current.judged.values() if j.get("decision") == "accepted")
@@ -696,7 +638,7 @@ class CreatorJob:
                               self.open_store, self.spec.work_dir / "downloads", output)
         except (StorageError, TrainingError) as exc:
             self._notice("storage_retry", round=current.number, message=f"federation: {exc.message}")
-            self._wait_event(5.0)
+            self._wait(5.0)
             return
         current.federated = self._record(
             "federated", round=current.number, task_id=current.task_id, strategy=result.strategy,

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from decentralml.errors import ConfigError, UsageError
-from decentralml.usecases.creator_job import JOURNAL_FILE
 from decentralml.usecases.journal import Journal
+from decentralml.usecases.role import JOURNAL_FILE
 
 REPORT_FILE = "report.html"
 CURVE_FILE = "accuracy.png"
