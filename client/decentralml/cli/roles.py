@@ -111,7 +111,7 @@ def describe(event: dict[str, Any], token: TokenInfo) -> str | None:
         return f"  sent the result of submission {e['submission_id']}"
     if kind == "paid":
         return f"  submission {e['submission_id']} accepted: paid {_amount(event['amount'], token)}"
-    if kind in ("rejected", "expired", "failed", "assign_failed"):
+    if kind in ("rejected", "expired", "failed", "assign_failed", "adopt_failed"):
         reason = e.get("reason")
         return f"  {kind.replace('_', ' ')}: task {e['task_id']}" + (f" ({reason})" if reason else "")
     return None

@@ -26,7 +26,7 @@ from typing import Any
 from decentralml.chain.client import ChainClient, TaskFilter
 from decentralml.chain.follow import NewHead, NodeStatus
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskType
-from decentralml.errors import DecentralMLError, DispatchError, StorageError, UsageError
+from decentralml.errors import DecentralMLError, DispatchError, IntegrityError, StorageError, UsageError
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, remove_path
 from decentralml.usecases.contributor import (
@@ -43,6 +43,9 @@ from decentralml.usecases.task_runner import TaskRunner
 
 FRAMEWORK_PACKAGES = {"tensorflow": ("tensorflow", "tensorflow-cpu", "keras"), "torch": ("torch",)}
 MAX_SEND_ATTEMPTS = 5
+#: Back-off between attempts to fetch an adopted slot's assets again: 1 s doubling to 30 s (as for a lost node).
+ADOPT_RETRY_FIRST_S = 1.0
+ADOPT_RETRY_MAX_S = 30.0
 #: Seconds per block assumed until two heads have been seen (the runtime's expected block time).
 DEFAULT_BLOCK_SECONDS = 6.0
 
@@ -136,6 +139,9 @@ def replay(records: list[dict[str, Any]]) -> NodeState:
         elif kind == "assign_failed":
             state.pending_assign = None
             state.tasks_taken.discard(int(record["task_id"]))
+        elif kind == "adopt_failed":  # the slot was taken but could not be set up again: it expires, unused
+            state.pending_assign = None
+            state.finished[int(record["submission_id"])] = "failed"
         elif kind == "refused":
             state.refused[int(record["task_id"])] = record["reason"]
         elif kind == "ran":
@@ -187,6 +193,8 @@ class ContributorNode(Role):
         self.max_concurrent = max_concurrent
         self.state = replay(self.journal.records)
         self.last_block: int | None = None  # the last block whose events were read
+        self._adopt_failures = 0
+        self._adopt_retry_at = 0.0  # time.monotonic() before which an adopt is not tried again
         self._head_times: list[tuple[int, float]] = []
         self._look_for_tasks = True
 
@@ -212,7 +220,7 @@ class ContributorNode(Role):
         if self.stop.is_set():
             if self._running() == 0 and not any(w.result and not w.sent for w in self.state.work.values()):
                 return True
-        elif self._look_for_tasks and self._running() < self.max_concurrent:
+        elif self._look_for_tasks and self.state.pending_assign is None and self._running() < self.max_concurrent:
             self._look_for_tasks = False
             self._take_tasks()
         self._status()
@@ -291,7 +299,7 @@ class ContributorNode(Role):
                      if s.task_id == task_id and s.submission_id not in self.state.finished
                      and s.submission_id not in self.state.work]
             if found:
-                self._adopt(found[-1])
+                self._adopt_or_retry(found[-1])
             else:
                 self._assign_failed(task_id, "the slot was not taken")
         for sid, work in list(self.state.work.items()):
@@ -369,6 +377,44 @@ class ContributorNode(Role):
         self.state.pending_assign = None
         self.state.tasks_taken.discard(task_id)
         self._record("assign_failed", task_id=task_id, reason=reason)
+
+    def _adopt_or_retry(self, submission: Submission) -> None:
+        """Adopt a slot taken before a kill; a storage error is retried with back-off, not fatal.
+
+        StorageError (the store unreachable, the artifact missing for now): reported as
+        ``storage_retry`` with ``retry_in`` and tried again after 1 s, doubling to 30 s, while the
+        slot's deadline has not passed; after it, ``adopt_failed``. IntegrityError (assets that do
+        not match their digests or break the bundle budget): ``adopt_failed`` at once. Either way
+        the slot is left to expire and the node goes on.
+        """
+        now = time.monotonic()
+        if now < self._adopt_retry_at:
+            return
+        try:
+            self._adopt(submission)
+        except StorageError as exc:
+            if submission.deadline and self.head >= submission.deadline:
+                self._adopt_failed(submission, f"storage: {exc.message} (the slot's deadline passed)")
+                return
+            self._adopt_failures += 1
+            retry_in = min(ADOPT_RETRY_MAX_S, ADOPT_RETRY_FIRST_S * 2 ** (self._adopt_failures - 1))
+            self._adopt_retry_at = now + retry_in
+            self._notice("storage_retry", submission_id=submission.submission_id, task_id=submission.task_id,
+                         attempt=self._adopt_failures, message=exc.message, retry_in=retry_in)
+            return
+        except IntegrityError as exc:
+            self._adopt_failed(submission, exc.message)
+            return
+        self._adopt_failures = 0
+        self._adopt_retry_at = 0.0
+
+    def _adopt_failed(self, submission: Submission, reason: str) -> None:
+        self.state.pending_assign = None
+        self.state.finished[submission.submission_id] = "failed"
+        self._adopt_failures = 0
+        self._adopt_retry_at = 0.0
+        self._record("adopt_failed", task_id=submission.task_id, submission_id=submission.submission_id, reason=reason)
+        self._look_for_tasks = True
 
     def _adopt(self, submission: Submission) -> None:
         """A slot taken before a kill: fetch its assets again into a work directory laid out as ``assign-task`` does.
