@@ -16,7 +16,6 @@ recent earlier submission that has sent a verified result.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -419,11 +418,11 @@ def final_round_robin_model(
 
 
 def _read_metrics(directory: Path) -> dict[str, Any]:
+    """A turn's metrics.json within the metrics limits ({} when it is missing or refused: it only informs)."""
     try:
-        value = json.loads((directory / METRICS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_metrics(directory / METRICS_FILE)
+    except UsageError:
         return {}
-    return value if isinstance(value, dict) else {}
 
 
 def accept_verified(chain: ChainClient, keypair: Keypair, submission_ids: Sequence[int]) -> list[int]:
