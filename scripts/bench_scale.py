@@ -56,10 +56,11 @@ def dir_mib(path: Path) -> float:
 
 
 def start_node(base: Path, extra: list[str] = ()) -> tuple[subprocess.Popen[str], str, float]:
-    """Start ``python -m decentralml.devnode`` on a free port; return it, its URL and the seconds to serving."""
+    """Start ``python -m decentralml.devnode`` on a free port (``dev_*`` methods allowed: a persistent base path
+    makes them unsafe by default); return it, its URL and the seconds to serving."""
     t0 = time.perf_counter()
     process = subprocess.Popen(
-        [sys.executable, "-m", "decentralml.devnode", "--base-path", str(base), "--rpc-port", "0", *extra],
+        [sys.executable, "-m", "decentralml.devnode", "--base-path", str(base), "--rpc-port", "0", "--rpc-methods", "unsafe", *extra],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
     )
     assert process.stderr is not None

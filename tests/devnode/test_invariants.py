@@ -24,7 +24,7 @@ from decentralml.devnode.runtime.decentralml import (
     escrow_account,
 )
 from decentralml.devnode.runtime.keys import BALANCES_TOTAL_ISSUANCE, SYSTEM_ACCOUNT
-from decentralml.devnode.runtime.scale import compact
+from decentralml.primitives.scale import compact
 from decentralml.devnode.runtime.testkit import (
     Chain,
     EventDecoder,

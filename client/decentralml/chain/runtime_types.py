@@ -11,10 +11,10 @@ runtime upgrade (a new spec version or new metadata) misses the cache and the
 new metadata is decoded and cached. The digest is blake2-256 of the raw
 metadata the node serves; the cache is checked against it on every connection.
 
-Values decode with scalecodec and its type registry built from the cached
-portable registry (the same decoder classes substrate-interface uses, so
-values have the same shape); keys are hashed with substrate-interface's own
-hasher functions.
+Values decode with decoders compiled once per type from the cached portable
+registry (:mod:`decentralml.chain.registry_codec`), in the shape scalecodec
+and substrate-interface give them; keys are encoded with scalecodec and hashed
+with substrate-interface's own hasher functions.
 """
 
 from __future__ import annotations
@@ -76,6 +76,24 @@ class RuntimeTypes:
         config.update_type_registry(load_type_registry_preset(name="core"))
         config.update_from_scale_info_types([_Registered(t) for t in self.registry])
         self._config = config
+        from decentralml.chain.registry_codec import RegistryDecoders
+
+        self._decoders = RegistryDecoders(self.registry, self._class_name, self._scalecodec_decode, SS58_FORMAT)
+
+    def _class_name(self, type_id: int) -> str:
+        """The scalecodec class ``type_id`` decodes with (the registry's own classes skipped)."""
+        found = self._config.get_decoder_class(f"scale_info::{type_id}")
+        if found is None:
+            raise ChainError(f"Type {type_id} is not in the runtime's type registry.")
+        return next(c.__name__ for c in found.__mro__ if not c.__name__.startswith("scale_info::"))
+
+    def _scalecodec_decode(self, type_id: int, reader: Any) -> Any:
+        from scalecodec.base import ScaleBytes
+
+        item = self._config.create_scale_object(f"scale_info::{type_id}", data=ScaleBytes(reader.data[reader.pos :]))
+        value = item.decode(check_remaining=False)
+        reader.pos += item.data.offset
+        return value
 
     # -- building ----------------------------------------------------------------
 
@@ -165,11 +183,9 @@ class RuntimeTypes:
         return "0x" + key.hex()
 
     def decode(self, type_id: int, raw_hex: str) -> Any:
-        """The value of SCALE ``raw_hex`` as substrate-interface gives it (dicts, strings, ints)."""
-        from scalecodec.base import ScaleBytes
-
-        item = self._config.create_scale_object(f"scale_info::{type_id}", data=ScaleBytes(raw_hex))
-        return item.decode()
+        """The value of SCALE ``raw_hex`` as substrate-interface gives it (dicts, strings, ints);
+        :class:`~decentralml.primitives.scale.CodecError` (a ValueError) for bytes that are not one such value."""
+        return self._decoders.decode(type_id, bytes.fromhex(raw_hex.removeprefix("0x")))
 
     def value(self, module: str, item: str, raw_hex: str | None) -> Any:
         """A storage value (its default when absent and the item has one, else None)."""

@@ -88,7 +88,7 @@ from .decentralml import Limits
 from .executive import BlockBuilder, encode_header
 from .metadata import parse_metadata_v14
 from .runtime_index import RuntimeIndex
-from .scale import Reader
+from decentralml.primitives.scale import Reader
 from .state import DictState, StateView
 from .trie import EMPTY_ROOT, Trie
 from .types import Weight
@@ -370,7 +370,7 @@ class Runtime:
         reverts every change of the call.
         """
         from .calls import NONE, Origin, dispatch
-        from .scale import u32, u64
+        from decentralml.primitives.scale import u32, u64
         from .types import DispatchFailure
 
         ctx = Context(self, state, block_number)

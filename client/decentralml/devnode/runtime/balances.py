@@ -14,7 +14,7 @@ from enum import Enum
 
 from . import keys
 from .context import Context
-from .scale import u128
+from decentralml.primitives.scale import u128
 from .types import AccountInfo, ArithmeticError_, TokenError, arithmetic_error, token_error
 
 U128_MAX = (1 << 128) - 1

@@ -15,7 +15,7 @@ from decentralml.primitives.hashing import blake2_256
 from . import balances, decentralml, keys
 from .balances import Preservation
 from .context import Context
-from .scale import CodecError, Reader
+from decentralml.primitives.scale import CodecError, Reader
 from .types import DispatchClass, DispatchFailure, DispatchInfo, Weight, bad_origin
 
 if TYPE_CHECKING:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from . import keys
-from .scale import compact, u32
+from decentralml.primitives.scale import compact, u32
 from .state import Overlay, StateView
 from .types import CONSUMER_REMAINING, AccountInfo, DispatchFailure
 

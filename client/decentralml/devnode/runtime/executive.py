@@ -19,7 +19,7 @@ from .balances import Preservation
 from .calls import Call, Origin, dispatch
 from .context import PHASE_FINALIZATION, Context
 from .extrinsic import Extrinsic, decode_extrinsic, signed_payload
-from .scale import CodecError, compact, u32, u64, u128
+from decentralml.primitives.scale import CodecError, compact, u32, u64, u128
 from .trie import ordered_trie_root
 from .types import DispatchClass, DispatchFailure, DispatchInfo, Weight
 from .validity import InvalidTransaction, ValidTransaction, invalid

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from decentralml.primitives.hashing import blake2_128_concat, storage_prefix, twox_64_concat
 
-from .scale import u32, u64
+from decentralml.primitives.scale import u32, u64
 
 EXTRINSIC_INDEX = b":extrinsic_index"
 INTRABLOCK_ENTROPY = b":intrablock_entropy"
