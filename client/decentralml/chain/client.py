@@ -10,7 +10,6 @@ reported (with the extrinsic hash), never answered by signing again.
 from __future__ import annotations
 
 import enum
-import functools
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -323,13 +322,23 @@ class ChainClient:
     def _values(self, module: str, item: str, keys: list[str], at: str) -> Iterator[tuple[str, Any]]:
         """(key, decoded value or None) for ``keys`` at block ``at``, in their order, MAX_PAGE keys per request."""
         types = self.types
+        entry = types.entry(module, item)
         for chunk in _chunks(keys, MAX_PAGE):
             groups = self._rpc(f"the query {module}.{item}", "state_queryStorageAt", [chunk, at]) or []
             found = {key: value for group in groups for key, value in group.get("changes", [])}
             for key in chunk:
                 raw = found.get(key)
-                yield key, None if raw is None else self._read(f"a {module}.{item} value",
-                                                                functools.partial(types.value, module, item, raw))
+                if raw is None:
+                    yield key, None
+                    continue
+                try:
+                    value = types.decode(entry.value_type, raw)
+                except (ValueError, TypeError) as exc:
+                    raise ChainError(
+                        f"The node's {module}.{item} value at {key} does not decode with its own metadata: {exc}.",
+                        hint="Is the node's runtime consistent? Try again after an upgrade completes.",
+                    ) from None
+                yield key, value
 
     def _tasks_by_id(self, ids: list[int], tasks_prefix: str, id_keys: Mapping[int, str], at: str) -> Iterator[Task]:
         keys = [tasks_prefix + id_keys[i] for i in ids]

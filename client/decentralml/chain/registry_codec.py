@@ -35,6 +35,7 @@ Fallback = Callable[[int, Reader], Any]
 
 _UNSIGNED = {"U8": 1, "U16": 2, "U32": 4, "U64": 8, "U128": 16, "U256": 32}
 _SIGNED = {"I8": 1, "I16": 2, "I32": 4, "I64": 8, "I128": 16, "I256": 32}
+_ADDRESS_CACHE = 4096
 _HASHES = {"H160": 20, "H256": 32, "H512": 64}
 
 
@@ -180,7 +181,18 @@ class RegistryDecoders:
         from decentralml.primitives.ss58 import address_of
 
         ss58_format = self._ss58_format
-        return lambda r: address_of(r.take(32), ss58_format)
+        known: dict[bytes, str] = {}  # the same few creators and workers recur in a listing: base58 once each
+
+        def decode(reader: Reader) -> str:
+            public_key = reader.take(32)
+            address = known.get(public_key)
+            if address is None:
+                if len(known) >= _ADDRESS_CACHE:
+                    known.clear()
+                address = known[public_key] = address_of(public_key, ss58_format)
+            return address
+
+        return decode
 
 
 def _bounded_count(reader: Reader) -> int:
