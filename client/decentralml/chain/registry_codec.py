@@ -149,13 +149,11 @@ class RegistryDecoders:
             name = variant["name"]
             fields = variant.get("fields") or []
             if not fields:
-                table[int(variant["index"])] = lambda r, name=name: name
+                table[int(variant["index"])] = _constant(name)
             elif all(f.get("name") for f in fields):
-                inner = self._struct([(f["name"], int(f["type"])) for f in fields])
-                table[int(variant["index"])] = lambda r, name=name, inner=inner: {name: inner(r)}
+                table[int(variant["index"])] = _named(name, self._struct([(f["name"], int(f["type"])) for f in fields]))
             else:
-                inner = self._tuple([int(f["type"]) for f in fields])
-                table[int(variant["index"])] = lambda r, name=name, inner=inner: {name: inner(r)}
+                table[int(variant["index"])] = _named(name, self._tuple([int(f["type"]) for f in fields]))
 
         def decode(reader: Reader) -> Any:
             index = reader.u8()
@@ -193,6 +191,14 @@ class RegistryDecoders:
             return address
 
         return decode
+
+
+def _constant(name: str) -> Decoder:
+    return lambda reader: name
+
+
+def _named(name: str, inner: Decoder) -> Decoder:
+    return lambda reader: {name: inner(reader)}
 
 
 def _bounded_count(reader: Reader) -> int:
