@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from decentralml.primitives.hashing import blake2_256
-
 from decentralml.primitives.scale import compact
 
 EMPTY_ROOT = blake2_256(b"\x00")
