@@ -212,3 +212,11 @@ def test_help_and_a_read_command_import_only_what_they_use() -> None:
     for args in (["--help"], ["balance", "--help"]):
         done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120)
         assert done.stdout.strip().splitlines()[-1] == "[]", (args, done.stdout[-500:], done.stderr[-2000:])
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "decentralml", "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("decentralml "), done.stderr
