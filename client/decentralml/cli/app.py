@@ -186,8 +186,8 @@ def _stand_in(name: str, short_help: str) -> None:
             holder = command_app(name)
         except (Exception, KeyboardInterrupt) as exc:  # a module that cannot be imported: one line, its exit code
             json_mode, debug = run_flags(ctx)
-            run = ctx.find_object(RunContext)
-            held = run.output.take_warnings() if run is not None else []
+            settings = ctx.find_object(RunContext)
+            held = settings.output.take_warnings() if settings is not None else []
             raise exit_for(exc, json_mode=json_mode, debug=debug, warnings=held) from None
         prog_name = ctx.parent.command_path if ctx.parent is not None else "decentralml"
         # Not standalone: a usage error raised by the real command reaches the root (Typer's usage
