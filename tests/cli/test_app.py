@@ -220,3 +220,16 @@ def test_python_dash_m_runs_the_cli() -> None:
 
     done = subprocess.run([sys.executable, "-m", "decentralml", "--version"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.startswith("decentralml "), done.stderr
+
+
+def test_a_command_module_that_cannot_be_imported_is_one_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(name: str) -> Any:
+        raise ModuleNotFoundError("No module named 'torch'")
+
+    monkeypatch.setattr(app_module, "command_app", broken)
+    result = cli("split", "init-bundle", "out")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == "Error: Unexpected ModuleNotFoundError: No module named 'torch'. Rerun with --debug for the traceback.\n"
+    result = cli("--json", "split", "init-bundle", "out")
+    (line,) = result.stderr.splitlines()
+    assert result.exit_code == 1 and json.loads(line)["error"]["type"] == "ModuleNotFoundError"
