@@ -120,13 +120,17 @@ def installed(request: pytest.FixtureRequest, wheel: Path, tmp_path_factory: pyt
 
 
 def _layered_venv(base: Path, wheel: Path, venv: Path) -> Path:
-    """A new venv at ``venv``: this project's wheel installed (not editable) over ``base``'s packages (a .pth file)."""
+    """A new venv at ``venv``: this project's wheel installed (not editable) over ``base``'s packages (a .pth file).
+
+    The wheel goes in before the .pth file: pip would otherwise see a copy of the package that ``base`` may
+    hold and install nothing. The venv's own site-packages comes first on the import path.
+    """
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    pip = [str(base / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "--python", str(venv / "bin" / "python")]
+    subprocess.run([*pip, "install", "--quiet", "--no-deps", str(wheel)], check=True, timeout=600, env=_clean_env())
     purelib = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
     base_purelib = Path(sysconfig.get_path("purelib", vars={"base": str(base), "platbase": str(base)}))
     (purelib / "_decentralml_locked.pth").write_text(f"{base_purelib}\n")
-    pip = [str(base / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "--python", str(venv / "bin" / "python")]
-    subprocess.run([*pip, "install", "--quiet", "--no-deps", str(wheel)], check=True, timeout=600, env=_clean_env())
     return venv
 
 
