@@ -149,3 +149,21 @@ def test_private_suri_file_gives_no_warning(cli: Cli, tmp_path: Path) -> None:
     assert "Warning" not in cli("--suri-file", str(secret), "account", "list").stderr
     secret.chmod(0o400)
     assert "Warning" not in cli("--suri-file", str(secret), "account", "list").stderr
+
+
+def test_warning_under_json_keeps_stderr_json(cli: Cli, tmp_path: Path) -> None:
+    """Under --json a warning is a JSON line after the command's success, or part of its one error line."""
+    secret = tmp_path / "suri"
+    secret.write_text("//Alice\n")
+    secret.chmod(0o644)
+    done = cli("--json", "--suri-file", str(secret), "account", "list")
+    assert done.exit_code == 0 and json.loads(done.stdout) == []
+    (line,) = done.stderr.splitlines()
+    assert f"chmod 600 {secret}" in json.loads(line)["warning"]["message"]
+
+    failed = cli("--json", "--suri-file", str(secret), "--url", "ws://127.0.0.1:1", "balance")
+    assert failed.exit_code == 5 and failed.stdout == ""
+    (line,) = failed.stderr.splitlines()
+    error = json.loads(line)["error"]
+    assert error["exit_code"] == 5
+    assert len(error["warnings"]) == 1 and "0644" in error["warnings"][0]

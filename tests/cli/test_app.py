@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,12 +160,40 @@ def test_config_error_in_root_callback_under_json(isolated_env: Path) -> None:
     assert error["type"] == "ConfigError" and "not valid TOML" in error["message"]
 
 
-def test_lazy_command_list_matches_the_commands() -> None:
-    from decentralml.cli.app import LAZY_COMMANDS, load_command
+@pytest.mark.parametrize("name", sorted(app_module.LAZY_COMMANDS))
+def test_lazy_command_list_matches_the_commands(cli: Cli, name: str) -> None:
+    """Each line of the command list is the first sentence of the real command's own help."""
+    short_help = app_module.LAZY_COMMANDS[name][1]
+    result = cli(name, "--help")
+    assert result.exit_code == 0, result.stderr
+    assert f"Usage: decentralml {name} " in " ".join(result.stdout.split())
+    assert short_help in " ".join(result.stdout.split()), (name, result.stdout)
 
-    for name, (_, _, short_help) in LAZY_COMMANDS.items():
-        command = load_command(name)
-        assert command.get_short_help_str(limit=200) == short_help, name
+
+@pytest.mark.parametrize("args", [
+    ["balance", "-h"],  # a short help option of the real command
+    ["run-task", "-y", "7", "--epochs", "3", "--", "--lr", "0.1"],  # options first, a separator after a positional
+    ["list-tasks", "-x"],  # an option the real command refuses
+])
+def test_stand_in_hands_every_token_to_the_real_command(args: list[str], isolated_env: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    real = app_module.command_app
+
+    def spy(name: str) -> Any:
+        holder = real(name)
+
+        def call(*a: Any, **kw: Any) -> Any:
+            seen.append(list(kw["args"]))
+            return holder(*a, **kw)
+
+        return call
+
+    monkeypatch.setattr(app_module, "command_app", spy)
+    from typer.testing import CliRunner
+
+    CliRunner().invoke(app_module.app, ["--url", "ws://127.0.0.1:1", *args])  # no node: only the tokens matter
+    assert seen == [args]
 
 
 def test_help_and_a_read_command_import_only_what_they_use() -> None:
@@ -183,3 +212,24 @@ def test_help_and_a_read_command_import_only_what_they_use() -> None:
     for args in (["--help"], ["balance", "--help"]):
         done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=120)
         assert done.stdout.strip().splitlines()[-1] == "[]", (args, done.stdout[-500:], done.stderr[-2000:])
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "decentralml", "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("decentralml "), done.stderr
+
+
+def test_a_command_module_that_cannot_be_imported_is_one_line(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(name: str) -> Any:
+        raise ModuleNotFoundError("No module named 'torch'")
+
+    monkeypatch.setattr(app_module, "command_app", broken)
+    result = cli("split", "init-bundle", "out")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == "Error: Unexpected ModuleNotFoundError: No module named 'torch'. Rerun with --debug for the traceback.\n"
+    result = cli("--json", "split", "init-bundle", "out")
+    (line,) = result.stderr.splitlines()
+    assert result.exit_code == 1 and json.loads(line)["error"]["type"] == "ModuleNotFoundError"

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from tests.fixtures.devnode import START_TIMEOUT
 
@@ -45,6 +46,8 @@ ENDS = {
     "highest": ("base.lock", {}),
     "lowest": ("lowest.lock", {"typer": "0.12.0", "click": "8.0.0"}),
 }
+#: The highest end runs a Typer that carries its own copy of Click (0.26 and later), with no click package.
+VENDORED_CLICK_TYPER = Version("0.26")
 
 
 def _lock_pins(lock: Path, name: str) -> str:
@@ -76,11 +79,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def _lock_venv(name: str, lock: Path) -> Path:
+def _lock_venv(name: str, lock: Path, *options: str) -> Path:
     cache = os.environ.get("DECENTRALML_CACHE") or str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "decentralml-build")
-    script = f'. "{ROOT}/scripts/_venv.sh" && dml_lock_venv "$0" "$1"'
+    script = f'. "{ROOT}/scripts/_venv.sh" && dml_lock_venv "$@"'
     done = subprocess.run(
-        ["bash", "-c", f"set -euo pipefail; {script}", name, str(lock)],
+        ["bash", "-c", f"set -euo pipefail; {script}", "dml_lock_venv", name, str(lock), *options],
         capture_output=True, text=True, timeout=1800,
         env=_clean_env(ROOT=str(ROOT), CACHE=cache, PY=sys.executable),
     )
@@ -97,13 +100,8 @@ def installed(request: pytest.FixtureRequest, wheel: Path, tmp_path_factory: pyt
     for package, version in expected.items():
         assert _lock_pins(lock, package) == version, f"{lock_name} no longer pins the {end} {package}"
     base = _lock_venv(f"ends-{end}", lock)
-    venv = tmp_path_factory.mktemp(f"venv-{end}")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
-    base_purelib = Path(sysconfig.get_path("purelib", vars={"base": str(base), "platbase": str(base)}))
-    (purelib / "_decentralml_locked.pth").write_text(f"{base_purelib}\n")
+    venv = _layered_venv(base, wheel, tmp_path_factory.mktemp(f"venv-{end}"))
     pip = [str(base / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "--python", str(venv / "bin" / "python")]
-    subprocess.run([*pip, "install", "--quiet", "--no-deps", str(wheel)], check=True, timeout=600, env=_clean_env())
     check = subprocess.run([*pip, "check"], capture_output=True, text=True, timeout=120, env=_clean_env())
     assert check.returncode == 0, f"the {end} lock does not satisfy the declared ranges: {check.stdout}{check.stderr}"
     versions = subprocess.run(
@@ -115,7 +113,47 @@ def installed(request: pytest.FixtureRequest, wheel: Path, tmp_path_factory: pyt
     for package, version in zip(("typer", "click"), versions):
         pinned = _lock_pins(lock, package) if version != "-" else "-"
         assert version == pinned, f"{package} {version} in the {end} venv, {pinned} in {lock_name}"
+    if end == "highest":
+        assert Version(versions[0]) >= VENDORED_CLICK_TYPER and versions[1] == "-", (
+            f"the highest end must run a Typer with its own Click and no click package: typer {versions[0]}, click {versions[1]}")
     yield venv / "bin"
+
+
+def _layered_venv(base: Path, wheel: Path, venv: Path) -> Path:
+    """A new venv at ``venv``: this project's wheel installed (not editable) over ``base``'s packages (a .pth file).
+
+    The wheel goes in before the .pth file: pip would otherwise see a copy of the package that ``base`` may
+    hold and install nothing. The venv's own site-packages comes first on the import path.
+    """
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    pip = [str(base / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "--python", str(venv / "bin" / "python")]
+    subprocess.run([*pip, "install", "--quiet", "--no-deps", str(wheel)], check=True, timeout=600, env=_clean_env())
+    purelib = Path(sysconfig.get_path("purelib", vars={"base": str(venv), "platbase": str(venv)}))
+    base_purelib = Path(sysconfig.get_path("purelib", vars={"base": str(base), "platbase": str(base)}))
+    (purelib / "_decentralml_locked.pth").write_text(f"{base_purelib}\n")
+    return venv
+
+
+def test_split_init_bundle_uses_the_installed_template(wheel: Path, tmp_path: Path) -> None:
+    """`pip install .` (not editable) ships the split-learning bundle template: init-bundle works from any directory.
+
+    Over the development lock's packages (PyTorch writes the initial checkpoint); the wheel's own copy of the
+    package comes first on the import path.
+    """
+    from decentralml.cli.split import TEMPLATE_FILES
+
+    base = _lock_venv("dev", ROOT / "requirements" / "dev.lock", "--with-package")
+    bin_dir = _layered_venv(base, wheel, tmp_path / "venv") / "bin"
+    where = subprocess.run(
+        [str(bin_dir / "python"), "-c", "import decentralml.cli.split as s; print(s.TEMPLATE)"],
+        cwd=tmp_path, capture_output=True, text=True, check=True, timeout=120, env=_clean_env(),
+    ).stdout.strip()
+    assert where.startswith(str(tmp_path / "venv")), f"the template is not the installed one: {where}"
+    out = _json(bin_dir, tmp_path, "split", "init-bundle", tmp_path / "out", env=_clean_env())
+    bundle = Path(out["bundle"])
+    assert {p.name for p in bundle.iterdir()} >= {*TEMPLATE_FILES, "config.json"}
+    assert os.access(bundle / "start_task.sh", os.X_OK), "start_task.sh lost its executable bit in the wheel"
+    assert Path(out["base_model"]).stat().st_size > 0
 
 
 def _run(bin_dir: Path, cwd: Path, *args: object, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -7,43 +7,30 @@ is the console script and maps what happens outside a command.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
 
-import click
 import typer
-from typer.core import TyperGroup
 
 from decentralml import __version__
 from decentralml.cli.context import RunContext
-from decentralml.cli.handler import CliApp, exit_for, run_flags
+from decentralml.cli.handler import HANDLED_MARK, CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
 from decentralml.config import DEFAULT_URL, build_settings, exposed_secret_file
 from decentralml.fl.framework_logs import quiet_framework_logs
 
-
-class LazyGroup(TyperGroup):
-    """The root group: commands from ``LAZY_COMMANDS`` are listed without importing their modules."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *LAZY_COMMANDS]
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        command = super().get_command(ctx, cmd_name)
-        if command is None and cmd_name in LAZY_COMMANDS:
-            command = LazyCommand(cmd_name, LAZY_COMMANDS[cmd_name][2])
-        return command
-
+#: Context settings of the root app and of every app that holds a command (see :func:`command_app`).
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 
 app = CliApp(
-    cls=LazyGroup,
     name="decentralml",
     help="DecentralML: create, take and pay for machine-learning tasks on a Substrate chain.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=CONTEXT_SETTINGS,
 )
 
 
@@ -118,99 +105,104 @@ def root(
 
 
 # ---------------------------------------------------------------------------
-# Command registration: lazy. Each command's module is imported only when that
-# command runs (or its own --help is shown), so `decentralml --help` and a read
-# command import only what they use. Name -> (module, attribute, one-line help for
-# the command list); every command module has `register(app)`.
-# tests/cli/test_app.py checks every line against the command it names.
+# Command registration: lazy, on Typer's public API. The root app holds, for each
+# command, a stand-in registered with `app.command()` that takes every token
+# after the command's name as it was typed (Typer's documented `ctx.args`) and
+# has no options of its own; when it runs, it imports the command's module, builds
+# a Typer app holding the real command (`command_app`) and runs it on those tokens.
+# So `decentralml --help` lists the commands without importing their modules, and
+# a command imports only its own. Name -> (module, one-line help for the command
+# list); every command module has `register(app)`. tests/cli/test_app.py checks
+# every line against the command it names.
 # ---------------------------------------------------------------------------
-LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "create-task": (
-        "decentralml.cli.tasks", "register",
-        "Upload ASSET_DIR, escrow the rewards and publish a task; prints the task id.",
-    ),
-    "list-tasks": ("decentralml.cli.tasks", "register", "List tasks: the newest open ones by default."),
-    "show-task": ("decentralml.cli.tasks", "register", "Show one task."),
-    "assign-task": (
-        "decentralml.cli.tasks", "register",
-        "Take a slot of a task, download and verify its assets, print the next step.",
-    ),
-    "close-task": ("decentralml.cli.tasks", "register", "Close a task and refund the unspent escrow to its creator."),
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "create-task": ("decentralml.cli.tasks", "Upload ASSET_DIR, escrow the rewards and publish a task; prints the task id."),
+    "list-tasks": ("decentralml.cli.tasks", "List tasks: the newest open ones by default."),
+    "show-task": ("decentralml.cli.tasks", "Show one task."),
+    "assign-task": ("decentralml.cli.tasks", "Take a slot of a task, download and verify its assets, print the next step."),
+    "close-task": ("decentralml.cli.tasks", "Close a task and refund the unspent escrow to its creator."),
     "run-task": (
-        "decentralml.cli.run_task", "register",
-        "Run an assigned task's bundle/start_task.sh in a sandbox; extra arguments go to the bundle.",
+        "decentralml.cli.run_task", "Run an assigned task's bundle/start_task.sh in a sandbox; extra arguments go to the bundle.",
     ),
-    "send-result": (
-        "decentralml.cli.results", "register",
-        "Upload RESULT_DIR and record its URI, digest and metrics on chain.",
-    ),
-    "list-results": (
-        "decentralml.cli.results", "register",
-        "List the submissions of a task (or your own with --mine).",
-    ),
+    "send-result": ("decentralml.cli.results", "Upload RESULT_DIR and record its URI, digest and metrics on chain."),
+    "list-results": ("decentralml.cli.results", "List the submissions of a task (or your own with --mine)."),
     "show-result": (
-        "decentralml.cli.results", "register",
-        "Show a submission; verify its lineage when it has one; --download fetches the result.",
+        "decentralml.cli.results", "Show a submission; verify its lineage when it has one; --download fetches the result.",
     ),
-    "validate-result": (
-        "decentralml.cli.results", "register",
-        "Record the validation verdict of a result (creator only).",
-    ),
-    "accept-result": (
-        "decentralml.cli.results", "register",
-        "Accept a result and pay its worker from the escrow (creator only).",
-    ),
-    "reject-result": (
-        "decentralml.cli.results", "register",
-        "Reject a result; its slot is freed and the escrow stays (creator only).",
-    ),
-    "balance": ("decentralml.cli.wallet", "register", "Show an account's balance."),
-    "transfer": ("decentralml.cli.wallet", "register", "Send tokens to another account."),
-    "account": ("decentralml.cli.account", "register", "Manage signing accounts in the encrypted local keystore."),
-    "split": ("decentralml.cli.split", "register", "Split learning (PyTorch): bundles, contributions, aggregation."),
+    "validate-result": ("decentralml.cli.results", "Record the validation verdict of a result (creator only)."),
+    "accept-result": ("decentralml.cli.results", "Accept a result and pay its worker from the escrow (creator only)."),
+    "reject-result": ("decentralml.cli.results", "Reject a result; its slot is freed and the escrow stays (creator only)."),
+    "balance": ("decentralml.cli.wallet", "Show an account's balance."),
+    "transfer": ("decentralml.cli.wallet", "Send tokens to another account."),
+    "account": ("decentralml.cli.account", "Manage signing accounts in the encrypted local keystore."),
+    "split": ("decentralml.cli.split", "Split learning (PyTorch): bundles, contributions, aggregation."),
     "federate": (
-        "decentralml.cli.federate", "register",
+        "decentralml.cli.federate",
         "Download and verify a round's accepted results, aggregate, evaluate, save the new global model.",
     ),
     "evaluate-results": (
-        "decentralml.cli.federate", "register",
+        "decentralml.cli.federate",
         "Evaluate each pending result with your validation function; CustomAccept tasks are judged on chain.",
     ),
-    "creator": ("decentralml.cli.roles", "register", "A creator's unattended federated job."),
-    "contributor": ("decentralml.cli.roles", "register", "Offer this machine to the marketplace."),
+    "creator": ("decentralml.cli.roles", "A creator's unattended federated job."),
+    "contributor": ("decentralml.cli.roles", "Offer this machine to the marketplace."),
     "report": (
-        "decentralml.cli.roles", "register",
+        "decentralml.cli.roles",
         "Write the job's HTML report (accuracy per round, contributions, payments) and its accuracy curve PNG.",
     ),
     "devnode": (
-        "decentralml.cli.devnode", "register",
+        "decentralml.cli.devnode",
         "Run a local DecentralML dev chain (instant seal, funded dev accounts) or purge its data.",
     ),
 }
 
-
-def load_command(name: str) -> click.Command:
-    """Import the module of ``name`` and build its Click command."""
-    import importlib
-
-    module_name, attribute, _ = LAZY_COMMANDS[name]
-    target = getattr(importlib.import_module(module_name), attribute)
-    holder = CliApp()  # commands registered on a CliApp go through the one error handler
-    target(holder)
-    group = typer.main.get_group(holder)
-    command = group.get_command(click.Context(group), name)
-    assert command is not None, f"{module_name}.{attribute} does not register {name}"
-    return command
+#: A stand-in keeps every token after the command's name, in order and as typed: unknown options are not
+#: errors, and the first positional token ends option parsing, so the real command parses what follows.
+#: (A ``--`` before any positional token is consumed here; the real command reads the tokens after it.)
+_PASS_THROUGH: dict[str, Any] = {"ignore_unknown_options": True, "allow_extra_args": True, "allow_interspersed_args": False}
 
 
-class LazyCommand(click.Command):
-    """Stands in for a command in the command list; parsing it loads and hands over to the real one."""
+def command_app(name: str) -> CliApp:
+    """A Typer app holding the real command ``name``: its module imported and ``register``-ed.
 
-    def __init__(self, name: str, short_help: str) -> None:
-        super().__init__(name, short_help=short_help, help=short_help)
+    The app has a callback, so it is a group whatever its module registers, and ``name``
+    (the first argument it is run with) selects the command.
+    """
+    holder = CliApp(context_settings=CONTEXT_SETTINGS, pretty_exceptions_enable=False, add_completion=False)
+    holder.callback()(_select)
+    importlib.import_module(LAZY_COMMANDS[name][0]).register(holder)
+    return holder
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any) -> click.Context:
-        return load_command(self.name or "").make_context(info_name, args, parent=parent, **extra)
+
+def _select() -> None:
+    """Run the command named next."""
+
+
+def _stand_in(name: str, short_help: str) -> None:
+    """Register on the root app the stand-in of command ``name`` (see the comment above ``LAZY_COMMANDS``)."""
+
+    def run(ctx: typer.Context) -> None:
+        try:
+            holder = command_app(name)
+        except (Exception, KeyboardInterrupt) as exc:  # a module that cannot be imported: one line, its exit code
+            json_mode, debug = run_flags(ctx)
+            settings = ctx.find_object(RunContext)
+            held = settings.output.take_warnings() if settings is not None else []
+            raise exit_for(exc, json_mode=json_mode, debug=debug, warnings=held) from None
+        prog_name = ctx.parent.command_path if ctx.parent is not None else "decentralml"
+        # Not standalone: a usage error raised by the real command reaches the root (Typer's usage
+        # message, or under --json main()'s one JSON line); an exit code is returned.
+        code = holder(args=[name, *ctx.args], prog_name=prog_name, standalone_mode=False, obj=ctx.obj)
+        if isinstance(code, int) and code != 0:
+            raise typer.Exit(code)
+
+    run.__doc__ = short_help
+    setattr(run, HANDLED_MARK, True)  # the real command maps its own errors; run maps a failed import
+    app.command(name, help=short_help, add_help_option=False, context_settings=_PASS_THROUGH)(run)
+
+
+for _name, (_module, _help) in LAZY_COMMANDS.items():
+    _stand_in(_name, _help)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,7 +26,7 @@ import os
 import sys
 import traceback
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import typer
@@ -74,17 +74,22 @@ def run_flags(ctx: typer.Context | None, argv: list[str] | None = None) -> tuple
     return ("--json" in argv or _env_flag("DECENTRALML_JSON"), "--debug" in argv or _env_flag("DECENTRALML_DEBUG"))
 
 
-def print_error(text: str, *, json_mode: bool, exc: BaseException | None = None, exit_code: int) -> None:
+def print_error(
+    text: str, *, json_mode: bool, exc: BaseException | None = None, exit_code: int, warnings: Sequence[str] = ()
+) -> None:
     """Write the one error line to stderr: ``Error: text``, or a JSON object under ``--json``.
 
     ``text`` is made printable (controls escaped, URL credentials redacted): an unexpected
-    exception's text may carry a chain string or a node URL.
+    exception's text may carry a chain string or a node URL. ``warnings``: those the command
+    gave under ``--json`` before failing (:meth:`Output.warning`), carried in the JSON object.
     """
     text = printable(text)
     if not json_mode:
         typer.echo(f"Error: {text}", err=True)
         return
     error: dict[str, Any] = {"message": text, "exit_code": exit_code, "type": type(exc).__name__ if exc else None}
+    if warnings:
+        error["warnings"] = list(warnings)
     if isinstance(exc, DecentralMLError):
         error.update(message=exc.message, hint=exc.hint)
         for attribute in ("module", "name"):  # a pallet error's identity (DispatchError)
@@ -93,28 +98,28 @@ def print_error(text: str, *, json_mode: bool, exc: BaseException | None = None,
     typer.echo(json.dumps({"error": error}, sort_keys=True), err=True)
 
 
-def exit_for(exc: BaseException, *, json_mode: bool, debug: bool) -> typer.Exit:
+def exit_for(exc: BaseException, *, json_mode: bool, debug: bool, warnings: Sequence[str] = ()) -> typer.Exit:
     """Report ``exc`` as one line on stderr and return the ``typer.Exit`` carrying its exit code.
 
     A Click usage error (raised while the command line is parsed) is a
     :class:`~decentralml.errors.UsageError` (exit 2); another Click exception keeps its exit code;
-    ``typer.Abort`` from Ctrl-C is an interruption (130).
+    ``typer.Abort`` from Ctrl-C is an interruption (130). ``warnings``: see :func:`print_error`.
     """
     if isinstance(exc, typer.Abort) and isinstance(exc.__context__, KeyboardInterrupt):
         exc = exc.__context__
     if isinstance(exc, _CLICK_EXCEPTION):
         return _click_exit(exc, json_mode=json_mode)
     if isinstance(exc, KeyboardInterrupt):
-        print_error("Interrupted.", json_mode=json_mode, exc=exc, exit_code=EXIT_INTERRUPTED)
+        print_error("Interrupted.", json_mode=json_mode, exc=exc, exit_code=EXIT_INTERRUPTED, warnings=warnings)
         return typer.Exit(EXIT_INTERRUPTED)
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
     if isinstance(exc, DecentralMLError):
-        print_error(exc.one_line(), json_mode=json_mode, exc=exc, exit_code=exc.exit_code)
+        print_error(exc.one_line(), json_mode=json_mode, exc=exc, exit_code=exc.exit_code, warnings=warnings)
         return typer.Exit(exc.exit_code)
     print_error(
         f"Unexpected {type(exc).__name__}: {exc}. Rerun with --debug for the traceback.",
-        json_mode=json_mode, exc=exc, exit_code=EXIT_UNEXPECTED,
+        json_mode=json_mode, exc=exc, exit_code=EXIT_UNEXPECTED, warnings=warnings,
     )
     return typer.Exit(EXIT_UNEXPECTED)
 
@@ -142,12 +147,25 @@ def _quiet_warnings(json_mode: bool, debug: bool) -> Iterator[None]:
         yield
 
 
-def handle_errors(function: Callable[..., Any]) -> Callable[..., Any]:
+def _held_warnings(ctx: typer.Context | None) -> list[str]:
+    run = ctx.find_object(RunContext) if ctx is not None else None
+    return run.output.take_warnings() if run is not None else []
+
+
+def _flush_warnings(ctx: typer.Context | None) -> None:
+    run = ctx.find_object(RunContext) if ctx is not None else None
+    if run is not None:
+        run.output.flush_warnings()
+
+
+def handle_errors(function: Callable[..., Any], *, command: bool = False) -> Callable[..., Any]:
     """Wrap a command or callback so that its failures become one line and an exit code.
 
     Typer reads the wrapper's ``__signature__``: the function's own parameters, plus a
     ``typer.Context`` parameter when the function declares none (the wrapper needs the
-    context to find ``--json`` and ``--debug``; it is not passed on).
+    context to find ``--json`` and ``--debug``; it is not passed on). When a ``command``
+    ends, the warnings held under ``--json`` are printed (success, or an exit it chose) or
+    carried in its error line (failure).
     """
     if getattr(function, HANDLED_MARK, False):
         return function
@@ -169,12 +187,17 @@ def handle_errors(function: Callable[..., Any]) -> Callable[..., Any]:
         json_mode, debug = run_flags(ctx)
         try:
             with _quiet_warnings(json_mode, debug):
-                return function(*args, **kwargs)
+                result = function(*args, **kwargs)
         except _TYPER_SIGNALS:
+            if command:
+                _flush_warnings(ctx)
             raise
         except (Exception, KeyboardInterrupt) as exc:  # the last line of defence
             json_mode, debug = run_flags(ctx)  # the root callback may have built the settings meanwhile
-            raise exit_for(exc, json_mode=json_mode, debug=debug) from None
+            raise exit_for(exc, json_mode=json_mode, debug=debug, warnings=_held_warnings(ctx)) from None
+        if command:
+            _flush_warnings(ctx)
+        return result
 
     wrapper.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
     setattr(wrapper, HANDLED_MARK, True)
@@ -193,7 +216,7 @@ class CliApp(typer.Typer):
         register = super().command(*args, **kwargs)
 
         def decorator(function: Callable[..., Any]) -> Callable[..., Any]:
-            register(handle_errors(function))
+            register(handle_errors(function, command=True))
             return function
 
         return decorator

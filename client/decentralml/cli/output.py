@@ -52,6 +52,8 @@ class Output:
     quiet: bool = False
     out: Console = field(default_factory=_stdout_console)
     err: Console = field(default_factory=_stderr_console)
+    #: Under --json, the warnings not printed yet (see :meth:`warning`).
+    pending_warnings: list[str] = field(default_factory=list)
 
     def data(self, payload: Any, renderable: RenderableType | str | None = None) -> None:
         """Print a command's result: JSON in --json mode, else the renderable."""
@@ -81,8 +83,27 @@ class Output:
             self.err.print(printable(text, keep_newlines=True), markup=False, highlight=False)
 
     def warning(self, text: str) -> None:
-        """A warning on stderr, shown even with --quiet."""
+        """A warning on stderr, shown even with --quiet.
+
+        Under --json it is held until the command ends (:meth:`take_warnings`): printed then as one
+        JSON line each, ``{"warning": {"message": str}}``, or, if the command fails, carried in its one
+        error line, so that stderr stays one line of JSON on failure.
+        """
+        if self.json_mode:
+            self.pending_warnings.append(printable(text))
+            return
         self.err.print(Text("Warning: ", style="yellow") + Text(printable(text, keep_newlines=True)), highlight=False)
+
+    def take_warnings(self) -> list[str]:
+        """The warnings held under --json, removed from this output."""
+        taken, self.pending_warnings = self.pending_warnings, []
+        return taken
+
+    def flush_warnings(self) -> None:
+        """Print the warnings held under --json, one JSON line each on stderr."""
+        for text in self.take_warnings():
+            self.err.file.write(json.dumps({"warning": {"message": text}}, sort_keys=True) + "\n")
+        self.err.file.flush()
 
     @contextlib.contextmanager
     def status(self, text: str) -> Iterator[None]:

@@ -27,6 +27,7 @@ from rich.text import Text
 from decentralml.amounts import TokenInfo, format_amount, parse_amount
 from decentralml.cli import common
 from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.handler import CliApp
 from decentralml.cli.sandbox_options import (
     ConsentOption,
     MaxOutputOption,
@@ -44,8 +45,8 @@ from decentralml.primitives.keypair import Keypair
 if TYPE_CHECKING:  # the chain types are imported by the commands that use them, not at start-up
     from decentralml.chain.types import TaskType
 
-creator_app = typer.Typer(help="A creator's unattended federated job.", no_args_is_help=True)
-contributor_app = typer.Typer(help="Offer this machine to the marketplace.", no_args_is_help=True)
+creator_app = CliApp(help="A creator's unattended federated job.", no_args_is_help=True)
+contributor_app = CliApp(help="Offer this machine to the marketplace.", no_args_is_help=True)
 
 
 # ---------------------------------------------------------------- rendering events

@@ -38,7 +38,8 @@ if TYPE_CHECKING:  # the use cases are imported by the commands that run them, n
 
 app = CliApp(name="split", help="Split learning (PyTorch): bundles, contributions, aggregation.", no_args_is_help=True)
 
-TEMPLATE = Path(__file__).resolve().parents[3] / "assets" / "split_learning" / "participant"
+#: The contributor bundle's scripts, installed with the package (assets/split_learning/participant links here).
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "split_participant"
 TEMPLATE_FILES = ("start_task.sh", "split_task.py", "requirements.txt")
 
 
@@ -81,7 +82,7 @@ def init_bundle_cmd(
     lr: Annotated[str, typer.Option("--lr", help="SGD learning rate (decimal).")] = "0.02",
     momentum: Annotated[str, typer.Option("--momentum", help="SGD momentum (decimal).")] = "0.9",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights and the batch order.")] = 0,
-    template: Annotated[Optional[Path], typer.Option("--template", help="Bundle template (default assets/split_learning/participant).")] = None,
+    template: Annotated[Optional[Path], typer.Option("--template", help="Bundle template directory (default: the one installed with the client).")] = None,
 ) -> None:
     """Make a split-learning bundle (config + scripts) and its initial checkpoint."""
     from decentralml.fl.split.model import SplitSpec
@@ -92,7 +93,11 @@ def init_bundle_cmd(
     source = template or TEMPLATE
     missing = [name for name in TEMPLATE_FILES if not (source / name).is_file()]
     if missing:
-        raise UsageError(f"The bundle template {source} lacks {', '.join(missing)}: pass --template assets/split_learning/participant.")
+        raise UsageError(
+            f"The bundle template {source} lacks {', '.join(missing)}.",
+            hint="Pass --template DIR holding start_task.sh, split_task.py and requirements.txt"
+            + ("." if template else ", or reinstall decentralml (its installed template is incomplete)."),
+        )
     if dataset is DatasetChoice.breast_cancer:
         spec = SplitSpec("mlp", 30, (32, 16), 2, cut=2 if cut is None else cut, seed=seed)
     else:
