@@ -13,6 +13,7 @@ from decentralml.devnode.websocket import (
     Opcode,
     Oversized,
     Ping,
+    Pong,
     ProtocolError,
     encode_frame,
     unmask,
@@ -98,7 +99,7 @@ def test_control_frames_between_fragments_and_inside_a_discarded_message():
         + frame(Opcode.TEXT, b"after close")
     )
     assert feed_all(reader, data, 5) == [
-        Ping(b"p1"), Oversized(1600), Ping(b"p2"), Ping(b""), Message(b"ab", False), Close(1000, b"bye")
+        Ping(b"p1"), Oversized(1600), Pong(b""), Ping(b"p2"), Ping(b""), Message(b"ab", False), Close(1000, b"bye")
     ]
 
 

@@ -29,6 +29,7 @@ from decentralml.devnode.limits import RpcLimits, batch_too_large, response_too_
 from decentralml.devnode.node import Block, DevNode
 from decentralml.devnode.pool import PoolError
 from decentralml.devnode.runtime.trie import read_proof
+from decentralml.devnode.watch_hold import BLOCK_READS, FinalizedHold, Ping
 
 MAX_KEYS_PAGED = 1000
 MAX_NEW_BLOCKS = 10_000
@@ -94,6 +95,11 @@ class Session:
     subscriptions: dict[str, Callable[[], None]] = field(default_factory=dict)
     broadcasts: dict[str, bytes] = field(default_factory=dict)  # transaction_v1_broadcast operation -> tx hash
     after_reply: list[Callable[[], None]] = field(default_factory=list)
+    ping: Ping | None = None  # WebSocket: a ping after what is queued, the callback on its pong
+    holds: FinalizedHold = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.holds = FinalizedHold(self.ping)
 
     def notify(self, method: str, subscription: str, result: Any) -> None:
         self.send(
@@ -116,6 +122,7 @@ class Session:
         for cancel in list(self.subscriptions.values()):
             cancel()
         self.subscriptions.clear()
+        self.holds.close()
 
 
 Handler = Callable[[list[Any], Session], Any]
@@ -569,14 +576,28 @@ class RpcMethods:
         tx_hash, status = self._submit(params)
         node = self.node
 
-        def on_status(result: object) -> None:
+        held: list[Callable[[], None]] = []
+
+        def send(result: object) -> None:
             session.notify(method, sub_id, result)
             if isinstance(result, dict) and ("finalized" in result or "usurped" in result) or result in ("invalid", "dropped"):
                 session.subscriptions.pop(sub_id, None)
 
+        def on_status(result: object) -> None:
+            if isinstance(result, dict) and isinstance(result.get("finalized"), str):
+                # Sent once the client has read the block (watch_hold), so it can report inBlock first.
+                held.append(session.holds.hold(result["finalized"], lambda: send(result)))
+                return
+            send(result)
+
+        def cancel() -> None:
+            node.unwatch(tx_hash, on_status)
+            for drop in held:
+                drop()
+
         session.after_reply.append(lambda: session.notify(method, sub_id, status))
         node.watch(tx_hash, on_status)
-        return lambda: node.unwatch(tx_hash, on_status)
+        return cancel
 
     def author_pending(self, params: list[Any], session: Session) -> Any:
         return [to_hex(x) for x in self.node.pool.pending()]
@@ -732,9 +753,20 @@ async def _call_one(methods: RpcMethods, request: Any, session: Session) -> dict
     except Exception as exc:  # a bug must cost one request, not the connection
         session.after_reply.clear()
         return _error_reply(request_id, RpcError(-32603, "Internal error", str(exc)))
+    _record_block_read(session, request["method"], params)
     if is_notification:
         return None
     return {"jsonrpc": "2.0", "result": result, "id": request_id}
+
+
+def _record_block_read(session: Session, method: str, params: list[Any]) -> None:
+    """Tell the connection's held watchers (watch_hold) of a block read, once its answer is queued."""
+    method = "state_getStorage" if method == "state_getStorageAt" else method
+    if method not in BLOCK_READS:
+        return
+    at = params[0] if method == "chain_getBlock" else (params[1] if len(params) > 1 else None)
+    if isinstance(at, str):
+        session.after_reply.append(lambda: session.holds.read(method, at))
 
 
 def _valid_id(value: Any) -> bool:

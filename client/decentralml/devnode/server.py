@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,7 @@ from decentralml.devnode.websocket import (
     Opcode,
     Oversized,
     Ping,
+    Pong,
     ProtocolError,
     close_frame,
     encode_frame,
@@ -52,6 +54,8 @@ rate_limited = RateLimitedLog(log)
 WRITE_BUFFER_LIMIT = 4 * 1024 * 1024
 # Bytes of complete messages waiting to be handled on one connection before reading from it pauses.
 INBOUND_QUEUE_BYTES = 1024 * 1024
+# Pings awaiting their pong on one connection (each releases a held watcher; see watch_hold).
+MAX_PENDING_PINGS = 256
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,7 @@ class _WsConnection:
         self._paused = False
         self._done = False  # EOF, a close frame or a protocol error: nothing more is read
         self.closed = False  # our close frame is sent
+        self.on_pong: Callable[[bytes], None] | None = None
 
     # aiohttp's payload-parser interface (RequestHandler.set_parser).
     def feed_data(self, data: bytes) -> tuple[bool, bytes]:
@@ -175,6 +180,10 @@ class _WsConnection:
                 # Bounded like every other write: a client that pings and never reads gets no pongs.
                 if self.transport.get_write_buffer_size() <= WRITE_BUFFER_LIMIT:
                     self.transport.write(encode_frame(Opcode.PONG, event.payload))
+                continue
+            if isinstance(event, Pong):
+                if self.on_pong is not None:
+                    self.on_pong(event.payload)
                 continue
             if isinstance(event, Message):
                 self._queued += len(event.data)
@@ -249,11 +258,11 @@ async def _websocket(
     conn = _WsConnection(protocol, transport, limits.max_request_bytes)
     protocol.set_parser(conn)
     connections.add(conn)
-    outbox: asyncio.Queue[str | None] = asyncio.Queue()
+    outbox: asyncio.Queue[str | bytes | None] = asyncio.Queue()  # texts, or ready frames (pings)
     overflow = asyncio.Event()  # the client stopped reading: drop it
     queued = [0]  # bytes in the outbox
 
-    def send(text: str) -> None:
+    def send(text: str | bytes) -> None:
         if overflow.is_set():
             return
         if queued[0] + len(text) > limits.max_outbound_bytes:
@@ -269,7 +278,7 @@ async def _websocket(
             texts = [await outbox.get()]
             while not outbox.empty():  # everything already queued goes out in one socket write
                 texts.append(outbox.get_nowait())
-            frames = b"".join(text_frame(t) for t in texts if t is not None)
+            frames = b"".join(t if isinstance(t, bytes) else text_frame(t) for t in texts if t is not None)
             queued[0] -= sum(len(t) for t in texts if t is not None)
             if frames:
                 if transport.is_closing():
@@ -285,7 +294,26 @@ async def _websocket(
                     conn.close(CloseCode.POLICY_VIOLATION)
                 return
 
-    session = Session(send=send, max_subscriptions=limits.max_subscriptions_per_connection)
+    pings: dict[int, Callable[[], None]] = {}  # ping number -> what its pong runs
+
+    def ping(callback: Callable[[], None]) -> None:
+        number = pings_sent[0] = pings_sent[0] + 1
+        pings[number] = callback
+        while len(pings) > MAX_PENDING_PINGS:  # a client that never answers: the hold's bound releases
+            del pings[next(iter(pings))]
+        send(encode_frame(Opcode.PING, number.to_bytes(8, "big")))
+
+    def on_pong(payload: bytes) -> None:
+        number = int.from_bytes(payload, "big") if len(payload) == 8 else 0
+        if number not in pings:
+            return
+        # RFC 6455 5.5.3: a pong may answer only the latest of several pings.
+        for earlier in [n for n in pings if n <= number]:
+            pings.pop(earlier)()
+
+    pings_sent = [0]
+    conn.on_pong = on_pong
+    session = Session(send=send, max_subscriptions=limits.max_subscriptions_per_connection, ping=ping)
     writer_task = asyncio.create_task(writer())
     oversize = json.dumps({"jsonrpc": "2.0", "error": too_big(limits.max_request_bytes), "id": None}, separators=(",", ":"))
     close_code: int = CloseCode.NORMAL

@@ -62,6 +62,11 @@ class Ping:
 
 
 @dataclass(frozen=True)
+class Pong:
+    payload: bytes
+
+
+@dataclass(frozen=True)
 class Close:
     """The peer's close frame: ``code`` None when it carried no status code."""
 
@@ -69,7 +74,7 @@ class Close:
     reason: bytes
 
 
-Event = Message | Oversized | Ping | Close
+Event = Message | Oversized | Ping | Pong | Close
 
 
 class ProtocolError(Exception):
@@ -214,6 +219,8 @@ class FrameReader:
             self._control = bytearray()
             if opcode == Opcode.PING:
                 events.append(Ping(payload))
+            elif opcode == Opcode.PONG:
+                events.append(Pong(payload))
             elif opcode == Opcode.CLOSE:
                 if len(payload) == 1:
                     raise ProtocolError("close frame with a one-byte payload")
@@ -266,6 +273,7 @@ __all__ = [
     "Opcode",
     "Oversized",
     "Ping",
+    "Pong",
     "ProtocolError",
     "close_frame",
     "encode_frame",
