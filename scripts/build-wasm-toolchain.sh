@@ -8,8 +8,9 @@
 #     then copied into `$(rustc --print sysroot)/lib/rustlib/wasm32v1-none/lib`, where
 #     substrate-wasm-builder looks for an installed target.
 # Exports CARGO, RUSTC, RUSTDOC (Debian's, by full path), CARGO_TARGET_DIR
-# ($CACHE/cargo-target-debian, native and wasm alike) and the substrate-wasm-builder settings.
-# Usage: . scripts/_env.sh && . scripts/build-wasm-toolchain.sh && (cd pallet-spec && "$CARGO" test)
+# ($CACHE/cargo-target-debian, native and wasm alike) and the substrate-wasm-builder settings,
+# and defines `pallet_cargo`, which runs cargo on pallet-spec at a fixed path (see below).
+# Usage: . scripts/_env.sh && . scripts/build-wasm-toolchain.sh && pallet_cargo test --workspace --locked
 set -euo pipefail
 
 _wasm_packages="rustc-web cargo-web rust-web-src libstd-rust-web-dev rust-web-llvm lld-22"
@@ -83,13 +84,35 @@ if ! cmp -s "$_cached/.complete" "$_sysroot_lib/.decentralml" 2>/dev/null \
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target-debian}"
+
+# The blob's bytes depend on the absolute path of pallet-spec/: cargo derives the crates'
+# `-C metadata` (and so every symbol hash, which orders the code and data in the module) from
+# the absolute path of a path dependency outside the workspace, and the blob's workspace is
+# generated in the target directory. Remapping source paths cannot undo that, so pallet-spec
+# is built at one fixed path on every machine, a symlink to the checkout taken under a lock:
+# `pallet_cargo SUBCOMMAND ARGS...` runs "$CARGO" SUBCOMMAND --manifest-path
+# $DECENTRALML_PALLET_SPEC_LINK/Cargo.toml ARGS... (cargo keeps the symlink's path).
+export DECENTRALML_PALLET_SPEC_LINK=/tmp/decentralml-build/pallet-spec
+pallet_cargo() {
+  local _sub="$1"
+  shift
+  mkdir -p "$(dirname "$DECENTRALML_PALLET_SPEC_LINK")"
+  (
+    flock 9
+    ln -sfn "$ROOT/pallet-spec" "$DECENTRALML_PALLET_SPEC_LINK.$$"
+    mv -Tf "$DECENTRALML_PALLET_SPEC_LINK.$$" "$DECENTRALML_PALLET_SPEC_LINK"
+    cd "$DECENTRALML_PALLET_SPEC_LINK"  # cargo reads .cargo/config.toml from here; the manifest path is what counts
+    "$CARGO" "$_sub" --manifest-path "$DECENTRALML_PALLET_SPEC_LINK/Cargo.toml" "$@"
+  ) 9>"$DECENTRALML_PALLET_SPEC_LINK.lock"
+}
 # The blob resolves its dependencies from pallet-spec's Cargo.lock, not afresh.
-export WASM_BUILD_WORKSPACE_HINT="$ROOT/pallet-spec"
+export WASM_BUILD_WORKSPACE_HINT="$DECENTRALML_PALLET_SPEC_LINK"
 # The blob is always the release build, whatever the profile of the outer build (cargo test).
 export WASM_BUILD_TYPE=release
-# Reproducible blob: the source paths compiled into it (panic locations) are those of the
-# crates.io registry, the checkout and the target directory; map them to fixed names so
-# that the blob does not depend on where these live on a machine.
+# The source paths compiled into the blob (panic locations) are those of the crates.io
+# registry, pallet-spec (the fixed path above) and the target directory: mapped to fixed names,
+# they do not depend on where these live on a machine, and these flags, which cargo
+# fingerprints, are the same for every checkout.
 _registry_src="${CARGO_HOME:-$HOME/.cargo}/registry/src"
-export WASM_BUILD_RUSTFLAGS="--remap-path-prefix=$_registry_src=/cargo/registry/src --remap-path-prefix=$ROOT/pallet-spec=/decentralml/pallet-spec --remap-path-prefix=$CARGO_TARGET_DIR=/decentralml/target"
+export WASM_BUILD_RUSTFLAGS="--remap-path-prefix=$_registry_src=/cargo/registry/src --remap-path-prefix=$DECENTRALML_PALLET_SPEC_LINK=/decentralml/pallet-spec --remap-path-prefix=$CARGO_TARGET_DIR=/decentralml/target"
 unset _tool _registry_src _installed _wasm_packages _rustc_version _sysroot_lib _key _cached _work
