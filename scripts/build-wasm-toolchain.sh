@@ -9,7 +9,7 @@
 #     substrate-wasm-builder looks for an installed target.
 # Exports CARGO, RUSTC, RUSTDOC (Debian's, by full path), CARGO_TARGET_DIR
 # ($CACHE/cargo-target-debian, native and wasm alike) and the substrate-wasm-builder settings,
-# and defines `pallet_cargo`, which runs cargo on pallet-spec at a fixed path (see below).
+# and defines `pallet_cargo`, which runs cargo on pallet-spec at fixed paths (see below).
 # Usage: . scripts/_env.sh && . scripts/build-wasm-toolchain.sh && pallet_cargo test --workspace --locked
 set -euo pipefail
 
@@ -89,30 +89,29 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target-debian}"
 # `-C metadata` (and so every symbol hash, which orders the code and data in the module) from
 # the absolute path of a path dependency outside the workspace, and the blob's workspace is
 # generated in the target directory. Remapping source paths cannot undo that, so pallet-spec
-# is built at one fixed path on every machine, a symlink to the checkout taken under a lock:
-# `pallet_cargo SUBCOMMAND ARGS...` runs "$CARGO" SUBCOMMAND --manifest-path
-# $DECENTRALML_PALLET_SPEC_LINK/Cargo.toml ARGS... (cargo keeps the symlink's path).
-export DECENTRALML_PALLET_SPEC_LINK=/tmp/decentralml-build/pallet-spec
-pallet_cargo() {
-  local _sub="$1"
-  shift
-  mkdir -p "$(dirname "$DECENTRALML_PALLET_SPEC_LINK")"
-  (
-    flock 9
-    ln -sfn "$ROOT/pallet-spec" "$DECENTRALML_PALLET_SPEC_LINK.$$"
-    mv -Tf "$DECENTRALML_PALLET_SPEC_LINK.$$" "$DECENTRALML_PALLET_SPEC_LINK"
-    cd "$DECENTRALML_PALLET_SPEC_LINK"  # cargo reads .cargo/config.toml from here; the manifest path is what counts
-    "$CARGO" "$_sub" --manifest-path "$DECENTRALML_PALLET_SPEC_LINK/Cargo.toml" "$@"
-  ) 9>"$DECENTRALML_PALLET_SPEC_LINK.lock"
-}
+# is built at fixed paths on every checkout and machine: `pallet_cargo ARGS...` runs
+# "$CARGO" ARGS... in a mount namespace (bubblewrap) where the checkout is /mnt/decentralml,
+# the target directory /mnt/decentralml-target and CARGO_HOME /mnt/cargo-home. The flags below,
+# which cargo fingerprints, are then the same everywhere: a new checkout does not rebuild the
+# blob's dependencies.
+_registry_src=/mnt/cargo-home/registry/src
+export WASM_BUILD_RUSTFLAGS="--remap-path-prefix=$_registry_src=/cargo/registry/src --remap-path-prefix=/mnt/decentralml/pallet-spec=/decentralml/pallet-spec --remap-path-prefix=/mnt/decentralml-target=/decentralml/target"
 # The blob resolves its dependencies from pallet-spec's Cargo.lock, not afresh.
-export WASM_BUILD_WORKSPACE_HINT="$DECENTRALML_PALLET_SPEC_LINK"
+export WASM_BUILD_WORKSPACE_HINT=/mnt/decentralml/pallet-spec
 # The blob is always the release build, whatever the profile of the outer build (cargo test).
 export WASM_BUILD_TYPE=release
-# The source paths compiled into the blob (panic locations) are those of the crates.io
-# registry, pallet-spec (the fixed path above) and the target directory: mapped to fixed names,
-# they do not depend on where these live on a machine, and these flags, which cargo
-# fingerprints, are the same for every checkout.
-_registry_src="${CARGO_HOME:-$HOME/.cargo}/registry/src"
-export WASM_BUILD_RUSTFLAGS="--remap-path-prefix=$_registry_src=/cargo/registry/src --remap-path-prefix=$DECENTRALML_PALLET_SPEC_LINK=/decentralml/pallet-spec --remap-path-prefix=$CARGO_TARGET_DIR=/decentralml/target"
+pallet_cargo() {
+  if ! command -v bwrap >/dev/null 2>&1; then
+    echo "pallet_cargo needs bubblewrap: apt-get install bubblewrap (scripts/test.sh installs it)" >&2
+    return 1
+  fi
+  mkdir -p "$CARGO_TARGET_DIR"
+  bwrap --dev-bind / / --tmpfs /mnt \
+    --bind "$ROOT" /mnt/decentralml \
+    --bind "$CARGO_TARGET_DIR" /mnt/decentralml-target \
+    --bind "${CARGO_HOME:-$HOME/.cargo}" /mnt/cargo-home \
+    --setenv CARGO_TARGET_DIR /mnt/decentralml-target --setenv CARGO_HOME /mnt/cargo-home \
+    --chdir /mnt/decentralml/pallet-spec \
+    "$CARGO" "$@"
+}
 unset _tool _registry_src _installed _wasm_packages _rustc_version _sysroot_lib _key _cached _work
