@@ -9,7 +9,8 @@ transfer was included (nothing lost). Every abuse is bounded in count and time:
 
 * ``huge-batch``: one ~15 MiB JSON-RPC batch of invalid calls;
 * ``no-reader``: a client that subscribes to every block and never reads;
-* ``oversize``: requests just over ``--rpc-max-request-size`` on a connection that must survive;
+* ``oversize``: messages over ``--rpc-max-request-size`` (1.1x, 2x, 10x; in one frame and in 1 MiB
+  fragments; text and binary) on a connection that must survive;
 * ``subscriptions``: one connection asking for 5,000 subscriptions (the node's limit is 1,024);
 * ``half-open``: 300 HTTP connections that never finish their request head;
 * ``foreign-origin``: browser requests with a foreign ``Origin`` trying ``dev_newBlocks``.
@@ -39,6 +40,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import websocket
 
 MIB = 1024 * 1024
 SYSTEM_NUMBER = "0x26aa394eea5630e07c48ae0c9558cef702a5c1b19ab7a04f536c519aca4983ac"
@@ -140,15 +142,47 @@ async def no_reader(url: str, stop: asyncio.Event) -> None:
     writer.close()
 
 
-async def oversize(url: str, stop: asyncio.Event) -> None:
-    async with aiohttp.ClientSession() as session, session.ws_connect(url, max_msg_size=0) as ws:
-        text = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "system_chain", "params": ["x" * (15 * MIB + 10)]})
-        for _ in range(3):
-            await ws.send_str(text)
-            reply = json.loads((await ws.receive(timeout=60)).data)
+def _masked_head(opcode: int, length: int, fin: bool) -> bytes:
+    """A client frame header (RFC 6455 5.2) with an all-zero mask, so the payload goes out as it is."""
+    first = (0x80 if fin else 0) | opcode
+    if length < 126:
+        head = bytes((first, 0x80 | length))
+    elif length < 1 << 16:
+        head = bytes((first, 0x80 | 126)) + length.to_bytes(2, "big")
+    else:
+        head = bytes((first, 0x80 | 127)) + length.to_bytes(8, "big")
+    return head + b"\0\0\0\0"
+
+
+def _oversize_sync(url: str) -> None:
+    # Frames written straight to the socket (sendall releases the GIL): masking 150 MiB in this
+    # process would stall the victim's event loop here, not the node's.
+    ws = websocket.create_connection(url, timeout=120)
+    limit = 15 * MIB  # --rpc-max-request-size's default
+    try:
+        for tenths, fragment, binary in OVERSIZE_CASES:
+            data = memoryview(b"x" * (tenths * limit // 10))
+            opcode = 0x2 if binary else 0x1
+            step = len(data) if fragment is None else fragment * MIB
+            starts = range(0, len(data), step)
+            for index, start in enumerate(starts):
+                part = data[start : start + step]
+                ws.sock.sendall(_masked_head(opcode if index == 0 else 0x0, len(part), index == len(starts) - 1))
+                ws.sock.sendall(part)
+            reply = json.loads(ws.recv())
             assert reply["error"]["code"] == -32007, reply
-        await ws.send_str(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "system_chain", "params": []}))
-        assert json.loads((await ws.receive(timeout=60)).data)["result"] == "Development"
+        ws.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "system_chain", "params": []}))
+        assert json.loads(ws.recv())["result"] == "Development"
+    finally:
+        ws.close()
+
+
+# (size in tenths of the limit, fragment size in MiB or None for one frame, binary)
+OVERSIZE_CASES = [(11, None, False), (20, None, True), (100, None, False), (100, 1, True), (11, 1, False)]
+
+
+async def oversize(url: str, stop: asyncio.Event) -> None:
+    await asyncio.to_thread(_oversize_sync, url)
 
 
 async def subscriptions(url: str, stop: asyncio.Event) -> None:

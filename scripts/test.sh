@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project: the static checks (scripts/check.sh), the
-# base-install suite, cargo test for pallet-spec, then pytest in the full venv.
+# base-install suite (every test that trains no model), cargo test for pallet-spec,
+# then the tests that train models (marker `ml`) in the full venv: each test runs once.
 # Installs what it needs on a fresh machine; builds are cached outside the clone
 # (DECENTRALML_CACHE, default ~/.cache/decentralml-build). Extra arguments go to
-# the last pytest run.
+# the last pytest run (the `ml` tests).
 set -euo pipefail
 . "$(dirname "$0")/_env.sh"
 cd "$ROOT"
@@ -15,6 +16,8 @@ cd "$ROOT"
 . "$ROOT/scripts/build-asi-venv.sh"
 # chopsticks, which runs the runtime's WebAssembly blob as the integration tests' second chain.
 . "$ROOT/scripts/build-chopsticks.sh"
+# subxt-cli (rustup's cargo; about half an hour the first time, then cached), for tests/devnode/test_subxt.py.
+. "$ROOT/scripts/build-subxt.sh"
 
 # Headless Chromium for the test that opens a job report in a browser (Debian package `chromium`).
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
@@ -52,5 +55,7 @@ PATH="$BASE_VENV/bin:$PATH" VIRTUAL_ENV="$BASE_VENV" "$BASE_VENV/bin/python" -m 
 echo "== cargo test (pallet-spec, with the WebAssembly runtime blob)" >&2
 pallet_cargo test --workspace --locked
 
-echo "== pytest, full install" >&2
-python -m pytest -m "not install" "$@"
+# The tests that train models need the ml extra (TensorFlow, PyTorch, Flower); every other
+# test already ran above, in the environment a contributor installs.
+echo "== pytest, full install (tests marked ml)" >&2
+python -m pytest -m "ml and not install" "$@"

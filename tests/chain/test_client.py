@@ -180,7 +180,7 @@ def test_a_node_without_the_pallet_is_a_chain_error() -> None:
     from decentralml.chain.runtime_types import RuntimeTypes
 
     client = ScriptedClient(FakeSubstrate())
-    client._types = RuntimeTypes([], {})  # a runtime whose metadata has no DecentralMLModule
+    client._types = RuntimeTypes([], {}, {})  # a runtime whose metadata has no DecentralMLModule
     with pytest.raises(ChainError, match="has no storage item DecentralMLModule.Tasks") as info:
         client.get_task(1)
     assert info.value.exit_code == 4 and info.value.one_line().endswith("Is --url a DecentralML node?")

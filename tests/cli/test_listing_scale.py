@@ -125,3 +125,33 @@ def test_cli_list_tasks_pages_and_streams_json(listing_chain: Chain, isolated_en
     assert result.exit_code == 0 and "more with --offset 2" in result.stderr
     result = _cli(listing_chain.url, "list-tasks", "--limit", "-1")
     assert result.exit_code == 2
+
+
+def test_keys_and_values_cross_page_boundaries(listing_chain: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    from decentralml.chain import client as client_module
+
+    for page in (1, 2, 3, TASKS, TASKS + 1):
+        monkeypatch.setattr(client_module, "MAX_PAGE", page)
+        with ChainClient.connect(listing_chain.url) as client:
+            assert ids(client.iter_tasks(TaskFilter())) == list(range(TASKS))[::-1]
+            assert ids(client.iter_tasks(TaskFilter(open_only=True))) == [6, 5, 3, 2, 0]
+            assert ids(client.iter_tasks(TaskFilter(), limit=2, offset=3)) == [3, 2]
+
+
+@pytest.mark.parametrize("corrupt", [lambda v: v[:-2], lambda v: v + "00", lambda v: "0x" + "ff" * 40])
+def test_a_value_that_does_not_decode_is_a_chain_error(listing_chain: Chain, corrupt: Any, isolated_env: Path) -> None:
+    from decentralml.errors import ChainError
+
+    with ChainClient.connect(listing_chain.url) as client:
+        real = client._substrate.rpc_request
+
+        def corrupting(method: str, params: Any, *args: Any, **kwargs: Any) -> Any:
+            response = real(method, params, *args, **kwargs)
+            if method == "state_queryStorageAt":
+                for group in response["result"]:
+                    group["changes"] = [[key, corrupt(value)] for key, value in group["changes"]]
+            return response
+
+        client._substrate.rpc_request = corrupting
+        with pytest.raises(ChainError, match="does not decode"):
+            list(client.iter_tasks(TaskFilter()).tasks)

@@ -24,7 +24,6 @@ from decentralml.devnode.runtime.decentralml import (
     escrow_account,
 )
 from decentralml.devnode.runtime.keys import BALANCES_TOTAL_ISSUANCE, SYSTEM_ACCOUNT
-from decentralml.devnode.runtime.scale import compact
 from decentralml.devnode.runtime.testkit import (
     Chain,
     EventDecoder,
@@ -37,6 +36,7 @@ from decentralml.devnode.runtime.testkit import (
     validate_args,
 )
 from decentralml.devnode.runtime.types import AccountInfo
+from decentralml.primitives.scale import compact
 
 UNIT = 10**12
 NAMES = ["Alice", "Bob", "Charlie", "Dave", "Eve", "Ferdie"]

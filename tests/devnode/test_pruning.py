@@ -34,6 +34,25 @@ def test_history_keeps_the_window_and_forgets_removed_keys() -> None:
     assert list(history.keys_with_prefix(b"t", 7)) == [b"t7"]
 
 
+def test_a_held_block_stops_pruning_until_released() -> None:
+    history = StateHistory(keep=2)
+    history.apply(0, {b"a": b"0"})
+    for number in range(1, 4):
+        history.apply(number, {b"a": str(number).encode()})
+        history.prune(number, hold=1)  # block 1 pinned from the start
+    for number in range(4, 10):
+        history.apply(number, {b"a": str(number).encode()})
+        history.prune(number, hold=1)
+    assert history.floor == 1  # the window alone would be at 8
+    assert [history.get(b"a", n) for n in range(1, 10)] == [str(n).encode() for n in range(1, 10)]
+    with pytest.raises(StateDiscarded):
+        history.get(b"a", 0)
+    history.prune(9)  # released: the next prune goes to the window
+    assert history.floor == 8
+    with pytest.raises(StateDiscarded):
+        history.get(b"a", 1)
+
+
 def test_archive_history_keeps_everything() -> None:
     history = StateHistory()
     for number in range(5):

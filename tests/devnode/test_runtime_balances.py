@@ -118,7 +118,7 @@ def test_remark_with_event(chain: Chain, decoder: EventDecoder) -> None:
 
 
 def test_sudo_set_storage_and_kill_prefix(chain: Chain) -> None:
-    from decentralml.devnode.runtime.scale import compact, vec_u8
+    from decentralml.primitives.scale import compact, vec_u8
 
     b = chain.builder
     items = [(b":dev:a1", b"x"), (b":dev:a2", b"y"), (b":dev:b", b"z")]
@@ -132,7 +132,7 @@ def test_sudo_set_storage_and_kill_prefix(chain: Chain) -> None:
 
 def test_burn_reduces_total_issuance(chain: Chain, decoder: EventDecoder) -> None:
     from decentralml.devnode.runtime.keys import BALANCES_TOTAL_ISSUANCE
-    from decentralml.devnode.runtime.scale import compact
+    from decentralml.primitives.scale import compact
 
     b = chain.builder
     before = int.from_bytes(chain.state.get(BALANCES_TOTAL_ISSUANCE) or b"", "little")
@@ -146,7 +146,7 @@ def test_burn_reduces_total_issuance(chain: Chain, decoder: EventDecoder) -> Non
 
 def test_sudo_force_set_balance_creates_and_wipes(chain: Chain, decoder: EventDecoder) -> None:
     from decentralml.devnode.runtime.keys import BALANCES_TOTAL_ISSUANCE
-    from decentralml.devnode.runtime.scale import compact
+    from decentralml.primitives.scale import compact
 
     b = chain.builder
     fresh = sr("//Funded")

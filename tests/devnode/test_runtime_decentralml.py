@@ -168,7 +168,7 @@ def test_argument_checks_use_the_pallet_error_names(market: Market) -> None:
 
 
 def test_weights_grow_with_argument_length(runtime: Runtime) -> None:
-    from decentralml.devnode.runtime.scale import Reader, u32
+    from decentralml.primitives.scale import Reader, u32
 
     chain = Chain(runtime)
     b = chain.builder

@@ -9,9 +9,9 @@ from substrateinterface import Keypair, KeypairType
 from decentralml.devnode.runtime import InvalidTransaction, Runtime, RuntimeApiError
 from decentralml.devnode.runtime import validity as v
 from decentralml.devnode.runtime.extrinsic import Era
-from decentralml.devnode.runtime.scale import Reader, compact, u32
 from decentralml.devnode.runtime.testkit import Chain, EventDecoder, Signer
 from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.scale import Reader, compact, u32
 from decentralml.primitives.signatures import ECDSA, ED25519
 
 UNIT = 10**12

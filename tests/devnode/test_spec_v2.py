@@ -12,6 +12,7 @@ from substrateinterface import Keypair, SubstrateInterface
 from decentralml.devnode.runtime.trie import _build, closest_descendant_merkle_value, trie_root
 from decentralml.primitives.hashing import blake2_256
 from tests.devnode.test_rpc import Client
+from tests.fixtures.devnode import start_devnode
 
 pytestmark = pytest.mark.integration
 
@@ -188,3 +189,117 @@ def test_follow_subscriptions_per_connection_are_limited(devnode):
     # Over HTTP there are no subscriptions.
     with pytest.raises(RuntimeError, match="-32603"):
         devnode.rpc("chainHead_v1_follow", [True])
+
+
+SYSTEM_NUMBER = "0x26aa394eea5630e07c48ae0c9558cef702a5c1b19ab7a04f536c519aca4983ac"
+
+
+def discarded(client: Client, block: str) -> bool:
+    reply = client.call("state_getStorage", [SYSTEM_NUMBER, block])
+    if "error" in reply:
+        assert reply["error"] == {"code": 4003, "message": f"Client error: UnknownBlock: State already discarded for {block}"}
+        return True
+    return False
+
+
+def new_blocks(client: Client, sub: str, count: int) -> list[str]:
+    hashes: list[str] = []
+    while len(hashes) < count:
+        event = client.notification(sub)
+        if event["event"] == "newBlock":
+            hashes.append(event["blockHash"])
+    return hashes
+
+
+def test_pinned_blocks_stay_readable_past_pruning_until_unpinned(tmp_path):
+    node = start_devnode(tmp_path / "chain", "--state-pruning", "2", "--blocks-pruning", "2", "--finality-delay", "0")
+    try:
+        client, other = Client(node.url), Client(node.url)
+        sub = client.call("chainHead_v1_follow", [True])["result"]
+        genesis = follow_events(client, sub, "bestBlockChanged")[0]["finalizedBlockHashes"][0]
+        assert client.call("chainHead_v1_unpin", [sub, genesis])["result"] is None
+        assert client.call("author_submitExtrinsic", [signed_transfer(node.url)])["result"]
+        pinned = follow_events(client, sub, "newBlock")[-1]["blockHash"]  # block 1, with the transfer
+        header = client.call("chainHead_v1_header", [sub, pinned])["result"]
+        assert client.call("dev_newBlocks", [12])["result"]["count"] == 12
+        announced = new_blocks(client, sub, 12)
+        # Block 1 is 12 blocks behind the finalized head, beyond --state-pruning 2 and --blocks-pruning 2,
+        # and genesis (unpinned) is gone; block 1 is pinned and stays whole.
+        assert discarded(other, genesis)
+        assert not discarded(other, pinned)
+        assert client.call("chainHead_v1_header", [sub, pinned])["result"] == header
+        started = client.call("chainHead_v1_body", [sub, pinned])["result"]
+        body = follow_events(client, sub, "operationBodyDone")[-1]
+        assert body["operationId"] == started["operationId"] and len(body["value"]) == 2  # timestamp + transfer
+        assert other.call("chain_getBlock", [pinned])["result"]["block"]["extrinsics"] == body["value"]
+        client.call("chainHead_v1_storage", [sub, pinned, [{"key": SYSTEM_NUMBER, "type": "value"}], None])
+        items = follow_events(client, sub, "operationStorageItems")[-1]["items"]
+        assert items == [{"key": SYSTEM_NUMBER, "value": "0x01000000"}]
+        client.call("chainHead_v1_call", [sub, pinned, "Core_version", "0x"])
+        assert follow_events(client, sub, "operationCallDone")[-1]["output"].startswith("0x")
+        # Unpinned, it is pruned with the next finalized block, as any other.
+        assert client.call("chainHead_v1_unpin", [sub, [pinned, *announced]])["result"] is None
+        assert not discarded(other, pinned)  # nothing finalized since
+        client.call("dev_newBlocks", [1])
+        assert discarded(other, pinned)
+        assert other.call("chain_getBlock", [pinned])["result"] is None
+        # A follow subscription's pins go with it, and with its connection.
+        assert client.call("chainHead_v1_unfollow", [sub])["result"] is None
+        watcher = Client(node.url)
+        sub = watcher.call("chainHead_v1_follow", [False])["result"]
+        head = follow_events(watcher, sub, "bestBlockChanged")[0]["finalizedBlockHashes"][0]
+        other.call("dev_newBlocks", [5])
+        assert not discarded(other, head)
+        watcher.ws.close()
+        other.call("system_chain")  # the node has seen the close
+        other.call("dev_newBlocks", [1])
+        assert discarded(other, head)
+    finally:
+        node.stop()
+
+
+def test_pins_past_the_node_limit_stop_the_subscriptions_holding_old_blocks_first(monkeypatch):
+    # sc-rpc-spec-v2's rule, with a limit of 6 distinct pinned blocks across the node instead of 512.
+    from decentralml.devnode import spec_v2
+    from decentralml.devnode.limits import RpcLimits
+    from tests.devnode.test_rpc import running_node
+
+    clock = [1000.0]
+    monkeypatch.setattr(spec_v2, "MAX_PINNED_BLOCKS", 6)
+    monkeypatch.setattr(spec_v2, "monotonic", lambda: clock[0])
+    with running_node(RpcLimits(unsafe_methods=True)) as (node, url):
+        node.finality_delay = 0  # each block finalized as it is imported: a follow announces just the new one
+        hoarder, tidy = Client(url), Client(url)
+        hoarder_sub = hoarder.call("chainHead_v1_follow", [False])["result"]
+        follow_events(hoarder, hoarder_sub, "bestBlockChanged")
+        tidy_sub = tidy.call("chainHead_v1_follow", [False])["result"]
+        genesis = follow_events(tidy, tidy_sub, "bestBlockChanged")[0]["finalizedBlockHashes"][0]
+        assert tidy.call("chainHead_v1_unpin", [tidy_sub, genesis])["result"] is None
+
+        def one_block() -> str:  # the tidy client unpins each block once announced
+            tidy.call("dev_newBlocks", [1])
+            block = new_blocks(tidy, tidy_sub, 1)[0]
+            assert tidy.call("chainHead_v1_unpin", [tidy_sub, block])["result"] is None
+            return block
+
+        clock[0] += 61  # the hoarder's genesis pin is now older than MAX_PIN_SECONDS
+        for _ in range(5):
+            one_block()
+        assert node.pinned_blocks == 6  # the hoarder's: blocks 0..5
+        one_block()  # block 6 needs room: the subscription holding an old pin is stopped, not the tidy one
+        assert follow_events(hoarder, hoarder_sub, "stop")[-1] == {"event": "stop"}
+        assert node.pinned_blocks == 0
+        assert hoarder.call("chainHead_v1_header", [hoarder_sub, genesis])["result"] is None  # gone
+
+        # When no subscription holds a pin that long, every one is stopped.
+        greedy = Client(url)
+        greedy_sub = greedy.call("chainHead_v1_follow", [False])["result"]
+        follow_events(greedy, greedy_sub, "bestBlockChanged")
+        for _ in range(5):
+            one_block()
+        assert node.pinned_blocks == 6
+        tidy.call("dev_newBlocks", [1])
+        assert follow_events(greedy, greedy_sub, "stop")[-1] == {"event": "stop"}
+        assert follow_events(tidy, tidy_sub, "stop")[-1] == {"event": "stop"}
+        assert node.pinned_blocks == 0
+        assert isinstance(tidy.call("chainHead_v1_follow", [False])["result"], str)  # a new one may start

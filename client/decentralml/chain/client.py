@@ -10,8 +10,8 @@ reported (with the extrinsic hash), never answered by signing again.
 from __future__ import annotations
 
 import enum
-import functools
 import socket
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -52,13 +52,20 @@ def unreachable(url: str) -> NodeUnreachableError:
     )
 
 
-def _default_substrate_factory(url: str, timeout: float) -> Any:
+def _substrate_interface(url: str, timeout: float) -> Any:
     from substrateinterface import SubstrateInterface
 
     # websocket-client checks every text frame's UTF-8 in pure Python (1.5 s for 10 MB of listing); str.decode,
     # which it calls on every text frame anyway, rejects invalid UTF-8 by itself.
     options = {"timeout": timeout, "skip_utf8_validation": True}
     return SubstrateInterface(url=url, ss58_format=42, ws_options=options, auto_reconnect=True)
+
+
+def _default_substrate_factory(url: str, timeout: float) -> Any:
+    """Reads over plain JSON-RPC; substrate-interface imported and connected only when a command needs it."""
+    from decentralml.chain.rpc import LazySubstrate
+
+    return LazySubstrate(url, timeout, lambda: _substrate_interface(url, timeout))
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -78,7 +85,7 @@ def _is_timeout(exc: BaseException) -> bool:
 
 
 def _rpc_error_payload(exc: BaseException) -> Any:
-    """substrate-interface raises SubstrateRequestException(error_dict)."""
+    """substrate-interface's SubstrateRequestException and our RpcRefused carry the node's error object."""
     return exc.args[0] if exc.args else str(exc)
 
 
@@ -193,19 +200,24 @@ class ChainClient:
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:
         """Turn substrate-interface and socket failures into our errors."""
-        from substrateinterface.exceptions import BlockNotFound, StorageFunctionNotFound, SubstrateRequestException
+        from decentralml.chain.rpc import RpcRefused
 
+        # substrate-interface's exceptions can only come from it once it is imported (reads do without it).
+        interface = sys.modules.get("substrateinterface.exceptions")
+        not_found = (interface.StorageFunctionNotFound,) if interface else ()
+        no_block = (interface.BlockNotFound,) if interface else ()
+        refused = (RpcRefused, interface.SubstrateRequestException) if interface else (RpcRefused,)
         try:
             yield
         except DecentralMLError:
             raise
-        except StorageFunctionNotFound as exc:
+        except not_found as exc:
             raise ChainError(
                 f"The node at {self.url} does not know {what} ({exc}).", hint="Is --url a DecentralML node?"
             ) from exc
-        except BlockNotFound as exc:
+        except no_block as exc:
             raise ChainError(f"The node at {self.url} could not serve {what}: {exc}.") from exc
-        except SubstrateRequestException as exc:
+        except refused as exc:
             raise ChainError(f"The node refused {what}: {_rpc_error_payload(exc)}.") from exc
         except Exception as exc:  # noqa: BLE001
             if _is_connection_error(exc):
@@ -286,12 +298,12 @@ class ChainClient:
     # -- batched reads (one block, pages of MAX_PAGE) ------------------------
 
     def _rpc(self, what: str, method: str, params: list[Any]) -> Any:
-        from substrateinterface.exceptions import SubstrateRequestException
+        from decentralml.chain.rpc import RpcRefused
 
         def call() -> Any:
             response = self._substrate.rpc_request(method, params)
             if "error" in response:
-                raise SubstrateRequestException(response["error"])
+                raise RpcRefused(response["error"])
             return response.get("result")
 
         return self._read(what, call)
@@ -323,13 +335,23 @@ class ChainClient:
     def _values(self, module: str, item: str, keys: list[str], at: str) -> Iterator[tuple[str, Any]]:
         """(key, decoded value or None) for ``keys`` at block ``at``, in their order, MAX_PAGE keys per request."""
         types = self.types
+        entry = types.entry(module, item)
         for chunk in _chunks(keys, MAX_PAGE):
             groups = self._rpc(f"the query {module}.{item}", "state_queryStorageAt", [chunk, at]) or []
             found = {key: value for group in groups for key, value in group.get("changes", [])}
             for key in chunk:
                 raw = found.get(key)
-                yield key, None if raw is None else self._read(f"a {module}.{item} value",
-                                                                functools.partial(types.value, module, item, raw))
+                if raw is None:
+                    yield key, None
+                    continue
+                try:
+                    value = types.decode(entry.value_type, raw)
+                except (ValueError, TypeError) as exc:
+                    raise ChainError(
+                        f"The node's {module}.{item} value at {key} does not decode with its own metadata: {exc}.",
+                        hint="Is the node's runtime consistent? Try again after an upgrade completes.",
+                    ) from None
+                yield key, value
 
     def _tasks_by_id(self, ids: list[int], tasks_prefix: str, id_keys: Mapping[int, str], at: str) -> Iterator[Task]:
         keys = [tasks_prefix + id_keys[i] for i in ids]

@@ -11,10 +11,14 @@ runtime upgrade (a new spec version or new metadata) misses the cache and the
 new metadata is decoded and cached. The digest is blake2-256 of the raw
 metadata the node serves; the cache is checked against it on every connection.
 
-Values decode with scalecodec and its type registry built from the cached
-portable registry (the same decoder classes substrate-interface uses, so
-values have the same shape); keys are hashed with substrate-interface's own
-hasher functions.
+Values decode with decoders compiled once per type from the cached portable
+registry (:mod:`decentralml.chain.registry_codec`), in the shape scalecodec
+and substrate-interface give them. Map keys of integer, account and
+single-field wrapper types are encoded here, others with scalecodec, and
+hashed with :mod:`decentralml.primitives.hashing`. Reading needs neither
+substrate-interface nor scalecodec's type presets (which import ``requests``):
+the cache also holds which scalecodec class each type decodes with, found
+once when the metadata is decoded.
 """
 
 from __future__ import annotations
@@ -29,12 +33,17 @@ from pathlib import Path
 from typing import Any
 
 from decentralml.errors import ChainError
+from decentralml.primitives import hashing
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 SS58_FORMAT = 42
-_HASHERS = ("Blake2_128", "Blake2_256", "Blake2_128Concat", "Twox128", "Twox256", "Twox64Concat", "Identity")
 
 Rpc = Callable[[str, list[Any]], Any]
+_HASH_FUNCTIONS = {
+    "Blake2_128": hashing.blake2_128, "Blake2_256": hashing.blake2_256, "Blake2_128Concat": hashing.blake2_128_concat,
+    "Twox128": hashing.twox_128, "Twox64Concat": hashing.twox_64_concat, "Identity": hashing.identity,
+}  # fmt: skip
+_UNSIGNED_SIZES = {"U8": 1, "U16": 2, "U32": 4, "U64": 8, "U128": 16}
 
 
 @dataclass(frozen=True)
@@ -66,16 +75,58 @@ class _Registered:
 class RuntimeTypes:
     """Storage entries and value decoding of one runtime (one genesis, spec version and metadata)."""
 
-    def __init__(self, registry: Sequence[Mapping[str, Any]], storage: Mapping[str, StorageEntry]) -> None:
-        from scalecodec.base import RuntimeConfigurationObject
-        from scalecodec.type_registry import load_type_registry_preset
+    def __init__(
+        self, registry: Sequence[Mapping[str, Any]], storage: Mapping[str, StorageEntry], classes: Mapping[int, str]
+    ) -> None:
+        from decentralml.chain.registry_codec import RegistryDecoders
 
         self.registry = list(registry)
         self.storage = dict(storage)
+        self.classes = dict(classes)
+        self._types_by_id = {int(t["id"]): t["type"] for t in self.registry}
+        self._scalecodec: Any = None
+        self._decoders = RegistryDecoders(self.registry, self._class_name, self._scalecodec_decode, SS58_FORMAT)
+
+    @staticmethod
+    def _scalecodec_config(registry: Sequence[Mapping[str, Any]]) -> Any:
+        """scalecodec's runtime configuration for this registry (its type presets import requests: only when needed)."""
+        from scalecodec.base import RuntimeConfigurationObject
+        from scalecodec.type_registry import load_type_registry_preset
+
         config = RuntimeConfigurationObject(ss58_format=SS58_FORMAT, implements_scale_info=True)
         config.update_type_registry(load_type_registry_preset(name="core"))
-        config.update_from_scale_info_types([_Registered(t) for t in self.registry])
-        self._config = config
+        config.update_from_scale_info_types([_Registered(t) for t in registry])
+        return config
+
+    @property
+    def _config(self) -> Any:
+        if self._scalecodec is None:
+            self._scalecodec = self._scalecodec_config(self.registry)
+        return self._scalecodec
+
+    def _class_name(self, type_id: int) -> str:
+        """The scalecodec class ``type_id`` decodes with, as found when the metadata was decoded."""
+        found = self.classes.get(type_id)
+        if found is None:
+            raise ChainError(f"Type {type_id} is not in the runtime's type registry.")
+        return found
+
+    @staticmethod
+    def _classes(config: Any, registry: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+        """Type id -> the scalecodec class it decodes with (the registry's own generated classes skipped)."""
+        classes = {}
+        for t in registry:
+            found = config.get_decoder_class(f"scale_info::{t['id']}")
+            classes[int(t["id"])] = next(c.__name__ for c in found.__mro__ if not c.__name__.startswith("scale_info::"))
+        return classes
+
+    def _scalecodec_decode(self, type_id: int, reader: Any) -> Any:
+        from scalecodec.base import ScaleBytes
+
+        item = self._config.create_scale_object(f"scale_info::{type_id}", data=ScaleBytes(reader.data[reader.pos :]))
+        value = item.decode(check_remaining=False)
+        reader.pos += item.data.offset
+        return value
 
     # -- building ----------------------------------------------------------------
 
@@ -84,7 +135,6 @@ class RuntimeTypes:
         """Decode raw SCALE metadata (V14 or later) the slow way, once."""
         from scalecodec.base import RuntimeConfigurationObject, ScaleBytes
         from scalecodec.type_registry import load_type_registry_preset
-        from substrateinterface.utils.hasher import xxh128
 
         config = RuntimeConfigurationObject(implements_scale_info=True)
         config.update_type_registry(load_type_registry_preset(name="core"))
@@ -98,9 +148,9 @@ class RuntimeTypes:
             section = value.get("storage")
             if not section:
                 continue
-            pallet_hash = xxh128(section["prefix"].encode())
+            pallet_hash = hashing.twox_128(section["prefix"].encode())
             for entry in section["entries"]:
-                prefix = "0x" + (pallet_hash + xxh128(entry["name"].encode())).hex()
+                prefix = "0x" + (pallet_hash + hashing.twox_128(entry["name"].encode())).hex()
                 kind = entry["type"]
                 if "Plain" in kind:
                     hashers: tuple[str, ...] = ()
@@ -115,12 +165,13 @@ class RuntimeTypes:
                     value_type = int(mapping["value"])
                 default = _hex(entry.get("default")) if entry.get("modifier") == "Default" else None
                 storage[f"{value['name']}.{entry['name']}"] = StorageEntry(prefix, hashers, keys, value_type, default)
-        return cls(registry, storage)
+        return cls(registry, storage, cls._classes(cls._scalecodec_config(registry), registry))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "format": CACHE_FORMAT,
             "registry": self.registry,
+            "classes": {str(k): v for k, v in self.classes.items()},
             "storage": {
                 name: [e.prefix, list(e.hashers), list(e.key_types), e.value_type, e.default] for name, e in self.storage.items()
             },
@@ -134,7 +185,8 @@ class RuntimeTypes:
             name: StorageEntry(str(p), tuple(h), tuple(int(k) for k in keys), int(v), d)
             for name, (p, h, keys, v, d) in data["storage"].items()
         }
-        return cls(data["registry"], storage)
+        classes = {int(k): str(v) for k, v in data["classes"].items()}
+        return cls(data["registry"], storage, classes)
 
     # -- use -----------------------------------------------------------------------
 
@@ -146,30 +198,45 @@ class RuntimeTypes:
 
     def storage_key(self, module: str, item: str, params: Sequence[Any] = ()) -> str:
         """Hex key of ``module.item`` for ``params`` (fewer params than map keys: the prefix of those entries)."""
-        from substrateinterface.utils import hasher
-
         entry = self.entry(module, item)
         if len(params) > len(entry.hashers):
             raise ChainError(f"{module}.{item} takes at most {len(entry.hashers)} keys, got {len(params)}.")
         key = bytes.fromhex(entry.prefix[2:])
-        functions = {
-            "Blake2_128": hasher.blake2_128, "Blake2_256": hasher.blake2_256, "Blake2_128Concat": hasher.blake2_128_concat,
-            "Twox128": hasher.xxh128, "Twox64Concat": hasher.two_x64_concat, "Identity": hasher.identity,
-        }  # fmt: skip
         for param, name, type_id in zip(params, entry.hashers, entry.key_types):
-            encoded = self._config.create_scale_object(f"scale_info::{type_id}").encode(param).data
-            function = functions.get(name)
+            function = _HASH_FUNCTIONS.get(name)
             if function is None:
                 raise ChainError(f"Unsupported storage hasher {name} for {module}.{item}.")
-            key += function(bytes(encoded))
+            key += function(self.encode_key(type_id, param))
         return "0x" + key.hex()
 
-    def decode(self, type_id: int, raw_hex: str) -> Any:
-        """The value of SCALE ``raw_hex`` as substrate-interface gives it (dicts, strings, ints)."""
-        from scalecodec.base import ScaleBytes
+    def encode_key(self, type_id: int, param: Any) -> bytes:
+        """SCALE bytes of a map key: integers, account ids and hashes here, anything else by scalecodec."""
+        kind = self._class_name(type_id)
+        if kind in _UNSIGNED_SIZES:
+            try:
+                return int(param).to_bytes(_UNSIGNED_SIZES[kind], "little")
+            except (OverflowError, ValueError, TypeError):
+                raise ChainError(f"Not a {kind.lower()} storage key: {param!r}.") from None
+        if kind == "GenericAccountId":
+            from decentralml.primitives.ss58 import public_key_of
 
-        item = self._config.create_scale_object(f"scale_info::{type_id}", data=ScaleBytes(raw_hex))
-        return item.decode()
+            return public_key_of(param)
+        definition = self.registry_type(type_id)["def"]
+        fields = definition.get("composite", {}).get("fields", [])
+        if kind in ("Tuple", "Struct") and len(fields) == 1:
+            return self.encode_key(int(fields[0]["type"]), param)
+        return bytes(self._config.create_scale_object(f"scale_info::{type_id}").encode(param).data)
+
+    def registry_type(self, type_id: int) -> Mapping[str, Any]:
+        found = self._types_by_id.get(type_id)
+        if found is None:
+            raise ChainError(f"Type {type_id} is not in the runtime's type registry.")
+        return found
+
+    def decode(self, type_id: int, raw_hex: str) -> Any:
+        """The value of SCALE ``raw_hex`` as substrate-interface gives it (dicts, strings, ints);
+        :class:`~decentralml.primitives.scale.CodecError` (a ValueError) for bytes that are not one such value."""
+        return self._decoders.decode(type_id, bytes.fromhex(raw_hex.removeprefix("0x")))
 
     def value(self, module: str, item: str, raw_hex: str | None) -> Any:
         """A storage value (its default when absent and the item has one, else None)."""

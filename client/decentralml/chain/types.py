@@ -56,6 +56,10 @@ RELEASED = frozenset({SubmissionStatus.REJECTED, SubmissionStatus.EXPIRED})
 
 def _enum_from_chain(enum_type: type[enum.Enum], value: Any) -> Any:
     """Unit enum variants decode as their name (or ``{"Name": None}``)."""
+    if isinstance(value, str):
+        found = enum_type._value2member_map_.get(value)
+        if found is not None:
+            return found
     if isinstance(value, Mapping) and len(value) == 1:
         value = next(iter(value))
     try:

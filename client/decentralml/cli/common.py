@@ -8,7 +8,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 from urllib.parse import unquote, urlsplit
 
 import typer
@@ -24,7 +24,9 @@ from decentralml.keystore import Keystore
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
-from decentralml.usecases.contributor import StoreOpener
+
+if TYPE_CHECKING:
+    from decentralml.usecases.contributor import StoreOpener
 
 # --- chain and signer ---------------------------------------------------------
 

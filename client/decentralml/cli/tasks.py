@@ -16,7 +16,6 @@ from decentralml.chain.types import Task, TaskStatus, TaskType, ValidationStrate
 from decentralml.cli import common
 from decentralml.cli.context import run_context
 from decentralml.cli.output import UntrustedTable
-from decentralml.usecases import contributor, creator
 
 
 class TaskTypeChoice(str, enum.Enum):
@@ -123,6 +122,7 @@ def create_task_cmd(
 ) -> None:
     """Upload ASSET_DIR, escrow the rewards and publish a task; prints the task id."""
     run = run_context(ctx)
+    from decentralml.usecases import creator  # storage and lineage: only for this command
     common.require_path(asset_dir, directory=True)
     if base_model is not None:
         common.require_path(base_model)
@@ -237,6 +237,7 @@ def assign_task_cmd(
 ) -> None:
     """Take a slot of a task, download and verify its assets, print the next step."""
     run = run_context(ctx)
+    from decentralml.usecases import contributor  # storage and lineage: only for this command
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
         assigned = contributor.assign_task(
@@ -271,6 +272,7 @@ def assign_task_cmd(
 def close_task_cmd(ctx: typer.Context, task_id: Annotated[int, typer.Argument(help="Task id.", min=0)]) -> None:
     """Close a task and refund the unspent escrow to its creator."""
     run = run_context(ctx)
+    from decentralml.usecases import creator  # storage and lineage: only for this command
     keypair = common.resolve_signer(run)
     with common.chain_client(run) as chain:
         token = chain.token

@@ -89,11 +89,17 @@ class StateHistory:
             self._changed.append((number, tuple(changes)))
         self.head_number = number
 
-    def prune(self, best: int) -> None:
-        """Discard the state of blocks older than the last ``keep`` up to ``best`` (no-op for an archive)."""
+    def prune(self, best: int, hold: int | None = None) -> None:
+        """Discard the state of blocks older than the last ``keep`` up to ``best`` (no-op for an archive).
+
+        ``hold``: the oldest block whose state must stay readable whatever the window (a block
+        pinned by a chainHead subscription: sc-state-db stops pruning at a pinned block).
+        """
         if self.keep is None:
             return
         floor = min(max(best - self.keep + 1, 0), self.head_number)
+        if hold is not None:
+            floor = min(floor, hold)
         if floor <= self.floor:
             return
         self.floor = floor

@@ -168,6 +168,7 @@ class DevNode:
         self._finality_listeners: dict[int, FinalityListener] = {}
         self._next_listener = 0
         self._empty_requests: deque[_EmptyBlocksRequest] = deque()
+        self._pins: dict[int, int] = {}  # block number -> how many times it is pinned
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self._executor: ThreadPoolExecutor | None = None
@@ -227,12 +228,46 @@ class DevNode:
         self._remember(block)
 
     def _floors(self) -> tuple[int | None, int | None]:
-        """(state floor, body floor) for the finalized block: what the store may drop."""
+        """(state floor, body floor) for the finalized block: what the store may drop (never a pinned block)."""
         best = self._finalized
         keep = self.history.keep
         state = None if keep is None else max(best - keep + 1, 0)
         body = None if self.blocks_pruning is None else max(best - self.blocks_pruning + 1, 0)
+        oldest_pin = self.oldest_pin
+        if oldest_pin is not None:
+            state = None if state is None else min(state, oldest_pin)
+            body = None if body is None else min(body, oldest_pin)
         return state, body
+
+    # ---- pinning ----------------------------------------------------------------------------
+
+    def pin(self, number: int) -> None:
+        """Keep block ``number``'s state and body readable past the pruning windows until :meth:`unpin`.
+
+        As sc-client-db's ``pin_block`` (what a chainHead_v1 follow subscription does for each
+        block it announces): pins are counted, pruning stops at the oldest pinned block and
+        goes on once it is unpinned (at the next finalized block).
+        """
+        self._pins[number] = self._pins.get(number, 0) + 1
+
+    def unpin(self, number: int) -> None:
+        count = self._pins.get(number, 0)
+        if count <= 1:
+            self._pins.pop(number, None)
+        else:
+            self._pins[number] = count - 1
+
+    def is_pinned(self, number: int) -> bool:
+        return number in self._pins
+
+    @property
+    def pinned_blocks(self) -> int:
+        """Distinct blocks pinned (by every subscription together)."""
+        return len(self._pins)
+
+    @property
+    def oldest_pin(self) -> int | None:
+        return min(self._pins) if self._pins else None
 
     # ---- reads (published blocks only) ------------------------------------------------------
 
@@ -269,7 +304,12 @@ class DevNode:
             stored = self.store.block(number)
             if stored is not None:
                 block = Block(stored.number, stored.hash, stored.header, stored.extrinsics)
-        if block is not None and self.blocks_pruning is not None and number <= self._published - self.blocks_pruning:
+        if (
+            block is not None
+            and self.blocks_pruning is not None
+            and number <= self._published - self.blocks_pruning
+            and number not in self._pins
+        ):
             block = Block(block.number, block.hash, block.header, None)
         return block
 
@@ -527,7 +567,8 @@ class DevNode:
             return
         blocks = [b for b in (self.block(n) for n in range(self._finalized + 1, number + 1)) if b is not None]
         self._finalized = number
-        self.history.prune(number)  # as a node prunes: the state of finalized blocks older than the window
+        # As a node prunes: the state of finalized blocks older than the window, but not a pinned block's.
+        self.history.prune(number, hold=self.oldest_pin)
         while self._awaiting_finality and self._awaiting_finality[0][0] <= number:
             block_number, hashes = self._awaiting_finality.popleft()
             found = self.block(block_number)

@@ -2,8 +2,9 @@
 
 Each WebSocket connection reads its messages in order and writes through its
 own queue, so a slow or misbehaving client only ever affects itself: malformed
-JSON gets a -32700 reply, a request over the size limit a -32007 reply (the
-connection stays), a client that stops reading is disconnected once the bytes
+JSON gets a -32700 reply, a request over the size limit a -32007 reply whatever
+its size (the connection stays; its bytes past the limit are read and dropped, see
+:mod:`decentralml.devnode.websocket`), a client that stops reading is disconnected once the bytes
 waiting for it pass ``max_outbound_bytes``, and the chain goes on for everyone
 else. Connections are counted (``--rpc-max-connections``; past it a new one gets
 HTTP 429 and is closed), a connection that has not sent a complete request head
@@ -14,40 +15,43 @@ within ``header_read_timeout`` is closed, and a browser ``Origin`` outside
 from __future__ import annotations
 
 import asyncio
+import base64
+import collections
 import contextlib
+import hashlib
 import json
 import logging
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import web
 
 from decentralml.devnode.limits import RateLimitedLog, RateLimitFilter, RpcLimits, too_big
 from decentralml.devnode.node import DevNode
 from decentralml.devnode.rpc import RpcMethods, Session, handle_message, run_after_reply
+from decentralml.devnode.websocket import (
+    HANDSHAKE_GUID,
+    Close,
+    CloseCode,
+    Event,
+    FrameReader,
+    Message,
+    Opcode,
+    Oversized,
+    Ping,
+    ProtocolError,
+    close_frame,
+    encode_frame,
+    text_frame,
+)
 
 log = logging.getLogger(__name__)
 rate_limited = RateLimitedLog(log)
 
 # Bytes written but not yet taken by a client before the writer waits for it.
 WRITE_BUFFER_LIMIT = 4 * 1024 * 1024
-# A WebSocket message up to this many times the request limit is read and answered -32007;
-# a larger one closes the connection (aiohttp reads a whole message before handing it over).
-OVERSIZE_READ_FACTOR = 2
-
-
-def text_frame(text: str) -> bytes:
-    """One unmasked, uncompressed WebSocket text frame (RFC 6455, server to client)."""
-    payload = text.encode()
-    length = len(payload)
-    if length < 126:
-        header = bytes((0x81, length))
-    elif length < 1 << 16:
-        header = bytes((0x81, 126)) + length.to_bytes(2, "big")
-    else:
-        header = bytes((0x81, 127)) + length.to_bytes(8, "big")
-    return header + payload
+# Bytes of complete messages waiting to be handled on one connection before reading from it pauses.
+INBOUND_QUEUE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,9 @@ def build_app(node: DevNode, limits: RpcLimits | None = None) -> web.Application
     """The aiohttp application serving ``node`` (default limits: Substrate's, unsafe methods allowed)."""
     limits = limits or RpcLimits(unsafe_methods=True)
     methods = RpcMethods(node, limits)
-    # HTTP bodies are read with a bound a little over the limit, so an oversized one gets the JSON error.
-    app = web.Application(client_max_size=limits.max_request_bytes * OVERSIZE_READ_FACTOR)
-    sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+    # HTTP bodies are read by _http in chunks, stopping one chunk past the limit.
+    app = web.Application(client_max_size=limits.max_request_bytes)
+    connections: set[_WsConnection] = set()
     app[HEADS_SEEN] = set()
 
     def cors_headers(request: web.Request) -> dict[str, str]:
@@ -91,7 +95,7 @@ def build_app(node: DevNode, limits: RpcLimits | None = None) -> web.Application
             rate_limited.warning("origin", "refused a request from origin %r (see --rpc-cors)", origin)
             return web.Response(status=403, text="Origin of the request is not whitelisted. CORS headers would not allow it.\n")
         if request.method == "GET" and request.headers.get("Upgrade", "").lower() == "websocket":
-            return await _websocket(request, methods, sockets, limits)
+            return await _websocket(request, methods, connections, limits)
         if request.method == "POST":
             return await _http(request, methods, limits, cors_headers(request))
         if request.method == "OPTIONS":
@@ -109,8 +113,8 @@ def build_app(node: DevNode, limits: RpcLimits | None = None) -> web.Application
         return web.Response(status=200)
 
     async def close_sockets(app: web.Application) -> None:
-        for ws in list(sockets):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"node shutting down")
+        for conn in list(connections):
+            conn.close(CloseCode.GOING_AWAY, "node shutting down")
 
     app.on_shutdown.append(close_sockets)
     app.router.add_route("*", "/", root)
@@ -123,31 +127,128 @@ HEADS_SEEN: web.AppKey[set[Any]] = web.AppKey("heads_seen", set)
 
 
 async def _http(request: web.Request, methods: RpcMethods, limits: RpcLimits, headers: dict[str, str]) -> web.Response:
-    if (request.content_length or 0) > limits.max_request_bytes:
-        return _json_error(413, too_big(limits.max_request_bytes), headers)
-    try:
-        body = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        return _json_error(413, too_big(limits.max_request_bytes), headers)
-    if len(body) > limits.max_request_bytes:
-        return _json_error(413, too_big(limits.max_request_bytes), headers)
+    """One POST: a body over the limit gets 413 with -32007, read no further than one chunk past the limit."""
+    limit = limits.max_request_bytes
+    if (request.content_length or 0) > limit:
+        return _json_error(413, too_big(limit), headers)
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > limit:  # chunked, or a Content-Length that lied: aiohttp discards the rest
+            return _json_error(413, too_big(limit), headers)
     session = Session(send=lambda text: None, subscriptions_allowed=False)
-    reply = await handle_message(methods, body, session)
+    reply = await handle_message(methods, bytes(body), session)
     session.close()
     return web.Response(text=reply or "", content_type="application/json", headers=headers)
+
+
+class _WsConnection:
+    """One upgraded connection: aiohttp feeds it the bytes (it is the request's payload parser),
+    the handler takes its events in order.
+
+    Pings are answered at once; complete messages wait in a queue whose size pauses reading
+    from the socket past :data:`INBOUND_QUEUE_BYTES`, so a client that sends faster than the
+    node answers is slowed down, not buffered.
+    """
+
+    def __init__(self, protocol: Any, transport: Any, max_message_bytes: int) -> None:
+        self._protocol = protocol
+        self.transport = transport
+        self._reader = FrameReader(max_message_bytes)
+        self._events: collections.deque[Event | ProtocolError | None] = collections.deque()
+        self._ready = asyncio.Event()
+        self._queued = 0
+        self._paused = False
+        self._done = False  # EOF, a close frame or a protocol error: nothing more is read
+        self.closed = False  # our close frame is sent
+
+    # aiohttp's payload-parser interface (RequestHandler.set_parser).
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        if self._done:
+            return False, b""
+        try:
+            events: list[Event | ProtocolError] = list(self._reader.feed(data))
+        except ProtocolError as exc:
+            events = [exc]
+        for event in events:
+            if isinstance(event, Ping):
+                # Bounded like every other write: a client that pings and never reads gets no pongs.
+                if self.transport.get_write_buffer_size() <= WRITE_BUFFER_LIMIT:
+                    self.transport.write(encode_frame(Opcode.PONG, event.payload))
+                continue
+            if isinstance(event, Message):
+                self._queued += len(event.data)
+            elif isinstance(event, (Close, ProtocolError)):
+                self._done = True
+            self._events.append(event)
+            self._ready.set()
+        if self._queued > INBOUND_QUEUE_BYTES and not self._paused:
+            self._paused = True
+            self._protocol.pause_reading()
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self._done = True
+        self._events.append(None)
+        self._ready.set()
+
+    async def next_event(self) -> Event | ProtocolError | None:
+        """The next message, oversized notice, close or protocol error; None at end of stream."""
+        while not self._events:
+            self._ready.clear()
+            await self._ready.wait()
+        event = self._events.popleft()
+        if isinstance(event, Message):
+            self._queued -= len(event.data)
+            if self._paused and self._queued <= INBOUND_QUEUE_BYTES // 2:
+                self._paused = False
+                self._protocol.resume_reading()
+        return event
+
+    def close(self, code: int = CloseCode.NORMAL, reason: str = "") -> None:
+        """Send our close frame (once) and close the socket once what is buffered is written."""
+        if not self.closed and not self.transport.is_closing():
+            self.transport.write(close_frame(code, reason))
+            self.transport.close()
+        self.closed = True
+        self._done = True
+
+
+def _accept_key(request: web.Request) -> str | None:
+    """Sec-WebSocket-Accept for a valid RFC 6455 handshake request, else None."""
+    key = request.headers.get("Sec-WebSocket-Key", "")
+    if request.headers.get("Sec-WebSocket-Version") != "13":
+        return None
+    try:
+        if len(base64.b64decode(key, validate=True)) != 16:
+            return None
+    except ValueError:
+        return None
+    return base64.b64encode(hashlib.sha1(key.encode() + HANDSHAKE_GUID).digest()).decode()
 
 
 async def _websocket(
     request: web.Request,
     methods: RpcMethods,
-    sockets: weakref.WeakSet[web.WebSocketResponse],
+    connections: set[_WsConnection],
     limits: RpcLimits,
-) -> web.WebSocketResponse:
-    ws = web.WebSocketResponse(
-        max_msg_size=limits.max_request_bytes * OVERSIZE_READ_FACTOR, heartbeat=None, compress=False
+) -> web.StreamResponse:
+    accept = _accept_key(request)
+    if accept is None:
+        return web.Response(status=400, text="Invalid WebSocket handshake (RFC 6455, version 13)\n")
+    response = web.StreamResponse(
+        status=101, headers={"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Accept": accept}
     )
-    await ws.prepare(request)
-    sockets.add(ws)
+    response.force_close()
+    await response.prepare(request)
+    transport = request.transport
+    if transport is None or transport.is_closing():
+        return response
+    # aiohttp hands every byte after the handshake to the request's payload parser: ours.
+    protocol: Any = request.protocol
+    conn = _WsConnection(protocol, transport, limits.max_request_bytes)
+    protocol.set_parser(conn)
+    connections.add(conn)
     outbox: asyncio.Queue[str | None] = asyncio.Queue()
     overflow = asyncio.Event()  # the client stopped reading: drop it
     queued = [0]  # bytes in the outbox
@@ -163,8 +264,6 @@ async def _websocket(
         queued[0] += len(text)
         outbox.put_nowait(text)
 
-    transport = request.transport
-
     async def writer() -> None:
         while True:
             texts = [await outbox.get()]
@@ -173,7 +272,7 @@ async def _websocket(
             frames = b"".join(text_frame(t) for t in texts if t is not None)
             queued[0] -= sum(len(t) for t in texts if t is not None)
             if frames:
-                if transport is None or transport.is_closing():
+                if transport.is_closing():
                     return
                 transport.write(frames)
                 while transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
@@ -181,31 +280,44 @@ async def _websocket(
                         transport.abort()
                         return
                     await asyncio.sleep(0.005)  # the client reads slowly: let it catch up
-            if None in texts:
-                await ws.close()
+            if None in texts:  # the end of the connection (the handler closes it), or a client that does not read
+                if overflow.is_set():
+                    conn.close(CloseCode.POLICY_VIOLATION)
                 return
 
     session = Session(send=send, max_subscriptions=limits.max_subscriptions_per_connection)
     writer_task = asyncio.create_task(writer())
     oversize = json.dumps({"jsonrpc": "2.0", "error": too_big(limits.max_request_bytes), "id": None}, separators=(",", ":"))
+    close_code: int = CloseCode.NORMAL
     try:
-        async for message in ws:
-            if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-                if len(message.data) > limits.max_request_bytes:
-                    send(oversize)
-                    continue
-                reply = await handle_message(methods, message.data, session)
-                if reply is not None:
-                    send(reply)
-                run_after_reply(session)
-            elif message.type == WSMsgType.ERROR:
+        while not conn.closed:
+            event = await conn.next_event()
+            if event is None:
                 break
+            if isinstance(event, ProtocolError):
+                rate_limited.warning("ws-protocol", "closing a WebSocket connection: %s", event)
+                close_code = event.code
+                break
+            if isinstance(event, Close):
+                if event.code is not None and event.code not in (1005, 1006, 1015):
+                    close_code = event.code
+                break
+            if isinstance(event, Oversized):
+                send(oversize)
+                continue
+            assert isinstance(event, Message)
+            reply = await handle_message(methods, event.data, session)
+            if reply is not None:
+                send(reply)
+            run_after_reply(session)
     finally:
         session.close()
         outbox.put_nowait(None)
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError, asyncio.TimeoutError):
             await asyncio.wait_for(writer_task, timeout=5)
-    return ws
+        conn.close(close_code)
+        connections.discard(conn)
+    return response
 
 
 TOO_MANY_CONNECTIONS = (

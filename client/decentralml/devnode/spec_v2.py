@@ -10,9 +10,15 @@ implements it:
   block), ``newBlock`` and ``bestBlockChanged`` for every block after it, then
   ``finalized`` (with ``prunedBlockHashes``, always empty on this fork-free
   chain) as finality moves; ``stop`` when the subscription ends on the node's
-  side. Every announced block stays *pinned* (readable) until
-  ``chainHead_v1_unpin``; more than :data:`MAX_PINNED_BLOCKS` pinned blocks
-  stop the subscription, as on a node.
+  side. Every announced block stays *pinned* until ``chainHead_v1_unpin``: its
+  header, body, storage and runtime calls stay readable even after
+  ``--state-pruning``/``--blocks-pruning`` would have dropped them (the node's
+  pruning stops at the oldest pinned block, as sc-state-db's does). Pins are
+  bounded as sc-rpc-spec-v2 bounds them: when :data:`MAX_PINNED_BLOCKS` distinct
+  blocks are pinned across every subscription and a new one must be, the
+  subscriptions holding a block pinned for more than :data:`MAX_PIN_SECONDS` are
+  stopped (``stop`` event, their pins released); if that frees nothing, every
+  follow subscription is stopped.
 * ``header`` answers at once; ``body``, ``call`` and ``storage`` answer
   ``{"result": "started", "operationId"}`` (or ``{"result": "limitReached"}``
   with :data:`MAX_OPERATIONS` operations in progress) and deliver the result as
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import monotonic
 from typing import Any
 
 from decentralml.devnode.codec import blake2_256, from_hex, to_hex
@@ -39,7 +46,10 @@ from decentralml.devnode.runtime.trie import closest_descendant_merkle_value
 
 # sc-rpc-spec-v2 ChainHeadConfig defaults.
 MAX_FOLLOW_PER_CONNECTION = 4
+# Distinct blocks pinned across every follow subscription of the node.
 MAX_PINNED_BLOCKS = 512
+# Past MAX_PINNED_BLOCKS, subscriptions holding a block pinned longer than this are stopped first.
+MAX_PIN_SECONDS = 60.0
 MAX_OPERATIONS = 16
 STORAGE_ITEMS_PER_STEP = 5
 # transaction_v1_broadcast: operations kept per connection.
@@ -106,7 +116,8 @@ class Follow:
     sub_id: str
     session: Session
     with_runtime: bool
-    pinned: set[bytes] = field(default_factory=set)
+    # Pinned blocks: hash -> (block number, monotonic time it was pinned).
+    pinned: dict[bytes, tuple[int, float]] = field(default_factory=dict)
     operations: dict[str, _StorageOperation | None] = field(default_factory=dict)
     next_operation: int = 0
     started: bool = False
@@ -170,7 +181,9 @@ class SpecV2:
                 return
             finalized = node.finalized
             announced = [b for b in map(node.block, range(finalized.number, node.best_number + 1)) if b is not None]
-            follow.pinned.update(b.hash for b in announced)
+            for block in announced:
+                if not self._pin(follow, block):
+                    return  # stopped: too many blocks pinned on the node
             follow.started = True
             initialized: dict[str, Any] = {"event": "initialized", "finalizedBlockHashes": [to_hex(finalized.hash)]}
             if with_runtime:
@@ -181,13 +194,10 @@ class SpecV2:
             follow.event({"event": "bestBlockChanged", "bestBlockHash": to_hex(announced[-1].hash)})
 
         def on_block(block: Block, changes: object) -> None:
-            if not follow.started or block.hash in follow.pinned:
+            if not follow.started or follow.stopped or block.hash in follow.pinned:
                 return
-            if len(follow.pinned) >= MAX_PINNED_BLOCKS:
-                self._stop(follow)
-                return
-            follow.pinned.add(block.hash)
-            self._new_block(follow, block, best=True)
+            if self._pin(follow, block):
+                self._new_block(follow, block, best=True)
 
         def on_finalized(blocks: list[Block]) -> None:
             hashes = [to_hex(b.hash) for b in blocks if b.hash in follow.pinned]
@@ -199,6 +209,7 @@ class SpecV2:
 
         def cancel() -> None:
             follow.stopped = True
+            self._release(follow)
             node.remove_block_listener(block_token)
             node.remove_finality_listener(final_token)
             self._follows.pop(sub_id, None)
@@ -222,9 +233,45 @@ class SpecV2:
             follow.event({"event": "bestBlockChanged", "bestBlockHash": to_hex(block.hash)})
 
     def _stop(self, follow: Follow) -> None:
+        if follow.stopped:
+            return
         follow.cancel()
         follow.session.subscriptions.pop(follow.sub_id, None)
         follow.event({"event": "stop"})
+
+    # ---- pinning -----------------------------------------------------------------------------
+
+    def _pin(self, follow: Follow, block: Block) -> bool:
+        """Pin ``block`` for ``follow``; False if ``follow`` was stopped to make room (sc-rpc-spec-v2's pin_block)."""
+        if block.hash in follow.pinned:
+            return True
+        if not self.node.is_pinned(block.number) and self._ensure_block_space(follow):
+            return False
+        follow.pinned[block.hash] = (block.number, monotonic())
+        self.node.pin(block.number)
+        return True
+
+    def _ensure_block_space(self, requester: Follow) -> bool:
+        """Make room for one more pinned block; True if ``requester`` itself had to be stopped."""
+        if self.node.pinned_blocks < MAX_PINNED_BLOCKS:
+            return False
+        now = monotonic()
+        too_old = [
+            f for f in list(self._follows.values())
+            if f.pinned and now - min(t for _, t in f.pinned.values()) > MAX_PIN_SECONDS
+        ]
+        for follow in too_old:
+            self._stop(follow)
+        if self.node.pinned_blocks >= MAX_PINNED_BLOCKS:
+            # Nothing held too long: the guarantees cannot be kept for anyone (as the node does, stop them all).
+            for follow in list(self._follows.values()):
+                self._stop(follow)
+        return requester.stopped
+
+    def _release(self, follow: Follow) -> None:
+        for number, _ in follow.pinned.values():
+            self.node.unpin(number)
+        follow.pinned.clear()
 
     def unfollow(self, params: list[Any], session: Session) -> Any:
         (sub_id,) = _args(params, ("followSubscription",), 1)
@@ -398,7 +445,9 @@ class SpecV2:
             raise RpcError(-32804, "Received duplicate hashes for the `chainHead_unpin` method")
         if any(h not in follow.pinned for h in raw):
             raise _invalid_block()
-        follow.pinned.difference_update(raw)
+        for block_hash in raw:
+            number, _ = follow.pinned.pop(block_hash)
+            self.node.unpin(number)
         return None
 
     # ---- transactions ------------------------------------------------------------------------

@@ -4,28 +4,34 @@ Framework code (TensorFlow, PyTorch) lives in the asset bundles and is imported
 lazily; nothing here imports a deep-learning framework.
 """
 
-from decentralml.fl.strategy import (
-    AggregateResult,
-    FedAvg,
-    FedAvgAccumulator,
-    InMemoryModel,
-    Krum,
-    Median,
-    Strategy,
-    TrimmedMean,
-    Update,
-    strategy_by_name,
-)
-from decentralml.fl.validation import Evaluation, ValidationReport, validate_contribution
-from decentralml.fl.weights import (
-    ContributionMetrics,
-    SafetensorsModel,
-    Weights,
-    load_result,
-    load_result_dir,
-    load_weights,
-    save_weights,
-)
+import importlib
+from typing import Any
+
+#: Where each public name lives: imported on first use, so that importing a submodule such as
+#: :mod:`decentralml.fl.framework_logs` (every CLI run) does not load NumPy and the strategies.
+_HOME = {
+    **dict.fromkeys(
+        ("AggregateResult", "FedAvg", "FedAvgAccumulator", "InMemoryModel", "Krum", "Median", "Strategy",
+         "TrimmedMean", "Update", "strategy_by_name"),
+        "decentralml.fl.strategy",
+    ),
+    **dict.fromkeys(("Evaluation", "ValidationReport", "validate_contribution"), "decentralml.fl.validation"),
+    **dict.fromkeys(
+        ("ContributionMetrics", "SafetensorsModel", "Weights", "load_result", "load_result_dir", "load_weights",
+         "save_weights"),
+        "decentralml.fl.weights",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AggregateResult",

@@ -22,29 +22,44 @@ Wallet::
     transfer(chain, keypair, dest, amount, keep_alive=True) -> Transfer
 """
 
-from decentralml.usecases.contributor import (
-    AssignedTask,
-    SentResult,
-    StoreOpener,
-    assign_task,
-    encode_inline,
-    fetch_result,
-    read_metrics,
-    result_metrics,
-    send_result,
-)
-from decentralml.usecases.creator import (
-    CreatedTask,
-    Outcome,
-    TaskSpec,
-    accept_result,
-    close_task,
-    create_task,
-    pending_results,
-    reject_result,
-    validate_result,
-)
-from decentralml.usecases.wallet import Transfer, balance, transfer
+import importlib
+from typing import Any
+
+#: Where each public name lives: imported on first use, so that a command importing one use-case module
+#: (``decentralml.usecases.wallet``) does not load the others (storage, lineage, task runner).
+_HOME = {
+    "AssignedTask": "decentralml.usecases.contributor",
+    "SentResult": "decentralml.usecases.contributor",
+    "StoreOpener": "decentralml.usecases.contributor",
+    "assign_task": "decentralml.usecases.contributor",
+    "encode_inline": "decentralml.usecases.contributor",
+    "fetch_result": "decentralml.usecases.contributor",
+    "read_metrics": "decentralml.usecases.contributor",
+    "result_metrics": "decentralml.usecases.contributor",
+    "send_result": "decentralml.usecases.contributor",
+    "CreatedTask": "decentralml.usecases.creator",
+    "Outcome": "decentralml.usecases.creator",
+    "TaskSpec": "decentralml.usecases.creator",
+    "accept_result": "decentralml.usecases.creator",
+    "close_task": "decentralml.usecases.creator",
+    "create_task": "decentralml.usecases.creator",
+    "pending_results": "decentralml.usecases.creator",
+    "reject_result": "decentralml.usecases.creator",
+    "validate_result": "decentralml.usecases.creator",
+    "Transfer": "decentralml.usecases.wallet",
+    "balance": "decentralml.usecases.wallet",
+    "transfer": "decentralml.usecases.wallet",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AssignedTask",

@@ -78,6 +78,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.scale import Reader
 from decentralml.primitives.signatures import verify
 
 from . import keys
@@ -88,7 +89,6 @@ from .decentralml import Limits
 from .executive import BlockBuilder, encode_header
 from .metadata import parse_metadata_v14
 from .runtime_index import RuntimeIndex
-from .scale import Reader
 from .state import DictState, StateView
 from .trie import EMPTY_ROOT, Trie
 from .types import Weight
@@ -369,8 +369,9 @@ class Runtime:
         signer's account id, or None for an unsigned origin. A failed dispatch
         reverts every change of the call.
         """
+        from decentralml.primitives.scale import u32, u64
+
         from .calls import NONE, Origin, dispatch
-        from .scale import u32, u64
         from .types import DispatchFailure
 
         ctx = Context(self, state, block_number)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from decentralml.primitives.scale import CodecError, Reader, compact, option, u32, u64, u128, vec_u8
+
 from . import validity
 from .executive import compute_fee, inclusion_fee
 from .extrinsic import decode_extrinsic
-from .scale import CodecError, Reader, compact, option, u32, u64, u128, vec_u8
 from .state import StateView
 from .types import DispatchInfo, Weight
 from .validity import InvalidTransaction

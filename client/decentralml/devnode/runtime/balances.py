@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
+from decentralml.primitives.scale import u128
+
 from . import keys
 from .context import Context
-from .scale import u128
 from .types import AccountInfo, ArithmeticError_, TokenError, arithmetic_error, token_error
 
 U128_MAX = (1 << 128) - 1

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.scale import CodecError, Reader
 
 from . import balances, decentralml, keys
 from .balances import Preservation
 from .context import Context
-from .scale import CodecError, Reader
 from .types import DispatchClass, DispatchFailure, DispatchInfo, Weight, bad_origin
 
 if TYPE_CHECKING:

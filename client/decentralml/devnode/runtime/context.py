@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from decentralml.primitives.scale import compact, u32
+
 from . import keys
-from .scale import compact, u32
 from .state import Overlay, StateView
 from .types import CONSUMER_REMAINING, AccountInfo, DispatchFailure
 

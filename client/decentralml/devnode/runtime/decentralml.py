@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from decentralml.primitives.hashing import blake2_128_concat, storage_prefix
+from decentralml.primitives.scale import CodecError, Reader, boolean, compact, option, u32, u64, u128, vec_u8
 
 from . import balances
 from .balances import Preservation
 from .context import Context
-from .scale import CodecError, Reader, boolean, compact, option, u32, u64, u128, vec_u8
 from .types import ArithmeticError_, DispatchFailure, Weight, arithmetic_error
 
 PALLET = "DecentralMLModule"

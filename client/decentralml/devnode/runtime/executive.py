@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.scale import CodecError, compact, u32, u64, u128
 
 from . import balances, keys, validity
 from .balances import Preservation
 from .calls import Call, Origin, dispatch
 from .context import PHASE_FINALIZATION, Context
 from .extrinsic import Extrinsic, decode_extrinsic, signed_payload
-from .scale import CodecError, compact, u32, u64, u128
 from .trie import ordered_trie_root
 from .types import DispatchClass, DispatchFailure, DispatchInfo, Weight
 from .validity import InvalidTransaction, ValidTransaction, invalid

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from decentralml.primitives.hashing import blake2_256
+from decentralml.primitives.scale import CodecError, Reader, compact, u32
 from decentralml.primitives.signatures import SIGNATURE_LENGTH
-
-from .scale import CodecError, Reader, compact, u32
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from decentralml.primitives.hashing import blake2_128_concat, storage_prefix, twox_64_concat
-
-from .scale import u32, u64
+from decentralml.primitives.scale import u32, u64
 
 EXTRINSIC_INDEX = b":extrinsic_index"
 INTRABLOCK_ENTROPY = b":intrablock_entropy"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .scale import CodecError, Reader
+from decentralml.primitives.scale import CodecError, Reader
 
 MAGIC = b"meta"
 

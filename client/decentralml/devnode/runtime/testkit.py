@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from decentralml.primitives.scale import boolean, compact, option, u32, u64, vec_u8
 from decentralml.primitives.signatures import SR25519
 
 from .extrinsic import Era, encode_signed, encode_unsigned, signed_payload
-from .scale import boolean, compact, option, u32, u64, vec_u8
 
 
 @dataclass(frozen=True)

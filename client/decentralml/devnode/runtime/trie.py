@@ -17,8 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from decentralml.primitives.hashing import blake2_256
-
-from .scale import compact
+from decentralml.primitives.scale import compact
 
 EMPTY_ROOT = blake2_256(b"\x00")
 _VALUE_HASH_THRESHOLD = 33

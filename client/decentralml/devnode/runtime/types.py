@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .scale import compact
+from decentralml.primitives.scale import compact
 
 _ACCOUNT = struct.Struct("<IIII")
 FLAGS_NEW_LOGIC = 1 << 127

@@ -1,4 +1,5 @@
-"""Hand-written SCALE primitives for the runtime's hot paths.
+"""Hand-written SCALE primitives: the dev node runtime's hot paths and the client's registry decoders
+(:mod:`decentralml.chain.registry_codec`) read through the same :class:`Reader`.
 
 Decoding works on a :class:`Reader` over ``bytes``; every decoder raises
 :class:`CodecError` on truncated or malformed input, never ``IndexError``.
