@@ -8,8 +8,9 @@
 #     then copied into `$(rustc --print sysroot)/lib/rustlib/wasm32v1-none/lib`, where
 #     substrate-wasm-builder looks for an installed target.
 # Exports CARGO, RUSTC, RUSTDOC (Debian's, by full path), CARGO_TARGET_DIR
-# ($CACHE/cargo-target-debian, native and wasm alike) and the substrate-wasm-builder settings.
-# Usage: . scripts/_env.sh && . scripts/build-wasm-toolchain.sh && (cd pallet-spec && "$CARGO" test)
+# ($CACHE/cargo-target-debian, native and wasm alike) and the substrate-wasm-builder settings,
+# and defines `pallet_cargo`, which runs cargo on pallet-spec at fixed paths (see below).
+# Usage: . scripts/_env.sh && . scripts/build-wasm-toolchain.sh && pallet_cargo test --workspace --locked
 set -euo pipefail
 
 _wasm_packages="rustc-web cargo-web rust-web-src libstd-rust-web-dev rust-web-llvm lld-22"
@@ -83,13 +84,34 @@ if ! cmp -s "$_cached/.complete" "$_sysroot_lib/.decentralml" 2>/dev/null \
 fi
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/cargo-target-debian}"
+
+# The blob's bytes depend on the absolute path of pallet-spec/: cargo derives the crates'
+# `-C metadata` (and so every symbol hash, which orders the code and data in the module) from
+# the absolute path of a path dependency outside the workspace, and the blob's workspace is
+# generated in the target directory. Remapping source paths cannot undo that, so pallet-spec
+# is built at fixed paths on every checkout and machine: `pallet_cargo ARGS...` runs
+# "$CARGO" ARGS... in a mount namespace (bubblewrap) where the checkout is /mnt/decentralml,
+# the target directory /mnt/decentralml-target and CARGO_HOME /mnt/cargo-home. The flags below,
+# which cargo fingerprints, are then the same everywhere: a new checkout does not rebuild the
+# blob's dependencies.
+_registry_src=/mnt/cargo-home/registry/src
+export WASM_BUILD_RUSTFLAGS="--remap-path-prefix=$_registry_src=/cargo/registry/src --remap-path-prefix=/mnt/decentralml/pallet-spec=/decentralml/pallet-spec --remap-path-prefix=/mnt/decentralml-target=/decentralml/target"
 # The blob resolves its dependencies from pallet-spec's Cargo.lock, not afresh.
-export WASM_BUILD_WORKSPACE_HINT="$ROOT/pallet-spec"
+export WASM_BUILD_WORKSPACE_HINT=/mnt/decentralml/pallet-spec
 # The blob is always the release build, whatever the profile of the outer build (cargo test).
 export WASM_BUILD_TYPE=release
-# Reproducible blob: the source paths compiled into it (panic locations) are those of the
-# crates.io registry, the checkout and the target directory; map them to fixed names so
-# that the blob does not depend on where these live on a machine.
-_registry_src="${CARGO_HOME:-$HOME/.cargo}/registry/src"
-export WASM_BUILD_RUSTFLAGS="--remap-path-prefix=$_registry_src=/cargo/registry/src --remap-path-prefix=$ROOT/pallet-spec=/decentralml/pallet-spec --remap-path-prefix=$CARGO_TARGET_DIR=/decentralml/target"
+pallet_cargo() {
+  if ! command -v bwrap >/dev/null 2>&1; then
+    echo "pallet_cargo needs bubblewrap: apt-get install bubblewrap (scripts/test.sh installs it)" >&2
+    return 1
+  fi
+  mkdir -p "$CARGO_TARGET_DIR"
+  bwrap --dev-bind / / --tmpfs /mnt \
+    --bind "$ROOT" /mnt/decentralml \
+    --bind "$CARGO_TARGET_DIR" /mnt/decentralml-target \
+    --bind "${CARGO_HOME:-$HOME/.cargo}" /mnt/cargo-home \
+    --setenv CARGO_TARGET_DIR /mnt/decentralml-target --setenv CARGO_HOME /mnt/cargo-home \
+    --chdir /mnt/decentralml/pallet-spec \
+    "$CARGO" "$@"
+}
 unset _tool _registry_src _installed _wasm_packages _rustc_version _sysroot_lib _key _cached _work

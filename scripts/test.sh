@@ -53,7 +53,7 @@ PATH="$BASE_VENV/bin:$PATH" VIRTUAL_ENV="$BASE_VENV" "$BASE_VENV/bin/python" -m 
 # WebAssembly blob (build.rs) and its tests check it against the committed one.
 . "$ROOT/scripts/build-wasm-toolchain.sh"
 echo "== cargo test (pallet-spec, with the WebAssembly runtime blob)" >&2
-(cd "$ROOT/pallet-spec" && "$CARGO" test --workspace --locked)
+pallet_cargo test --workspace --locked
 
 # The tests that train models need the ml extra (TensorFlow, PyTorch, Flower); every other
 # test already ran above, in the environment a contributor installs.

@@ -1,4 +1,7 @@
-"""CLI test harness: an isolated environment, the CLI offline, and the CLI against the shared dev node."""
+"""CLI test harness: an isolated environment, the CLI offline, and the CLI against a shared chain.
+
+``node_cli`` runs the CLI against ``shared_chain`` (tests/fixtures/chains.py): the shared dev node,
+or the dev node and chopsticks for a test decorated with ``on_both_chains``."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from decentralml.chain.client import ChainClient
 from decentralml.chain.signer import keypair_from_suri
 from decentralml.chain.types import Submission, Task
 from decentralml.cli.app import app
-from tests.fixtures.devnode import DevnodeProcess
+from tests.fixtures.chains import Chain
 
 ALICE = keypair_from_suri("//Alice").ss58_address
 UNIT = 10**12
@@ -61,11 +64,11 @@ def cli(isolated_env: Path) -> Cli:
 
 @dataclass
 class NodeCli:
-    """The CLI against the shared dev node (``--url`` set), and a client to check the chain's state."""
+    """The CLI against a shared chain (``--url`` set), and a client to check the chain's state."""
 
     runner: CliRunner
     tmp: Path
-    node: DevnodeProcess
+    node: Chain
 
     @property
     def url(self) -> str:
@@ -105,8 +108,8 @@ class NodeCli:
             return chain.block_number()
 
     def new_blocks(self, count: int) -> None:
-        """Seal ``count`` empty blocks on the shared node (``dev_newBlocks``), to pass a deadline or an expiry."""
-        self.node.rpc("dev_newBlocks", [count])
+        """Seal ``count`` empty blocks on the shared chain, to pass a deadline or an expiry."""
+        self.node.new_blocks(count)
 
 
 @pytest.fixture(scope="session")
@@ -116,12 +119,12 @@ def runtime_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def node_cli(isolated_env: Path, shared_devnode: DevnodeProcess, runtime_cache: Path) -> NodeCli:
-    """The CLI against the shared dev node; the runtime types decoded from its metadata are kept between tests."""
+def node_cli(isolated_env: Path, shared_chain: Chain, runtime_cache: Path) -> NodeCli:
+    """The CLI against the shared chain; the runtime types decoded from its metadata are kept between tests."""
     data = isolated_env / "data"
     data.mkdir(exist_ok=True)
     (data / "runtime-cache").symlink_to(runtime_cache, target_is_directory=True)
-    return NodeCli(CliRunner(), isolated_env, shared_devnode)
+    return NodeCli(CliRunner(), isolated_env, shared_chain)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Boundaries a wrong comparison would cross: free slots after accepted results, the validation threshold.
 
-The slot counts are checked on a real dev node (the pallet decides what is
+The slot counts are checked on the dev node and chopsticks (the pallet decides what is
 free) and in ``Task.free_slots`` itself; the threshold with an evaluator that
 returns exactly the accuracy under test.
 """
@@ -21,6 +21,7 @@ from decentralml.fl.validation import Evaluation, validate_contribution
 from decentralml.fl.weights import ContributionMetrics, save_weights, spec_of, write_result_dir
 from decentralml.primitives.digests import file_digest
 from decentralml.storage.reference import Reference, StorageType
+from tests.fixtures.chains import on_both_chains
 
 
 def _task(max_assignments: int, assigned: int, accepted: int) -> Task:
@@ -50,10 +51,11 @@ def _cli(url: str, *args: Any) -> Any:
 
 
 @pytest.mark.integration
+@on_both_chains
 def test_an_accepted_result_keeps_its_slot_taken_on_the_chain(
-    shared_devnode: Any, funded_account: Any, isolated_env: Path, assets: Path, result_dir: Path
+    shared_chain: Any, funded_account: Any, isolated_env: Path, assets: Path, result_dir: Path
 ) -> None:
-    url = shared_devnode.url
+    url = shared_chain.url
     creator, first, second, third = (funded_account() for _ in range(4))
     task_id = _cli(url, "--suri", creator.suri, "create-task", assets, "--question", "two slots",
                    "--reward", "1 UNIT", "--max-assignments", "2", "--expires-in", "500")["task_id"]

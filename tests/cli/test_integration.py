@@ -1,4 +1,7 @@
-"""The CLI and the chain client against a real dev node (started by the test suite)."""
+"""The CLI and the chain client against a fresh chain: the dev node and chopsticks (``chain``).
+
+The storage round trips (S3, IPFS) test the storage back ends, not the chain: they run on the dev node.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,14 @@ class Node:
 
 
 @pytest.fixture
-def node(devnode: Any, isolated_env: Path) -> Node:
+def node(chain: Any, isolated_env: Path) -> Node:
+    """The CLI against a fresh chain, once per kind (the tests use the dev accounts)."""
+    return Node(chain.url, isolated_env)
+
+
+@pytest.fixture
+def devnode_cli(devnode: Any, isolated_env: Path) -> Node:
+    """The CLI against a fresh dev node."""
     return Node(devnode.url, isolated_env)
 
 
@@ -114,35 +124,35 @@ def test_ecdsa_and_ed25519_signers_transact_like_subkey_keys(node: Node) -> None
     assert soft.exit_code == 2 and "hard junctions only" in soft.stderr
 
 
-def test_pallet_errors_and_nonces_through_the_client(devnode: Any) -> None:
-    with ChainClient.connect(devnode.url, timeout=30) as chain:
+def test_pallet_errors_and_nonces_through_the_client(chain: Any) -> None:
+    with ChainClient.connect(chain.url, timeout=30) as client:
         with pytest.raises(NotFoundError, match="check the submission id") as missing:
-            chain.submit(BOB, "accept_task_result", {"submission_id": 12345})
+            client.submit(BOB, "accept_task_result", {"submission_id": 12345})
         assert missing.value.name == "SubmissionNotFound"
         assert "check the submission id" in missing.value.message
         with pytest.raises(NotFoundError, match="check the task id"):
-            chain.submit(BOB, "close_task", {"task_id": 777})
+            client.submit(BOB, "close_task", {"task_id": 777})
         with pytest.raises(DispatchError, match="Insufficient funds|cannot pay") as poor:
-            chain.submit(BOB, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": 1 << 70}, module="Balances")
+            client.submit(BOB, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": 1 << 70}, module="Balances")
         assert poor.value.exit_code == 7
-        before = chain.balance(CHARLIE.ss58_address).free
+        before = client.balance(CHARLIE.ss58_address).free
         for _ in range(3):
-            chain.submit(ALICE, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": UNIT}, module="Balances")
-        assert chain.balance(CHARLIE.ss58_address).free == before + 3 * UNIT
+            client.submit(ALICE, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": UNIT}, module="Balances")
+        assert client.balance(CHARLIE.ss58_address).free == before + 3 * UNIT
         fresh = keypair_from_suri("//Nobody//at//all")
         with pytest.raises(TransactionError, match="fee"):
-            chain.submit(fresh, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": 1}, module="Balances")
+            client.submit(fresh, "transfer_keep_alive", {"dest": CHARLIE.ss58_address, "value": 1}, module="Balances")
         with pytest.raises(PermissionDeniedError, match="Only the task creator can close"):
-            receipt = chain.submit(ALICE, "create_task", {
+            receipt = client.submit(ALICE, "create_task", {
                 "task_type": "DataAnnotators", "question": "label", "pays_amount": UNIT, "max_assignments": 1,
-                "validation_strategy": "ManualAccept", "expiration_block": chain.block_number() + 100,
+                "validation_strategy": "ManualAccept", "expiration_block": client.block_number() + 100,
                 "assignment_deadline": 10,
                 "assets": {"DataAnnotators": {"annotation_files": {
                     "storage": "S3", "uri": "s3://bucket/x", "digest": "0x" + "11" * 32}}},
             })
             task_id = int(receipt.find_event("DecentralMLModule", "TaskCreated")["task_id"])
-            assert chain.get_task(task_id).question == "label"
-            chain.submit(BOB, "close_task", {"task_id": task_id})
+            assert client.get_task(task_id).question == "label"
+            client.submit(BOB, "close_task", {"task_id": task_id})
 
 
 def _round_trip(node: Node, assets: Path, result_dir: Path, *storage: Any) -> tuple[dict, dict]:
@@ -156,19 +166,19 @@ def _round_trip(node: Node, assets: Path, result_dir: Path, *storage: Any) -> tu
     return created, sent
 
 
-def test_flow_with_s3_storage(node: Node, s3_env: Any, assets: Path, result_dir: Path,
+def test_flow_with_s3_storage(devnode_cli: Node, s3_env: Any, assets: Path, result_dir: Path,
                               monkeypatch: pytest.MonkeyPatch) -> None:
     bucket = s3_env.new_bucket("cli")
     monkeypatch.setenv("DECENTRALML_S3_ENDPOINT_URL", s3_env.endpoint_url)
-    created, sent = _round_trip(node, assets, result_dir, "--storage", "s3", "--s3-bucket", bucket)
+    created, sent = _round_trip(devnode_cli, assets, result_dir, "--storage", "s3", "--s3-bucket", bucket)
     assert created["assets"]["bundle"]["uri"].startswith(f"s3://{bucket}/")
     assert sent["result"]["storage"] == "S3"
 
 
-def test_flow_with_ipfs_storage(node: Node, ipfs_daemon: Any, assets: Path, result_dir: Path,
+def test_flow_with_ipfs_storage(devnode_cli: Node, ipfs_daemon: Any, assets: Path, result_dir: Path,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DECENTRALML_IPFS_API", ipfs_daemon.api)
     monkeypatch.setenv("DECENTRALML_IPFS_AUTH", ipfs_daemon.auth)
-    created, sent = _round_trip(node, assets, result_dir, "--storage", "ipfs")
+    created, sent = _round_trip(devnode_cli, assets, result_dir, "--storage", "ipfs")
     assert created["assets"]["bundle"]["uri"].startswith("ipfs://")
     assert sent["result"]["storage"] == "IPFS"

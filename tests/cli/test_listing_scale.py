@@ -1,8 +1,10 @@
-"""list-tasks paging, limits and sorting, and batched multi-record reads, against a real dev node."""
+"""list-tasks paging, limits and sorting, and batched multi-record reads, against the dev node and chopsticks
+(one chain of each kind for the module, holding the same seven tasks)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from decentralml.chain import ChainClient, TaskFilter, TaskOrder
 from decentralml.chain.types import TaskStatus
 from decentralml.cli.app import app
 from tests.devnode.sichain import UNIT, best_number, connect, create_task_params, keypair, submit
+from tests.fixtures.chains import CHAINS, Chain, running_chain
 
 pytestmark = pytest.mark.integration
 
@@ -20,12 +23,15 @@ TASKS = 7
 CLOSED = (1, 4)
 
 
-@pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from tests.fixtures.devnode import start_devnode
+@pytest.fixture(scope="module", params=CHAINS)
+def listing_chain(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    with running_chain(request.param, tmp_path_factory.mktemp(f"listing-{request.param}")) as chain:
+        _post_tasks(chain.url)
+        yield chain
 
-    node = start_devnode(tmp_path_factory.mktemp("listing"))
-    substrate = connect(node.url)
+
+def _post_tasks(url: str) -> None:
+    substrate = connect(url)
     alice, bob = keypair("Alice"), keypair("Bob")
     expiry = best_number(substrate) + 10_000
     for index in range(TASKS):
@@ -38,16 +44,14 @@ def chain(tmp_path_factory: pytest.TempPathFactory) -> Any:
     for name in ("Charlie", "Dave"):
         assert submit(substrate, keypair(name), "DecentralMLModule", "assign_task", {"task_id": 0}).is_success
     substrate.close()
-    yield node
-    node.stop()
 
 
 def ids(listing: Any) -> list[int]:
     return [t.task_id for t in listing.tasks]
 
 
-def test_open_tasks_newest_first_with_limit_and_offset(chain: Any) -> None:
-    with ChainClient.connect(chain.url) as client:
+def test_open_tasks_newest_first_with_limit_and_offset(listing_chain: Chain) -> None:
+    with ChainClient.connect(listing_chain.url) as client:
         everything = client.iter_tasks(TaskFilter(open_only=True))
         assert everything.candidates == TASKS - len(CLOSED)
         assert ids(everything) == [6, 5, 3, 2, 0]
@@ -61,10 +65,10 @@ def test_open_tasks_newest_first_with_limit_and_offset(chain: Any) -> None:
         assert ids(client.iter_tasks(TaskFilter(open_only=True), order=TaskOrder.EXPIRES, limit=2)) == [6, 5]
 
 
-def test_single_reads_decode_or_raise_not_found(chain: Any) -> None:
+def test_single_reads_decode_or_raise_not_found(listing_chain: Chain) -> None:
     from decentralml.errors import NotFoundError
 
-    with ChainClient.connect(chain.url) as client:
+    with ChainClient.connect(listing_chain.url) as client:
         task = client.get_task(5)
         assert task.question == "task 5" and task.creator == keypair("Bob").ss58_address
         assert task.pays_amount == 6 * UNIT // 10 and task.status is TaskStatus.OPEN
@@ -76,9 +80,9 @@ def test_single_reads_decode_or_raise_not_found(chain: Any) -> None:
         assert client.balance(keypair("Ferdie").ss58_address).free > 0
 
 
-def test_all_mine_and_status_page_the_history(chain: Any) -> None:
+def test_all_mine_and_status_page_the_history(listing_chain: Chain) -> None:
     alice = keypair("Alice").ss58_address
-    with ChainClient.connect(chain.url) as client:
+    with ChainClient.connect(listing_chain.url) as client:
         assert ids(client.iter_tasks(TaskFilter(), limit=3)) == [6, 5, 4]  # ids hashed on demand
         assert ids(client.iter_tasks(TaskFilter(), limit=3, offset=5)) == [1, 0]
         assert ids(client.iter_tasks(TaskFilter())) == list(range(TASKS))[::-1]  # keys paged from the node
@@ -87,8 +91,8 @@ def test_all_mine_and_status_page_the_history(chain: Any) -> None:
         assert [t.task_id for t in client.list_tasks(TaskFilter(open_only=True))] == [0, 2, 3, 5, 6]
 
 
-def test_list_results_reads_in_a_few_batched_requests(chain: Any) -> None:
-    with ChainClient.connect(chain.url) as client:
+def test_list_results_reads_in_a_few_batched_requests(listing_chain: Chain) -> None:
+    with ChainClient.connect(listing_chain.url) as client:
         client.get_task(0)  # the runtime (metadata) is known before counting
         calls: list[str] = []
         real = client._substrate.rpc_request
@@ -109,36 +113,36 @@ def _cli(url: str, *args: str) -> Any:
     return CliRunner().invoke(app, ["--url", url, *args], catch_exceptions=False)
 
 
-def test_cli_list_tasks_pages_and_streams_json(chain: Any, isolated_env: Path) -> None:
-    result = _cli(chain.url, "--json", "list-tasks", "--limit", "2", "--offset", "1")
+def test_cli_list_tasks_pages_and_streams_json(listing_chain: Chain, isolated_env: Path) -> None:
+    result = _cli(listing_chain.url, "--json", "list-tasks", "--limit", "2", "--offset", "1")
     assert result.exit_code == 0, result.stderr
     assert [row["task_id"] for row in json.loads(result.stdout)] == [5, 3]
-    result = _cli(chain.url, "--json", "list-tasks", "--all")
+    result = _cli(listing_chain.url, "--json", "list-tasks", "--all")
     assert [row["task_id"] for row in json.loads(result.stdout)] == list(range(TASKS))[::-1]
-    result = _cli(chain.url, "--json", "list-tasks", "--all", "--limit", "0", "--sort", "oldest")
+    result = _cli(listing_chain.url, "--json", "list-tasks", "--all", "--limit", "0", "--sort", "oldest")
     assert [row["task_id"] for row in json.loads(result.stdout)] == list(range(TASKS))
-    result = _cli(chain.url, "list-tasks", "--limit", "2")
+    result = _cli(listing_chain.url, "list-tasks", "--limit", "2")
     assert result.exit_code == 0 and "more with --offset 2" in result.stderr
-    result = _cli(chain.url, "list-tasks", "--limit", "-1")
+    result = _cli(listing_chain.url, "list-tasks", "--limit", "-1")
     assert result.exit_code == 2
 
 
-def test_keys_and_values_cross_page_boundaries(chain: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keys_and_values_cross_page_boundaries(listing_chain: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
     from decentralml.chain import client as client_module
 
     for page in (1, 2, 3, TASKS, TASKS + 1):
         monkeypatch.setattr(client_module, "MAX_PAGE", page)
-        with ChainClient.connect(chain.url) as client:
+        with ChainClient.connect(listing_chain.url) as client:
             assert ids(client.iter_tasks(TaskFilter())) == list(range(TASKS))[::-1]
             assert ids(client.iter_tasks(TaskFilter(open_only=True))) == [6, 5, 3, 2, 0]
             assert ids(client.iter_tasks(TaskFilter(), limit=2, offset=3)) == [3, 2]
 
 
 @pytest.mark.parametrize("corrupt", [lambda v: v[:-2], lambda v: v + "00", lambda v: "0x" + "ff" * 40])
-def test_a_value_that_does_not_decode_is_a_chain_error(chain: Any, corrupt: Any, isolated_env: Path) -> None:
+def test_a_value_that_does_not_decode_is_a_chain_error(listing_chain: Chain, corrupt: Any, isolated_env: Path) -> None:
     from decentralml.errors import ChainError
 
-    with ChainClient.connect(chain.url) as client:
+    with ChainClient.connect(listing_chain.url) as client:
         real = client._substrate.rpc_request
 
         def corrupting(method: str, params: Any, *args: Any, **kwargs: Any) -> Any:

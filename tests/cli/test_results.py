@@ -1,4 +1,5 @@
-"""send-result, list-results, show-result, validate/accept/reject-result against the shared dev node."""
+"""send-result, list-results, show-result, validate/accept/reject-result against the shared dev node; the tests
+of the chain lifecycle (``on_both_chains``) also against chopsticks running the WebAssembly runtime."""
 
 import json
 import secrets
@@ -10,6 +11,7 @@ import pytest
 from decentralml.errors import TransactionError
 from tests.cli.conftest import UNIT, NodeCli, assign, create
 from tests.cli.faults import fail_next_submission
+from tests.fixtures.chains import on_both_chains
 
 pytestmark = pytest.mark.integration
 
@@ -20,6 +22,7 @@ def _assigned(cli: NodeCli, creator: Any, worker: Any, assets: Path, *extra: str
     return task_id, int(assign(cli, task_id, worker.suri)["submission_id"])
 
 
+@on_both_chains
 def test_send_result_records_uri_digest_and_metrics(
     node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path
 ) -> None:
@@ -48,6 +51,7 @@ def test_send_result_json_shape_and_metrics_option(
     assert data["accepted"] is False and data["reward"] is None
 
 
+@on_both_chains
 def test_send_result_under_auto_accept_pays_at_once(
     node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path
 ) -> None:
@@ -60,6 +64,7 @@ def test_send_result_under_auto_accept_pays_at_once(
     assert node_cli.free(worker.address) == 12 * UNIT - fees
 
 
+@on_both_chains
 def test_send_result_errors(
     node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path, tmp_path: Path
 ) -> None:
@@ -79,6 +84,7 @@ def test_send_result_errors(
     assert node_cli.submission(sid).status.value == "Assigned"
 
 
+@on_both_chains
 def test_send_result_after_deadline(node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path) -> None:
     worker = funded_account()
     _, sid = _assigned(node_cli, funded_account(), worker, assets, "--assignment-deadline", "3")
@@ -99,6 +105,7 @@ def test_send_result_failure_says_where_the_upload_is(
     assert attempted == ["send_task_result"] and node_cli.submission(sid).status.value == "Assigned"
 
 
+@on_both_chains
 def test_list_and_show_results(node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path) -> None:
     first, second = funded_account(), funded_account()
     task_id, sid = _assigned(node_cli, funded_account(), first, assets, "--max-assignments", "2")
@@ -141,6 +148,7 @@ def test_show_result_without_result(node_cli: NodeCli, funded_account: Any, asse
     assert no_result.exit_code == 2 and "no result yet" in no_result.stderr
 
 
+@on_both_chains
 def test_validate_accept_reject(node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path) -> None:
     creator, worker, second_worker = funded_account(), funded_account(10 * UNIT), funded_account()
     task_id = create(node_cli, assets, creator.suri, "--max-assignments", "2")
@@ -166,6 +174,7 @@ def test_validate_accept_reject(node_cli: NodeCli, funded_account: Any, assets: 
     assert node_cli("--suri", creator.suri, "accept-result", "999999999").exit_code == 8
 
 
+@on_both_chains
 def test_completion_is_reported(node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path) -> None:
     creator, worker = funded_account(), funded_account()
     task_id, sid = _assigned(node_cli, creator, worker, assets)
@@ -192,6 +201,7 @@ def _signed_lineage(result_dir: Path, task_id: int, sid: int, suri: str, code_ha
     return sign_record(record, keypair).to_json()
 
 
+@on_both_chains
 def test_lineage_is_sent_and_verified(
     node_cli: NodeCli, funded_account: Any, assets: Path, result_dir: Path, tmp_path: Path
 ) -> None:

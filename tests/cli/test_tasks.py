@@ -1,4 +1,5 @@
-"""create-task, list-tasks, show-task, assign-task, close-task against the shared dev node."""
+"""create-task, list-tasks, show-task, assign-task, close-task against the shared dev node; the tests of the
+chain lifecycle (``on_both_chains``) also against chopsticks running the WebAssembly runtime."""
 
 import json
 import os
@@ -12,7 +13,7 @@ import pytest
 from decentralml.errors import TransactionError
 from tests.cli.conftest import UNIT, NodeCli, assign, create
 from tests.cli.faults import fail_next_submission
-from tests.fixtures.devnode import FUNDING
+from tests.fixtures.chains import FUNDING, on_both_chains
 
 pytestmark = pytest.mark.integration
 
@@ -25,6 +26,7 @@ def _work(cli: NodeCli) -> Path:
     return cli.tmp / "work"
 
 
+@on_both_chains
 def test_create_task_uploads_escrows_and_prints_the_id(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:
     creator = funded_account()
     result = node_cli("--suri", creator.suri, "create-task", assets, "--question", "Train MNIST", "--reward", "2 UNIT",
@@ -105,6 +107,7 @@ def test_failed_transaction_says_where_the_upload_is(
     assert node_cli.json("--suri", creator.suri, "list-tasks", "--mine", "--all") == []
 
 
+@on_both_chains
 def test_list_and_show_tasks(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:
     creator, other = funded_account(), funded_account()
     first = create(node_cli, assets, creator.suri)
@@ -133,6 +136,7 @@ def test_show_unknown_task(node_cli: NodeCli) -> None:
     assert result.exit_code == 8 and "There is no task 999999999." in result.stderr
 
 
+@on_both_chains
 def test_assign_task_downloads_verifies_and_prints_next_step(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:
     creator, worker = funded_account(), funded_account()
     task_id = create(node_cli, assets, creator.suri)
@@ -159,6 +163,7 @@ def test_assign_task_json_shape(node_cli: NodeCli, funded_account: Any, assets: 
     assert node_cli.submission(data["submission_id"]).deadline == data["deadline"]
 
 
+@on_both_chains
 def test_assign_task_errors_leave_nothing_behind(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:
     creator, worker, late = funded_account(), funded_account(), funded_account()
     task_id = create(node_cli, assets, creator.suri, "--expires-in", "20", "--assignment-deadline", "5")
@@ -175,6 +180,7 @@ def test_assign_task_errors_leave_nothing_behind(node_cli: NodeCli, funded_accou
     assert expired.exit_code == 7 and "expired" in expired.stderr
 
 
+@on_both_chains
 def test_assign_task_twice_is_refused_by_the_chain(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:
     creator, worker = funded_account(), funded_account()
     task_id = create(node_cli, assets, creator.suri, "--max-assignments", "2")
@@ -196,6 +202,7 @@ def test_assign_task_integrity_failure(node_cli: NodeCli, funded_account: Any, a
     assert not _work(node_cli).exists() or list(_work(node_cli).iterdir()) == []
 
 
+@on_both_chains
 def test_close_task_refunds(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:
     creator, other = funded_account(), funded_account()
     task_id = create(node_cli, assets, creator.suri)
@@ -210,6 +217,7 @@ def test_close_task_refunds(node_cli: NodeCli, funded_account: Any, assets: Path
     assert node_cli("--suri", creator.suri, "close-task", "999999999").exit_code == 8
 
 
+@on_both_chains
 def test_anyone_may_close_an_expired_task_and_the_creator_is_refunded(
     node_cli: NodeCli, funded_account: Any, assets: Path
 ) -> None:

@@ -6,11 +6,12 @@ from typing import Any
 import pytest
 
 from tests.cli.conftest import UNIT, NodeCli
-from tests.fixtures.devnode import FUNDING
+from tests.fixtures.chains import FUNDING, on_both_chains
 
 pytestmark = pytest.mark.integration
 
 
+@on_both_chains
 def test_balance_of_address_and_signer(node_cli: NodeCli, funded_account: Any) -> None:
     someone = funded_account(10 * UNIT)
     data = node_cli.json("balance", someone.address)
@@ -30,6 +31,7 @@ def test_balance_errors(node_cli: NodeCli) -> None:
     assert node_cli("balance").exit_code == 3
 
 
+@on_both_chains
 def test_transfer(node_cli: NodeCli, funded_account: Any) -> None:
     sender, receiver = funded_account(), funded_account(10 * UNIT)
     data = node_cli.json("--suri", sender.suri, "transfer", receiver.address, "1.5 UNIT")
@@ -40,6 +42,7 @@ def test_transfer(node_cli: NodeCli, funded_account: Any) -> None:
     assert node_cli.free(sender.address) == FUNDING - 15 * UNIT // 10 - fee
 
 
+@on_both_chains
 def test_transfer_errors(node_cli: NodeCli, funded_account: Any) -> None:
     poor, rich = funded_account(10 * UNIT), funded_account()
     assert node_cli("--suri", rich.suri, "transfer", "nope", "1").exit_code == 2

@@ -1,4 +1,4 @@
-"""Unmodified substrate-interface 1.8.1 against the dev node: transfers and the whole DecentralML lifecycle.
+"""Unmodified substrate-interface 1.8.1 against a chain: transfers and the whole DecentralML lifecycle.
 
 The tests taking ``chain`` run against the dev node and against chopsticks running the
 runtime's WebAssembly blob (tests/fixtures/chains.py): both chains must answer alike."""
@@ -12,6 +12,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 from substrateinterface.exceptions import SubstrateRequestException
 
+from decentralml.chain.errors import rpc_transaction_error
 from tests.devnode.sichain import (
     PALLET,
     UNIT,
@@ -158,10 +159,21 @@ def test_auto_accept_pays_on_submission(chain):
     assert "TaskResultAccepted" in names and "TaskCompleted" in names
     assert free(substrate, ferdie) == before + UNIT - sent.total_fee_amount
     assert substrate.query(PALLET, "Tasks", [task_id]).value["status"] == "Completed"
+
+    # the creator closes an open task before its expiry: the whole unspent escrow comes back.
+    params = create_task_params(pays=UNIT, slots=3, expiration_block=now + 30)
+    open_task = event(submit(substrate, alice, PALLET, "create_task", params), PALLET, "TaskCreated")["task_id"]
+    alice_before = free(substrate, alice)
+    closed = submit(substrate, alice, PALLET, "close_task", {"task_id": open_task})
+    assert closed.is_success, closed.error_message
+    assert event(closed, PALLET, "TaskClosed")["refund"] == 3 * UNIT
+    assert free(substrate, alice) == alice_before + 3 * UNIT - closed.total_fee_amount
+    assert substrate.query(PALLET, "Tasks", [open_task]).value["status"] == "Closed"
     substrate.close()
 
 
 def test_interval_mode_seals_on_the_clock(tmp_path):
+    """The dev node's --block-time mode (chopsticks has its own block modes: not a node's behaviour to compare)."""
     from tests.fixtures.devnode import start_devnode
 
     node = start_devnode(tmp_path / "interval", "--block-time", "0.2")
@@ -181,19 +193,25 @@ def test_interval_mode_seals_on_the_clock(tmp_path):
         node.stop()
 
 
-def test_mortal_eras_are_checked_like_a_node(devnode):
-    substrate = connect(devnode.url)
+def test_mortal_eras_are_checked_like_a_node(chain):
+    substrate = connect(chain.url)
     alice, bob = keypair("Alice"), keypair("Bob")
     call = substrate.compose_call("Balances", "transfer_keep_alive", {"dest": bob.ss58_address, "value": UNIT})
     fresh = substrate.create_signed_extrinsic(call=call, keypair=alice, era={"period": 64})
     assert substrate.submit_extrinsic(fresh, wait_for_inclusion=True, wait_for_finalization=True).is_success
     # SI takes a mortal era's birth block from the finalized head, which now is the best block.
     expired = substrate.create_signed_extrinsic(call=call, keypair=alice, era={"period": 4})
-    substrate.rpc_request("dev_newBlocks", [10])
-    with pytest.raises(SubstrateRequestException, match="bad signature") as refused:
+    chain.new_blocks(10)
+    with pytest.raises(SubstrateRequestException) as refused:
         substrate.submit_extrinsic(expired, wait_for_inclusion=True)
-    # past its death the era names another birth block: the signed payload no longer matches.
-    assert refused.value.args[0]["data"] == "Transaction has a bad signature"
+    # past its death the era names another birth block: the signed payload no longer matches (BadProof).
+    error = refused.value.args[0]
+    assert error["code"] == 1010
+    if chain.kind == "chopsticks":  # chopsticks puts the InvalidTransaction variant, as JSON, in 'message'
+        assert error["message"] == '{"invalid":{"badProof":null}}'
+    else:  # a node: "Invalid Transaction", the variant's text in 'data'
+        assert error["data"] == "Transaction has a bad signature"
+    assert "signature is invalid" in rpc_transaction_error(error).message
     substrate.close()
 
 
@@ -212,13 +230,13 @@ def _six_clients_worker(url: str, name: str) -> list[bool]:
         substrate.close()
 
 
-def test_six_clients_submitting_at_once_all_get_included(devnode):
+def test_six_clients_submitting_at_once_all_get_included(chain):
     # One process per client: scalecodec shares decoder classes across SubstrateInterface instances,
     # so six instances in one process race while loading metadata (py-substrate-interface #246, #369).
     with ProcessPoolExecutor(max_workers=len(SIX), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {name: pool.submit(_six_clients_worker, devnode.url, name) for name in SIX}
+        futures = {name: pool.submit(_six_clients_worker, chain.url, name) for name in SIX}
         results = {name: future.result(timeout=180) for name, future in futures.items()}
     assert results == {name: [True] * 4 for name in SIX}
-    substrate = connect(devnode.url)
+    substrate = connect(chain.url)
     assert all(substrate.get_account_nonce(keypair(n).ss58_address) == 4 for n in SIX)
     substrate.close()

@@ -1,4 +1,5 @@
-"""A federated round end to end on a real dev node through the CLI, in each framework.
+"""A federated round end to end through the CLI: on the dev node in each framework, and the ManualAccept
+round (two contributors, one accepted and federated) on the dev node and on chopsticks.
 
 Creator //Alice, contributors //Bob //Charlie //Dave (dev keys: tests only).
 Dave sends a poisoned model: CustomAccept evaluation rejects it; Bob and
@@ -133,61 +134,62 @@ def test_federated_round_on_the_dev_node(devnode, tmp_path: Path, framework: str
         chain.close()
 
 
-def test_manual_accept_round_leaves_every_decision_to_the_creator(devnode, tmp_path: Path) -> None:
+def test_manual_accept_round_leaves_every_decision_to_the_creator(chain, tmp_path: Path) -> None:
     """ManualAccept: nothing is paid on submission or by the evaluation; the creator records a validation,
-    accepts one result by hand and rejects the other; only the creator may decide; paid exactly once."""
+    accepts one result by hand and rejects the other; only the creator may decide; paid exactly once; the
+    accepted model is federated. On the dev node and on chopsticks running the WebAssembly runtime."""
     from decentralml.chain.client import ChainClient
     from decentralml.chain.signer import keypair_from_suri
     from decentralml.chain.types import SubmissionStatus
 
-    bundles, _, store, task_id = open_round(devnode.url, tmp_path, "torch", "manual", 2)
-    chain = ChainClient.connect(devnode.url)
+    bundles, _, store, task_id = open_round(chain.url, tmp_path, "torch", "manual", 2)
+    client = ChainClient.connect(chain.url)
     try:
         workers = ("Bob", "Charlie")
         address = {name: keypair_from_suri(f"//{name}").ss58_address for name in workers}
-        before = {name: chain.balance(a).free for name, a in address.items()}
+        before = {name: client.balance(a).free for name, a in address.items()}
         fees = dict.fromkeys(workers, 0)
         submission_of = {}
         for index, name in enumerate(workers):
             # Charlie's model is useless: the evaluation must say so, the creator decides
-            assigned, sent, _ = contribute(devnode.url, tmp_path, task_id, name, index, store, poison=name == "Charlie")
+            assigned, sent, _ = contribute(chain.url, tmp_path, task_id, name, index, store, poison=name == "Charlie")
             assert sent["accepted"] is False and sent["reward"] is None
             fees[name] += fee(assigned) + fee(sent)
             submission_of[name] = assigned["submission_id"]
 
         # The evaluation of a ManualAccept task only reports (no --no-decide needed).
-        _, shown = cli(devnode.url, "//Alice", "evaluate-results", str(task_id), "--creator-bundle", str(bundles),
+        _, shown = cli(chain.url, "//Alice", "evaluate-results", str(task_id), "--creator-bundle", str(bundles),
                        "--work-dir", str(tmp_path / "creator"))
         by_id = {j["submission_id"]: j for j in shown}
         assert {j["decision"] for j in shown} == {"left to the creator"}
         assert by_id[submission_of["Bob"]]["passed"] is True and by_id[submission_of["Charlie"]]["passed"] is False
-        assert all(chain.get_submission(s).status is SubmissionStatus.PENDING_VALIDATION for s in submission_of.values())
+        assert all(client.get_submission(s).status is SubmissionStatus.PENDING_VALIDATION for s in submission_of.values())
 
         # Only the creator decides.
-        code, err = cli(devnode.url, "//Bob", "accept-result", str(submission_of["Bob"]), check=False)
+        code, err = cli(chain.url, "//Bob", "accept-result", str(submission_of["Bob"]), check=False)
         assert code == 9 and "creator" in err.lower()
 
-        _, validated = cli(devnode.url, "//Alice", "validate-result", str(submission_of["Bob"]), "--passed", "--score", "9300")
+        _, validated = cli(chain.url, "//Alice", "validate-result", str(submission_of["Bob"]), "--passed", "--score", "9300")
         assert validated["action"] == "validated"
-        assert chain.get_submission(submission_of["Bob"]).status is SubmissionStatus.VALIDATED
-        _, accepted = cli(devnode.url, "//Alice", "accept-result", str(submission_of["Bob"]))
+        assert client.get_submission(submission_of["Bob"]).status is SubmissionStatus.VALIDATED
+        _, accepted = cli(chain.url, "//Alice", "accept-result", str(submission_of["Bob"]))
         assert int(accepted["reward"]["planck"]) == REWARD
-        _, rejected = cli(devnode.url, "//Alice", "reject-result", str(submission_of["Charlie"]))
+        _, rejected = cli(chain.url, "//Alice", "reject-result", str(submission_of["Charlie"]))
         assert rejected["action"] == "rejected"
-        code, _ = cli(devnode.url, "//Alice", "accept-result", str(submission_of["Bob"]), check=False)
+        code, _ = cli(chain.url, "//Alice", "accept-result", str(submission_of["Bob"]), check=False)
         assert code == 7  # not awaiting a decision any more: paid exactly once
 
-        after = {name: chain.balance(a).free for name, a in address.items()}
+        after = {name: client.balance(a).free for name, a in address.items()}
         assert after["Bob"] - before["Bob"] == REWARD - fees["Bob"]
         assert after["Charlie"] - before["Charlie"] == -fees["Charlie"]
-        bob = chain.get_submission(submission_of["Bob"])
+        bob = client.get_submission(submission_of["Bob"])
         assert bob.status is SubmissionStatus.ACCEPTED and bob.paid == REWARD
         assert bob.validation is not None and (bob.validation.passed, bob.validation.score) == (True, 9300)
-        assert chain.get_submission(submission_of["Charlie"]).paid == 0
-        assert chain.get_task(task_id).paid == REWARD
+        assert client.get_submission(submission_of["Charlie"]).paid == 0
+        assert client.get_task(task_id).paid == REWARD
 
-        _, federated = cli(devnode.url, "//Alice", "federate", str(task_id), "--creator-bundle", str(bundles),
+        _, federated = cli(chain.url, "//Alice", "federate", str(task_id), "--creator-bundle", str(bundles),
                            "--work-dir", str(tmp_path / "creator"), *store)
         assert [c["submission_id"] for c in federated["contributions"]] == [submission_of["Bob"]]
     finally:
-        chain.close()
+        client.close()

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -47,17 +48,31 @@ _POOL_CODES = {
     1016: "The node dropped the transaction immediately (its pool is full). Retry later.",
 }
 
-# Substrate's InvalidTransaction texts (the 1010 'data' field) -> advice.
-_INVALID_TX = (
-    ("pay some fees", "Insufficient funds to pay the transaction fee. Top the account up (see `decentralml balance`)."),
-    ("outdated", "The transaction's nonce is already used (stale). Retry: a fresh nonce will be taken."),
-    ("future", "The transaction's nonce is in the future. Wait for earlier transactions or retry."),
-    ("bad signature", "The transaction's signature is invalid: check --crypto and the secret."),
-    ("ancient birth block", "The transaction's era has expired. Retry."),
-    ("bad proof", "The transaction was signed for another chain or runtime version. Check --url."),
-    ("exhausts the resources", "The block is full. Retry in a moment."),
-    ("payment", "The account cannot pay the transaction fee. Top it up."),
-)
+# Substrate's InvalidTransaction variants -> (the text a node puts in the 1010 error's 'data'
+# field, sp_runtime's Display of the variant; advice). chopsticks puts the variant itself, as
+# JSON, in 'message' instead: {"invalid":{"badProof":null}}.
+_INVALID_TX: dict[str, tuple[str, str]] = {
+    "payment": ("pay some fees", "Insufficient funds to pay the transaction fee. Top the account up (see `decentralml balance`)."),
+    "stale": ("outdated", "The transaction's nonce is already used (stale). Retry: a fresh nonce will be taken."),
+    "future": ("valid in the future", "The transaction's nonce is in the future. Wait for earlier transactions or retry."),
+    "badProof": ("bad signature", "The transaction's signature is invalid: check --crypto and the secret."),
+    "ancientBirthBlock": ("ancient birth block", "The transaction's era has expired. Retry."),
+    "exhaustsResources": ("exhaust the block limits", "The block is full. Retry in a moment."),
+    "badSigner": ("invalid signing address", "The node refused the signing address. Check --crypto and the secret."),
+}
+
+
+def _invalid_variant(message: str) -> str | None:
+    """The InvalidTransaction variant of a chopsticks-style message (``{"invalid":{"stale":null}}``), else None."""
+    if not message.startswith("{") or len(message) > 200:
+        return None
+    try:
+        parsed = json.loads(message)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict) and isinstance(parsed.get("invalid"), dict) and len(parsed["invalid"]) == 1:
+        return str(next(iter(parsed["invalid"])))
+    return None
 
 
 def _docs_text(docs: Sequence[str] | str | None) -> str:
@@ -100,8 +115,11 @@ def rpc_transaction_error(error: Any) -> TransactionError:
     else:
         code, message, data = None, str(error), ""
     if code == 1010:
+        variant = _invalid_variant(message)
+        if variant in _INVALID_TX:
+            return TransactionError(_INVALID_TX[variant][1])
         lowered = f"{message} {data}".lower()
-        for needle, advice in _INVALID_TX:
+        for needle, advice in _INVALID_TX.values():
             if needle in lowered:
                 return TransactionError(advice)
         return TransactionError(f"The node refused the transaction as invalid: {data or message}.")

@@ -1,6 +1,6 @@
 //! The committed metadata, runtime version, genesis and vectors must equal what the
-//! runtime generates now. Regenerate with
-//! `cargo run -p decentralml-runtime --bin generate-artifacts`.
+//! runtime generates now. Regenerate with `write_artifacts` below, through `pallet_cargo`
+//! (scripts/build-wasm-toolchain.sh), which builds pallet-spec at the fixed path the blob needs.
 
 #[test]
 fn committed_artifacts_are_current() {
@@ -15,7 +15,10 @@ fn committed_artifacts_are_current() {
 	}
 	assert!(
 		stale.is_empty(),
-		"generated artifacts are stale ({}); run `cargo run -p decentralml-runtime --bin generate-artifacts` in pallet-spec/",
+		"generated artifacts are stale ({}); after a change to the pallet or the runtime, regenerate them with \
+		 `pallet_cargo test --locked -p decentralml-runtime --test artifacts_current -- --ignored write_artifacts` \
+		 (scripts/build-wasm-toolchain.sh). If only the blob and what contains it differ, check that it was built \
+		 through `pallet_cargo`: its bytes depend on the absolute path of pallet-spec/, which pallet_cargo fixes",
 		stale.join(", ")
 	);
 }
