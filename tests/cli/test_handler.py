@@ -118,3 +118,40 @@ def test_quiet_framework_logs_sets_unset_variables_only(monkeypatch: pytest.Monk
     assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
     assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "1"  # the user's choice stays
     assert logging.getLogger("absl").level == logging.ERROR
+
+
+@pytest.mark.parametrize("module, framework", [
+    ("torch", "PyTorch"), ("torch.nn", "PyTorch"), ("tensorflow", "TensorFlow"), ("keras", "TensorFlow"), ("flwr", "Flower"),
+])
+def test_a_missing_ml_framework_is_a_config_error_naming_the_extra(module: str, framework: str) -> None:
+    from decentralml.cli.handler import exit_for
+
+    exit_ = exit_for(ModuleNotFoundError(f"No module named '{module}'", name=module), json_mode=False, debug=False)
+    assert exit_.exit_code == 3
+
+
+def test_another_missing_module_stays_unexpected(capsys: pytest.CaptureFixture[str]) -> None:
+    from decentralml.cli.handler import exit_for
+
+    exit_ = exit_for(ModuleNotFoundError("No module named 'torchvision_extra'", name="torchvision_extra"),
+                     json_mode=False, debug=False)
+    assert exit_.exit_code == 1
+    assert "Unexpected ModuleNotFoundError" in capsys.readouterr().err
+
+
+def test_split_init_bundle_without_pytorch_says_to_install_the_ml_extra(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    for name in [name for name in sys.modules if name == "torch" or name.startswith(("torch.", "decentralml.fl.split"))]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ModuleNotFoundError, as without the extra
+    result = CliRunner().invoke(app, ["split", "init-bundle", str(tmp_path / "out")])
+    assert result.exit_code == 3, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "needs PyTorch" in line and "pip install 'decentralml[ml]'" in line
+    assert not (tmp_path / "out").exists()
+
+    result = CliRunner().invoke(app, ["--json", "split", "init-bundle", str(tmp_path / "out")])
+    assert result.exit_code == 3 and result.stdout == ""
+    error = json.loads(result.stderr)["error"]
+    assert error["type"] == "ConfigError" and "PyTorch" in error["message"]

@@ -33,7 +33,7 @@ from decentralml.usecases import TaskSpec, assign_task, create_task
 from decentralml.usecases import split_learning as marketplace
 from decentralml.usecases.task_runner import SandboxedRunner, UnsandboxedRunner
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.ml, pytest.mark.slow]
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "split_learning" / "participant"
 SECRET = "keystore-secret-5e1d"

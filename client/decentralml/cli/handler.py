@@ -32,11 +32,15 @@ from typing import Any
 import typer
 
 from decentralml.cli.context import RunContext
-from decentralml.errors import DecentralMLError, UsageError
+from decentralml.errors import ConfigError, DecentralMLError, UsageError
 from decentralml.untrusted import printable
 
 EXIT_INTERRUPTED = 130
 EXIT_UNEXPECTED = 1
+
+# The frameworks of the `ml` extra (pyproject.toml), by top-level module: a command that needs
+# one of them, run in an install without the extra, says so (ConfigError, exit 3).
+ML_EXTRA_MODULES = {"torch": "PyTorch", "tensorflow": "TensorFlow", "keras": "TensorFlow", "flwr": "Flower"}
 
 #: Exceptions Typer itself turns into an exit code and message (its own exit,
 #: abort and parameter errors): they pass through the handler untouched.
@@ -114,6 +118,7 @@ def exit_for(exc: BaseException, *, json_mode: bool, debug: bool, warnings: Sequ
         return typer.Exit(EXIT_INTERRUPTED)
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
+    exc = _missing_ml_extra(exc) or exc
     if isinstance(exc, DecentralMLError):
         print_error(exc.one_line(), json_mode=json_mode, exc=exc, exit_code=exc.exit_code, warnings=warnings)
         return typer.Exit(exc.exit_code)
@@ -122,6 +127,19 @@ def exit_for(exc: BaseException, *, json_mode: bool, debug: bool, warnings: Sequ
         json_mode=json_mode, exc=exc, exit_code=EXIT_UNEXPECTED, warnings=warnings,
     )
     return typer.Exit(EXIT_UNEXPECTED)
+
+
+def _missing_ml_extra(exc: BaseException) -> ConfigError | None:
+    """A ``ConfigError`` naming the framework when ``exc`` is the import of an ``ml``-extra module failing."""
+    if not isinstance(exc, ModuleNotFoundError) or not exc.name:
+        return None
+    framework = ML_EXTRA_MODULES.get(exc.name.partition(".")[0])
+    if framework is None:
+        return None
+    return ConfigError(
+        f"This command needs {framework}, which is not installed here.",
+        hint="Install the client with its ml extra: pip install 'decentralml[ml]'.",
+    )
 
 
 def _click_exit(exc: Exception, *, json_mode: bool) -> typer.Exit:
