@@ -85,8 +85,6 @@ def init_bundle_cmd(
     template: Annotated[Optional[Path], typer.Option("--template", help="Bundle template directory (default: the one installed with the client).")] = None,
 ) -> None:
     """Make a split-learning bundle (config + scripts) and its initial checkpoint."""
-    import torch  # noqa: F401  (the checkpoint needs PyTorch: without it, fail before writing anything)
-
     from decentralml.fl.split.model import SplitSpec
     from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config
     from decentralml.fl.split.train import TrainConfig
@@ -112,6 +110,8 @@ def init_bundle_cmd(
     bundle = out_dir / "bundle"
     if bundle.exists():
         raise UsageError(f"{bundle} already exists: choose a fresh directory.")
+    import torch  # noqa: F401  (the checkpoint needs PyTorch: without it, fail before writing anything)
+
     bundle.mkdir(parents=True)
     for name in TEMPLATE_FILES:
         shutil.copy2(source / name, bundle / name)
