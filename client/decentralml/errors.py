@@ -17,7 +17,7 @@ own error name when the condition is the pallet's (``TaskNotOpen``,
 
     DecentralMLError                exit 1   anything else we anticipated
     ├── UsageError                  exit 2   bad input: arguments, files, addresses, amounts
-    ├── ConfigError                 exit 3   config file, keystore, missing signer
+    ├── ConfigError                 exit 3   config file, keystore, missing signer, missing ml extra
     ├── ChainError                  exit 4   the chain refused or failed a request
     │   ├── NodeUnreachableError    exit 5   no node answers at the URL
     │   ├── TransactionError        exit 6   the node refused a transaction (1010/1012, fees, nonce)
