@@ -233,3 +233,39 @@ def test_tampered_results_are_refused_and_rejected(devnode, market, shards, tmp_
     assert {r.submission_id for r in result.refused} == {assigned.submission_id, tampered.submission_id}
     assert marketplace.reject_refused(chain, alice, result.refused) == sorted(r.submission_id for r in result.refused)
     assert chain.get_submission(tampered.submission_id).status is SubmissionStatus.REJECTED
+
+
+def test_an_oversized_result_is_refused_within_the_result_budget(devnode, market, shards, tmp_path):
+    """A participant's result far larger than the task's result budget (4 × base model + 1 MiB) is
+    refused while it downloads: nothing of it is kept, and the honest result is still aggregated."""
+    chain, store = market
+    alice = Keypair.create_from_uri("//Alice")
+    task_id = _create(chain, store, tmp_path, Protocol.INITIATOR, alice)
+    bob, charlie, _ = (Keypair.create_from_uri(u) for u in PARTICIPANTS)
+    honest = marketplace.contribute(chain, bob, task_id, _opener(store), store, shards.participants[1], tmp_path / "bob")
+
+    from decentralml.usecases import assign_task
+
+    assigned = assign_task(chain, charlie, task_id, _opener(store), tmp_path / "charlie")
+    bloated = tmp_path / "bloated"
+    bloated.mkdir()
+    (bloated / "weights.safetensors").write_bytes(b"\0" * (8 * 1024 * 1024))
+    # A genuine, signed lineage record for the bloated output: only its size is wrong.
+    from decentralml.fl.split.runner import load_config
+    from decentralml.lineage import sign_step
+    from decentralml.usecases import send_result
+
+    signed = sign_step(
+        charlie, task_id=task_id, submission_id=assigned.submission_id, step=marketplace.STEP_PARTICIPANT,
+        framework="torch", data=shards.participants[2], params=load_config(assigned.bundle_dir).to_dict(),
+        code_hash=chain.get_task(task_id).assets.bundle.digest.hex(), output=bloated,
+        started_at_ms=1, finished_at_ms=2, parents=(),
+    )
+    send_result(chain, charlie, store, assigned.submission_id, bloated, metrics={}, lineage=signed)
+
+    work = tmp_path / "main"
+    result = marketplace.aggregate_task(chain, alice, task_id, _opener(store), shards.participants[0], work)
+    assert result.used == (honest.submission_id,)
+    (refused,) = result.refused
+    assert refused.submission_id == assigned.submission_id
+    assert not any(p.name == f"submission-{assigned.submission_id}" for p in work.rglob("*"))

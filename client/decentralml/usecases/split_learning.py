@@ -35,9 +35,11 @@ from decentralml.fl.split.runner import (
     run_initiator,
 )
 from decentralml.lineage import LineageReport, SignedLineage, sign_step, verify, verify_result_lineage
+from decentralml.primitives.budget import Budget
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, read_metrics, send_result
+from decentralml.usecases.contributor import result_budget
 from decentralml.usecases.run_task import BUNDLE_SUBDIR, expected_block_ms, open_workdir, wall_seconds_before_deadline
 from decentralml.usecases.task_runner import SandboxedRunner, TaskRunner
 
@@ -150,9 +152,12 @@ def _wait_for_previous(
 
 
 def _verify_submission(
-    chain: ChainClient, submission: Submission, open_store: StoreOpener, dest: Path, config: BundleConfig
+    chain: ChainClient, submission: Submission, open_store: StoreOpener, dest: Path, config: BundleConfig,
+    budget: Budget,
 ) -> VerifiedResult:
-    """Verify a submission's lineage against the chain, download its result, check the artifact and its contents."""
+    """Verify a submission's lineage against the chain, download its result within ``budget`` (the
+    task's result budget: an over-budget result is an IntegrityError and leaves nothing behind),
+    check the artifact and its contents."""
     if submission.result is None:
         raise IntegrityError(f"Submission {submission.submission_id} has no result on chain.")
     report = verify_result_lineage(
@@ -166,7 +171,7 @@ def _verify_submission(
     if dest.exists():
         directory = dest
     else:
-        directory = open_store(submission.result).get(submission.result, dest)
+        directory = open_store(submission.result).get(submission.result, dest, budget=budget)
     verify(report.signed, output=directory)
     check_result(config, directory)
     return VerifiedResult(submission=submission, report=report, directory=directory)
@@ -251,7 +256,8 @@ def contribute(
         if previous is not None:
             try:
                 verified = _verify_submission(
-                    chain, previous, open_store, assigned.directory / f"previous-{previous.submission_id}", config
+                    chain, previous, open_store, assigned.directory / f"previous-{previous.submission_id}", config,
+                    result_budget(task, open_store),
                 )
             except (IntegrityError, ArtifactNotFoundError) as exc:
                 exc.hint = (
@@ -283,12 +289,13 @@ def _collect(
     chain: ChainClient, task_id: int, open_store: StoreOpener, work_dir: Path, config: BundleConfig
 ) -> tuple[list[VerifiedResult], list[Refused]]:
     verified, refused = [], []
+    budget = result_budget(chain.get_task(task_id), open_store)
     for submission in sorted(chain.task_submissions(task_id), key=lambda s: s.submission_id):
         if submission.status not in WITH_RESULT:
             continue
         try:
             verified.append(_verify_submission(
-                chain, submission, open_store, work_dir / f"submission-{submission.submission_id}", config
+                chain, submission, open_store, work_dir / f"submission-{submission.submission_id}", config, budget
             ))
         except (IntegrityError, ArtifactNotFoundError) as exc:
             refused.append(Refused(submission.submission_id, exc.one_line()))
