@@ -10,6 +10,7 @@ the role's steps. Each role keeps its own state, steps and waiting.
 
 from __future__ import annotations
 
+import abc
 import queue
 import threading
 import time
@@ -33,7 +34,7 @@ PalletEvent = tuple[str, str, Any]
 T = TypeVar("T")
 
 
-class Role:
+class Role(abc.ABC):
     """A long-lived process that follows the chain, journals each step and reports events.
 
     Subclasses implement :meth:`_wait` (wait up to ``timeout`` seconds for the next item of
@@ -95,8 +96,9 @@ class Role:
 
     # -- following the chain --------------------------------------------------------
 
+    @abc.abstractmethod
     def _wait(self, timeout: float) -> None:
-        raise NotImplementedError
+        """Block up to ``timeout`` seconds for the role's next reason to act (a new head, a signal)."""
 
     def _follow(self, step: Callable[[], T | None]) -> T:
         """Call ``step`` until it returns a value, with the head subscription running.
