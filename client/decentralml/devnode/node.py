@@ -469,8 +469,9 @@ class DevNode:
         rejected = [(e, refused[e.xt]) for e in entries if e.xt in refused and e not in retry]
         for entry in entries:
             self.pool.included(entry)
+        self.pool.in_block_until_imported(included)  # until the block is published
         now = self._clock()
-        self.pool.ban([e.hash for e in included] + [e.hash for e, _ in rejected], now)
+        self.pool.ban([e.hash for e, _ in rejected], now)
         for entry in retry:  # the block was full: back to the pool for the next one
             try:
                 self.pool.import_entry(self._validate(entry.xt))
@@ -528,6 +529,7 @@ class DevNode:
             block = item.block
             self._published = block.number
             block_hex = "0x" + block.hash.hex()
+            self.pool.imported([e.hash for e in item.included], self._clock())
             for entry, _ in item.rejected:
                 self._notify_tx(entry.hash, "invalid", final=True)
             for entry in item.included:

@@ -10,9 +10,10 @@ blocks pruning drops them), and a restart reads the state and the window, not
 the chain. An archive node (no pruning) keeps every block's changes.
 WAL journal with ``synchronous=FULL``: :meth:`ChainStore.append` returns only
 once the blocks are committed and fsync'd, and the node tells no client about
-a block before that. Blocks are written in groups (one commit for every block
-sealed while the previous commit was in flight), which is what lets the node
-seal hundreds of blocks a second and still lose none to ``kill -9``.
+a block before that. Blocks are written in groups (one commit for the blocks
+sealed from the work that arrived while the previous commit was in flight), which
+is what lets the node seal hundreds of blocks a second and still lose none to
+``kill -9``.
 
 Lookup by hash: ``blocks`` is keyed by number (each commit appends to its last
 pages); ``block_hashes`` maps the first 8 bytes of each hash to its block (the
