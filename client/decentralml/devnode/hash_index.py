@@ -47,7 +47,9 @@ class PendingHashes:
     """The block hashes not yet written to the index, and the sweep that writes them.
 
     ``batch``: blocks per full sweep (each index page is written about once per sweep);
-    memory is about ``batch`` hashes, twice that just after a restart.
+    at most about ``batch`` hashes wait (140 bytes each), twice that just after a restart.
+    ``cursor``, ``sweep_start``, ``indexed``: the position a store recorded. Raises ValueError
+    for a batch below 1 or a cursor outside the key space.
     """
 
     def __init__(self, batch: int, *, cursor: int = 0, sweep_start: int = 0, indexed: int = 0,
