@@ -10,7 +10,7 @@ from pathlib import Path
 
 from decentralml.amounts import format_amount
 from decentralml.chain.client import ChainClient
-from decentralml.chain.pallet import MAX_SCORE, PALLET, PalletLimits
+from decentralml.chain.pallet import MAX_BLOCK_NUMBER, MAX_SCORE, PALLET, PalletLimits
 from decentralml.chain.types import AWAITING_DECISION, Receipt, Submission, Task, TaskAssets, TaskType, ValidationStrategy
 from decentralml.errors import ChainError, DecentralMLError, PermissionDeniedError, PreconditionError, UsageError
 from decentralml.primitives.keypair import Keypair
@@ -129,6 +129,12 @@ def create_task(
             module=PALLET, name="InsufficientBalance",
         )
     expiration = chain.block_number() + spec.expires_in_blocks
+    if expiration > MAX_BLOCK_NUMBER:
+        raise UsageError(
+            f"--expires-in {spec.expires_in_blocks} puts the expiry at block {expiration}, past the chain's last block"
+            f" number {MAX_BLOCK_NUMBER} (a u32).",
+            hint="Pass a smaller --expires-in.",
+        )
     uploaded: list[Reference] = []
     bundle = store.put(asset_dir, progress=progress)
     uploaded.append(bundle)

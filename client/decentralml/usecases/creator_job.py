@@ -40,7 +40,8 @@ from decentralml.fl.bundle import CreatorBundle, load_creator_bundle
 from decentralml.fl.strategy import strategy_by_name
 from decentralml.primitives.digests import file_digest
 from decentralml.primitives.keypair import Keypair
-from decentralml.storage.base import ArtifactStore, remove_path
+from decentralml.primitives.staging import remove_path
+from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import creator as creator_uc
 from decentralml.usecases.contributor import StoreOpener
 from decentralml.usecases.federation import (

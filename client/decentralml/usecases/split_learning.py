@@ -16,6 +16,7 @@ recent earlier submission that has sent a verified result.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +34,13 @@ from decentralml.fl.split.runner import (
     evaluate_file,
     load_config,
     run_initiator,
+    write_base_model,
+    write_config,
 )
 from decentralml.lineage import LineageReport, SignedLineage, sign_step, verify, verify_result_lineage
 from decentralml.primitives.budget import Budget
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.staging import NewOutputs
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, read_metrics, send_result
 from decentralml.usecases.contributor import result_budget
@@ -64,6 +68,46 @@ class SplitContribution:
     lineage: SignedLineage
     metrics: dict[str, Any]
     sent: SentResult
+
+
+#: What ``split init-bundle`` writes in its output directory: the task's assets and its base model.
+BUNDLE_DIR = "bundle"
+BASE_MODEL_FILE = "base_model.safetensors"
+
+
+@dataclass(frozen=True)
+class InitialBundle:
+    bundle: Path
+    base_model: Path
+
+
+def init_bundle(
+    out_dir: Path, config: BundleConfig, template: Path, template_files: Sequence[str], *, force: bool = False
+) -> InitialBundle:
+    """Write ``out_dir/bundle`` (``template_files`` of ``template`` and ``config.json``) and
+    ``out_dir/base_model.safetensors`` (both halves initialised from the spec's seed), all or nothing.
+
+    Checks first, before anything is written: ``template`` holds the files, ``out_dir`` is (or can
+    be) a directory, and neither output exists unless ``force`` (they are then replaced once the new
+    ones are complete). Raises UsageError for those, ModuleNotFoundError without PyTorch.
+    """
+    missing = [name for name in template_files if not (template / name).is_file()]
+    if missing:
+        raise UsageError(
+            f"The bundle template {template} lacks {', '.join(missing)}.",
+            hint=f"Pass --template DIR holding {', '.join(template_files)}, or reinstall decentralml if it is the installed one.",
+        )
+    outputs = NewOutputs(out_dir, (BUNDLE_DIR, BASE_MODEL_FILE), force=force)
+    import torch  # noqa: F401  (the checkpoint needs PyTorch: without it, fail before writing anything)
+
+    with outputs.staged() as staging:
+        bundle = staging / BUNDLE_DIR
+        bundle.mkdir()
+        for name in template_files:
+            shutil.copy2(template / name, bundle / name)
+        write_config(bundle, config)
+        write_base_model(config, staging / BASE_MODEL_FILE)
+    return InitialBundle(bundle=out_dir / BUNDLE_DIR, base_model=out_dir / BASE_MODEL_FILE)
 
 
 @dataclass(frozen=True)
