@@ -15,6 +15,7 @@ from decentralml.amounts import TokenInfo, format_amount
 from decentralml.chain.pallet import MAX_SCORE
 from decentralml.chain.types import AWAITING_DECISION, Submission
 from decentralml.cli import common
+from decentralml.cli.bounded import uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import contributor, creator
@@ -222,7 +223,7 @@ def validate_result_cmd(
     ctx: typer.Context,
     submission_id: common.SubmissionIdArg,
     passed: Annotated[bool, typer.Option("--passed/--failed", help="Whether the result passed validation.")] = True,
-    score: Annotated[int, typer.Option("--score", help=f"Score in basis points, 0..{MAX_SCORE}.", min=0, max=MAX_SCORE)] = MAX_SCORE,
+    score: Annotated[int, uint(MAX_SCORE, f"Score in basis points, 0..{MAX_SCORE}.", "--score")] = MAX_SCORE,
 ) -> None:
     """Record the validation verdict of a result (creator only)."""
     run, outcome, token = _creator_decision(

@@ -23,6 +23,7 @@ from decentralml.cli.handler import CliApp
 from decentralml.devnode.limits import MIB, RpcLimits, RpcMethodsPolicy, parse_cors
 from decentralml.devnode.node import DEFAULT_FINALITY_DELAY, DEFAULT_FINALITY_LAG
 from decentralml.errors import ConfigError, UsageError
+from decentralml.primitives.scale import U16_MAX
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9944
@@ -70,7 +71,7 @@ def run(
     base_path: Optional[Path] = typer.Option(
         None, "--base-path", "-d", help="Directory for the chain data (default: the user data dir)."
     ),
-    rpc_port: int = typer.Option(DEFAULT_PORT, "--rpc-port", min=0, max=65535, help="JSON-RPC port (WebSocket and HTTP)."),
+    rpc_port: Annotated[int, uint(U16_MAX, "JSON-RPC port (WebSocket and HTTP); 0 lets the system pick one.", "--rpc-port")] = DEFAULT_PORT,
     rpc_host: str = typer.Option(DEFAULT_HOST, "--rpc-host", help="Interface to listen on."),
     block_time: Annotated[Optional[float], finite_float(
         "Seal a block every SECONDS instead of one block per transaction.", "--block-time", minimum=0.001)] = None,
