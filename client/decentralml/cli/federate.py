@@ -15,6 +15,7 @@ from decentralml.cli import common
 from decentralml.cli.bounded import amount, uint
 from decentralml.cli.context import run_context
 from decentralml.cli.output import UntrustedTable
+from decentralml.primitives.staging import check_new_outputs
 
 BundleOpt = Annotated[
     Path,
@@ -127,6 +128,7 @@ def federate_cmd(
     ] = None,
     work_dir: WorkDirOpt = None,
     max_download_bytes: common.MaxDownloadOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the global model file if it exists.")] = False,
 ) -> None:
     """Download and verify a round's accepted results, aggregate, evaluate, save the new global model."""
     from decentralml.fl.strategy import strategy_by_name
@@ -137,6 +139,7 @@ def federate_cmd(
     rule = strategy_by_name(strategy.value)
     work = (work_dir or run.settings.work_dir).expanduser()
     target = (output or work / f"task-{task_id}-global.safetensors").expanduser()
+    check_new_outputs(target.parent, [target.name], force=force)  # before anything is downloaded
     keypair = common.resolve_signer(run) if next_round else None
     opener = common.download_opener(run.settings, choice)
     with common.chain_client(run) as chain:

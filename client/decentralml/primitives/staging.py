@@ -27,7 +27,7 @@ from pathlib import Path
 
 from decentralml.errors import UsageError
 
-__all__ = ["NewOutputs", "remove_path", "staged_path"]
+__all__ = ["NewOutputs", "check_new_outputs", "remove_path", "staged_path"]
 
 
 @contextmanager
@@ -70,6 +70,26 @@ def _exists(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
+def check_new_outputs(out_dir: Path, names: Sequence[str], *, force: bool = False, option: str = "--force") -> Path:
+    """UsageError unless ``out_dir`` (or its nearest existing ancestor) is a directory and no entry of
+    ``names`` exists there (unless ``force``); returns that nearest existing directory."""
+    out_dir = Path(out_dir)
+    anchor = out_dir
+    while not _exists(anchor) and anchor != anchor.parent:
+        anchor = anchor.parent
+    if not anchor.is_dir():
+        what = "the output directory" if anchor == out_dir else f"a parent of {out_dir}"
+        raise UsageError(f"{anchor} is not a directory, so it cannot be {what}.", hint="Pass a directory.")
+    existing = [out_dir / name for name in names if _exists(out_dir / name)]
+    if existing and not force:
+        listed = ", ".join(str(path) for path in existing)
+        raise UsageError(
+            f"{listed} already {'exists' if len(existing) == 1 else 'exist'}.",
+            hint=f"Choose another path, or pass {option} to replace {'it' if len(existing) == 1 else 'them'}.",
+        )
+    return anchor
+
+
 class NewOutputs:
     """The entries ``names`` of ``out_dir``, to be written all or nothing (see the module docstring).
 
@@ -83,24 +103,7 @@ class NewOutputs:
         self.out_dir = Path(out_dir)
         self.names = tuple(names)
         self.force = force
-        self.anchor = self._anchor()
-        existing = [self.out_dir / name for name in self.names if _exists(self.out_dir / name)]
-        if existing and not force:
-            listed = ", ".join(str(path) for path in existing)
-            raise UsageError(
-                f"{listed} already {'exists' if len(existing) == 1 else 'exist'}.",
-                hint=f"Choose another directory, or pass {option} to replace {'it' if len(existing) == 1 else 'them'}.",
-            )
-
-    def _anchor(self) -> Path:
-        """The nearest existing ancestor of ``out_dir`` (itself included); UsageError unless it is a directory."""
-        path = self.out_dir
-        while not _exists(path) and path != path.parent:
-            path = path.parent
-        if not path.is_dir():
-            what = "the output directory" if path == self.out_dir else f"a parent of {self.out_dir}"
-            raise UsageError(f"{path} is not a directory, so it cannot be {what}.", hint="Pass a directory.")
-        return path
+        self.anchor = check_new_outputs(self.out_dir, self.names, force=force, option=option)
 
     @contextmanager
     def staged(self) -> Iterator[Path]:
