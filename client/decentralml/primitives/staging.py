@@ -70,9 +70,10 @@ def _exists(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
-def check_new_outputs(out_dir: Path, names: Sequence[str], *, force: bool = False, option: str = "--force") -> Path:
+def check_new_outputs(out_dir: Path, names: Sequence[str], *, force: bool = False, option: str | None = "--force") -> Path:
     """UsageError unless ``out_dir`` (or its nearest existing ancestor) is a directory and no entry of
-    ``names`` exists there (unless ``force``); returns that nearest existing directory."""
+    ``names`` exists there (unless ``force``); returns that nearest existing directory. ``option``:
+    the flag that allows replacing, named in the hint (None: the command has none)."""
     out_dir = Path(out_dir)
     anchor = out_dir
     while not _exists(anchor) and anchor != anchor.parent:
@@ -83,9 +84,9 @@ def check_new_outputs(out_dir: Path, names: Sequence[str], *, force: bool = Fals
     existing = [out_dir / name for name in names if _exists(out_dir / name)]
     if existing and not force:
         listed = ", ".join(str(path) for path in existing)
+        replace = f", or pass {option} to replace {'it' if len(existing) == 1 else 'them'}" if option else ""
         raise UsageError(
-            f"{listed} already {'exists' if len(existing) == 1 else 'exist'}.",
-            hint=f"Choose another path, or pass {option} to replace {'it' if len(existing) == 1 else 'them'}.",
+            f"{listed} already {'exists' if len(existing) == 1 else 'exist'}.", hint=f"Choose another path{replace}."
         )
     return anchor
 
@@ -99,7 +100,7 @@ class NewOutputs:
     UsageError naming the path; ``option`` is the flag that allows replacing.
     """
 
-    def __init__(self, out_dir: Path, names: Sequence[str], *, force: bool = False, option: str = "--force") -> None:
+    def __init__(self, out_dir: Path, names: Sequence[str], *, force: bool = False, option: str | None = "--force") -> None:
         self.out_dir = Path(out_dir)
         self.names = tuple(names)
         self.force = force
