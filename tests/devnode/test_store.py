@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +11,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from decentralml.devnode.cli import app as devnode_app
 from decentralml.devnode.store import DB_NAME, ChainStore, StoredBlock, chain_dir
 from decentralml.errors import ConfigError
 
@@ -114,7 +117,8 @@ def test_blocks_committed_before_a_kill_are_found_by_hash_after_it(tmp_path: Pat
 
 
 def test_a_database_of_the_previous_format_is_refused_untouched_with_the_purge_command(tmp_path: Path) -> None:
-    directory = chain_dir(tmp_path)
+    base = tmp_path / "my chain's data"
+    directory = chain_dir(base)
     directory.mkdir(parents=True)
     old = sqlite3.connect(directory / DB_NAME)
     old.executescript(
@@ -127,9 +131,16 @@ def test_a_database_of_the_previous_format_is_refused_untouched_with_the_purge_c
     old.commit()
     old.close()
     with pytest.raises(ConfigError, match="has format 2, this node writes 3") as raised:
-        ChainStore.open(tmp_path)
-    assert raised.value.hint is not None and "decentralml devnode purge" in raised.value.hint
+        ChainStore.open(base)
+    hint = raised.value.hint
+    assert hint is not None
     check = sqlite3.connect(directory / DB_NAME)
     tables = {name for (name,) in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     check.close()
     assert tables == {"meta", "blocks"}
+    # The hint names the exact command for this base path (shell-quoted); run as given, it clears the way.
+    command = shlex.split(hint[hint.index("`") + 1 : hint.rindex("`")])
+    assert command[:3] == ["decentralml", "devnode", "purge"] and command[3:] == ["--base-path", str(base)]
+    purged = CliRunner().invoke(devnode_app, [*command[2:], "--yes"])
+    assert purged.exit_code == 0, purged.output
+    ChainStore.open(base).close()

@@ -40,7 +40,7 @@ from decentralml.devnode.codec import CodecError, Header, blake2_256, decode_hea
 from decentralml.devnode.history import StateHistory, StateView
 from decentralml.devnode.keys import TIMESTAMP_NOW
 from decentralml.devnode.pool import PoolEntry, PoolError, TransactionPool
-from decentralml.devnode.store import ChainStore, StoredBlock
+from decentralml.devnode.store import ChainStore, StoredBlock, purge_hint
 from decentralml.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ class DevNode:
                 raise ConfigError(
                     f"The chain data in {self.store.path.parent} was made by a different runtime "
                     f"(genesis {found}, this runtime 0x{genesis_hash.hex()}).",
-                    hint="Run `decentralml devnode purge` to start a new chain, or use another --base-path.",
+                    hint=purge_hint(self.store.base_path, ", or use another --base-path"),
                 )
             self._genesis_hash = genesis_hash
             changes = stored.changes

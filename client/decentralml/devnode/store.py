@@ -27,6 +27,7 @@ lack (about two sweeps' worth, whatever the chain length).
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sqlite3
 import threading
@@ -72,6 +73,12 @@ def chain_dir(base_path: Path) -> Path:
     return base_path / CHAIN_DIR
 
 
+def purge_hint(base_path: Path, alternative: str = "") -> str:
+    """The hint naming the exact purge command for ``base_path`` (shell-quoted), then ``alternative``."""
+    command = f"decentralml devnode purge --base-path {shlex.quote(str(base_path))}"
+    return f"Run `{command}` to start a new chain{alternative}."
+
+
 def purge(base_path: Path) -> bool:
     """Delete the chain data under ``base_path``; return whether there was any."""
     target = chain_dir(base_path)
@@ -109,7 +116,7 @@ class ChainStore:
                 db.close()
                 raise ConfigError(
                     f"The chain data in {directory} has format {version}, this node writes {SCHEMA_VERSION}.",
-                    hint="Run `decentralml devnode purge` to start a new chain.",
+                    hint=purge_hint(base_path),
                 )
             db.executescript(
                 """
@@ -132,9 +139,14 @@ class ChainStore:
         except sqlite3.Error as exc:
             raise ConfigError(
                 f"Cannot open the chain database under {directory}: {exc}.",
-                hint="Check the --base-path permissions or run `decentralml devnode purge`.",
+                hint=f"Check the permissions of {base_path}. {purge_hint(base_path)}",
             ) from None
         return store
+
+    @property
+    def base_path(self) -> Path:
+        """The base path this store was opened under (``path`` is ``base_path/chains/dev/<db>``)."""
+        return self.path.parents[len(CHAIN_DIR.parts)]
 
     def close(self) -> None:
         with self._lock:
@@ -263,7 +275,7 @@ class ChainStore:
         blocks = [_stored(r) for r in block_rows]
         if best >= 0 and (not blocks or blocks[0].number != max(best - recent + 1, 0) or len(blocks) != best - blocks[0].number + 1):
             raise ConfigError(
-                "The chain database is missing blocks.", hint="Run `decentralml devnode purge` to start a new chain."
+                "The chain database is missing blocks.", hint=purge_hint(self.base_path)
             )
         return StoredChain(floor, best, base, sorted(changes.items()), blocks)
 
