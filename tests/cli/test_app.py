@@ -39,6 +39,7 @@ def test_signing_without_signer_is_a_config_error(cli: Cli) -> None:
 @pytest.mark.parametrize(("args", "needed_for"), [
     (("balance",), "balance needs an ADDRESS or an account to show"),
     (("list-results", "--mine"), "--mine needs the account whose results to list"),
+    (("list-tasks", "--mine"), "--mine needs the account whose tasks to list"),
 ])
 def test_reading_an_account_without_one_says_what_it_needs(cli: Cli, args: tuple[str, ...], needed_for: str) -> None:
     result = cli(*args)

@@ -172,6 +172,16 @@ def test_validate_accept_reject(node_cli: NodeCli, funded_account: Any, assets: 
     assert rejected.exit_code == 0 and "slot is free again" in rejected.stderr
     assert node_cli.submission(second).status.value == "Rejected"
     assert node_cli("--suri", creator.suri, "accept-result", "999999999").exit_code == 8
+    before = node_cli.free(creator.address)
+    for command, sub, name in (("accept-result", sid, "NotAwaitingDecision"), ("reject-result", sid, "NotAwaitingDecision"),
+                               ("accept-result", second, "NotAwaitingDecision"),
+                               ("validate-result", sid, "NotPendingValidation")):
+        again = node_cli("--json", "--suri", creator.suri, command, sub)
+        error = json.loads(again.stderr)["error"]
+        assert again.exit_code == 7 and (error["type"], error["name"]) == ("PreconditionError", name), again.stderr
+    resend = node_cli("--json", "--suri", worker.suri, "send-result", sid, result_dir)
+    assert resend.exit_code == 7 and json.loads(resend.stderr)["error"]["name"] == "NotAwaitingResult"
+    assert node_cli.free(creator.address) == before  # refused before submitting: no fee
 
 
 @on_both_chains

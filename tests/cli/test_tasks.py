@@ -212,8 +212,12 @@ def test_close_task_refunds(node_cli: NodeCli, funded_account: Any, assets: Path
     data = node_cli.json("--suri", creator.suri, "close-task", task_id)
     assert data["refund"] == {"planck": str(2 * UNIT), "formatted": "2 UNIT"}
     assert node_cli.free(creator.address) == before + 2 * UNIT - int(data["transaction"]["fee"])
+    closed = node_cli.free(creator.address)
     again = node_cli("--json", "--suri", creator.suri, "close-task", task_id)
-    assert again.exit_code == 7 and json.loads(again.stderr)["error"]["name"] == "TaskNotOpen"
+    error = json.loads(again.stderr)["error"]
+    assert again.exit_code == 7 and error["name"] == "TaskNotOpen" and error["type"] == "PreconditionError"
+    assert "already" in error["message"] and "pick another" not in again.stderr.lower() and error["hint"]
+    assert node_cli.free(creator.address) == closed  # refused before submitting: no fee
     assert node_cli("--suri", creator.suri, "close-task", "999999999").exit_code == 8
 
 
@@ -229,6 +233,26 @@ def test_anyone_may_close_an_expired_task_and_the_creator_is_refunded(
     assert data["refund"]["formatted"] == "2 UNIT"
     assert node_cli.free(creator.address) == before + 2 * UNIT
     assert node_cli.task(task_id).status.value == "Closed"
+    paid = node_cli.free(anyone.address)
+    for signer in (anyone, creator):
+        again = node_cli("--json", "--suri", signer.suri, "close-task", task_id)
+        assert again.exit_code == 7 and json.loads(again.stderr)["error"]["type"] == "PreconditionError"
+    assert node_cli.free(anyone.address) == paid and node_cli.free(creator.address) == before + 2 * UNIT
+
+
+def test_close_task_with_work_in_flight_sends_nothing(node_cli: NodeCli, funded_account: Any, assets: Path,
+                                                      result_dir: Path) -> None:
+    creator, worker = funded_account(), funded_account()
+    task_id = create(node_cli, assets, creator.suri)
+    sid = int(assign(node_cli, task_id, worker.suri)["submission_id"])
+    before = node_cli.free(creator.address)
+    held = node_cli("--json", "--suri", creator.suri, "close-task", task_id)
+    assert held.exit_code == 7 and json.loads(held.stderr)["error"]["name"] == "AssignmentsInProgress"
+    node_cli.json("--suri", worker.suri, "send-result", sid, result_dir)
+    pending = node_cli("--json", "--suri", creator.suri, "close-task", task_id)
+    error = json.loads(pending.stderr)["error"]
+    assert pending.exit_code == 7 and error["name"] == "ResultsPendingDecision" and error["type"] == "PreconditionError"
+    assert node_cli.free(creator.address) == before and node_cli.task(task_id).status.value == "Open"
 
 
 def test_storage_unreachable_and_missing_artifact(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:

@@ -194,3 +194,31 @@ def test_every_float_parameter_refuses_what_is_not_a_finite_number(value: str, c
         error = json.loads(err)["error"]
         assert error["type"] == "UsageError", (path, param.name, error)
         assert "not a finite number" in error["message"] or value == "-inf", (path, param.name, error)
+
+
+SANDBOX_SIZES = [str(2**63), str(2**64 - 1), str(2**64), "99999999999999999999999GiB", "0"]
+
+
+@pytest.mark.parametrize("size", SANDBOX_SIZES)
+@pytest.mark.parametrize("command", [["run-task", "1", "-y"], ["contributor", "run", "--shard", "0", "--yes"], ["split", "contribute", "0", "--data", "DATA", "--yes"]])
+@pytest.mark.parametrize("option", ["--memory", "--max-output"])
+def test_sandbox_sizes_beyond_setrlimit_are_usage_errors(command: list[str], option: str, size: str,
+                                                         capsys: pytest.CaptureFixture[str], tmp_path: Any,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DECENTRALML_WORK_DIR", str(tmp_path))
+    command = [str(tmp_path) if arg == "DATA" else arg for arg in command]
+    code, out, err = _run(["--json", "--suri", "//Alice", *command, option, size], capsys)
+    error = json.loads(err)["error"]
+    assert code == 2 and out == "" and error["type"] == "UsageError", err
+    assert f"{option} {size} is not in the range 1..{2**63 - 1} bytes." in error["message"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["validate-result", "0", "--passed", "--failed"],
+    ["validate-result", "0", "--failed", "--passed"],
+    ["run-task", "0", "--task-dir", "x", "--work-dir", "y"],
+])
+def test_alternative_options_together_are_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(["--json", "--suri", "//Alice", "--url", "ws://127.0.0.1:1", *argv], capsys)
+    error = json.loads(err)["error"]
+    assert code == 2 and out == "" and error["type"] == "UsageError" and "are alternatives" in error["message"], err

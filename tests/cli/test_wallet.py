@@ -1,10 +1,12 @@
 """balance and transfer, against the shared dev node with fresh funded accounts."""
 
 import json
+import secrets
 from typing import Any
 
 import pytest
 
+from decentralml.chain.signer import keypair_from_suri
 from tests.cli.conftest import UNIT, NodeCli
 from tests.fixtures.chains import FUNDING, on_both_chains
 
@@ -51,7 +53,19 @@ def test_transfer_errors(node_cli: NodeCli, funded_account: Any) -> None:
     too_much = node_cli("--suri", poor.suri, "transfer", rich.address, "11 UNIT")
     assert too_much.exit_code == 7 and "Insufficient funds" in too_much.stderr  # checked before sending: no fee
     assert node_cli.free(poor.address) == 10 * UNIT
-    no_fee = node_cli("--json", "--suri", poor.suri, "transfer", rich.address, "10 UNIT")
-    assert no_fee.exit_code == 7 and "Insufficient funds" in no_fee.stderr  # the same condition, found by the runtime
+    with node_cli.chain() as chain:
+        ed = int(chain.constant("Balances", "ExistentialDeposit"))
+    for amount in ("10 UNIT", f"{10 * UNIT - ed + 1}planck"):  # the sender would drop below the deposit
+        kept = node_cli("--json", "--suri", poor.suri, "transfer", rich.address, amount)
+        error = json.loads(kept.stderr)["error"]
+        assert kept.exit_code == 7 and (error["type"], error["name"]) == ("PreconditionError", "Token.NotExpendable")
+        assert "--allow-death" in error["hint"]
+    new_address = keypair_from_suri(f"//{secrets.token_hex(8)}").ss58_address
+    dust = node_cli("--json", "--suri", rich.suri, "transfer", new_address, f"{ed - 1}planck")
+    error = json.loads(dust.stderr)["error"]
+    assert dust.exit_code == 7 and (error["type"], error["name"]) == ("PreconditionError", "Token.BelowMinimum")
+    assert node_cli.free(poor.address) == 10 * UNIT  # nothing was sent
+    no_fee = node_cli("--json", "--suri", poor.suri, "transfer", rich.address, "10 UNIT", "--allow-death")
+    assert no_fee.exit_code == 7 and "Insufficient funds" in no_fee.stderr  # the fee leaves too little: the runtime
     assert json.loads(no_fee.stderr)["error"]["name"] == "Token.FundsUnavailable"
     assert UNIT * 9 < node_cli.free(poor.address) < 10 * UNIT  # included: the fee was paid

@@ -76,3 +76,16 @@ def test_save_weights_never_leaves_a_half_written_file(tmp_path: Path, monkeypat
     with pytest.raises(OSError):
         save_weights(target, {"w": np.zeros(3, dtype=np.float32)})
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"] and target.read_bytes() == b"previous"
+
+
+def test_a_skipped_result_reason_is_a_clause_without_a_double_period() -> None:
+    """The reason follows "Skipped accepted submission N:" and is joined into "No accepted result ...: R1; R2."."""
+    from decentralml.errors import TrainingError
+    from decentralml.fl.weights import ContributionMetrics
+    from decentralml.usecases.federation import _unusable
+
+    with pytest.raises(TrainingError) as refused:
+        ContributionMetrics.from_json(b'{"num_samples": 1, "loss": 0.1, "accuracy": 0.9, "framework": "torch"}')
+    assert refused.value.message == "metrics.json lacks base_model_digest."
+    assert _unusable(refused.value) == "metrics.json lacks base_model_digest"
+    assert _unusable(ValueError("bad\nsecond line")) == "unusable result (ValueError: bad)"

@@ -173,6 +173,12 @@ def test_memory_blow_up_is_stopped(hostile: dict) -> None:
     assert "memory limit (512 MiB per process)" in done.stderr
 
 
+def test_the_largest_sizes_setrlimit_takes_run(hostile: dict) -> None:
+    largest = str(2**63 - 1)  # RLIMIT_MAX; one more is a usage error (tests/cli/test_usage_errors.py)
+    done = _launch(hostile, "--memory", largest, "--max-output", largest, "files")
+    assert done.returncode == 0, done.stderr
+
+
 def test_time_limit(hostile: dict) -> None:
     done = _launch(hostile, "--max-time", "3", "time")
     assert done.returncode == 17, done.stderr

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from decentralml.cli.run_task import parse_size
+from decentralml.cli.bounded import parse_size
 from decentralml.errors import UsageError
 from decentralml.sandbox import SandboxLayout, SandboxPolicy, bwrap_argv
+from decentralml.sandbox.policy import RLIMIT_MAX
 from decentralml.usecases.run_task import wall_seconds_before_deadline
 
 CALLER = {
@@ -54,9 +55,22 @@ def test_limits_must_be_positive_and_sizes_parse() -> None:
     assert parse_size("512M", "--memory") == 512 << 20
     assert parse_size("1.5G", "--memory") == 3 << 29
     assert parse_size("1000", "--memory") == 1000
-    for bad in ("lots", "-1G", "0"):
-        with pytest.raises(UsageError, match="is not a size|must be positive"):
+    for bad in ("lots", "-1G"):
+        with pytest.raises(UsageError, match="is not a size"):
             parse_size(bad, "--memory")
+
+
+def test_sizes_are_bounded_by_what_setrlimit_takes() -> None:
+    assert parse_size(str(RLIMIT_MAX), "--memory") == RLIMIT_MAX == 2**63 - 1  # exact, not rounded through a float
+    assert parse_size("8388607.999999999999TiB", "--max-output") < RLIMIT_MAX
+    for bad in ("0", "0.4", str(RLIMIT_MAX + 1), str(2**64 - 1), str(2**64), "99999999999999999999999GiB", "8388608TiB"):
+        for option in ("--memory", "--max-output"):
+            with pytest.raises(UsageError, match=rf"{option} .* is not in the range 1\.\.{RLIMIT_MAX} bytes"):
+                parse_size(bad, option)
+    with pytest.raises(ValueError, match="at most"):
+        SandboxPolicy(memory_bytes=RLIMIT_MAX + 1)
+    with pytest.raises(ValueError, match="at most"):
+        SandboxPolicy(output_bytes=RLIMIT_MAX + 1)
 
 
 def test_time_limit_ends_before_the_assignment_deadline() -> None:

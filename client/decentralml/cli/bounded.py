@@ -19,7 +19,9 @@ value has), so a value the chain or a library could not take never reaches them.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any, Optional
 
 import typer
@@ -28,12 +30,38 @@ from decentralml.amounts import check_amount_text
 from decentralml.errors import UsageError
 from decentralml.primitives.scale import U32_MAX, U64_MAX
 
-__all__ = ["COUNT_MAX", "SIZE_MAX", "amount", "finite_float", "uint"]
+__all__ = ["COUNT_MAX", "SIZE_MAX", "amount", "finite_float", "parse_size", "uint"]
 
 #: The largest count (epochs, processes, connections, ...) a command accepts: a ``u32``.
 COUNT_MAX = U32_MAX
 #: The largest size in bytes, or number of rows, a command accepts: a ``u64``.
 SIZE_MAX = U64_MAX
+
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str, option: str, maximum: int | None = None) -> int:
+    """'4GiB', '512M', '1.5G' or a number of bytes -> bytes (binary units, a fraction of a byte dropped).
+
+    Raises UsageError (exit 2) naming the range ``1..maximum`` when the text is not a size or is out
+    of it. The default maximum is the sandbox's :data:`~decentralml.sandbox.policy.RLIMIT_MAX`: every
+    size limit of the sandbox is applied with setrlimit.
+    """
+    if maximum is None:
+        from decentralml.sandbox.policy import RLIMIT_MAX
+
+        maximum = RLIMIT_MAX
+    match = _SIZE.match(text)
+    if not match:
+        raise UsageError(f"{option} {text!r} is not a size.", hint="Use e.g. 4GiB, 512MiB or a number of bytes.")
+    unit = (match.group(2) or "").upper()[:1]
+    value = int(Fraction(match.group(1)) * _UNITS[unit])  # exact: a float would round 2^63-1 up to 2^63
+    if not 1 <= value <= maximum:
+        raise UsageError(f"{option} {text.strip()} is not in the range 1..{maximum} bytes.",
+                         hint="Use e.g. 4GiB, 512MiB or a number of bytes.")
+    return value
 
 
 def uint(maximum: int, help: str, *names: str, minimum: int = 0, **extra: Any) -> Any:

@@ -21,7 +21,7 @@ from decentralml.chain.types import Receipt
 from decentralml.cli.bounded import SIZE_MAX, amount, uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.config import Settings
-from decentralml.errors import ConfigError
+from decentralml.errors import ConfigError, UsageError
 from decentralml.keystore import Keystore
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver
@@ -113,6 +113,14 @@ def signer_address(run: RunContext) -> str | None:
     if settings.account:
         return keystore(settings).get(settings.account).address
     return None
+
+
+def exclusive(*options: tuple[str, Any]) -> None:
+    """Refuse (UsageError, exit 2) more than one of alternative options: ``(name, value)`` pairs,
+    an option given when its value is neither None nor False."""
+    given = [name for name, value in options if value is not None and value is not False]
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} are alternatives: pass only one of them.")
 
 
 def require_path(path: Path, *, directory: bool = False) -> Path:

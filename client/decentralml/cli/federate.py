@@ -132,7 +132,7 @@ def federate_cmd(
 ) -> None:
     """Download and verify a round's accepted results, aggregate, evaluate, save the new global model."""
     from decentralml.fl.strategy import strategy_by_name
-    from decentralml.usecases.federation import federate, open_next_round
+    from decentralml.usecases.federation import federate, open_next_round, plan_next_round
 
     run = run_context(ctx)
     bundle = _bundle(creator_bundle)
@@ -142,18 +142,24 @@ def federate_cmd(
     check_new_outputs(target.parent, [target.name], force=force)  # before anything is downloaded
     keypair = common.resolve_signer(run) if next_round else None
     opener = common.download_opener(run.settings, choice)
+    store = common.upload_store(run.settings, choice) if next_round else None
     with common.chain_client(run) as chain:
         token = chain.token
+        plan = None
+        if keypair is not None:  # --next-round: its signer, terms and funds are checked before anything is written
+            plan = plan_next_round(
+                chain, keypair, task_id, question=question,
+                pays_amount=parse_amount(reward, token) if reward is not None else None,
+                max_assignments=max_assignments, expires_in_blocks=expires_in,
+            )
         with run.output.status(f"Federating the accepted results of task {task_id}..."):
             result = federate(chain, task_id, bundle, rule, opener, work, target, progress=common.transfer_observer(run),
                               max_result_bytes=max_download_bytes)
         nxt = None
-        if keypair is not None:  # --next-round
-            pays = parse_amount(reward, token) if reward is not None else None
+        if keypair is not None and plan is not None and store is not None:
             with run.output.status("Publishing the new global model and opening the next round..."):
                 nxt = open_next_round(
-                    chain, keypair, common.upload_store(run.settings, choice), opener, task_id, target, work,
-                    question=question, pays_amount=pays, max_assignments=max_assignments, expires_in_blocks=expires_in,
+                    chain, keypair, store, opener, plan, target, work,
                     progress=common.transfer_observer(run),
                 )
     run.output.message(

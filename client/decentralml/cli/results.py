@@ -222,10 +222,13 @@ def show_result_cmd(
 def validate_result_cmd(
     ctx: typer.Context,
     submission_id: common.SubmissionIdArg,
-    passed: Annotated[bool, typer.Option("--passed/--failed", help="Whether the result passed validation.")] = True,
+    passed_flag: Annotated[bool, typer.Option("--passed", help="The result passed validation (the default).")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="The result failed validation.")] = False,
     score: Annotated[int, uint(MAX_SCORE, f"Score in basis points, 0..{MAX_SCORE}.", "--score")] = MAX_SCORE,
 ) -> None:
     """Record the validation verdict of a result (creator only)."""
+    common.exclusive(("--passed", passed_flag), ("--failed", failed))
+    passed = not failed
     run, outcome, token = _creator_decision(
         ctx, lambda chain, keypair: creator.validate_result(chain, keypair, submission_id, passed, score)
     )

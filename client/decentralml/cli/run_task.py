@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,27 +10,13 @@ import typer
 from rich.table import Table
 
 from decentralml.cli import common
+from decentralml.cli.bounded import parse_size
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.output import UntrustedTable
 from decentralml.cli.sandbox_options import MaxOutputOption, MaxProcessesOption, MaxTimeOption, MemoryOption, PipArgOption
 from decentralml.errors import UsageError
 from decentralml.sandbox import SandboxPolicy
 from decentralml.usecases import run_task as usecase
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def parse_size(text: str, option: str) -> int:
-    """'4GiB', '512M', '1.5G' or a number of bytes -> bytes (binary units)."""
-    match = _SIZE.match(text)
-    if not match:
-        raise UsageError(f"{option} {text!r} is not a size.", hint="Use e.g. 4GiB, 512MiB or a number of bytes.")
-    unit = (match.group(2) or "").upper()[:1]
-    value = int(float(match.group(1)) * _UNITS[unit])
-    if value <= 0:
-        raise UsageError(f"{option} must be positive.")
-    return value
 
 
 def _plan_table(plan: usecase.RunPlan) -> Table:
@@ -104,18 +89,19 @@ def run_task_cmd(
     digest first, and before the first run you are shown what will run and asked.
     """
     run = run_context(ctx)
-    if task_dir is not None:
-        workdir = usecase.open_workdir(task_dir.expanduser())
-        if workdir.submission_id != submission_id:
-            raise UsageError(f"{task_dir} holds submission {workdir.submission_id}, not {submission_id}.")
-    else:
-        workdir = usecase.find_workdir((work_dir or run.settings.work_dir).expanduser(), submission_id)
+    common.exclusive(("--task-dir", task_dir), ("--work-dir", work_dir))
     policy = SandboxPolicy(
         wall_seconds=max_time or 3600.0,
         memory_bytes=parse_size(memory, "--memory"),
         max_processes=max_processes,
         output_bytes=parse_size(max_output, "--max-output"),
     )
+    if task_dir is not None:
+        workdir = usecase.open_workdir(task_dir.expanduser())
+        if workdir.submission_id != submission_id:
+            raise UsageError(f"{task_dir} holds submission {workdir.submission_id}, not {submission_id}.")
+    else:
+        workdir = usecase.find_workdir((work_dir or run.settings.work_dir).expanduser(), submission_id)
     with common.chain_client(run) as chain:
         left = usecase.wall_seconds_before_deadline(workdir.deadline, chain.block_number(), usecase.expected_block_ms(chain))
     if left < policy.wall_seconds:

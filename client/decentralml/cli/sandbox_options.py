@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from decentralml.cli.bounded import COUNT_MAX, finite_float, uint
+from decentralml.cli.bounded import COUNT_MAX, finite_float, parse_size, uint
 from decentralml.cli.context import RunContext
 from decentralml.cli.output import UntrustedTable
 from decentralml.errors import UsageError
@@ -24,10 +24,10 @@ if TYPE_CHECKING:
 
 MaxTimeOption = Annotated[Optional[float], finite_float(
     "Seconds the task may run (default 3600, always before the assignment deadline).", "--max-time", minimum=1)]
-MemoryOption = Annotated[str, typer.Option("--memory", help="Memory per task process (RLIMIT_DATA), e.g. 4GiB.")]
+MemoryOption = Annotated[str, typer.Option("--memory", help="Memory per task process (RLIMIT_DATA), e.g. 4GiB; at most 2^63-1 bytes.")]
 MaxProcessesOption = Annotated[int, uint(COUNT_MAX, "Processes and threads at once.", "--max-processes", minimum=1)]
 MaxOutputOption = Annotated[str, typer.Option(
-    "--max-output", help="Bytes the task may write (files, /tmp, stdout+stderr).")]
+    "--max-output", help="Bytes the task may write (files, /tmp, stdout+stderr), e.g. 2GiB; at most 2^63-1 bytes.")]
 PipArgOption = Annotated[Optional[list[str]], typer.Option(
     "--pip-arg", help="Extra argument for `pip install` of the task's requirements (repeatable), e.g. --index-url=URL.")]
 ConsentOption = Annotated[bool, typer.Option(
@@ -43,7 +43,7 @@ def task_runner(run: RunContext, *, no_sandbox: bool, max_time: float | None, me
     Sandboxed (bubblewrap looked for now, so a missing one is reported before any slot is taken),
     or unsandboxed after the ``--no-sandbox`` warning.
     """
-    from decentralml.cli.run_task import cache_dir, parse_size
+    from decentralml.cli.run_task import cache_dir
     from decentralml.sandbox import SandboxPolicy, find_bwrap
     from decentralml.usecases.run_task import reachable_without_sandbox
     from decentralml.usecases.task_runner import SandboxedRunner, UnsandboxedRunner

@@ -194,9 +194,7 @@ def list_tasks_cmd(
     run = run_context(ctx)
     creator_address = None
     if mine:
-        creator_address = common.signer_address(run)
-        if creator_address is None:
-            common.resolve_signer(run)  # raises the "no signer" error
+        creator_address = common.account_address(run, "--mine needs the account whose tasks to list")
     criteria = TaskFilter(
         open_only=not all_tasks and status is None and not mine,
         status=TaskStatus(status.value.capitalize()) if status else None,

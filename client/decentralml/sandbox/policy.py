@@ -40,6 +40,12 @@ def _forbidden(name: str) -> bool:
     return upper.startswith(ENV_FORBIDDEN_PREFIXES) or any(w in upper for w in ("TOKEN", "SECRET", "PASSWORD", "CREDENTIAL"))
 
 
+#: The largest memory or output limit in bytes: the sandbox applies both with setrlimit, and
+#: Python's ``resource.setrlimit`` takes a limit as a C ``long long`` (``RLIM_INFINITY`` is -1
+#: there), so 2^63-1 is the largest finite limit it can set.
+RLIMIT_MAX = (1 << 63) - 1
+
+
 @dataclass(frozen=True)
 class SandboxPolicy:
     """Limits and visibility of one sandboxed run.
@@ -70,6 +76,8 @@ class SandboxPolicy:
     def __post_init__(self) -> None:
         if self.wall_seconds <= 0 or self.memory_bytes <= 0 or self.max_processes <= 0 or self.output_bytes <= 0:
             raise ValueError("sandbox limits must be positive")
+        if self.memory_bytes > RLIMIT_MAX or self.output_bytes > RLIMIT_MAX:
+            raise ValueError(f"sandbox memory and output limits are at most {RLIMIT_MAX} bytes (setrlimit)")
 
     def with_wall(self, seconds: float) -> SandboxPolicy:
         return replace(self, wall_seconds=seconds)

@@ -19,13 +19,11 @@ from typing import Any
 
 from decentralml.chain.client import ChainClient
 from decentralml.chain.pallet import PALLET
-from decentralml.chain.types import Receipt, Submission, SubmissionStatus, Task, TaskStatus
+from decentralml.chain.types import Receipt, Submission, Task
 from decentralml.errors import (
     ChainError,
     DecentralMLError,
     IntegrityError,
-    PermissionDeniedError,
-    PreconditionError,
     UsageError,
 )
 from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
@@ -34,6 +32,7 @@ from decentralml.primitives.keypair import Keypair
 from decentralml.primitives.staging import remove_path
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
+from decentralml.usecases import preconditions
 from decentralml.usecases.run_task import BUNDLE_SUBDIR, LAUNCHER, TaskWorkdir, write_layout
 
 METRICS_FILE = "metrics.json"
@@ -76,27 +75,6 @@ def _mark_scripts_executable(directory: Path) -> None:
         if script.is_file() and not script.is_symlink():
             mode = script.stat().st_mode
             os.chmod(script, mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-
-
-def _check_assignable(task: Task, address: str, current_block: int) -> None:
-    """The pallet's ``assign_task`` checks on the task as read now, before anything is downloaded or sent."""
-    if task.status is not TaskStatus.OPEN:
-        raise PreconditionError(
-            f"Task {task.task_id} is {task.status.value}, not open.", hint="Pick an open task.",
-            module=PALLET, name="TaskNotOpen",
-        )
-    if task.expiration_block <= current_block + 1:  # the slot would be taken in the next block at the earliest
-        raise PreconditionError(
-            f"Task {task.task_id} {'expired' if task.expiration_block <= current_block else 'expires'} at block"
-            f" {task.expiration_block}: no slot can be taken any more.", hint="Pick another task.",
-            module=PALLET, name="TaskExpired",
-        )
-    if task.creator == address:
-        raise PermissionDeniedError(
-            f"You created task {task.task_id}: a creator cannot take its own task.",
-            hint="Use a contributor account.",
-            module=PALLET, name="CreatorCannotAssign",
-        )
 
 
 def fetch_task_assets(
@@ -170,7 +148,7 @@ def assign_task(
     download takes no slot; a failed transaction leaves no directory behind.
     """
     task = chain.get_task(task_id)
-    _check_assignable(task, keypair.ss58_address, chain.block_number())
+    preconditions.check_assignable(task, keypair.ss58_address, chain.block_number())
     work_dir.mkdir(parents=True, exist_ok=True)
     staging = work_dir / f".task-{task_id}-{secrets.token_hex(4)}"
     try:
@@ -270,27 +248,7 @@ def send_result(
     if not result_dir.exists():
         raise UsageError(f"{result_dir} does not exist.", hint="Pass the directory holding your result.")
     submission = chain.get_submission(submission_id)
-    if submission.worker != keypair.ss58_address:
-        raise PermissionDeniedError(
-            f"Submission {submission_id} is assigned to {submission.worker}, not to {keypair.ss58_address}.",
-            hint="Sign with the worker's account (--account or --suri).",
-            module=PALLET, name="NotAssignedWorker",
-        )
-    current = chain.block_number()
-    # The pallet's send_task_result checks, in its order: an expired slot, then any other state, then the deadline.
-    if submission.status is SubmissionStatus.EXPIRED or (
-        submission.status is SubmissionStatus.ASSIGNED and submission.deadline and current >= submission.deadline
-    ):
-        raise PreconditionError(
-            f"The deadline of submission {submission_id} passed at block {submission.deadline}.",
-            hint="Take a new slot with `decentralml assign-task`.",
-            module=PALLET, name="AssignmentDeadlinePassed",
-        )
-    if submission.status is not SubmissionStatus.ASSIGNED:
-        raise PreconditionError(
-            f"Submission {submission_id} is {submission.status.value}: a result can only be sent while Assigned.",
-            module=PALLET, name="NotAwaitingResult",
-        )
+    preconditions.check_sendable(submission, keypair.ss58_address, chain.block_number())
     if metrics is None and result_dir.is_dir() and (result_dir / METRICS_FILE).is_file():
         metrics = read_metrics(result_dir / METRICS_FILE)
     inline = encode_inline(metrics, lineage, limit=chain.limits.max_inline_result_len)

@@ -12,10 +12,11 @@ from decentralml.amounts import format_amount
 from decentralml.chain.client import ChainClient
 from decentralml.chain.pallet import MAX_ASSIGNMENTS, MAX_BLOCK_NUMBER, MAX_SCORE, PALLET, PalletLimits
 from decentralml.chain.types import AWAITING_DECISION, Receipt, Submission, Task, TaskAssets, TaskType, ValidationStrategy
-from decentralml.errors import ChainError, DecentralMLError, PermissionDeniedError, PreconditionError, UsageError
+from decentralml.errors import ChainError, DecentralMLError, PreconditionError, UsageError
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
+from decentralml.usecases import preconditions
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,44 @@ def _uploaded_hint(exc: DecentralMLError, refs: list[Reference]) -> DecentralMLE
     return exc
 
 
+def check_terms(chain: ChainClient, keypair: Keypair, spec: TaskSpec, *, refund: int = 0) -> int:
+    """The pallet's ``create_task`` checks on ``spec`` against the chain now; returns the expiration block.
+
+    ``refund`` is what the creator gets back before the task is created (the previous round's
+    unspent escrow). Raises UsageError for terms the chain refuses (question, reward below the
+    minimum, slots, expiry past the last block number), PreconditionError ``InsufficientBalance``
+    when the free balance plus ``refund`` cannot cover the escrow and keep the existential deposit.
+    """
+    limits = chain.limits
+    spec.check(limits)
+    token = chain.token
+    min_reward = limits.min_reward
+    if spec.pays_amount < min_reward:
+        raise UsageError(
+            f"The reward {format_amount(spec.pays_amount, token)} is below the chain's minimum"
+            f" of {format_amount(min_reward, token)}.",
+            hint="Offer at least the minimum.",
+        )
+    expiration = chain.block_number() + spec.expires_in_blocks
+    if expiration > MAX_BLOCK_NUMBER:
+        raise UsageError(
+            f"--expires-in {spec.expires_in_blocks} puts the expiry at block {expiration}, past the chain's last block"
+            f" number {MAX_BLOCK_NUMBER} (a u32).",
+            hint="Pass a smaller --expires-in.",
+        )
+    free = chain.balance(keypair.ss58_address).free + refund
+    keep = int(chain.constant("Balances", "ExistentialDeposit"))
+    if free < spec.escrow + keep:
+        raise PreconditionError(
+            f"Insufficient funds: the escrow is {format_amount(spec.escrow, token)} and"
+            f" {keypair.ss58_address} has {format_amount(free, token)} free"
+            f"{' with the refund' if refund else ''} (it must keep {format_amount(keep, token)}).",
+            hint="Top the account up or lower the reward or the number of assignments.",
+            module=PALLET, name="InsufficientBalance",
+        )
+    return expiration
+
+
 def create_task(
     chain: ChainClient,
     keypair: Keypair,
@@ -101,8 +140,7 @@ def create_task(
     Refuses early (before uploading) when the creator cannot cover the escrow.
     If the transaction fails after the upload, the error says where the upload is.
     """
-    limits = chain.limits
-    spec.check(limits)
+    spec.check(chain.limits)  # the terms first, then the paths, then the chain's state (check_terms)
     if base_model is not None and spec.task_type is not TaskType.MODEL_CONTRIBUTOR:
         raise UsageError("--base-model applies to model-contributor tasks only.")
     for path in (asset_dir, base_model):
@@ -110,31 +148,8 @@ def create_task(
             raise UsageError(f"{path} does not exist.", hint="Pass the directory holding the task's assets.")
     if not asset_dir.is_dir():
         raise UsageError(f"{asset_dir} is not a directory.", hint="Pass the directory holding the task's assets.")
-    token = chain.token
-    min_reward = limits.min_reward
-    if spec.pays_amount < min_reward:
-        raise UsageError(
-            f"The reward {format_amount(spec.pays_amount, token)} is below the chain's minimum"
-            f" of {format_amount(min_reward, token)}.",
-            hint="Offer at least the minimum.",
-        )
-    free = chain.balance(keypair.ss58_address).free
-    keep = int(chain.constant("Balances", "ExistentialDeposit"))
-    if free < spec.escrow + keep:
-        raise PreconditionError(
-            f"Insufficient funds: the escrow is {format_amount(spec.escrow, token)} and"
-            f" {keypair.ss58_address} has {format_amount(free, token)} free"
-            f" (it must keep {format_amount(keep, token)}).",
-            hint="Top the account up or lower the reward or the number of assignments.",
-            module=PALLET, name="InsufficientBalance",
-        )
-    expiration = chain.block_number() + spec.expires_in_blocks
-    if expiration > MAX_BLOCK_NUMBER:
-        raise UsageError(
-            f"--expires-in {spec.expires_in_blocks} puts the expiry at block {expiration}, past the chain's last block"
-            f" number {MAX_BLOCK_NUMBER} (a u32).",
-            hint="Pass a smaller --expires-in.",
-        )
+    expiration = check_terms(chain, keypair, spec)
+    limits = chain.limits
     uploaded: list[Reference] = []
     bundle = store.put(asset_dir, progress=progress)
     uploaded.append(bundle)
@@ -170,23 +185,17 @@ def create_task(
     return CreatedTask(int(event["task_id"]), spec.escrow, expiration, bundle, base_ref, receipt)
 
 
-def _own_submission(chain: ChainClient, keypair: Keypair, submission_id: int) -> tuple[Submission, Task]:
+def _decision(chain: ChainClient, submission_id: int) -> tuple[Submission, Task]:
     submission = chain.get_submission(submission_id)
-    task = chain.get_task(submission.task_id)
-    if task.creator != keypair.ss58_address:
-        raise PermissionDeniedError(
-            f"Only the creator of task {task.task_id} ({task.creator}) can judge its results.",
-            hint="Sign with the creator's account (--account or --suri).",
-            module=PALLET, name="NotTaskCreator",
-        )
-    return submission, task
+    return submission, chain.get_task(submission.task_id)
 
 
 def validate_result(chain: ChainClient, keypair: Keypair, submission_id: int, passed: bool, score: int) -> Outcome:
     """Record the creator's verdict (score in basis points, ``0..=MAX_SCORE``)."""
     if not 0 <= score <= MAX_SCORE:
         raise UsageError(f"The score is in basis points: 0..{MAX_SCORE} (got {score}).")
-    submission, task = _own_submission(chain, keypair, submission_id)
+    submission, task = _decision(chain, submission_id)
+    preconditions.check_validatable(submission, task, keypair.ss58_address)
     receipt = chain.submit(
         keypair, "validate_task_result", {"submission_id": submission_id, "passed": passed, "score": score}
     )
@@ -195,7 +204,8 @@ def validate_result(chain: ChainClient, keypair: Keypair, submission_id: int, pa
 
 def accept_result(chain: ChainClient, keypair: Keypair, submission_id: int) -> Outcome:
     """Accept a result: the worker is paid the task's reward from escrow."""
-    submission, task = _own_submission(chain, keypair, submission_id)
+    submission, task = _decision(chain, submission_id)
+    preconditions.check_decidable(submission, task, keypair.ss58_address)
     receipt = chain.submit(keypair, "accept_task_result", {"submission_id": submission_id})
     event = receipt.find_event(PALLET, "TaskResultAccepted")
     reward = int(event["reward"]) if event and "reward" in event else task.pays_amount
@@ -205,14 +215,16 @@ def accept_result(chain: ChainClient, keypair: Keypair, submission_id: int) -> O
 
 def reject_result(chain: ChainClient, keypair: Keypair, submission_id: int) -> Outcome:
     """Reject a result: the slot is freed, the escrow stays."""
-    submission, task = _own_submission(chain, keypair, submission_id)
+    submission, task = _decision(chain, submission_id)
+    preconditions.check_decidable(submission, task, keypair.ss58_address)
     receipt = chain.submit(keypair, "reject_task_result", {"submission_id": submission_id})
     return Outcome("rejected", task.task_id, submission_id, receipt)
 
 
 def close_task(chain: ChainClient, keypair: Keypair, task_id: int) -> Outcome:
     """Close a task and refund the unspent escrow to its creator."""
-    chain.get_task(task_id)
+    task = chain.get_task(task_id)
+    preconditions.check_closable(task, chain.task_submissions(task_id), keypair.ss58_address, chain.block_number())
     receipt = chain.submit(keypair, "close_task", {"task_id": task_id})
     event = receipt.find_event(PALLET, "TaskClosed")
     refund = int(event["refund"]) if event and "refund" in event else None

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from decentralml.chain.client import ChainClient
-from decentralml.chain.pallet import PALLET
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskStatus, TaskType, ValidationStrategy
-from decentralml.errors import DecentralMLError, IntegrityError, PermissionDeniedError, StorageError, TrainingError, UsageError
+from decentralml.errors import DecentralMLError, IntegrityError, StorageError, TrainingError, UsageError
 from decentralml.fl.bundle import CreatorBundle
 from decentralml.fl.duplicates import Earlier, find_duplicate
 from decentralml.fl.strategy import Strategy, Update
@@ -39,6 +38,7 @@ from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.local import LocalStore
 from decentralml.storage.reference import Reference, StorageType
 from decentralml.usecases import creator as creator_uc
+from decentralml.usecases import preconditions
 from decentralml.usecases.contributor import StoreOpener
 
 
@@ -163,9 +163,10 @@ def _result_files(path: Path) -> tuple[Path, Path]:
 
 
 def _unusable(exc: BaseException) -> str:
-    """A one-line reason for a result whose handling raised ``exc`` (any exception class)."""
+    """A one-line reason for a result whose handling raised ``exc`` (any exception class), without a
+    final period: it is shown after "Skipped accepted submission N:" and joined into a sentence."""
     if isinstance(exc, DecentralMLError):
-        return exc.message
+        return exc.message.rstrip().rstrip(".")
     detail = str(exc).splitlines()[0][:200] if str(exc) else ""
     return f"unusable result ({type(exc).__name__}{': ' + detail if detail else ''})"
 
@@ -353,34 +354,57 @@ class NextRound:
     closed_previous: creator_uc.Outcome | None
 
 
-def open_next_round(chain: ChainClient, keypair: Keypair, store: ArtifactStore, open_store: StoreOpener,
-                    previous_task_id: int, global_model: Path, work_dir: Path, *, question: str | None = None,
+@dataclass(frozen=True)
+class NextRoundPlan:
+    """The next round's terms, checked against the chain before the round is federated."""
+
+    previous: Task
+    spec: creator_uc.TaskSpec
+
+
+def plan_next_round(chain: ChainClient, keypair: Keypair, previous_task_id: int, *, question: str | None = None,
                     pays_amount: int | None = None, max_assignments: int | None = None,
-                    expires_in_blocks: int | None = None, progress: TransferObserver | None = None) -> NextRound:
-    """Publish the new global model and open the next round with the previous round's bundle and terms.
+                    expires_in_blocks: int | None = None) -> NextRoundPlan:
+    """Check everything opening the next round depends on, before anything is downloaded or written.
+
+    The signer must be the previous task's creator (PermissionDeniedError), a still open task
+    must be closable now (:func:`~decentralml.usecases.preconditions.check_closable`), and the
+    next round's terms (the previous round's where not given) must pass
+    :func:`~decentralml.usecases.creator.check_terms` with the refund of the unspent escrow.
+    """
+    task = chain.get_task(previous_task_id)
+    preconditions.require_creator(task, keypair.ss58_address, "open the next round")
+    spec = creator_uc.TaskSpec(
+        task_type=TaskType.MODEL_CONTRIBUTOR,
+        question=task.question if question is None else question,
+        pays_amount=task.pays_amount if pays_amount is None else pays_amount,
+        max_assignments=task.max_assignments if max_assignments is None else max_assignments,
+        validation_strategy=task.validation_strategy,
+        expires_in_blocks=max(1, task.expiration_block - task.created_at) if expires_in_blocks is None else expires_in_blocks,
+        assignment_deadline=task.assignment_deadline,
+    )
+    refund = 0
+    if task.status is TaskStatus.OPEN:
+        preconditions.check_closable(task, chain.task_submissions(previous_task_id), keypair.ss58_address,
+                                     chain.block_number())
+        refund = task.escrow_total - task.paid
+    creator_uc.check_terms(chain, keypair, spec, refund=refund)
+    return NextRoundPlan(task, spec)
+
+
+def open_next_round(chain: ChainClient, keypair: Keypair, store: ArtifactStore, open_store: StoreOpener,
+                    plan: NextRoundPlan, global_model: Path, work_dir: Path, *,
+                    progress: TransferObserver | None = None) -> NextRound:
+    """Publish the new global model and open the next round with the previous round's bundle and ``plan``'s terms.
 
     The previous task is closed first when it is still open (its unspent escrow is refunded).
     """
-    task = chain.get_task(previous_task_id)
-    if task.creator != keypair.ss58_address:
-        raise PermissionDeniedError(
-            f"Task {previous_task_id} was created by {task.creator}: only its creator can open the next round.",
-            hint="Sign with the creator's account (--account or --suri).",
-            module=PALLET, name="NotTaskCreator",
-        )
-    bundle_dir = _fresh(work_dir / f"task-{previous_task_id}" / "bundle")
+    task = plan.previous
+    bundle_dir = _fresh(work_dir / f"task-{task.task_id}" / "bundle")
     open_store(task.assets.bundle).get(task.assets.bundle, bundle_dir, progress=progress, budget=Budget.for_bundle())
     closed = None
     if task.status is TaskStatus.OPEN:
-        closed = creator_uc.close_task(chain, keypair, previous_task_id)
-    spec = creator_uc.TaskSpec(
-        task_type=TaskType.MODEL_CONTRIBUTOR,
-        question=question or task.question,
-        pays_amount=pays_amount or task.pays_amount,
-        max_assignments=max_assignments or task.max_assignments,
-        validation_strategy=task.validation_strategy,
-        expires_in_blocks=expires_in_blocks or max(1, task.expiration_block - task.created_at),
-        assignment_deadline=task.assignment_deadline,
-    )
-    created = creator_uc.create_task(chain, keypair, store, spec, bundle_dir, base_model=global_model, progress=progress)
+        closed = creator_uc.close_task(chain, keypair, task.task_id)
+    created = creator_uc.create_task(chain, keypair, store, plan.spec, bundle_dir, base_model=global_model,
+                                     progress=progress)
     return NextRound(created, closed)

@@ -38,6 +38,21 @@ def transfer(chain: ChainClient, keypair: Keypair, dest: str, amount: int, *, ke
             hint="Lower the amount or top the account up.",
             name="Token.FundsUnavailable",
         )
+    keep = int(chain.constant("Balances", "ExistentialDeposit"))
+    if keep_alive and free - amount < keep:
+        raise PreconditionError(  # the runtime's Token.NotExpendable, checked before the fee makes it worse
+            f"{keypair.ss58_address} must keep the existential deposit of {keep} planck: it has {free} planck free"
+            f" and the transfer needs {amount}.",
+            hint="Lower the amount, or pass --allow-death to let the account be reaped.",
+            name="Token.NotExpendable",
+        )
+    received = chain.balance(target).free
+    if received + amount < keep:
+        raise PreconditionError(  # the runtime's Token.BelowMinimum
+            f"{target} would hold {received + amount} planck, below the existential deposit of {keep}.",
+            hint=f"Send at least {keep - received} planck.",
+            name="Token.BelowMinimum",
+        )
     function = "transfer_keep_alive" if keep_alive else "transfer_allow_death"
     receipt = chain.submit(keypair, function, {"dest": target, "value": amount}, module="Balances")
     return Transfer(keypair.ss58_address, target, amount, receipt)
