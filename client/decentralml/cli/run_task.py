@@ -16,6 +16,7 @@ from decentralml.cli.output import UntrustedTable
 from decentralml.cli.sandbox_options import MaxOutputOption, MaxProcessesOption, MaxTimeOption, MemoryOption, PipArgOption
 from decentralml.errors import UsageError
 from decentralml.sandbox import SandboxPolicy
+from decentralml.untrusted import lines
 from decentralml.usecases import run_task as usecase
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
@@ -41,11 +42,11 @@ def _plan_table(plan: usecase.RunPlan) -> Table:
     table.add_row("script", f"bundle/{usecase.BUNDLE_SCRIPT} " + " ".join(plan.command_args()))
     table.add_row("directory", f"{plan.workdir.path} (writable{', as /task' if plan.sandboxed else ''})")
     total = sum(n for _, n in plan.files)
-    listing = "\n".join(f"{name}  {usecase.format_bytes(n)}" for name, n in plan.files[:40])
+    listing = [f"{name}  {usecase.format_bytes(n)}" for name, n in plan.files[:40]]
     if len(plan.files) > 40:
-        listing += f"\n... and {len(plan.files) - 40} more"
-    table.add_row(f"bundle files ({len(plan.files)}, {usecase.format_bytes(total)})", listing)
-    table.add_row("requirements (wheels only)", "\n".join(plan.requirements) or "(none)")
+        listing.append(f"... and {len(plan.files) - 40} more")
+    table.add_row(f"bundle files ({len(plan.files)}, {usecase.format_bytes(total)})", lines(listing))
+    table.add_row("requirements (wheels only)", lines(plan.requirements or ["(none)"]))
     policy = plan.policy
     if plan.sandboxed:
         limits = (
