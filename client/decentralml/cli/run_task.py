@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from decentralml.cli import common
+from decentralml.cli import common, prompts
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.output import UntrustedTable
 from decentralml.cli.sandbox_options import MaxOutputOption, MaxProcessesOption, MaxTimeOption, MemoryOption, PipArgOption
@@ -65,13 +65,13 @@ def _plan_table(plan: usecase.RunPlan) -> Table:
 def _ask_consent(run: RunContext, plan: usecase.RunPlan, yes: bool) -> None:
     if yes or usecase.consent_given(plan):
         return
+    instead = "Review the bundle, then rerun with --yes."
+    if run.output.json_mode:  # one JSON line on stderr: no plan table before the error
+        prompts.require_terminal("The task's code has not been approved for this run", instead=instead)
+    else:
+        instead = "Review the plan above and the bundle, then rerun with --yes."
     run.output.err.print(_plan_table(plan))
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "The task's code has not been approved for this run and there is no terminal to ask.",
-            hint="Review the bundle, then rerun with --yes.",
-        )
-    if not typer.confirm("Run this task's code?", default=False, err=True):
+    if not prompts.confirm("Run this task's code?", instead=instead):
         raise UsageError("Not run: you declined.", hint="Nothing was executed.")
 
 
