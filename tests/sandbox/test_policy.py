@@ -55,7 +55,7 @@ def test_limits_must_be_positive_and_sizes_parse() -> None:
     assert parse_size("512M", "--memory") == 512 << 20
     assert parse_size("1.5G", "--memory") == 3 << 29
     assert parse_size("1000", "--memory") == 1000
-    for bad in ("lots", "-1G"):
+    for bad in ("lots", "-1G", "\uff15GiB", "\u0661\u0660"):  # digits 0-9 only, as every integer option
         with pytest.raises(UsageError, match="is not a size"):
             parse_size(bad, "--memory")
 
