@@ -25,6 +25,7 @@ def _federate(cli: NodeCli, suri: str, task_id: int, target: Path, *extra: str) 
     pytest.param(("--reward", "1planck"), 2, "below the chain's minimum", id="reward-below-minimum"),
     pytest.param(("--question", ""), 2, "question must not be empty", id="empty-question"),
     pytest.param(("--question", "   "), 2, "question must not be empty", id="blank-question"),
+    pytest.param(("--expires-in", "5"), 2, "keeps task", id="expiry-before-the-kept-deadline"),
     pytest.param(("--reward", "1000000 UNIT"), 7, "Insufficient funds", id="escrow-not-covered"),
 ])
 def test_next_round_terms_are_checked_before_anything_is_written(

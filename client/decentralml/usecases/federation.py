@@ -383,6 +383,12 @@ def plan_next_round(chain: ChainClient, keypair: Keypair, previous_task_id: int,
         expires_in_blocks=max(1, task.expiration_block - task.created_at) if expires_in_blocks is None else expires_in_blocks,
         assignment_deadline=task.assignment_deadline,
     )
+    if spec.assignment_deadline >= spec.expires_in_blocks:
+        raise UsageError(
+            f"The next round keeps task {task.task_id}'s assignment deadline of {spec.assignment_deadline} blocks,"
+            f" so it must expire later than that (--expires-in {spec.expires_in_blocks}).",
+            hint=f"Pass --expires-in above {spec.assignment_deadline}.",
+        )
     refund = 0
     if task.status is TaskStatus.OPEN:
         preconditions.check_closable(task, chain.task_submissions(previous_task_id), keypair.ss58_address,
