@@ -27,6 +27,21 @@ _URL_WITH_USERINFO = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)([^/\s@]+)@")
 REDACTED = "***"
 
 
+#: The longest user or untrusted string an error message quotes in full (characters).
+CLIP_LENGTH = 200
+
+
+def clip(text: object, limit: int = CLIP_LENGTH) -> str:
+    """``text`` as a string of at most ``limit`` characters: a longer one keeps its start and its end
+    around an ellipsis, with the number of characters left out (``abc…[99800 more]…xyz``)."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 20, 2)
+    head, tail = keep * 2 // 3, keep - keep * 2 // 3
+    return f"{text[:head]}…[{len(text) - head - tail} more]…{text[len(text) - tail:]}"
+
+
 def _escape_char(match: re.Match[str]) -> str:
     code = ord(match.group(0))
     return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"

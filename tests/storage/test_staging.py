@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from decentralml.errors import UsageError
+from decentralml.errors import LocalPathError, UsageError
 from decentralml.primitives import staging
 from decentralml.primitives.staging import NewOutputs
 
@@ -70,7 +70,8 @@ def test_a_failed_rename_undoes_the_others_and_restores_what_they_replaced(tmp_p
         rename(src, dst)
 
     monkeypatch.setattr(staging.os, "rename", failing)
-    with pytest.raises(OSError), NewOutputs(tmp_path, ["model", "bundle"], force=True).staged() as stage:
+    with pytest.raises(LocalPathError, match="Invalid cross-device link"), \
+            NewOutputs(tmp_path, ["model", "bundle"], force=True).staged() as stage:
         _write(stage)
     assert _tree(tmp_path) == before
 

@@ -20,6 +20,7 @@ from decentralml.chain.signer import keypair_from_suri
 from decentralml.chain.types import Receipt
 from decentralml.cli.bounded import SIZE_MAX, amount, uint
 from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.paths import path_parameter
 from decentralml.config import Settings
 from decentralml.errors import ConfigError
 from decentralml.keystore import Keystore
@@ -134,7 +135,7 @@ StorageOpt = Annotated[
 ]
 DataDirOpt = Annotated[
     Optional[Path],
-    typer.Option("--data-dir", envvar="DECENTRALML_STORE_DIR", help="Local store directory (default: <user data dir>/store)."),
+    path_parameter("--data-dir", envvar="DECENTRALML_STORE_DIR", help="Local store directory (default: <user data dir>/store)."),
 ]
 S3EndpointOpt = Annotated[
     Optional[str], typer.Option("--s3-endpoint-url", envvar="DECENTRALML_S3_ENDPOINT_URL", help="S3-compatible endpoint (MinIO).")

@@ -18,6 +18,7 @@ from decentralml.cli import common
 from decentralml.cli.bounded import uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.output import UntrustedTable
+from decentralml.cli.paths import path_parameter
 from decentralml.usecases import contributor, creator
 
 
@@ -104,17 +105,17 @@ def send_result_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
     submission_id: Annotated[int, common.submission_id_argument("Your submission id (from assign-task).")],
-    result_dir: Annotated[Path, typer.Argument(help="Directory (or file) holding the result.")],
+    result_dir: Annotated[Path, path_parameter(help="Directory holding the result (its files are uploaded).")],
     metrics: Annotated[
-        Optional[Path], typer.Option("--metrics", help="Metrics JSON file (default: RESULT_DIR/metrics.json if present).")
+        Optional[Path], path_parameter("--metrics", help="Metrics JSON file (default: RESULT_DIR/metrics.json if present).")
     ] = None,
     lineage: Annotated[
-        Optional[Path], typer.Option("--lineage", help="Signed lineage record JSON (outside RESULT_DIR).")
+        Optional[Path], path_parameter("--lineage", help="Signed lineage record JSON (outside RESULT_DIR).")
     ] = None,
 ) -> None:
     """Upload RESULT_DIR and record its URI, digest and metrics on chain."""
     run = run_context(ctx)
-    common.require_path(result_dir)
+    common.require_path(result_dir, directory=True)
     metrics_data = contributor.read_metrics(metrics) if metrics is not None else None
     signed = None
     if lineage is not None:
@@ -188,7 +189,7 @@ def show_result_cmd(
     choice: common.StorageChoice,
     submission_id: common.SubmissionIdArg,
     download: Annotated[
-        Optional[Path], typer.Option("--download", help="Download and verify the result into this new path.")
+        Optional[Path], path_parameter("--download", help="Download and verify the result into this new path.")
     ] = None,
     max_download_bytes: common.MaxDownloadOpt = None,
 ) -> None:

@@ -13,6 +13,10 @@ Renames within one file system are atomic (POSIX ``rename(2)``); the staging
 directory is created in the output directory, or in its nearest existing
 ancestor when the output directory does not exist yet, so it is on the same
 file system as the entries it becomes.
+
+A local file-system failure (a read-only directory, a parent that is a regular
+file, a name too long) creating or renaming these paths is a
+:class:`~decentralml.errors.LocalPathError` naming the destination.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from decentralml.errors import UsageError
+from decentralml.primitives.localpaths import local_paths
 
 __all__ = ["NewOutputs", "check_new_outputs", "remove_path", "staged_path"]
 
@@ -36,19 +41,21 @@ def staged_path(dest: Path, *, directory: bool = False) -> Iterator[Path]:
     removed when it raises. Keeps half-written or unverified copies invisible."""
     dest = Path(dest)
     prefix = f".{dest.name}.partial-"
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=dest.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, dir=dest.parent)
-        os.close(fd)
-        tmp = Path(name)
+    with local_paths(dest):
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=dest.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, dir=dest.parent)
+            os.close(fd)
+            tmp = Path(name)
     try:
         yield tmp
-        os.chmod(tmp, 0o755 if directory else 0o644)  # mkstemp/mkdtemp create private modes
-        if directory:
-            os.rename(tmp, dest)
-        else:
-            os.replace(tmp, dest)
+        with local_paths(dest):
+            os.chmod(tmp, 0o755 if directory else 0o644)  # mkstemp/mkdtemp create private modes
+            if directory:
+                os.rename(tmp, dest)
+            else:
+                os.replace(tmp, dest)
     except BaseException:
         remove_path(tmp)
         raise
@@ -104,19 +111,22 @@ class NewOutputs:
         self.out_dir = Path(out_dir)
         self.names = tuple(names)
         self.force = force
-        self.anchor = check_new_outputs(self.out_dir, self.names, force=force, option=option)
+        with local_paths(self.out_dir):
+            self.anchor = check_new_outputs(self.out_dir, self.names, force=force, option=option)
 
     @contextmanager
     def staged(self) -> Iterator[Path]:
         """A staging directory: write each entry as ``staging / name``; moved into ``out_dir`` when the block ends."""
-        staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=self.anchor))
-        os.chmod(staging, 0o755)
+        with local_paths(self.out_dir):
+            staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=self.anchor))
+            os.chmod(staging, 0o755)
         try:
             yield staging
             missing = [name for name in self.names if not _exists(staging / name)]
             if missing:
                 raise RuntimeError(f"the staged output lacks {', '.join(missing)}")
-            self._commit(staging)
+            with local_paths(self.out_dir):
+                self._commit(staging)
         finally:
             remove_path(staging)
 

@@ -31,6 +31,7 @@ from decentralml.errors import (
 from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
 from decentralml.primitives.budget import Budget
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.localpaths import local_paths
 from decentralml.primitives.staging import remove_path
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
@@ -171,10 +172,12 @@ def assign_task(
     """
     task = chain.get_task(task_id)
     _check_assignable(task, keypair.ss58_address, chain.block_number())
-    work_dir.mkdir(parents=True, exist_ok=True)
+    with local_paths(work_dir):
+        work_dir.mkdir(parents=True, exist_ok=True)
     staging = work_dir / f".task-{task_id}-{secrets.token_hex(4)}"
     try:
-        staging.mkdir()
+        with local_paths(work_dir):
+            staging.mkdir()
         base_model_name = fetch_task_assets(task, open_store, staging, progress=progress, max_bytes=max_bytes)
         receipt = chain.submit(keypair, "assign_task", {"task_id": task_id})
     except BaseException:
