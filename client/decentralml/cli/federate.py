@@ -16,7 +16,9 @@ from decentralml.cli.bounded import amount, uint
 from decentralml.cli.context import run_context
 from decentralml.cli.output import UntrustedTable
 from decentralml.cli.paths import path_parameter
+from decentralml.errors import UsageError
 from decentralml.primitives.staging import check_new_outputs
+from decentralml.untrusted import clip
 
 BundleOpt = Annotated[
     Path,
@@ -141,6 +143,9 @@ def federate_cmd(
     work = (work_dir or run.settings.work_dir).expanduser()
     target = (output or work / f"task-{task_id}-global.safetensors").expanduser()
     check_new_outputs(target.parent, [target.name], force=force)  # before anything is downloaded
+    if target.is_dir():  # --force replaces a file, never a directory
+        raise UsageError(f"{clip(str(target))} is a directory; --output is the global model file.",
+                         hint="Pass the path of a file.")
     keypair = common.resolve_signer(run) if next_round else None
     opener = common.download_opener(run.settings, choice)
     with common.chain_client(run) as chain:
