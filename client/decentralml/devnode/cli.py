@@ -58,6 +58,14 @@ app = CliApp(
 )
 
 
+def _has_terminal() -> bool:
+    """Whether standard input is a terminal that can answer the purge question."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def default_base_path() -> Path:
     """The base path used without --base-path/--tmp: the user data dir."""
     import platformdirs
@@ -147,6 +155,9 @@ def purge(
     if not chain_dir(target).exists():
         typer.echo(f"No chain data in {target}.", err=True)
         return
+    if not yes and not _has_terminal():
+        raise UsageError(f"Deleting the dev chain data in {chain_dir(target)} needs a yes and there is no terminal to ask.",
+                         hint="Rerun with --yes.")
     if not yes and not typer.confirm(f"Delete the dev chain data in {chain_dir(target)}?", err=True):
         typer.echo("Nothing deleted.", err=True)
         raise typer.Exit(1)
