@@ -105,3 +105,12 @@ def test_the_creator_bundle_script_refuses_an_empty_out_dir(tmp_path: Path) -> N
                           timeout=120, check=False)
     assert done.returncode == 2 and "argument out_dir: an empty string is not a path" in done.stderr, done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_federate_refuses_an_output_that_is_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """-o DIR --force would end in IsADirectoryError after the downloads: refused before anything connects."""
+    bundle = Path(__file__).resolve().parents[2] / "assets" / "model_creator"
+    (tmp_path / "DIR").mkdir()
+    code, error = _run(["--url", "ws://127.0.0.1:1", "federate", "1", "-o", str(tmp_path / "DIR"), "--force",
+                        "--creator-bundle", str(bundle)], capsys)
+    assert code == 2 and error["message"] == f"{tmp_path / 'DIR'} is a directory; --output is the global model file."

@@ -34,7 +34,7 @@ _HINTS = {
     errno.EPERM: "Choose a path you may write to, or change its permissions.",
     errno.ENAMETOOLONG: "Choose a shorter path.",
     errno.EISDIR: "It is a directory: pass a path for a file.",
-    errno.EEXIST: "Choose a path that does not exist yet.",
+    errno.EEXIST: "Something that is not a directory is in the way: choose another path.",
     errno.ENOSPC: "Free some space on that file system or choose another one.",
     errno.ELOOP: "Check the symbolic links on the path.",
 }
