@@ -114,3 +114,13 @@ def test_federate_refuses_an_output_that_is_a_directory(tmp_path: Path, capsys: 
     code, error = _run(["--url", "ws://127.0.0.1:1", "federate", "1", "-o", str(tmp_path / "DIR"), "--force",
                         "--creator-bundle", str(bundle)], capsys)
     assert code == 2 and error["message"] == f"{tmp_path / 'DIR'} is a directory; --output is the global model file."
+
+
+@pytest.mark.parametrize("argv", [["send-result", "1", LONG_NAME], ["create-task", LONG_NAME, "--question", "q", "--reward", "1"],
+                                  ["split", "init-bundle", f"FILE/{LONG_NAME}"], ["show-task", LONG_NAME],
+                                  ["split", "verify", LONG_NAME]])
+def test_no_error_line_echoes_a_100_kb_argument(argv: list[str], regular_file: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code, error = _run(["--url", "ws://127.0.0.1:1", *argv], capsys)
+    assert code in (2, 3) and len(error["message"]) <= MESSAGE_LENGTH, error
+    assert "more]…" in error["message"], error

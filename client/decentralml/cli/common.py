@@ -26,6 +26,7 @@ from decentralml.config import Settings
 from decentralml.errors import ConfigError
 from decentralml.keystore import Keystore
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.localpaths import local_paths
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
 
@@ -120,11 +121,14 @@ def signer_address(run: RunContext) -> str | None:
 def require_path(path: Path, *, directory: bool = False) -> Path:
     """UsageError (exit 2) unless ``path`` exists (and is a directory if asked)."""
     from decentralml.errors import UsageError
+    from decentralml.untrusted import clip
 
-    if not path.exists():
-        raise UsageError(f"{path} does not exist.", hint="Check the path.")
-    if directory and not path.is_dir():
-        raise UsageError(f"{path} is not a directory.", hint="Pass a directory.")
+    with local_paths(path):
+        exists, is_dir = path.exists(), path.is_dir()
+    if not exists:
+        raise UsageError(f"{clip(path)} does not exist.", hint="Check the path.")
+    if directory and not is_dir:
+        raise UsageError(f"{clip(path)} is not a directory.", hint="Pass a directory.")
     return path
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from decentralml.errors import UsageError
 from decentralml.primitives.localpaths import local_paths
+from decentralml.untrusted import CLIP_LENGTH, clip
 
 __all__ = ["NewOutputs", "check_new_outputs", "remove_path", "remove_stale_staging", "staged_path"]
 
@@ -144,11 +145,11 @@ def check_new_outputs(out_dir: Path, names: Sequence[str], *, force: bool = Fals
     while not _exists(anchor) and anchor != anchor.parent:
         anchor = anchor.parent
     if not anchor.is_dir():
-        what = "the output directory" if anchor == out_dir else f"a parent of {out_dir}"
-        raise UsageError(f"{anchor} is not a directory, so it cannot be {what}.", hint="Pass a directory.")
+        what = "the output directory" if anchor == out_dir else f"a parent of {clip(out_dir)}"
+        raise UsageError(f"{clip(anchor)} is not a directory, so it cannot be {what}.", hint="Pass a directory.")
     existing = [out_dir / name for name in names if _exists(out_dir / name)]
     if existing and not force:
-        listed = ", ".join(str(path) for path in existing)
+        listed = clip(", ".join(str(path) for path in existing), 4 * CLIP_LENGTH)
         replace = f", or pass {option} to replace {'it' if len(existing) == 1 else 'them'}" if option else ""
         raise UsageError(
             f"{listed} already {'exists' if len(existing) == 1 else 'exist'}.", hint=f"Choose another path{replace}."
