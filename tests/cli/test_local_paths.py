@@ -124,3 +124,11 @@ def test_no_error_line_echoes_a_100_kb_argument(argv: list[str], regular_file: P
     code, error = _run(["--url", "ws://127.0.0.1:1", *argv], capsys)
     assert code in (2, 3) and len(error["message"]) <= MESSAGE_LENGTH, error
     assert "more]…" in error["message"], error
+
+
+@pytest.mark.parametrize("under", ["", "x"])
+def test_contributor_run_says_its_work_dir_cannot_be_made_before_connecting(under: str, regular_file: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    code, error = _run(["--url", "ws://127.0.0.1:1", "--suri", "//Bob", "contributor", "run", "--yes", "--shard", "1",
+                        "--work-dir", str(regular_file / under) if under else str(regular_file)], capsys)
+    assert code == 3 and error["type"] == "LocalPathError" and str(regular_file) in error["message"], error

@@ -43,6 +43,7 @@ from decentralml.cli.sandbox_options import (
 )
 from decentralml.errors import UsageError
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.localpaths import local_paths
 
 if TYPE_CHECKING:  # the chain types are imported by the commands that use them, not at start-up
     from decentralml.chain.types import TaskType
@@ -331,6 +332,9 @@ def contributor_run(
                          max_processes=max_processes, max_output=max_output, pip_args=pip_arg or ())
     ask_policy_consent(run, runner, data, yes, command="contributor run",
                        question="Run the code of every task this node takes, under these limits?")
+    work_dir = (work_dir or run.settings.work_dir / "node").expanduser().resolve()
+    with local_paths(work_dir):  # before connecting: a directory that cannot be made is said at once
+        work_dir.mkdir(parents=True, exist_ok=True)
     connect = _connector(run)
     with role_signals() as (stop, hooks):
         token = _first_connection(run, connect, stop)
