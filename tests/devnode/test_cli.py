@@ -104,3 +104,9 @@ def test_dev_methods_need_rpc_methods_unsafe_outside_tmp(tmp_path):
         assert node.rpc("system_chain") == "Development"
     finally:
         node.stop()
+
+
+def test_an_address_not_of_this_machine_names_rpc_host_not_rpc_port():
+    result = runner.invoke(app, ["--tmp", "--rpc-host", "203.0.113.9", "--rpc-port", "0"])  # TEST-NET-3, unassigned
+    assert result.exit_code == 2
+    assert "Pass an address of this machine as --rpc-host" in result.output and "--rpc-port" not in result.output

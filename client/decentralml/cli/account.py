@@ -33,7 +33,7 @@ def _crypto(value: Optional[str], run: RunContext) -> CryptoType:
     try:
         return CryptoType(value.lower())
     except ValueError:
-        raise UsageError(f"Unknown crypto type {value!r}.", hint="Use sr25519 or ed25519.") from None
+        raise UsageError(f"Unknown crypto type {value!r}.", hint="Use sr25519, ed25519 or ecdsa.") from None
 
 
 def _entry_json(entry: KeystoreEntry) -> dict[str, object]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import shutil
 import signal
 import sys
@@ -197,7 +198,11 @@ async def _serve(
         except OSError as exc:
             raise UsageError(
                 f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
-                hint="Stop the other process using the port or pass --rpc-port.",
+                hint=(
+                    "Stop the other process using the port or pass --rpc-port."
+                    if exc.errno == errno.EADDRINUSE
+                    else "Pass an address of this machine as --rpc-host (e.g. 127.0.0.1)."
+                ),
             ) from None
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
