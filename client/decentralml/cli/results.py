@@ -183,7 +183,8 @@ def list_results_cmd(
             title = f"Submissions of {worker}"
     if not subs:
         run.output.message("No submissions match.")
-    run.output.data([submission_json(s, token) for s in subs], submissions_table(title, subs, token) if subs else None)
+    payload = [submission_json(s, token) for s in subs] if run.output.json_mode else None  # the table needs none of it
+    run.output.data(payload, submissions_table(title, subs, token) if subs else None)
 
 
 @common.storage_options(upload=False)
