@@ -5,7 +5,7 @@
 # Built with rustup's cargo (subxt-cli needs rustc >= 1.88; Debian's cargo, which
 # build-wasm-toolchain.sh puts first on PATH, is for pallet-spec), `--locked` (subxt-cli's
 # own Cargo.lock), under `nice -n 10`, one build at a time per cache (flock). The first build
-# takes about half an hour on two shared cores (README). Never exits the calling shell: on
+# takes 7 min on an otherwise idle machine, 27 min at load 12 (README). Never exits the calling shell: on
 # failure it warns, keeps the log, and leaves the variable unset (the test then fails with
 # the reason). Standalone use: . scripts/build-subxt.sh
 DECENTRALML_SUBXT_VERSION="${DECENTRALML_SUBXT_VERSION:-0.51.1}"
@@ -28,7 +28,7 @@ _dml_subxt_build() {
     tmp="$CACHE/.tmp-subxt-cli-$DECENTRALML_SUBXT_VERSION"
     log="$CACHE/subxt-cli-$DECENTRALML_SUBXT_VERSION.build.log"
     rm -rf "$tmp"
-    echo "build-subxt: building subxt-cli $DECENTRALML_SUBXT_VERSION with $("$cargo" --version) (first run only; about half an hour; log: $log)..." >&2
+    echo "build-subxt: building subxt-cli $DECENTRALML_SUBXT_VERSION with $("$cargo" --version) (first run only; 7 to 30 min; log: $log)..." >&2
     # The target dir is kept between tries, so an interrupted build resumes.
     if CARGO_TARGET_DIR="$CACHE/cargo-target-subxt" nice -n 10 "$cargo" install subxt-cli \
         --locked --version "=$DECENTRALML_SUBXT_VERSION" --root "$tmp" >"$log" 2>&1 \

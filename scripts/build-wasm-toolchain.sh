@@ -11,7 +11,13 @@
 # ($CACHE/cargo-target-debian, native and wasm alike) and the substrate-wasm-builder settings,
 # and defines `pallet_cargo`, which runs cargo on pallet-spec at fixed paths (see below).
 # Usage: . scripts/_env.sh && . scripts/build-wasm-toolchain.sh && pallet_cargo test --workspace --locked
+# The steps run under `set -euo pipefail` in a function whose shell options are local: a failed
+# step ends the shell that sources this (as a script under `set -e` expects), and the options of
+# that shell are left as they were.
+_dml_wasm_toolchain() {
+local -
 set -euo pipefail
+local _wasm_packages _installed _tool _rustc_version _sysroot_lib _key _cached _work _registry_src crate
 
 _wasm_packages="rustc-web cargo-web rust-web-src libstd-rust-web-dev rust-web-llvm lld-22"
 _installed="$(dpkg-query -W -f='${db:Status-Status}\n' $_wasm_packages 2>/dev/null | grep -c '^installed$' || true)"
@@ -100,6 +106,10 @@ export WASM_BUILD_RUSTFLAGS="--remap-path-prefix=$_registry_src=/cargo/registry/
 export WASM_BUILD_WORKSPACE_HINT=/mnt/decentralml/pallet-spec
 # The blob is always the release build, whatever the profile of the outer build (cargo test).
 export WASM_BUILD_TYPE=release
+}
+_dml_wasm_toolchain
+unset -f _dml_wasm_toolchain
+
 pallet_cargo() {
   if ! command -v bwrap >/dev/null 2>&1; then
     echo "pallet_cargo needs bubblewrap: apt-get install bubblewrap (scripts/test.sh installs it)" >&2
@@ -114,4 +124,3 @@ pallet_cargo() {
     --chdir /mnt/decentralml/pallet-spec \
     "$CARGO" "$@"
 }
-unset _tool _registry_src _installed _wasm_packages _rustc_version _sysroot_lib _key _cached _work

@@ -16,7 +16,7 @@ cd "$ROOT"
 . "$ROOT/scripts/build-asi-venv.sh"
 # chopsticks, which runs the runtime's WebAssembly blob as the integration tests' second chain.
 . "$ROOT/scripts/build-chopsticks.sh"
-# subxt-cli (rustup's cargo; about half an hour the first time, then cached), for tests/devnode/test_subxt.py.
+# subxt-cli (rustup's cargo; 7 to 30 min the first time, then cached), for tests/devnode/test_subxt.py.
 . "$ROOT/scripts/build-subxt.sh"
 
 # Headless Chromium for the test that opens a job report in a browser (Debian package `chromium`).

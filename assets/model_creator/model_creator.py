@@ -35,6 +35,8 @@ from decentralml.fl.weights import (
     save_weights,
 )
 from decentralml.primitives.digests import file_digest
+from decentralml.primitives.scale import U32_MAX
+from decentralml.primitives.staging import NewOutputs
 
 try:  # imported as a package by `decentralml federate`, or run from this directory
     from . import settings as settings_module
@@ -231,6 +233,9 @@ def with_framework(framework: str, settings: CreatorSettings = SETTINGS) -> Crea
     return replace(settings, framework=framework)
 
 
+#: What ``init`` writes in OUT_DIR (round 0): the initial global model and the contributors' bundle.
+GLOBAL_MODEL = "global_model"
+CONTRIBUTOR_BUNDLE = "contributor_bundle"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -239,20 +244,28 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description="The creator's bundle: prepare round 0 of a federated task.")
     sub = parser.add_subparsers(dest="command", required=True)
-    init = sub.add_parser("init", help="Write OUT_DIR/global_model.safetensors and OUT_DIR/contributor_bundle/.")
+    init = sub.add_parser("init", help="Write OUT_DIR/global_model.safetensors and OUT_DIR/contributor_bundle/, all or nothing.")
     init.add_argument("out_dir", type=Path)
     init.add_argument("--pretrain-epochs", type=int, default=0, help="Train the initial model on the creator's data first.")
+    init.add_argument("--force", action="store_true", help="Replace the global model and the bundle if OUT_DIR holds them.")
     parser.add_argument("--debug", action="store_true", help="Show TensorFlow's start-up logging.")
     args = parser.parse_args(argv)
     quiet_framework_logs(args.debug)
+    if not 0 <= args.pretrain_epochs <= U32_MAX:
+        parser.error(f"--pretrain-epochs must be in 0..{U32_MAX}")
     out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:  # checked before the model is built: OUT_DIR is a directory, nothing is replaced without --force
+        outputs = NewOutputs(out, (f"{GLOBAL_MODEL}.safetensors", CONTRIBUTOR_BUNDLE), force=args.force)
+    except UsageError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc.one_line()}\n")
     model = create_model()
     if args.pretrain_epochs:
         (x, y), _ = load_data()
         train_model(model, x, y, args.pretrain_epochs)
-    path = save_model(model, out, "global_model")
-    bundle = prepare_contributor_bundle(None, out / "contributor_bundle")
+    with outputs.staged() as staging:
+        save_model(model, staging, GLOBAL_MODEL)
+        prepare_contributor_bundle(None, staging / CONTRIBUTOR_BUNDLE)
+    path, bundle = out / f"{GLOBAL_MODEL}.safetensors", out / CONTRIBUTOR_BUNDLE
     evaluation = evaluate_weights(load_global_weights(path))
     import json
 

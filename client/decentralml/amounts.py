@@ -18,8 +18,9 @@ import re
 from dataclasses import dataclass
 
 from decentralml.errors import UsageError
+from decentralml.primitives.scale import U128_MAX
 
-U128_MAX = 2**128 - 1
+__all__ = ["PLANCK", "U128_MAX", "TokenInfo", "check_amount_text", "format_amount", "parse_amount"]
 PLANCK = "planck"
 
 _AMOUNT = re.compile(
@@ -45,32 +46,52 @@ def _digits(text: str) -> str:
     return text.replace("_", "")
 
 
-def parse_amount(text: str, token: TokenInfo) -> int:
-    """Parse a user-typed amount into planck (see the module docstring)."""
+def _read(text: str, hint: str) -> tuple[int, str, str | None]:
+    """(whole part, fraction digits, unit or None) of ``text``; UsageError when it is not an amount."""
     match = _AMOUNT.match(text)
-    hint = f"Write e.g. '10 {token.symbol}', '0.5' or '5000planck'."
     if match is None or (match["int"] is None and match["frac"] is None):
         raise UsageError(f"Cannot read the amount {text!r}.", hint=hint)
-    unit = match["unit"]
     try:
         whole = _digits(match["int"] or "0")
         frac = _digits(match["frac"] or "")
     except ValueError:
         raise UsageError(f"Cannot read the amount {text!r}.", hint=hint) from None
+    unit = match["unit"]
+    if unit is not None and unit.lower() == PLANCK and (frac or "." in text):
+        raise UsageError(f"An amount in planck must be a whole number, not {text!r}.", hint=hint)
+    if int(whole) > U128_MAX:  # too large whatever the chain's decimals
+        raise UsageError(f"The amount {text!r} is too large for the chain (at most {U128_MAX} planck).")
+    return int(whole), frac, unit
+
+
+def check_amount_text(text: str) -> str:
+    """The checks of :func:`parse_amount` that need no chain; returns ``text``.
+
+    Refuses (UsageError) what no chain would take: text that is not an amount (a
+    negative number, an exponent), a fraction of a planck, a whole part above ``u128``.
+    The CLI runs it while it parses the command line, before it connects; the
+    chain's decimals and symbol are checked by :func:`parse_amount`.
+    """
+    _read(text, "Write e.g. '10', '0.5' (tokens) or '5000planck'.")
+    return text
+
+
+def parse_amount(text: str, token: TokenInfo) -> int:
+    """Parse a user-typed amount into planck (see the module docstring)."""
+    hint = f"Write e.g. '10 {token.symbol}', '0.5' or '5000planck'."
+    whole, frac, unit = _read(text, hint)
     if unit is not None and unit.lower() == PLANCK:
-        if frac or "." in text:
-            raise UsageError(f"An amount in planck must be a whole number, not {text!r}.", hint=hint)
-        value = int(whole)
+        value = whole
     elif unit is None or unit.lower() == token.symbol.lower():
         if len(frac) > token.decimals:
             raise UsageError(
                 f"{text!r} has more than {token.decimals} decimal places, the chain's precision.", hint=hint
             )
-        value = int(whole) * 10**token.decimals + int(frac.ljust(token.decimals, "0") or "0")
+        value = whole * 10**token.decimals + int(frac.ljust(token.decimals, "0") or "0")
     else:
         raise UsageError(f"Unknown unit {unit!r} in {text!r}: this chain's token is {token.symbol}.", hint=hint)
     if value > U128_MAX:
-        raise UsageError(f"The amount {text!r} is too large for the chain.")
+        raise UsageError(f"The amount {text!r} is too large for the chain (at most {U128_MAX} planck).")
     return value
 
 

@@ -19,7 +19,15 @@ from scalecodec.type_registry import load_type_registry_preset
 
 from decentralml.chain import errors as chain_errors
 from decentralml.chain.client import ChainClient
-from decentralml.chain.pallet import LIMIT_CONSTANTS, PALLET, PalletLimits
+from decentralml.chain.pallet import (
+    LIMIT_CONSTANTS,
+    MAX_ASSIGNMENTS,
+    MAX_BLOCK_NUMBER,
+    MAX_SUBMISSION_ID,
+    MAX_TASK_ID,
+    PALLET,
+    PalletLimits,
+)
 from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy
 from decentralml.storage.reference import StorageType
 
@@ -72,6 +80,31 @@ def test_every_limit_is_a_constant_of_the_pallet(metadata: Any) -> None:
         max_question_len=1024, max_uri_len=512, max_inline_result_len=4096, max_assignments_per_task=100,
         min_reward=10_000_000_000,
     )
+
+
+#: Each integer argument of the pallet's calls -> the bound the CLI checks it against (decentralml.cli.common).
+CALL_INTEGERS = {
+    ("create_task", "max_assignments"): MAX_ASSIGNMENTS,
+    ("create_task", "expiration_block"): MAX_BLOCK_NUMBER,
+    ("create_task", "assignment_deadline"): MAX_BLOCK_NUMBER,
+    ("assign_task", "task_id"): MAX_TASK_ID,
+    ("close_task", "task_id"): MAX_TASK_ID,
+    ("send_task_result", "submission_id"): MAX_SUBMISSION_ID,
+    ("validate_task_result", "submission_id"): MAX_SUBMISSION_ID,
+    ("accept_task_result", "submission_id"): MAX_SUBMISSION_ID,
+    ("reject_task_result", "submission_id"): MAX_SUBMISSION_ID,
+}
+
+
+def test_the_integer_bounds_are_the_call_arguments_types(metadata: Any) -> None:
+    runtime, _ = metadata
+    found = {}
+    for call in _pallet(metadata).calls:
+        for arg in call.args:
+            decoder = runtime.get_decoder_class(arg.type).__name__  # scalecodec's U32, U64, U128
+            if re.fullmatch(r"U\d+", decoder) and arg.name != "score":  # score: 0..=MAX_SCORE, checked apart
+                found[(call.name, arg.name)] = (1 << int(decoder[1:])) - 1
+    assert found == CALL_INTEGERS
 
 
 @pytest.mark.integration

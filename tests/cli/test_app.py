@@ -170,30 +170,46 @@ def test_lazy_command_list_matches_the_commands(cli: Cli, name: str) -> None:
     assert short_help in " ".join(result.stdout.split()), (name, result.stdout)
 
 
+ADDRESS = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+
+
 @pytest.mark.parametrize("args", [
     ["balance", "-h"],  # a short help option of the real command
     ["run-task", "-y", "7", "--epochs", "3", "--", "--lr", "0.1"],  # options first, a separator after a positional
     ["list-tasks", "-x"],  # an option the real command refuses
+    ["show-task", "--", "-1"],  # `--` first
+    ["run-task", "-y", "--", "5"],  # `--` after options only
+    ["transfer", ADDRESS, "--", "-1"],  # `--` after a positional
+    ["run-task", "--", "5", "--", "--lr"],  # `--` twice
+    ["show-task", "-1"],  # a negative number without `--`
+    ["split", "init-bundle", "--", "-out"],  # a group's subcommand
 ])
-def test_stand_in_hands_every_token_to_the_real_command(args: list[str], isolated_env: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_real_command_parses_every_token_as_typed(args: list[str], isolated_env: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[list[str]] = []
-    real = app_module.command_app
+    real = app_module.real_command
 
-    def spy(name: str) -> Any:
-        holder = real(name)
+    def spy(ctx: Any, name: str) -> Any:
+        command = real(ctx, name)
+        make_context = command.make_context
 
-        def call(*a: Any, **kw: Any) -> Any:
-            seen.append(list(kw["args"]))
-            return holder(*a, **kw)
+        def recording(info_name: str, tokens: list[str], *a: Any, **kw: Any) -> Any:
+            seen.append([info_name, *tokens])
+            return make_context(info_name, tokens, *a, **kw)
 
-        return call
+        command.make_context = recording
+        return command
 
-    monkeypatch.setattr(app_module, "command_app", spy)
+    monkeypatch.setattr(app_module, "real_command", spy)
     from typer.testing import CliRunner
 
     CliRunner().invoke(app_module.app, ["--url", "ws://127.0.0.1:1", *args])  # no node: only the tokens matter
     assert seen == [args]
+
+
+def test_a_command_s_help_is_the_real_command_s(cli: Cli) -> None:
+    result = cli("list-tasks", "--help")
+    assert result.exit_code == 0 and "--offset" in result.stdout
 
 
 def test_help_and_a_read_command_import_only_what_they_use() -> None:

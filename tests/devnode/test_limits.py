@@ -198,6 +198,27 @@ def test_connections_are_limited_and_stalled_ones_closed():
         assert kept.call("system_chain")["result"] == "Development"
 
 
+def test_idle_websocket_connections_hold_their_places_until_they_close():
+    """As documented (docs/devnode.md, --rpc-max-connections): open WebSocket connections that send nothing
+    are not timed out, so one client holding the limit locks every other out with HTTP 429 until it closes one."""
+    with running_node(RpcLimits(max_connections=3, header_read_timeout=0.3)) as (node, url):
+        idle = [websocket.create_connection(url, timeout=5) for _ in range(3)]
+        time.sleep(0.6)  # past the header timeout: an upgraded connection is not "stalled"
+        with pytest.raises(websocket.WebSocketBadStatusException, match="429 Too Many Requests"):
+            websocket.create_connection(url, timeout=5)
+        idle.pop().close()
+        deadline = time.monotonic() + 5
+        while True:  # the node sees the close asynchronously
+            try:
+                websocket.create_connection(url, timeout=5).close()
+                break
+            except websocket.WebSocketBadStatusException:
+                assert time.monotonic() < deadline, "a closed connection did not free its place"
+                time.sleep(0.05)
+        for ws in idle:
+            ws.close()
+
+
 def test_cors_default_allows_localhost_and_polkadot_js_only():
     body = json.dumps(request("system_chain")).encode()
     with running_node(RpcLimits()) as (node, url):

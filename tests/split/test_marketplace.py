@@ -16,7 +16,7 @@ from substrateinterface import Keypair
 
 from decentralml.chain.client import ChainClient
 from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy
-from decentralml.errors import IntegrityError
+from decentralml.errors import IntegrityError, UsageError
 from decentralml.fl.split.data import prepare_shards
 from decentralml.fl.split.model import SplitSpec
 from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config
@@ -85,6 +85,10 @@ def test_initiator_participants_protocol_end_to_end(devnode, market, shards, tmp
     chain, store = market
     alice = Keypair.create_from_uri("//Alice")
     task_id = _create(chain, store, tmp_path, Protocol.INITIATOR, alice)
+    # Too early: refused, and nothing is left in the output directory, so the same command runs again later.
+    with pytest.raises(UsageError, match="no verified participant result yet"):
+        marketplace.aggregate_task(chain, alice, task_id, _opener(store), shards.participants[0], tmp_path / "main")
+    assert not (tmp_path / "main").exists()
 
     contributions = []
     for uri, data in zip(PARTICIPANTS, shards.participants[1:]):
@@ -114,6 +118,9 @@ def test_initiator_participants_protocol_end_to_end(devnode, market, shards, tmp
     assert result.metrics["test_accuracy"] > 0.85
     assert set(result.lineage.record.parents) == {c.lineage.digest.hex() for c in contributions}
     assert json.loads(result.lineage_path.read_text())["record"]["step"] == marketplace.STEP_INITIATOR
+    assert sorted(p.name for p in (tmp_path / "main").iterdir()) == ["lineage.json", "model"], "no download is left"
+    with pytest.raises(UsageError, match="already exist"):  # a second run does not replace the first's outputs
+        marketplace.aggregate_task(chain, alice, task_id, _opener(store), shards.participants[0], tmp_path / "main")
 
     before = {c.submission_id: chain.balance(chain.get_submission(c.submission_id).worker).free for c in contributions}
     assert marketplace.accept_verified(chain, alice, result.used) == list(result.used)

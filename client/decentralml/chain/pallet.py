@@ -11,9 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from decentralml.errors import UsageError
+from decentralml.primitives.scale import U32_MAX, U64_MAX
 
 #: The pallet's name in the runtime (``construct_runtime!``): storage, calls, events and errors live under it.
 PALLET = "DecentralMLModule"
+
+#: The largest value of each integer the pallet's calls take, by the type the metadata gives it
+#: (pallet-spec: ``TaskId`` and ``SubmissionId`` are u64; ``BlockNumberFor<T>`` is the runtime's u32,
+#: so expiries and deadlines are too; ``max_assignments`` is a u32, within ``MaxAssignmentsPerTask``).
+#: tests/chain/test_pallet_facts.py pins each against the metadata.
+MAX_TASK_ID = U64_MAX
+MAX_SUBMISSION_ID = U64_MAX
+MAX_BLOCK_NUMBER = U32_MAX
+MAX_ASSIGNMENTS = U32_MAX
 
 #: A validation score is in basis points, ``0..=MAX_SCORE`` (the pallet's ``InvalidScore`` check).
 MAX_SCORE = 10_000

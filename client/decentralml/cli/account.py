@@ -10,6 +10,7 @@ import typer
 
 from decentralml.chain.signer import keypair_from_suri
 from decentralml.cli import common
+from decentralml.cli.bounded import uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.handler import CliApp
 from decentralml.cli.output import UntrustedTable
@@ -17,7 +18,7 @@ from decentralml.config import CryptoType
 from decentralml.errors import ConfigError, UsageError
 from decentralml.keystore import KeystoreEntry, validate_name
 
-app = CliApp(help="Manage signing accounts in the encrypted local keystore.", no_args_is_help=True)
+app = CliApp(help="Manage signing accounts in the encrypted local keystore.")
 
 
 def _new_password(run: RunContext) -> str:
@@ -69,7 +70,7 @@ def new_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Account name.")],
     crypto: CryptoOpt = None,
-    words: Annotated[int, typer.Option("--words", help="Mnemonic length: 12, 15, 18, 21 or 24.")] = 12,
+    words: Annotated[int, uint(24, "Mnemonic length: 12, 15, 18, 21 or 24.", "--words", minimum=12)] = 12,
     show_secret: ShowSecretOpt = False,
     insecure_password: InsecurePasswordOpt = False,
 ) -> None:

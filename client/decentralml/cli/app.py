@@ -11,11 +11,13 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from decentralml import __version__
+from decentralml.cli.bounded import finite_float
 from decentralml.cli.context import RunContext
 from decentralml.cli.handler import HANDLED_MARK, CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
@@ -25,8 +27,46 @@ from decentralml.fl.framework_logs import quiet_framework_logs
 #: Context settings of the root app and of every app that holds a command (see :func:`command_app`).
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 
+
+def real_command(ctx: typer.Context, name: str) -> Any:
+    """The Click command Typer builds for the real command ``name`` (imports its module)."""
+    return typer.main.get_command(command_app(name)).get_command(ctx, name)  # type: ignore[attr-defined]
+
+
+class LazyGroup(TyperGroup):
+    """The root group: runs (and completes) the real command in place of its stand-in.
+
+    Only the methods Click calls to run or complete a subcommand are changed;
+    listing the commands (``--help``) still sees the stand-ins and imports nothing.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        # Under DECENTRALML_JSON a bare `decentralml` is the usage error "Missing command." (one JSON
+        # line), not the help printed on stdout that no_args_is_help gives a terminal.
+        if not args and not ctx.resilient_parsing and run_flags(None, [])[0]:
+            ctx.fail("Missing command.")
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> tuple[str | None, Any, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is None or getattr(getattr(command, "callback", None), _STAND_IN_MARK, None) != name:
+            return name, command, rest
+        try:
+            return name, real_command(ctx, name), rest
+        except (Exception, KeyboardInterrupt) as exc:  # a module that cannot be imported: one line, its exit code
+            if ctx.resilient_parsing:  # completing: nothing to offer past the command's name
+                return name, command, rest
+            json_mode, debug = run_flags(ctx)
+            raise exit_for(exc, json_mode=json_mode, debug=debug) from None
+
+
+#: Set on a stand-in's callback to the command name it stands for.
+_STAND_IN_MARK = "__decentralml_stand_in__"
+
+
 app = CliApp(
     name="decentralml",
+    cls=LazyGroup,
     help="DecentralML: create, take and pay for machine-learning tasks on a Substrate chain.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -71,10 +111,10 @@ def root(
     json_output: bool = typer.Option(False, "--json", envvar="DECENTRALML_JSON", help="Machine-readable JSON on stdout."),
     debug: bool = typer.Option(False, "--debug", envvar="DECENTRALML_DEBUG", help="Show tracebacks."),
     quiet: bool = typer.Option(False, "--quiet", "-q", envvar="DECENTRALML_QUIET", help="Only data and errors."),
-    timeout: Optional[float] = typer.Option(
-        None, "--timeout", envvar="DECENTRALML_TIMEOUT", min=0.1,
-        help="Seconds to wait for a node answer or a transaction's inclusion (default 60).",
-    ),
+    timeout: Annotated[Optional[float], finite_float(
+        "Seconds to wait for a node answer or a transaction's inclusion (default 60).",
+        "--timeout", minimum=0.1, envvar="DECENTRALML_TIMEOUT",
+    )] = None,
     config: Optional[Path] = typer.Option(
         None, "--config", envvar="DECENTRALML_CONFIG", help="Config file (default: config.toml in the user config dir)."
     ),
@@ -105,15 +145,17 @@ def root(
 
 
 # ---------------------------------------------------------------------------
-# Command registration: lazy, on Typer's public API. The root app holds, for each
-# command, a stand-in registered with `app.command()` that takes every token
-# after the command's name as it was typed (Typer's documented `ctx.args`) and
-# has no options of its own; when it runs, it imports the command's module, builds
-# a Typer app holding the real command (`command_app`) and runs it on those tokens.
-# So `decentralml --help` lists the commands without importing their modules, and
-# a command imports only its own. Name -> (module, one-line help for the command
-# list); every command module has `register(app)`. tests/cli/test_app.py checks
-# every line against the command it names.
+# Command registration: lazy, on Typer's public API. For each command the root app
+# holds a stand-in registered with `app.command()`: its name and one-line help, so
+# that `decentralml --help` lists the commands without importing their modules.
+# The root group (`LazyGroup`, Typer's documented `cls=` hook) resolves a stand-in
+# to the real command when it is about to run, or to be completed by the shell: it
+# imports the command's module, builds a Typer app holding the real command
+# (`command_app`) and hands Click that command, which then parses the tokens after
+# the command's name exactly as typed (a `--`, negative numbers, its own options).
+# A command imports only its own module. Name -> (module, one-line help for the
+# command list); every command module has `register(app)`. tests/cli/test_app.py
+# checks every line against the command it names.
 # ---------------------------------------------------------------------------
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "create-task": ("decentralml.cli.tasks", "Upload ASSET_DIR, escrow the rewards and publish a task; prints the task id."),
@@ -156,17 +198,12 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     ),
 }
 
-#: A stand-in keeps every token after the command's name, in order and as typed: unknown options are not
-#: errors, and the first positional token ends option parsing, so the real command parses what follows.
-#: (A ``--`` before any positional token is consumed here; the real command reads the tokens after it.)
-_PASS_THROUGH: dict[str, Any] = {"ignore_unknown_options": True, "allow_extra_args": True, "allow_interspersed_args": False}
-
 
 def command_app(name: str) -> CliApp:
     """A Typer app holding the real command ``name``: its module imported and ``register``-ed.
 
     The app has a callback, so it is a group whatever its module registers, and ``name``
-    (the first argument it is run with) selects the command.
+    selects the command in it.
     """
     holder = CliApp(context_settings=CONTEXT_SETTINGS, pretty_exceptions_enable=False, add_completion=False)
     holder.callback()(_select)
@@ -181,24 +218,14 @@ def _select() -> None:
 def _stand_in(name: str, short_help: str) -> None:
     """Register on the root app the stand-in of command ``name`` (see the comment above ``LAZY_COMMANDS``)."""
 
-    def run(ctx: typer.Context) -> None:
-        try:
-            holder = command_app(name)
-        except (Exception, KeyboardInterrupt) as exc:  # a module that cannot be imported: one line, its exit code
-            json_mode, debug = run_flags(ctx)
-            settings = ctx.find_object(RunContext)
-            held = settings.output.take_warnings() if settings is not None else []
-            raise exit_for(exc, json_mode=json_mode, debug=debug, warnings=held) from None
-        prog_name = ctx.parent.command_path if ctx.parent is not None else "decentralml"
-        # Not standalone: a usage error raised by the real command reaches the root (Typer's usage
-        # message, or under --json main()'s one JSON line); an exit code is returned.
-        code = holder(args=[name, *ctx.args], prog_name=prog_name, standalone_mode=False, obj=ctx.obj)
-        if isinstance(code, int) and code != 0:
-            raise typer.Exit(code)
+    def stand_in() -> None:
+        # LazyGroup.resolve_command runs the real command instead; reaching this is a bug.
+        raise RuntimeError(f"the stand-in of {name!r} ran instead of the real command")
 
-    run.__doc__ = short_help
-    setattr(run, HANDLED_MARK, True)  # the real command maps its own errors; run maps a failed import
-    app.command(name, help=short_help, add_help_option=False, context_settings=_PASS_THROUGH)(run)
+    stand_in.__doc__ = short_help
+    setattr(stand_in, _STAND_IN_MARK, name)
+    setattr(stand_in, HANDLED_MARK, True)
+    app.command(name, help=short_help, add_help_option=False)(stand_in)
 
 
 for _name, (_module, _help) in LAZY_COMMANDS.items():

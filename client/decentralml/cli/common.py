@@ -15,8 +15,10 @@ import typer
 
 from decentralml.amounts import TokenInfo, format_amount
 from decentralml.chain.client import ChainClient
+from decentralml.chain.pallet import MAX_ASSIGNMENTS, MAX_BLOCK_NUMBER, MAX_SUBMISSION_ID, MAX_TASK_ID
 from decentralml.chain.signer import keypair_from_suri
 from decentralml.chain.types import Receipt
+from decentralml.cli.bounded import SIZE_MAX, amount, uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.config import Settings
 from decentralml.errors import ConfigError
@@ -27,6 +29,33 @@ from decentralml.storage.reference import Reference
 
 if TYPE_CHECKING:
     from decentralml.usecases.contributor import StoreOpener
+
+# --- on-chain values: each bounded by its on-chain type as the command line is parsed (cli/bounded.py) ---
+
+
+def task_id_argument(help: str = "Task id.") -> Any:
+    """A ``TASK_ID`` argument: ``0..=MAX_TASK_ID`` (``TaskId`` is a u64)."""
+    return uint(MAX_TASK_ID, help)
+
+
+def submission_id_argument(help: str = "Submission id.") -> Any:
+    """A ``SUBMISSION_ID`` argument: ``0..=MAX_SUBMISSION_ID`` (``SubmissionId`` is a u64)."""
+    return uint(MAX_SUBMISSION_ID, help)
+
+
+TaskIdArg = Annotated[int, task_id_argument()]
+SubmissionIdArg = Annotated[int, submission_id_argument()]
+MaxAssignmentsOpt = Annotated[
+    int, uint(MAX_ASSIGNMENTS, "Number of results wanted (1 to the chain's MaxAssignmentsPerTask).", "--max-assignments", minimum=1)
+]
+#: Blocks from now: the sum with the current block must stay a block number (checked with it, by the use case).
+ExpiresInOpt = Annotated[int, uint(MAX_BLOCK_NUMBER, "Blocks until the task expires.", "--expires-in", minimum=1)]
+RewardOpt = Annotated[str, amount("Reward per accepted result: '10 UNIT', '0.5' or '5000planck'.", "--reward")]
+MaxDownloadOpt = Annotated[
+    Optional[int],
+    uint(SIZE_MAX, "Largest download accepted, in bytes (default: a result at most 4x the base model, a bundle 1 GiB).",
+         "--max-download-bytes", minimum=1),
+]
 
 # --- chain and signer ---------------------------------------------------------
 
@@ -99,13 +128,6 @@ def require_path(path: Path, *, directory: bool = False) -> Path:
 
 # --- storage ------------------------------------------------------------------
 
-MaxDownloadOpt = Annotated[
-    Optional[int],
-    typer.Option(
-        "--max-download-bytes", min=1,
-        help="Largest download accepted, in bytes (default: a result at most 4x the base model, a bundle 1 GiB).",
-    ),
-]
 StorageOpt = Annotated[
     Optional[str],
     typer.Option("--storage", envvar="DECENTRALML_STORAGE", help="Where to upload: local, s3, ipfs, file:///dir or s3://bucket/prefix."),

@@ -10,9 +10,12 @@ from typing import Annotated, Any, Optional
 import typer
 
 from decentralml.amounts import format_amount, parse_amount
+from decentralml.chain.pallet import MAX_ASSIGNMENTS, MAX_BLOCK_NUMBER
 from decentralml.cli import common
+from decentralml.cli.bounded import amount, uint
 from decentralml.cli.context import run_context
 from decentralml.cli.output import UntrustedTable
+from decentralml.primitives.staging import check_new_outputs
 
 BundleOpt = Annotated[
     Path,
@@ -54,7 +57,7 @@ def _report_json(report: Any) -> dict[str, Any]:
 def evaluate_results_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    task_id: Annotated[int, typer.Argument(help="Task id.", min=0)],
+    task_id: common.TaskIdArg,
     creator_bundle: BundleOpt = Path("model_creator"),
     decide: Annotated[
         Optional[bool],
@@ -106,7 +109,7 @@ def evaluate_results_cmd(
 def federate_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    task_id: Annotated[int, typer.Argument(help="The round's task id.", min=0)],
+    task_id: Annotated[int, common.task_id_argument("The round's task id.")],
     creator_bundle: BundleOpt = Path("model_creator"),
     strategy: Annotated[StrategyChoice, typer.Option("--strategy", help="Aggregation rule.")] = StrategyChoice.fedavg,
     output: Annotated[
@@ -116,11 +119,16 @@ def federate_cmd(
         bool, typer.Option("--next-round", help="Publish the new model and open the next round's task (signs).")
     ] = False,
     question: Annotated[Optional[str], typer.Option("--question", help="Next round's question (default: the same).")] = None,
-    reward: Annotated[Optional[str], typer.Option("--reward", help="Next round's reward per result (default: the same).")] = None,
-    max_assignments: Annotated[Optional[int], typer.Option("--max-assignments", help="Next round's slots (default: the same).")] = None,
-    expires_in: Annotated[Optional[int], typer.Option("--expires-in", help="Blocks until the next round expires.")] = None,
+    reward: Annotated[Optional[str], amount("Next round's reward per result (default: the same).", "--reward")] = None,
+    max_assignments: Annotated[
+        Optional[int], uint(MAX_ASSIGNMENTS, "Next round's slots (default: the same).", "--max-assignments", minimum=1)
+    ] = None,
+    expires_in: Annotated[
+        Optional[int], uint(MAX_BLOCK_NUMBER, "Blocks until the next round expires.", "--expires-in", minimum=1)
+    ] = None,
     work_dir: WorkDirOpt = None,
     max_download_bytes: common.MaxDownloadOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the global model file if it exists.")] = False,
 ) -> None:
     """Download and verify a round's accepted results, aggregate, evaluate, save the new global model."""
     from decentralml.fl.strategy import strategy_by_name
@@ -131,6 +139,7 @@ def federate_cmd(
     rule = strategy_by_name(strategy.value)
     work = (work_dir or run.settings.work_dir).expanduser()
     target = (output or work / f"task-{task_id}-global.safetensors").expanduser()
+    check_new_outputs(target.parent, [target.name], force=force)  # before anything is downloaded
     keypair = common.resolve_signer(run) if next_round else None
     opener = common.download_opener(run.settings, choice)
     with common.chain_client(run) as chain:

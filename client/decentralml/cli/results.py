@@ -15,6 +15,7 @@ from decentralml.amounts import TokenInfo, format_amount
 from decentralml.chain.pallet import MAX_SCORE
 from decentralml.chain.types import AWAITING_DECISION, Submission
 from decentralml.cli import common
+from decentralml.cli.bounded import uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import submissions
@@ -105,7 +106,7 @@ def _outcome_output(run: RunContext, outcome: creator.Outcome, token: TokenInfo,
 def send_result_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    submission_id: Annotated[int, typer.Argument(help="Your submission id (from assign-task).", min=0)],
+    submission_id: Annotated[int, common.submission_id_argument("Your submission id (from assign-task).")],
     result_dir: Annotated[Path, typer.Argument(help="Directory (or file) holding the result.")],
     metrics: Annotated[
         Optional[Path], typer.Option("--metrics", help="Metrics JSON file (default: RESULT_DIR/metrics.json if present).")
@@ -157,7 +158,7 @@ def send_result_cmd(
 
 def list_results_cmd(
     ctx: typer.Context,
-    task_id: Annotated[Optional[int], typer.Argument(help="Task id (omit with --mine).", min=0)] = None,
+    task_id: Annotated[Optional[int], common.task_id_argument("Task id (omit with --mine).")] = None,
     mine: Annotated[bool, typer.Option("--mine", help="The signer's own submissions, across tasks.")] = False,
     pending: Annotated[bool, typer.Option("--pending", help="Only results waiting for a decision.")] = False,
 ) -> None:
@@ -191,7 +192,7 @@ def list_results_cmd(
 def show_result_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)],
+    submission_id: common.SubmissionIdArg,
     download: Annotated[
         Optional[Path], typer.Option("--download", help="Download and verify the result into this new path.")
     ] = None,
@@ -226,9 +227,9 @@ def show_result_cmd(
 
 def validate_result_cmd(
     ctx: typer.Context,
-    submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)],
+    submission_id: common.SubmissionIdArg,
     passed: Annotated[bool, typer.Option("--passed/--failed", help="Whether the result passed validation.")] = True,
-    score: Annotated[int, typer.Option("--score", help=f"Score in basis points, 0..{MAX_SCORE}.", min=0, max=MAX_SCORE)] = MAX_SCORE,
+    score: Annotated[int, uint(MAX_SCORE, f"Score in basis points, 0..{MAX_SCORE}.", "--score")] = MAX_SCORE,
 ) -> None:
     """Record the validation verdict of a result (creator only)."""
     from decentralml.usecases import creator
@@ -241,7 +242,7 @@ def validate_result_cmd(
     )
 
 
-def accept_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)]) -> None:
+def accept_result_cmd(ctx: typer.Context, submission_id: common.SubmissionIdArg) -> None:
     """Accept a result and pay its worker from the escrow (creator only)."""
     from decentralml.usecases import creator
 
@@ -251,7 +252,7 @@ def accept_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Ar
     _outcome_output(run, outcome, token, f"Accepted submission {submission_id}: paid {reward}.{done}")
 
 
-def reject_result_cmd(ctx: typer.Context, submission_id: Annotated[int, typer.Argument(help="Submission id.", min=0)]) -> None:
+def reject_result_cmd(ctx: typer.Context, submission_id: common.SubmissionIdArg) -> None:
     """Reject a result; its slot is freed and the escrow stays (creator only)."""
     from decentralml.usecases import creator
 

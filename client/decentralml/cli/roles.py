@@ -26,6 +26,7 @@ from rich.text import Text
 
 from decentralml.amounts import TokenInfo, format_amount, parse_amount
 from decentralml.cli import common
+from decentralml.cli.bounded import COUNT_MAX, SIZE_MAX, amount, uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.handler import CliApp
 from decentralml.cli.sandbox_options import (
@@ -45,8 +46,8 @@ from decentralml.primitives.keypair import Keypair
 if TYPE_CHECKING:  # the chain types are imported by the commands that use them, not at start-up
     from decentralml.chain.types import TaskType
 
-creator_app = CliApp(help="A creator's unattended federated job.", no_args_is_help=True)
-contributor_app = CliApp(help="Offer this machine to the marketplace.", no_args_is_help=True)
+creator_app = CliApp(help="A creator's unattended federated job.")
+contributor_app = CliApp(help="Offer this machine to the marketplace.")
 
 
 # ---------------------------------------------------------------- rendering events
@@ -281,18 +282,16 @@ def contributor_run(
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="The node's directory (journal, tasks);"
                                                      " default <work dir>/node.")] = None,
     data: Annotated[Optional[Path], typer.Option("--data", help="Your own training data (.csv or .npz).")] = None,
-    shard: Annotated[Optional[int], typer.Option("--shard", min=0,
-                                                 help="Train on this shard of the creator's dataset instead.")] = None,
+    shard: Annotated[Optional[int], uint(COUNT_MAX, "Train on this shard of the creator's dataset instead.", "--shard")] = None,
     task_types: Annotated[Optional[list[str]], typer.Option("--task-type", help="Task types to take"
                                                             " (repeat; default ModelContributor).")] = None,
     frameworks: Annotated[Optional[list[str]], typer.Option("--framework", help="Frameworks this machine offers"
                                                             " (repeat; default torch and tensorflow).")] = None,
-    min_reward: Annotated[Optional[str], typer.Option("--min-reward", help="Smallest reward per slot to take,"
-                                                      " e.g. '1 UNIT'.")] = None,
-    max_bundle_mib: Annotated[int, typer.Option("--max-bundle-mib", min=1, help="Largest bundle to take, in MiB.")] = 256,
+    min_reward: Annotated[Optional[str], amount("Smallest reward per slot to take, e.g. '1 UNIT'.", "--min-reward")] = None,
+    max_bundle_mib: Annotated[int, uint(SIZE_MAX >> 20, "Largest bundle to take, in MiB.", "--max-bundle-mib", minimum=1)] = 256,
     allow_creators: Annotated[Optional[list[str]], typer.Option("--allow-creator", help="Only these creators (repeat).")] = None,
     block_creators: Annotated[Optional[list[str]], typer.Option("--block-creator", help="Never these creators (repeat).")] = None,
-    max_concurrent: Annotated[int, typer.Option("--max-concurrent", min=1, help="Tasks run at once.")] = 1,
+    max_concurrent: Annotated[int, uint(COUNT_MAX, "Tasks run at once.", "--max-concurrent", minimum=1)] = 1,
     yes: ConsentOption = False,
     no_sandbox: NoSandboxOption = False,
     max_time: MaxTimeOption = None,

@@ -76,7 +76,7 @@ def _ask_consent(run: RunContext, plan: usecase.RunPlan, yes: bool) -> None:
 
 def run_task_cmd(
     ctx: typer.Context,
-    submission_id: Annotated[int, typer.Argument(help="Submission id (printed by assign-task).", min=0)],
+    submission_id: Annotated[int, common.submission_id_argument("Submission id (printed by assign-task).")],
     task_dir: Annotated[
         Optional[Path], typer.Option("--task-dir", help="The work directory assign-task made (default: found under --work-dir).")
     ] = None,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from decentralml.cli.bounded import COUNT_MAX, finite_float, uint
 from decentralml.cli.context import RunContext
 from decentralml.cli.output import UntrustedTable
 from decentralml.errors import UsageError
@@ -21,10 +22,10 @@ from decentralml.errors import UsageError
 if TYPE_CHECKING:
     from decentralml.usecases.task_runner import SandboxedRunner
 
-MaxTimeOption = Annotated[Optional[float], typer.Option(
-    "--max-time", min=1, help="Seconds the task may run (default 3600, always before the assignment deadline).")]
+MaxTimeOption = Annotated[Optional[float], finite_float(
+    "Seconds the task may run (default 3600, always before the assignment deadline).", "--max-time", minimum=1)]
 MemoryOption = Annotated[str, typer.Option("--memory", help="Memory per task process (RLIMIT_DATA), e.g. 4GiB.")]
-MaxProcessesOption = Annotated[int, typer.Option("--max-processes", min=1, help="Processes and threads at once.")]
+MaxProcessesOption = Annotated[int, uint(COUNT_MAX, "Processes and threads at once.", "--max-processes", minimum=1)]
 MaxOutputOption = Annotated[str, typer.Option(
     "--max-output", help="Bytes the task may write (files, /tmp, stdout+stderr).")]
 PipArgOption = Annotated[Optional[list[str]], typer.Option(

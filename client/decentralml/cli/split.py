@@ -8,7 +8,6 @@ Contributor:  split contribute TASK_ID --data MY.csv
 from __future__ import annotations
 
 import enum
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 import typer
 
 from decentralml.cli import common
+from decentralml.cli.bounded import COUNT_MAX, finite_float, uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.handler import CliApp
 from decentralml.cli.sandbox_options import (
@@ -30,13 +30,16 @@ from decentralml.cli.sandbox_options import (
     task_runner,
 )
 from decentralml.errors import UsageError
+from decentralml.fl.split.data import MAX_SHARDS
+from decentralml.fl.split.model import MAX_SEED
+from decentralml.fl.split.train import MAX_LR
 from decentralml.primitives.keypair import Keypair
 
 if TYPE_CHECKING:  # the use cases are imported by the commands that run them, not at start-up
     from decentralml.chain.client import ChainClient
     from decentralml.usecases.split_learning import Refused
 
-app = CliApp(name="split", help="Split learning (PyTorch): bundles, contributions, aggregation.", no_args_is_help=True)
+app = CliApp(name="split", help="Split learning (PyTorch): bundles, contributions, aggregation.")
 
 #: The contributor bundle's scripts, installed with the package (assets/split_learning/participant links here).
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "split_participant"
@@ -58,14 +61,15 @@ def prepare_data_cmd(
     ctx: typer.Context,
     out_dir: Annotated[Path, typer.Argument(help="Directory for participant<i>.csv and test.csv.")],
     dataset: Annotated[DatasetChoice, typer.Option("--dataset", help="breast_cancer (tabular) or digits (images).")] = DatasetChoice.breast_cancer,
-    participants: Annotated[int, typer.Option("--participants", min=1, help="Number of private shards.")] = 3,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the deterministic split.")] = 0,
+    participants: Annotated[int, uint(MAX_SHARDS, "Number of private shards.", "--participants", minimum=1)] = 3,
+    seed: Annotated[int, uint(MAX_SEED, "Seed of the deterministic split.", "--seed")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace the CSV files if OUT_DIR holds them already.")] = False,
 ) -> None:
     """Write the stand-in private CSV shards (one per participant) and a held-out test CSV."""
     from decentralml.fl.split.data import prepare_shards
 
     run = run_context(ctx)
-    shards = prepare_shards(dataset.value, out_dir, participants=participants, seed=seed)
+    shards = prepare_shards(dataset.value, out_dir, participants=participants, seed=seed, force=force)
     paths = [str(p) for p in shards.participants]
     run.output.data({"participants": paths, "test": str(shards.test)}, "\n".join([*paths, str(shards.test)]))
 
@@ -76,28 +80,22 @@ def init_bundle_cmd(
     out_dir: Annotated[Path, typer.Argument(help="Creates OUT_DIR/bundle (the task's assets) and OUT_DIR/base_model.safetensors.")],
     protocol: Annotated[ProtocolChoice, typer.Option("--protocol", help="initiator (initiator/participants: the initiator aggregates the participants' server halves) or round-robin (contributors take turns).")] = ProtocolChoice.initiator,
     dataset: Annotated[DatasetChoice, typer.Option("--dataset", help="Shapes the network: breast_cancer (MLP) or digits (CNN).")] = DatasetChoice.breast_cancer,
-    cut: Annotated[Optional[int], typer.Option("--cut", help="Modules on the contributor's side of the cut.")] = None,
-    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 10,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 32,
-    lr: Annotated[str, typer.Option("--lr", help="SGD learning rate (decimal).")] = "0.02",
-    momentum: Annotated[str, typer.Option("--momentum", help="SGD momentum (decimal).")] = "0.9",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the initial weights and the batch order.")] = 0,
+    cut: Annotated[Optional[int], uint(COUNT_MAX, "Modules on the contributor's side of the cut.", "--cut", minimum=1)] = None,
+    epochs: Annotated[int, uint(COUNT_MAX, "Training epochs per turn.", "--epochs", minimum=1)] = 10,
+    batch_size: Annotated[int, uint(COUNT_MAX, "Samples per batch.", "--batch-size", minimum=1)] = 32,
+    lr: Annotated[str, typer.Option("--lr", help=f"SGD learning rate (decimal, 0 to {MAX_LR}).")] = "0.02",
+    momentum: Annotated[str, typer.Option("--momentum", help="SGD momentum (decimal, 0 or more and less than 1).")] = "0.9",
+    seed: Annotated[int, uint(MAX_SEED, "Seed of the initial weights and the batch order.", "--seed")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Replace OUT_DIR/bundle and OUT_DIR/base_model.safetensors if they exist.")] = False,
     template: Annotated[Optional[Path], typer.Option("--template", help="Bundle template directory (default: the one installed with the client).")] = None,
 ) -> None:
     """Make a split-learning bundle (config + scripts) and its initial checkpoint."""
     from decentralml.fl.split.model import SplitSpec
-    from decentralml.fl.split.runner import BundleConfig, Protocol, write_base_model, write_config
+    from decentralml.fl.split.runner import BundleConfig, Protocol
     from decentralml.fl.split.train import TrainConfig
+    from decentralml.usecases.split_learning import init_bundle
 
     run = run_context(ctx)
-    source = template or TEMPLATE
-    missing = [name for name in TEMPLATE_FILES if not (source / name).is_file()]
-    if missing:
-        raise UsageError(
-            f"The bundle template {source} lacks {', '.join(missing)}.",
-            hint="Pass --template DIR holding start_task.sh, split_task.py and requirements.txt"
-            + ("." if template else ", or reinstall decentralml (its installed template is incomplete)."),
-        )
     if dataset is DatasetChoice.breast_cancer:
         spec = SplitSpec("mlp", 30, (32, 16), 2, cut=2 if cut is None else cut, seed=seed)
     else:
@@ -107,18 +105,12 @@ def init_bundle_cmd(
         spec=spec,
         train=TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, seed=seed),
     )
-    bundle = out_dir / "bundle"
-    if bundle.exists():
-        raise UsageError(f"{bundle} already exists: choose a fresh directory.")
-    import torch  # noqa: F401  (the checkpoint needs PyTorch: without it, fail before writing anything)
-
-    bundle.mkdir(parents=True)
-    for name in TEMPLATE_FILES:
-        shutil.copy2(source / name, bundle / name)
-    write_config(bundle, config)
-    base = write_base_model(config, out_dir / "base_model.safetensors")
-    run.output.message(f"Next: decentralml create-task {bundle} --base-model {base} --max-assignments N ...")
-    run.output.data({"bundle": str(bundle), "base_model": str(base), "config": config.to_dict()}, f"{bundle}\n{base}")
+    made = init_bundle(out_dir, config, template or TEMPLATE, TEMPLATE_FILES, force=force)
+    run.output.message(f"Next: decentralml create-task {made.bundle} --base-model {made.base_model} --max-assignments N ...")
+    run.output.data(
+        {"bundle": str(made.bundle), "base_model": str(made.base_model), "config": config.to_dict()},
+        f"{made.bundle}\n{made.base_model}",
+    )
 
 
 @app.command("contribute")
@@ -126,10 +118,10 @@ def init_bundle_cmd(
 def contribute_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    task_id: Annotated[int, typer.Argument(help="Task id.", min=0)],
+    task_id: common.TaskIdArg,
     data: Annotated[Path, typer.Option("--data", help="Your private CSV (never uploaded).")],
     work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Where the task's files go.")] = None,
-    wait: Annotated[float, typer.Option("--wait", help="Round robin: seconds to wait for the previous turn's result.")] = 0.0,
+    wait: Annotated[float, finite_float("Round robin: seconds to wait for the previous turn's result.", "--wait", minimum=0)] = 0.0,
     yes: ConsentOption = False,
     no_sandbox: NoSandboxOption = False,
     max_time: MaxTimeOption = None,
@@ -204,7 +196,7 @@ def _decide(run: RunContext, chain: ChainClient, keypair: Keypair | None, accept
 def aggregate_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    task_id: Annotated[int, typer.Argument(help="Task id (initiator/participants protocol).", min=0)],
+    task_id: Annotated[int, common.task_id_argument("Task id (initiator/participants protocol).")],
     data: Annotated[Path, typer.Option("--data", help="The initiator's own CSV (trains the main model).")],
     output: Annotated[Path, typer.Option("--output", help="Fresh directory for the main model and its lineage.")],
     test: Annotated[Optional[Path], typer.Option("--test", help="Held-out CSV to report test accuracy.")] = None,
@@ -240,7 +232,7 @@ def aggregate_cmd(
 def final_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    task_id: Annotated[int, typer.Argument(help="Task id (round-robin protocol).", min=0)],
+    task_id: Annotated[int, common.task_id_argument("Task id (round-robin protocol).")],
     output: Annotated[Path, typer.Option("--output", help="Fresh directory for the last turn's model.")],
     test: Annotated[Optional[Path], typer.Option("--test", help="Held-out CSV: accuracy after every turn.")] = None,
     accept: Annotated[bool, typer.Option("--accept/--no-accept", help="Accept (pay) every verified turn.")] = False,

@@ -12,8 +12,10 @@ from rich.table import Table
 
 from decentralml.amounts import TokenInfo, format_amount, parse_amount
 from decentralml.chain.client import TaskFilter, TaskOrder
+from decentralml.chain.pallet import MAX_BLOCK_NUMBER
 from decentralml.chain.types import Task, TaskStatus, TaskType, ValidationStrategy
 from decentralml.cli import common
+from decentralml.cli.bounded import SIZE_MAX, uint
 from decentralml.cli.context import run_context
 from decentralml.cli.output import UntrustedTable
 
@@ -109,14 +111,15 @@ def create_task_cmd(
     choice: common.StorageChoice,
     asset_dir: Annotated[Path, typer.Argument(help="Directory of assets for the workers (e.g. assets/model_contributor).")],
     question: Annotated[str, typer.Option("--question", help="What the workers are asked to do.")],
-    reward: Annotated[str, typer.Option("--reward", help="Reward per accepted result: '10 UNIT', '0.5' or '5000planck'.")],
+    reward: common.RewardOpt,
     task_type: Annotated[TaskTypeChoice, typer.Option("--type", help="Kind of task.")] = TaskTypeChoice.model_contributor,
-    max_assignments: Annotated[int, typer.Option("--max-assignments", help="Number of results wanted (1 to the chain's MaxAssignmentsPerTask).")] = 1,
+    max_assignments: common.MaxAssignmentsOpt = 1,
     validation: Annotated[ValidationChoice, typer.Option("--validation", help="How results are accepted.")] = ValidationChoice.manual,
-    expires_in: Annotated[int, typer.Option("--expires-in", help="Blocks until the task expires.")] = 1000,
+    expires_in: common.ExpiresInOpt = 1000,
     assignment_deadline: Annotated[
         Optional[int],
-        typer.Option("--assignment-deadline", help="Blocks a worker may hold a slot without a result (default: 200, at most --expires-in minus 1)."),
+        uint(MAX_BLOCK_NUMBER, "Blocks a worker may hold a slot without a result (default: 200, at most --expires-in minus 1).",
+             "--assignment-deadline", minimum=1),
     ] = None,
     base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Initial model file or directory.")] = None,
 ) -> None:
@@ -179,9 +182,9 @@ def list_tasks_cmd(
     task_type: Annotated[Optional[TaskTypeChoice], typer.Option("--type", help="Only tasks of this type.")] = None,
     limit: Annotated[
         Optional[int],
-        typer.Option("--limit", min=0, help=f"At most this many rows; 0 for all (default: {DEFAULT_TABLE_ROWS} in the table, all with --json)."),
+        uint(SIZE_MAX, f"At most this many rows; 0 for all (default: {DEFAULT_TABLE_ROWS} in the table, all with --json).", "--limit"),
     ] = None,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many matching rows first (next page: --offset 50).")] = 0,
+    offset: Annotated[int, uint(SIZE_MAX, "Skip this many matching rows first (next page: --offset 50).", "--offset")] = 0,
     sort: Annotated[
         SortChoice,
         typer.Option("--sort", help="Row order: newest/oldest by id read only the rows shown; reward/expires read every candidate."),
@@ -216,7 +219,7 @@ def list_tasks_cmd(
         run.output.message(f"Showing rows {offset + 1}-{offset + len(tasks)}; more with --offset {offset + len(tasks)} (or --limit 0 for all).")
 
 
-def show_task_cmd(ctx: typer.Context, task_id: Annotated[int, typer.Argument(help="Task id.", min=0)]) -> None:
+def show_task_cmd(ctx: typer.Context, task_id: common.TaskIdArg) -> None:
     """Show one task."""
     run = run_context(ctx)
     with common.chain_client(run) as chain:
@@ -229,7 +232,7 @@ def show_task_cmd(ctx: typer.Context, task_id: Annotated[int, typer.Argument(hel
 def assign_task_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    task_id: Annotated[int, typer.Argument(help="Task id.", min=0)],
+    task_id: common.TaskIdArg,
     work_dir: Annotated[
         Optional[Path], typer.Option("--work-dir", help="Where the task's assets go (default ./decentralml-work).")
     ] = None,
@@ -269,7 +272,7 @@ def assign_task_cmd(
     )
 
 
-def close_task_cmd(ctx: typer.Context, task_id: Annotated[int, typer.Argument(help="Task id.", min=0)]) -> None:
+def close_task_cmd(ctx: typer.Context, task_id: common.TaskIdArg) -> None:
     """Close a task and refund the unspent escrow to its creator."""
     run = run_context(ctx)
     from decentralml.usecases import creator  # storage and lineage: only for this command

@@ -8,7 +8,7 @@ import typer
 
 from decentralml.amounts import format_amount, parse_amount
 from decentralml.chain.signer import validate_address
-from decentralml.cli import common
+from decentralml.cli import bounded, common
 from decentralml.cli.context import run_context
 from decentralml.cli.output import UntrustedTable
 from decentralml.usecases import wallet
@@ -44,7 +44,7 @@ def balance_cmd(
 def transfer_cmd(
     ctx: typer.Context,
     dest: Annotated[str, typer.Argument(help="Recipient SS58 address.")],
-    amount: Annotated[str, typer.Argument(help="Amount: '10 UNIT', '0.5' or '5000planck'.")],
+    amount: Annotated[str, bounded.amount("Amount: '10 UNIT', '0.5' or '5000planck'.")],
     allow_death: Annotated[
         bool, typer.Option("--allow-death", help="Allow the sender's balance to drop below the existential deposit.")
     ] = False,

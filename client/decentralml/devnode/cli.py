@@ -14,14 +14,16 @@ import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import NamedTuple, Optional
+from typing import Annotated, NamedTuple, Optional
 
 import typer
 
+from decentralml.cli.bounded import COUNT_MAX, finite_float, uint
 from decentralml.cli.handler import CliApp
 from decentralml.devnode.limits import MIB, RpcLimits, RpcMethodsPolicy, parse_cors
 from decentralml.devnode.node import DEFAULT_FINALITY_DELAY, DEFAULT_FINALITY_LAG
 from decentralml.errors import ConfigError, UsageError
+from decentralml.primitives.scale import U16_MAX
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9944
@@ -69,11 +71,10 @@ def run(
     base_path: Optional[Path] = typer.Option(
         None, "--base-path", "-d", help="Directory for the chain data (default: the user data dir)."
     ),
-    rpc_port: int = typer.Option(DEFAULT_PORT, "--rpc-port", min=0, max=65535, help="JSON-RPC port (WebSocket and HTTP)."),
+    rpc_port: Annotated[int, uint(U16_MAX, "JSON-RPC port (WebSocket and HTTP); 0 lets the system pick one.", "--rpc-port")] = DEFAULT_PORT,
     rpc_host: str = typer.Option(DEFAULT_HOST, "--rpc-host", help="Interface to listen on."),
-    block_time: Optional[float] = typer.Option(
-        None, "--block-time", min=0.001, help="Seal a block every SECONDS instead of one block per transaction."
-    ),
+    block_time: Annotated[Optional[float], finite_float(
+        "Seal a block every SECONDS instead of one block per transaction.", "--block-time", minimum=0.001)] = None,
     state_pruning: str = typer.Option(
         str(DEFAULT_STATE_PRUNING), "--state-pruning",
         help="Keep the state of the last N blocks, or 'archive' for every block (queries at older blocks fail as on a Substrate node).",
@@ -82,25 +83,22 @@ def run(
         "archive-canonical", "--blocks-pruning",
         help="Keep the bodies of the last N blocks, or 'archive'/'archive-canonical' for all (headers are always kept).",
     ),
-    finality_lag: int = typer.Option(
-        DEFAULT_FINALITY_LAG, "--finality-lag", min=0, help="With --block-time: finality trails the best block by this many blocks."
-    ),
-    finality_delay: float = typer.Option(
-        DEFAULT_FINALITY_DELAY, "--finality-delay", min=0.0, help="Instant seal: seconds between a block's import and its finality."
-    ),
-    rpc_max_request_size: int = typer.Option(
-        RpcLimits.max_request_bytes // MIB, "--rpc-max-request-size", min=1, help="Largest request, in MiB."
-    ),
-    rpc_max_response_size: int = typer.Option(
-        RpcLimits.max_response_bytes // MIB, "--rpc-max-response-size", min=1, help="Largest response, in MiB."
-    ),
-    rpc_max_connections: int = typer.Option(RpcLimits.max_connections, "--rpc-max-connections", min=1),
-    rpc_max_subscriptions: int = typer.Option(
-        RpcLimits.max_subscriptions_per_connection, "--rpc-max-subscriptions-per-connection", min=1
-    ),
-    rpc_max_batch_len: Optional[int] = typer.Option(
-        None, "--rpc-max-batch-request-len", min=1, help="Longest batch (default: no limit)."
-    ),
+    finality_lag: Annotated[int, uint(
+        COUNT_MAX, "With --block-time: finality trails the best block by this many blocks.", "--finality-lag")] = DEFAULT_FINALITY_LAG,
+    finality_delay: Annotated[float, finite_float(
+        "Instant seal: seconds between a block's import and its finality.", "--finality-delay", minimum=0.0)] = DEFAULT_FINALITY_DELAY,
+    rpc_max_request_size: Annotated[int, uint(
+        COUNT_MAX, "Largest request, in MiB.", "--rpc-max-request-size", minimum=1)] = RpcLimits.max_request_bytes // MIB,
+    rpc_max_response_size: Annotated[int, uint(
+        COUNT_MAX, "Largest response, in MiB.", "--rpc-max-response-size", minimum=1)] = RpcLimits.max_response_bytes // MIB,
+    rpc_max_connections: Annotated[int, uint(
+        COUNT_MAX, "Most WebSocket connections served at once; more are answered HTTP 429 (docs/devnode.md).",
+        "--rpc-max-connections", minimum=1)] = RpcLimits.max_connections,
+    rpc_max_subscriptions: Annotated[int, uint(
+        COUNT_MAX, "Most subscriptions per connection.", "--rpc-max-subscriptions-per-connection", minimum=1,
+    )] = RpcLimits.max_subscriptions_per_connection,
+    rpc_max_batch_len: Annotated[Optional[int], uint(
+        COUNT_MAX, "Longest batch (default: no limit).", "--rpc-max-batch-request-len", minimum=1)] = None,
     rpc_cors: Optional[str] = typer.Option(
         None, "--rpc-cors", help="Browser origins allowed: comma-separated, or `all` (default: localhost and polkadot.js.org)."
     ),

@@ -4,8 +4,7 @@ Framework code (TensorFlow, PyTorch) lives in the asset bundles and is imported
 lazily; nothing here imports a deep-learning framework.
 """
 
-import importlib
-from typing import Any
+from decentralml.primitives.lazy import lazy_attributes
 
 #: Where each public name lives: imported on first use, so that importing a submodule such as
 #: :mod:`decentralml.fl.framework_logs` (every CLI run) does not load NumPy and the strategies.
@@ -24,13 +23,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _HOME)
 
 
 __all__ = [

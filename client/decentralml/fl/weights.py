@@ -23,6 +23,7 @@ import numpy as np
 from decentralml.errors import IntegrityError, TrainingError, UsageError
 from decentralml.primitives import boundedjson
 from decentralml.primitives.digests import file_digest
+from decentralml.primitives.staging import staged_path
 
 Weights = dict[str, np.ndarray]
 """Named tensors, one entry per model parameter."""
@@ -126,7 +127,8 @@ def save_weights(path: Path, weights: Mapping[str, np.ndarray]) -> str:
         check_finite(name, array)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v if v.flags.c_contiguous else v.copy(order="C") for k, v in weights.items()}, str(path))
+    with staged_path(path) as partial:  # written beside the file and renamed onto it: never half-written
+        save_file({k: v if v.flags.c_contiguous else v.copy(order="C") for k, v in weights.items()}, str(partial))
     return file_digest(path)[0].hex()
 
 

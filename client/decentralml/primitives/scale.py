@@ -14,6 +14,14 @@ class CodecError(ValueError):
     """The bytes are not a valid SCALE encoding of the expected type."""
 
 
+#: The largest value of each SCALE fixed-width unsigned integer (``uN`` holds ``0..=2**N - 1``): the one
+#: definition the codecs, the amounts and the CLI's bounds on on-chain integers read.
+U8_MAX = (1 << 8) - 1
+U16_MAX = (1 << 16) - 1
+U32_MAX = (1 << 32) - 1
+U64_MAX = (1 << 64) - 1
+U128_MAX = (1 << 128) - 1
+
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
@@ -135,19 +143,19 @@ class Reader:
 
     def compact_u32(self) -> int:
         value = self.compact()
-        if value >= 1 << 32:
+        if value > U32_MAX:
             raise CodecError("compact u32 out of range")
         return value
 
     def compact_u64(self) -> int:
         value = self.compact()
-        if value >= 1 << 64:
+        if value > U64_MAX:
             raise CodecError("compact u64 out of range")
         return value
 
     def compact_u128(self) -> int:
         value = self.compact()
-        if value >= 1 << 128:
+        if value > U128_MAX:
             raise CodecError("compact u128 out of range")
         return value
 

@@ -15,13 +15,9 @@ called from worker threads.
 from __future__ import annotations
 
 import hashlib
-import os
 import queue
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
@@ -139,42 +135,6 @@ def verify(ref: Reference, digest: bytes, size: int | None = None) -> None:
         raise IntegrityError(
             f"Artifact {ref.uri} has {size} bytes, its reference says {ref.size}: it was not used."
         )
-
-
-@contextmanager
-def staged_path(dest: Path, *, directory: bool = False) -> Iterator[Path]:
-    """A temporary sibling of ``dest``; renamed onto ``dest`` when the block succeeds,
-    removed when it raises. Keeps half-written or unverified copies invisible."""
-    dest = Path(dest)
-    prefix = f".{dest.name}.partial-"
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=dest.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, dir=dest.parent)
-        os.close(fd)
-        tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o755 if directory else 0o644)  # mkstemp/mkdtemp create private modes
-        if directory:
-            os.rename(tmp, dest)
-        else:
-            os.replace(tmp, dest)
-    except BaseException:
-        remove_path(tmp)
-        raise
-
-
-def remove_path(path: Path) -> None:
-    """Remove a file or a directory tree if it exists."""
-    path = Path(path)
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 class ChunkReader:

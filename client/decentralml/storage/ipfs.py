@@ -52,6 +52,7 @@ from decentralml.errors import (
 from decentralml.primitives import packing
 from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives.digests import pack_digest
+from decentralml.primitives.staging import staged_path
 from decentralml.storage.base import (
     CHUNK_SIZE,
     ChunkReader,
@@ -61,7 +62,6 @@ from decentralml.storage.base import (
     check_put_source,
     observer,
     prefetch,
-    staged_path,
     verify,
 )
 from decentralml.storage.reference import Reference, StorageType

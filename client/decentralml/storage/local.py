@@ -24,6 +24,7 @@ from decentralml.errors import ArtifactNotFoundError, IntegrityError, StorageErr
 from decentralml.primitives import packing
 from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives.digests import pack_digest
+from decentralml.primitives.staging import remove_path, staged_path
 from decentralml.storage.base import (
     ChunkReader,
     TransferObserver,
@@ -31,8 +32,6 @@ from decentralml.storage.base import (
     check_put_source,
     copy_stream,
     observer,
-    remove_path,
-    staged_path,
     verify,
 )
 from decentralml.storage.reference import Reference, StorageType

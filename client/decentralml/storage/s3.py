@@ -39,6 +39,7 @@ from decentralml.errors import (
 from decentralml.primitives import packing
 from decentralml.primitives.budget import Budget, ByteCounter
 from decentralml.primitives.digests import file_digest, pack_digest
+from decentralml.primitives.staging import remove_path, staged_path
 from decentralml.storage.base import (
     CHUNK_SIZE,
     HashingFileWriter,
@@ -46,8 +47,6 @@ from decentralml.storage.base import (
     check_get_dest,
     check_put_source,
     observer,
-    remove_path,
-    staged_path,
     verify,
 )
 from decentralml.storage.reference import Reference, StorageType

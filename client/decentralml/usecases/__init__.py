@@ -25,8 +25,7 @@ Wallet::
     transfer(chain, keypair, dest, amount, keep_alive=True) -> Transfer
 """
 
-import importlib
-from typing import Any
+from decentralml.primitives.lazy import lazy_attributes
 
 #: Where each public name lives: imported on first use, so that a command importing one use-case module
 #: (``decentralml.usecases.wallet``) does not load the others (storage, lineage, task runner).
@@ -55,13 +54,7 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _HOME)
 
 
 __all__ = [

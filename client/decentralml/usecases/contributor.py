@@ -31,7 +31,8 @@ from decentralml.errors import (
 from decentralml.lineage import SignedLineage, encode_inline_result
 from decentralml.primitives.budget import Budget
 from decentralml.primitives.keypair import Keypair
-from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
+from decentralml.primitives.staging import remove_path
+from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
 from decentralml.usecases.run_task import BUNDLE_SUBDIR, LAUNCHER, TaskWorkdir, write_layout
 

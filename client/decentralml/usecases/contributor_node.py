@@ -28,7 +28,8 @@ from decentralml.chain.follow import NewHead, NodeStatus
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskType
 from decentralml.errors import DecentralMLError, DispatchError, IntegrityError, StorageError, UsageError
 from decentralml.primitives.keypair import Keypair
-from decentralml.storage.base import ArtifactStore, remove_path
+from decentralml.primitives.staging import remove_path
+from decentralml.storage.base import ArtifactStore
 from decentralml.usecases.contributor import (
     StoreOpener,
     assign_task,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from decentralml.amounts import format_amount
 from decentralml.chain.client import ChainClient
-from decentralml.chain.pallet import MAX_SCORE, PALLET, PalletLimits
+from decentralml.chain.pallet import MAX_ASSIGNMENTS, MAX_BLOCK_NUMBER, MAX_SCORE, PALLET, PalletLimits
 from decentralml.chain.types import Receipt, Submission, Task, TaskAssets, TaskType, ValidationStrategy
 from decentralml.errors import ChainError, DecentralMLError, PermissionDeniedError, PreconditionError, UsageError
 from decentralml.primitives.keypair import Keypair
@@ -39,12 +39,12 @@ class TaskSpec:
             raise UsageError(f"The question must be 1..{limits.max_question_len} bytes of text (got {size}).")
         if self.pays_amount <= 0:
             raise UsageError("The reward must be more than zero.")
-        if self.max_assignments < 1:
-            raise UsageError("--max-assignments must be at least 1.")
+        if not 1 <= self.max_assignments <= MAX_ASSIGNMENTS:
+            raise UsageError(f"--max-assignments must be between 1 and {MAX_ASSIGNMENTS} (a u32).")
         if limits is not None and self.max_assignments > limits.max_assignments_per_task:
             raise UsageError(f"--max-assignments must be between 1 and {limits.max_assignments_per_task}.")
-        if self.expires_in_blocks < 1:
-            raise UsageError("--expires-in must be at least 1 block.")
+        if not 1 <= self.expires_in_blocks <= MAX_BLOCK_NUMBER:
+            raise UsageError(f"--expires-in must be between 1 and {MAX_BLOCK_NUMBER} blocks (a block number is a u32).")
         if not 1 <= self.assignment_deadline < self.expires_in_blocks:
             raise UsageError(
                 "--assignment-deadline must be at least 1 block and less than --expires-in "
@@ -129,6 +129,12 @@ def create_task(
             module=PALLET, name="InsufficientBalance",
         )
     expiration = chain.block_number() + spec.expires_in_blocks
+    if expiration > MAX_BLOCK_NUMBER:
+        raise UsageError(
+            f"--expires-in {spec.expires_in_blocks} puts the expiry at block {expiration}, past the chain's last block"
+            f" number {MAX_BLOCK_NUMBER} (a u32).",
+            hint="Pass a smaller --expires-in.",
+        )
     uploaded: list[Reference] = []
     bundle = store.put(asset_dir, progress=progress)
     uploaded.append(bundle)

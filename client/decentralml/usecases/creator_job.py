@@ -27,6 +27,7 @@ from typing import Any
 from decentralml.amounts import TokenInfo, parse_amount
 from decentralml.chain.client import ChainClient, TaskFilter
 from decentralml.chain.follow import NewHead, NodeStatus
+from decentralml.chain.pallet import MAX_ASSIGNMENTS, MAX_BLOCK_NUMBER
 from decentralml.chain.types import SubmissionStatus, TaskStatus, TaskType, ValidationStrategy
 from decentralml.errors import (
     ChainError,
@@ -40,7 +41,8 @@ from decentralml.fl.bundle import CreatorBundle, load_creator_bundle
 from decentralml.fl.strategy import strategy_by_name
 from decentralml.primitives.digests import file_digest
 from decentralml.primitives.keypair import Keypair
-from decentralml.storage.base import ArtifactStore, remove_path
+from decentralml.primitives.staging import remove_path
+from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import creator as creator_uc
 from decentralml.usecases.contributor import StoreOpener
 from decentralml.usecases.federation import (
@@ -160,8 +162,10 @@ def check_job(spec: JobSpec) -> None:
     """Pure checks of a job's numbers and files (the chain checks the task terms again)."""
     if spec.rounds < 1:
         raise UsageError("`rounds` must be at least 1.")
-    if spec.slots < 1:  # the upper bound is the chain's MaxAssignmentsPerTask, checked when a round opens
-        raise UsageError(f"`slots` must be at least 1 (got {spec.slots}).")
+    if not 1 <= spec.slots <= MAX_ASSIGNMENTS:  # the chain's MaxAssignmentsPerTask is checked when a round opens
+        raise UsageError(f"`slots` must be between 1 and {MAX_ASSIGNMENTS} (got {spec.slots}).")
+    if not 1 <= spec.round_blocks <= MAX_BLOCK_NUMBER:
+        raise UsageError(f"`round_blocks` must be between 1 and {MAX_BLOCK_NUMBER} (a block number; got {spec.round_blocks}).")
     if not 1 <= spec.assignment_blocks < spec.round_blocks:
         raise UsageError(f"`assignment_blocks` must be at least 1 and less than `round_blocks` ({spec.round_blocks});"
                          f" got {spec.assignment_blocks}.")

@@ -34,7 +34,8 @@ from decentralml.primitives.budget import Budget
 from decentralml.primitives.digests import file_digest as _file_digest
 from decentralml.primitives.digests import pack_digest
 from decentralml.primitives.keypair import Keypair
-from decentralml.storage.base import ArtifactStore, TransferObserver, remove_path
+from decentralml.primitives.staging import remove_path
+from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.local import LocalStore
 from decentralml.storage.reference import Reference, StorageType
 from decentralml.usecases import creator as creator_uc

@@ -16,6 +16,7 @@ recent earlier submission that has sent a verified result.
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +34,13 @@ from decentralml.fl.split.runner import (
     evaluate_file,
     load_config,
     run_initiator,
+    write_base_model,
+    write_config,
 )
 from decentralml.lineage import LineageReport, SignedLineage, sign_step, verify, verify_result_lineage
 from decentralml.primitives.budget import Budget
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.staging import NewOutputs
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases import AssignedTask, SentResult, StoreOpener, assign_task, read_metrics, send_result
 from decentralml.usecases.contributor import result_budget
@@ -64,6 +68,46 @@ class SplitContribution:
     lineage: SignedLineage
     metrics: dict[str, Any]
     sent: SentResult
+
+
+#: What ``split init-bundle`` writes in its output directory: the task's assets and its base model.
+BUNDLE_DIR = "bundle"
+BASE_MODEL_FILE = "base_model.safetensors"
+
+
+@dataclass(frozen=True)
+class InitialBundle:
+    bundle: Path
+    base_model: Path
+
+
+def init_bundle(
+    out_dir: Path, config: BundleConfig, template: Path, template_files: Sequence[str], *, force: bool = False
+) -> InitialBundle:
+    """Write ``out_dir/bundle`` (``template_files`` of ``template`` and ``config.json``) and
+    ``out_dir/base_model.safetensors`` (both halves initialised from the spec's seed), all or nothing.
+
+    Checks first, before anything is written: ``template`` holds the files, ``out_dir`` is (or can
+    be) a directory, and neither output exists unless ``force`` (they are then replaced once the new
+    ones are complete). Raises UsageError for those, ModuleNotFoundError without PyTorch.
+    """
+    missing = [name for name in template_files if not (template / name).is_file()]
+    if missing:
+        raise UsageError(
+            f"The bundle template {template} lacks {', '.join(missing)}.",
+            hint=f"Pass --template DIR holding {', '.join(template_files)}, or reinstall decentralml if it is the installed one.",
+        )
+    outputs = NewOutputs(out_dir, (BUNDLE_DIR, BASE_MODEL_FILE), force=force)
+    import torch  # noqa: F401  (the checkpoint needs PyTorch: without it, fail before writing anything)
+
+    with outputs.staged() as staging:
+        bundle = staging / BUNDLE_DIR
+        bundle.mkdir()
+        for name in template_files:
+            shutil.copy2(template / name, bundle / name)
+        write_config(bundle, config)
+        write_base_model(config, staging / BASE_MODEL_FILE)
+    return InitialBundle(bundle=out_dir / BUNDLE_DIR, base_model=out_dir / BASE_MODEL_FILE)
 
 
 @dataclass(frozen=True)
@@ -302,13 +346,18 @@ def _collect(
     return verified, refused
 
 
-def _fresh_work_dir(output: Path) -> Path:
-    """``output/.work`` made ready; UsageError if ``output`` already holds anything."""
-    if output.exists() and any(output.iterdir()):
-        raise UsageError(f"{output} is not empty: choose a fresh output directory.")
-    work = output / ".work"
-    work.mkdir(parents=True, exist_ok=True)
-    return work
+#: What ``split aggregate`` and ``split final`` write in their output directory.
+MODEL_DIR = "model"
+LINEAGE_FILE = "lineage.json"
+
+
+def _outputs(output: Path) -> NewOutputs:
+    """``output/model`` and ``output/lineage.json``, written all or nothing; UsageError if either exists.
+
+    Downloads go to a ``.work`` directory in the staging directory, removed with it: a run that
+    fails (no verified result yet, a node gone) leaves nothing, so the same command can be rerun.
+    """
+    return NewOutputs(output, (MODEL_DIR, LINEAGE_FILE), option=None)
 
 
 def _task_bundle(chain: ChainClient, task_id: int, open_store: StoreOpener, work_dir: Path) -> tuple[BundleConfig, Path, str]:
@@ -344,29 +393,30 @@ def aggregate_task(
     ``output/lineage.json``.
     """
     output = Path(output)
-    work = _fresh_work_dir(output)
-    config, base, code_hash = _task_bundle(chain, task_id, open_store, work)
-    if config.protocol != Protocol.INITIATOR:
-        raise UsageError(f"Task {task_id} is a round-robin task: use `decentralml split final` instead.")
-    verified, refused = _collect(chain, task_id, open_store, work, config)
-    if not verified:
-        raise UsageError(f"Task {task_id} has no verified participant result yet: wait for submissions.")
-    model_dir = output / "model"
-    started = _now_ms()
-    metrics = run_initiator(config, base, [v.directory for v in verified], Path(data), model_dir, test, strategy)
-    finished = _now_ms()
-    signed = sign_step(
-        keypair, task_id=task_id, submission_id=None, step=STEP_INITIATOR,
-        framework=str(metrics.get("framework", "torch")), data=Path(data), params=config.to_dict(),
-        code_hash=code_hash, output=model_dir, started_at_ms=started, finished_at_ms=finished,
-        parents=tuple(v.report.digest_hex for v in verified),
-    )
-    lineage_path = output / "lineage.json"
-    lineage_path.write_bytes(signed.to_json())
+    with _outputs(output).staged() as staging:
+        work = staging / ".work"
+        work.mkdir()
+        config, base, code_hash = _task_bundle(chain, task_id, open_store, work)
+        if config.protocol != Protocol.INITIATOR:
+            raise UsageError(f"Task {task_id} is a round-robin task: use `decentralml split final` instead.")
+        verified, refused = _collect(chain, task_id, open_store, work, config)
+        if not verified:
+            raise UsageError(f"Task {task_id} has no verified participant result yet: wait for submissions.")
+        model_dir = staging / MODEL_DIR
+        started = _now_ms()
+        metrics = run_initiator(config, base, [v.directory for v in verified], Path(data), model_dir, test, strategy)
+        finished = _now_ms()
+        signed = sign_step(
+            keypair, task_id=task_id, submission_id=None, step=STEP_INITIATOR,
+            framework=str(metrics.get("framework", "torch")), data=Path(data), params=config.to_dict(),
+            code_hash=code_hash, output=model_dir, started_at_ms=started, finished_at_ms=finished,
+            parents=tuple(v.report.digest_hex for v in verified),
+        )
+        (staging / LINEAGE_FILE).write_bytes(signed.to_json())
     return Aggregation(
         task_id=task_id,
-        model_dir=model_dir,
-        lineage_path=lineage_path,
+        model_dir=output / MODEL_DIR,
+        lineage_path=output / LINEAGE_FILE,
         lineage=signed,
         metrics=metrics,
         used=tuple(v.submission.submission_id for v in verified),
@@ -389,10 +439,23 @@ def final_round_robin_model(
     the chain continues from the last good turn. With ``test``, every turn's
     model is evaluated (the convergence trace).
     """
+    output = Path(output)
+    with _outputs(output).staged() as staging:
+        work = staging / ".work"
+        work.mkdir()
+        last, turns, refused = _verified_turns(chain, task_id, open_store, work, test)
+        (staging / MODEL_DIR).mkdir()
+        (staging / MODEL_DIR / WEIGHTS_FILE).write_bytes((last.directory / WEIGHTS_FILE).read_bytes())
+        (staging / LINEAGE_FILE).write_bytes(last.report.signed.to_json())
+    return RoundRobinOutcome(task_id, output / MODEL_DIR, tuple(turns), tuple(refused))
+
+
+def _verified_turns(
+    chain: ChainClient, task_id: int, open_store: StoreOpener, work: Path, test: Path | None
+) -> tuple[VerifiedResult, list[Turn], list[Refused]]:
+    """The last turn of the verified chain of turns, every turn kept, and the results refused (into ``work``)."""
     from decentralml.fl.split import weights
 
-    output = Path(output)
-    work = _fresh_work_dir(output)
     config, _, _ = _task_bundle(chain, task_id, open_store, work)
     if config.protocol != Protocol.ROUND_ROBIN:
         raise UsageError(f"Task {task_id} is an initiator/participant task: use `decentralml split aggregate` instead.")
@@ -417,11 +480,7 @@ def final_round_robin_model(
         last = result
     if last is None:
         raise UsageError(f"Task {task_id} has no verified turn yet: wait for the first contributor.")
-    model_dir = output / "model"
-    model_dir.mkdir()
-    (model_dir / WEIGHTS_FILE).write_bytes((last.directory / WEIGHTS_FILE).read_bytes())
-    (output / "lineage.json").write_bytes(last.report.signed.to_json())
-    return RoundRobinOutcome(task_id, model_dir, tuple(turns), tuple(refused))
+    return last, turns, refused
 
 
 def _read_metrics(directory: Path) -> dict[str, Any]:

@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import Enum
 
-from decentralml.primitives.scale import u128
+from decentralml.primitives.scale import U128_MAX, u128
 
 from . import keys
 from .context import Context
 from .types import AccountInfo, ArithmeticError_, TokenError, arithmetic_error, token_error
-
-U128_MAX = (1 << 128) - 1
 
 
 class Preservation(Enum):

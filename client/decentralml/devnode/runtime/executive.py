@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from decentralml.primitives.hashing import blake2_256
-from decentralml.primitives.scale import CodecError, compact, u32, u64, u128
+from decentralml.primitives.scale import U64_MAX, CodecError, compact, u32, u64, u128
 
 from . import balances, keys, validity
 from .balances import Preservation
@@ -27,7 +27,6 @@ from .validity import InvalidTransaction, ValidTransaction, invalid
 if TYPE_CHECKING:
     from . import Runtime
 
-U64_MAX = (1 << 64) - 1
 FIXED_ONE = 10**18
 # A node's block builder makes inherents with `new_bare`: extrinsic format v5, byte 0x05
 # (sp-runtime's EXTRINSIC_FORMAT_VERSION); clients still submit v4 (0x04 / 0x84).

@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from decentralml.errors import UsageError
+from decentralml.fl.split.model import MAX_SEED
+from decentralml.primitives.staging import NewOutputs
+
+#: The most shards prepare_shards writes (each holds at least one training row, so the datasets give fewer).
+MAX_SHARDS = 10_000
 
 LABEL = "target"
 DATASETS = ("breast_cancer", "digits")
@@ -47,13 +52,24 @@ def _load(dataset: str) -> tuple[Any, Any, list[str]]:
     return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.int64), names
 
 
-def prepare_shards(dataset: str, out_dir: Path, *, participants: int = 3, seed: int = 0, test_fraction_pct: int = 20) -> Shards:
-    """Write ``participant<i>.csv`` (i = 1..participants) and ``test.csv`` under ``out_dir``."""
+def prepare_shards(
+    dataset: str, out_dir: Path, *, participants: int = 3, seed: int = 0, test_fraction_pct: int = 20, force: bool = False
+) -> Shards:
+    """Write ``participant<i>.csv`` (i = 1..participants) and ``test.csv`` under ``out_dir``, all or nothing.
+
+    UsageError before anything is written: fewer than one or more participants than training
+    rows, a seed outside ``0..MAX_SEED``, ``out_dir`` not a directory, or one of the files
+    already there without ``force`` (:class:`~decentralml.primitives.staging.NewOutputs`).
+    """
     import numpy as np
     from sklearn.model_selection import train_test_split
 
-    if participants < 1:
-        raise UsageError("Split learning needs at least one participant shard.")
+    if not 1 <= participants <= MAX_SHARDS:
+        raise UsageError(f"Split learning needs 1..{MAX_SHARDS} participant shards, not {participants}.")
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"The seed {seed} is not in 0..{MAX_SEED}.")
+    names_out = [f"participant{index}.csv" for index in range(1, participants + 1)]
+    outputs = NewOutputs(Path(out_dir), [*names_out, "test.csv"], force=force)
     features, labels, names = _load(dataset)
     x_train, x_test, y_train, y_test = train_test_split(
         features, labels, test_size=test_fraction_pct / 100, random_state=seed, stratify=labels
@@ -64,17 +80,16 @@ def prepare_shards(dataset: str, out_dir: Path, *, participants: int = 3, seed: 
         x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
     else:
         x_train, x_test = x_train / 16.0, x_test / 16.0
+    if participants > len(y_train):
+        raise UsageError(f"{participants} participants is more than the {len(y_train)} training rows of {dataset}.")
     order = np.random.RandomState(seed).permutation(len(y_train))
+    with outputs.staged() as staging:
+        for name, chunk in zip(names_out, np.array_split(order, participants)):
+            _write_csv(staging / name, names, x_train[chunk], y_train[chunk])
+        _write_csv(staging / "test.csv", names, x_test, y_test)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for index, chunk in enumerate(np.array_split(order, participants), start=1):
-        path = out_dir / f"participant{index}.csv"
-        _write_csv(path, names, x_train[chunk], y_train[chunk])
-        paths.append(path)
-    test_path = out_dir / "test.csv"
-    _write_csv(test_path, names, x_test, y_test)
-    return Shards(participants=tuple(paths), test=test_path, features=features.shape[1], classes=int(labels.max()) + 1)
+    return Shards(participants=tuple(out_dir / name for name in names_out), test=out_dir / "test.csv",
+                  features=features.shape[1], classes=int(labels.max()) + 1)
 
 
 def _write_csv(path: Path, names: list[str], features: Any, labels: Any) -> None:

@@ -13,8 +13,12 @@ from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
 from decentralml.errors import UsageError
+from decentralml.primitives.scale import U32_MAX
 
 ARCHITECTURES = ("mlp", "cnn")
+#: The largest seed (a u32): NumPy's ``RandomState`` (the data split) takes ``0..2**32 - 1``, and the batch
+#: order's generator seed, ``seed * 1_000_003 + epoch``, then stays within the u64 that torch takes.
+MAX_SEED = U32_MAX
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class SplitSpec:
             raise UsageError("A split network needs at least 2 classes and positive layer widths.")
         if self.arch == "cnn" and (len(self.hidden) != 2 or self.image_size < 4 or self.image_size % 4):
             raise UsageError("The cnn architecture needs two channel counts and an image size divisible by 4.")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise UsageError(f"The seed {self.seed} is not in 0..{MAX_SEED}.")
         total = module_count(self)
         if not 1 <= self.cut < total:
             raise UsageError(f"Cut layer {self.cut} must leave modules on both sides (1..{total - 1}).")

@@ -8,7 +8,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Mapping
 
 from decentralml.errors import TrainingError, UsageError
+from decentralml.fl.split.model import MAX_SEED
 from decentralml.fl.split.step import ClientHalf, ServerHalf, split_step
+from decentralml.primitives.scale import U32_MAX
+
+#: The largest SGD learning rate a configuration may ask for (a rate above it only diverges).
+MAX_LR = Decimal(10)
 
 
 @dataclass(frozen=True)
@@ -22,15 +27,27 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1:
-            raise UsageError("Training needs at least one epoch and a positive batch size.")
-        for name in ("lr", "momentum"):
-            try:
-                value = Decimal(getattr(self, name))
-            except InvalidOperation as exc:
-                raise UsageError(f"Training {name} must be a decimal number written as a string.") from exc
-            if value < 0 or not value.is_finite():
-                raise UsageError(f"Training {name} must be a non-negative number.")
+        if not (1 <= self.epochs <= U32_MAX and 1 <= self.batch_size <= U32_MAX):
+            raise UsageError(f"Training needs 1..{U32_MAX} epochs and a batch size of 1..{U32_MAX}.")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise UsageError(f"The training seed {self.seed} is not in 0..{MAX_SEED}.")
+        lr = self._decimal("lr")
+        if not 0 <= lr <= MAX_LR:
+            raise UsageError(f"The learning rate must be at least 0 and at most {MAX_LR}, not {self.lr}.")
+        momentum = self._decimal("momentum")
+        if not 0 <= momentum < 1:
+            raise UsageError(f"The momentum must be at least 0 and less than 1, not {self.momentum}.")
+
+    def _decimal(self, name: str) -> Decimal:
+        """Field ``name`` as a finite Decimal; UsageError for anything else (``nan``, ``inf``, not a number)."""
+        text = getattr(self, name)
+        try:
+            value = Decimal(text)
+        except (InvalidOperation, TypeError, ValueError):
+            value = Decimal("nan")
+        if not value.is_finite():
+            raise UsageError(f"Training {name} must be a finite decimal number, not {text!r}.")
+        return value
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,91 @@
+"""Typer parameters whose values are bounded while the command line is parsed.
+
+A command's integers, decimals and amounts are checked here, before the command
+runs: a value outside its range is a usage error (exit 2, one line naming the
+range: ``Invalid value for 'TASK_ID': ... is not in the range 0..N.``), raised before anything
+connects, uploads or writes. The integer ranges are those of the types the
+values are sent or passed as (:mod:`decentralml.primitives.scale` holds the
+``uN`` limits; :mod:`decentralml.chain.pallet` says which type each on-chain
+value has), so a value the chain or a library could not take never reaches them.
+
+* :func:`uint` - an integer in ``minimum..=maximum``;
+* :func:`finite_float` - a float that is a number (``nan``, ``inf`` and values
+  that overflow to it, like ``1e400``, are refused) within optional bounds;
+* :func:`amount` - an amount of tokens or planck checked with
+  :func:`decentralml.amounts.check_amount_text` (the chain's decimals are
+  applied when the command has connected).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Optional
+
+import typer
+
+from decentralml.amounts import check_amount_text
+from decentralml.errors import UsageError
+from decentralml.primitives.scale import U32_MAX, U64_MAX
+
+__all__ = ["COUNT_MAX", "SIZE_MAX", "amount", "finite_float", "uint"]
+
+#: The largest count (epochs, processes, connections, ...) a command accepts: a ``u32``.
+COUNT_MAX = U32_MAX
+#: The largest size in bytes, or number of rows, a command accepts: a ``u64``.
+SIZE_MAX = U64_MAX
+
+
+def uint(maximum: int, help: str, *names: str, minimum: int = 0, **extra: Any) -> Any:
+    """An integer parameter in ``minimum..=maximum``: an option when ``names`` are given, else an argument."""
+
+    def within(value: Optional[int]) -> Optional[int]:
+        if value is not None and not minimum <= value <= maximum:
+            raise typer.BadParameter(f"{value} is not in the range {minimum}..{maximum}.")
+        return value
+
+    return _parameter(names, help, within, extra)
+
+
+def finite_float(help: str, *names: str, minimum: float | None = None, maximum: float | None = None, **extra: Any) -> Any:
+    """A float option (``names``) or argument that must be a finite number within the optional bounds."""
+
+    def finite(value: Optional[float]) -> Optional[float]:
+        if value is None:
+            return None
+        if not math.isfinite(value):
+            raise typer.BadParameter(f"{value} is not a finite number.")
+        if minimum is not None and value < minimum:
+            raise typer.BadParameter(f"{value:g} is below the minimum, {minimum:g}.")
+        if maximum is not None and value > maximum:
+            raise typer.BadParameter(f"{value:g} is above the maximum, {maximum:g}.")
+        return value
+
+    return _parameter(names, help, finite, extra)
+
+
+def _parameter(names: tuple[str, ...], help: str, check: Callable[[Any], Any], extra: dict[str, Any]) -> Any:
+    """The Typer option (``names``) or argument whose callback ``check`` validates its value.
+
+    The bounds are checked here rather than by Typer's ``min``/``max``, so that the message
+    states the whole range in the same words on every Typer release the client supports.
+    """
+    if names:
+        return typer.Option(*names, help=help, callback=check, **extra)
+    return typer.Argument(help=help, callback=check, **extra)
+
+
+def _amount_text(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    try:
+        return check_amount_text(value)
+    except UsageError as exc:
+        raise typer.BadParameter(exc.one_line()) from None
+
+
+def amount(help: str, *names: str, **extra: Any) -> Any:
+    """An amount option (``names``) or argument: '10 UNIT', '0.5' or '5000planck', checked as it is parsed."""
+    if names:
+        return typer.Option(*names, help=help, callback=_amount_text, **extra)
+    return typer.Argument(help=help, callback=_amount_text, **extra)
