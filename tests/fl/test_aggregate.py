@@ -171,21 +171,23 @@ def test_fedavg_from_files_matches_memory_and_names_a_nan_update(tmp_path) -> No
         FedAvg(chunk_bytes=64).aggregate(from_files)
 
 
-def float64_fedavg(models: list[dict[str, np.ndarray]], counts: list[int]) -> dict[str, np.ndarray]:
-    """The reference: every value and share in float64, summed in order, no blocks."""
-    total = float(sum(counts))
-    return {name: sum(m[name].astype(np.float64) * (n / total) for m, n in zip(models, counts)) for name in models[0]}
+def reference_fedavg(models: list[dict[str, np.ndarray]], counts: list[int]) -> dict[str, np.ndarray]:
+    """The reference, no blocks: every value and share in extended precision (x87 80-bit long double where
+    NumPy has it, else float64), summed in order; its own error is far below the bound tested."""
+    wide = np.longdouble
+    total = wide(sum(counts))
+    return {name: sum(m[name].astype(wide) * (wide(n) / total) for m, n in zip(models, counts)) for name in models[0]}
 
 
 def assert_within_bound(out: dict[str, np.ndarray], models: list[dict[str, np.ndarray]], counts: list[int], group: int) -> None:
-    reference = float64_fedavg(models, counts)
+    reference = reference_fedavg(models, counts)
     assert out.keys() == reference.keys()
     for name, expected in reference.items():
         assert out[name].dtype == models[0][name].dtype and out[name].shape == expected.shape
-        largest = np.max(np.abs(np.stack([m[name].astype(np.float64) for m in models])), axis=0)
+        largest = np.max(np.abs(np.stack([m[name].astype(np.longdouble) for m in models])), axis=0)
         bound = error_bound(out[name].dtype, len(models), group) * largest
-        error = np.abs(out[name].astype(np.float64) - expected)
-        assert np.all(error <= bound * 1.0001 + np.finfo(out[name].dtype).smallest_subnormal), (name, error.max(), bound.max())
+        error = np.abs(out[name].astype(np.longdouble) - expected)
+        assert np.all(error <= bound * (1 + 1e-6) + np.finfo(out[name].dtype).smallest_subnormal), (name, error.max(), bound.max())
 
 
 block_sizes = st.sampled_from([4, 20, 64, 256, 1000, 4096])
@@ -194,9 +196,9 @@ dtypes = st.sampled_from([np.float16, np.float32, np.float64])
 
 @settings(max_examples=60, deadline=None)
 @given(st.data())
-def test_blocked_fedavg_is_within_its_error_bound_of_a_float64_reference(data) -> None:
+def test_blocked_fedavg_is_within_its_error_bound_of_an_extended_precision_reference(data) -> None:
     """Random shapes (scalars, empty and block-straddling tensors), weights, dtypes, block and group sizes,
-    contributor counts above the group size: every coordinate within error_bound of the float64 mean."""
+    contributor counts above the group size: every coordinate within error_bound of the exact mean."""
     dtype = data.draw(dtypes)
     k = data.draw(st.integers(1, 40))
     group = data.draw(st.sampled_from([1, 2, 3, 16]))
@@ -227,9 +229,9 @@ def test_blocked_fedavg_from_files_straddles_blocks_and_groups(tmp_path) -> None
 
 
 def test_fedavg_error_bound_is_what_the_docstring_says() -> None:
-    assert error_bound(np.dtype(np.float32), 10) == pytest.approx(12 * 2**-24, rel=1e-6)
-    assert error_bound(np.dtype(np.float32), 100) == pytest.approx(18 * 2**-24, rel=1e-6)
-    assert error_bound(np.dtype(np.float16), 3) == pytest.approx(4 * 2**-24 + 2**-11, rel=1e-6)
+    assert error_bound(np.dtype(np.float32), 10) == pytest.approx(12 * 2**-24, rel=1e-5)
+    assert error_bound(np.dtype(np.float32), 100) == pytest.approx(18 * 2**-24, rel=1e-5)
+    assert error_bound(np.dtype(np.float16), 3) == pytest.approx(4 * 2**-24 + 2**-11, rel=1e-5)
 
 
 @settings(max_examples=40, deadline=None)

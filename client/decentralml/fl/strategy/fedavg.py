@@ -44,15 +44,20 @@ def error_bound(dtype: np.dtype, updates: int, group_size: int = GROUP_SIZE) -> 
     Within a group of m updates, each share s_i = n_i / N is rounded to the compute dtype (unit
     roundoff u), multiplied and summed in order in that dtype: error <= gamma_(m+1) * sum_i s_i |x_i|
     with gamma_k = k u / (1 - k u) (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd
-    ed., eq. 3.5); groups are summed in float64 (negligible against float32; for float64 models
-    gamma_(G) more) and the result is rounded once to the model's dtype (u_model). As the shares
-    sum to one, sum_i s_i |x_i| <= max_i |x_i|.
+    ed., eq. 3.5); the G group sums are added in float64 (gamma64_G more, times 1 + gamma_(m+1)) and
+    the result is rounded once to the model's dtype (its unit roundoff, relative to the result). As
+    the shares sum to one, sum_i s_i |x_i| <= max_i |x_i|.
     """
-    u = float(np.finfo(compute_dtype(dtype)).eps) / 2
+
+    def gamma(k: int, unit: float) -> float:
+        return k * unit / (1 - k * unit)
+
     m = max(1, min(updates, group_size))
     groups = -(-updates // max(1, group_size))
-    k = m + 1 + (groups if dtype.itemsize > 4 and groups > 1 else 0)
-    return k * u / (1 - k * u) + float(np.finfo(dtype).eps) / 2
+    within = gamma(m + 1, float(np.finfo(compute_dtype(dtype)).eps) / 2)
+    across = gamma(groups, float(np.finfo(ACCUMULATOR).eps) / 2) * (1 + within) if groups > 1 else 0.0
+    summed = within + across
+    return summed + float(np.finfo(dtype).eps) / 2 * (1 + summed)
 
 
 class FedAvg(Strategy):
