@@ -9,8 +9,8 @@
     ``list-tasks --all --json``, ``show-task``, ``list-results`` (100 results), ``balance``.
 (2) Start-up in the same run: ``decentralml --help``, a read command, ``python -c "import substrateinterface"``.
 (3) A second dev node producing empty blocks (its own block production, ``dev_newBlocks``): block rate and
-    the node's CPU time per block over the last 2,000 blocks before each mark, RSS and SQLite size at each
-    mark, and the time from restart to serving.
+    the node's CPU time per block, each the median of three consecutive windows of 2,000 blocks before each
+    mark (``--window``, ``--windows``), RSS and SQLite size at each mark, and the time from restart to serving.
 
 Figures are printed with the load average; goals from the README are checked and printed, never asserted.
 Usage: python scripts/bench_scale.py [--tasks 100,1000,10000,100000] [--blocks 10000,100000,1000000]
@@ -286,25 +286,30 @@ async def new_blocks(url: str, count: int) -> None:
             left -= step
 
 
-def part_blocks(marks: list[int], extra: list[str]) -> dict[str, dict[str, float]]:
+def part_blocks(marks: list[int], extra: list[str], window: int = 2000, windows: int = 3) -> dict[str, dict[str, float]]:
+    """Rate and node CPU per block: the median over ``windows`` consecutive windows of ``window`` blocks before each mark."""
     base = Path(tempfile.mkdtemp(prefix="bench-blocks-"))
     process, url, _ = start_node(base, extra)
     rows: dict[str, dict[str, float]] = {}
     produced = 0
     try:
         for mark in marks:
-            asyncio.run(new_blocks(url, mark - produced - 2000))
-            t0, cpu0 = time.perf_counter(), cpu_seconds(process.pid)
-            asyncio.run(new_blocks(url, 2000))
-            rate = 2000 / (time.perf_counter() - t0)
-            cpu_ms = (cpu_seconds(process.pid) - cpu0) / 2000 * 1000
+            asyncio.run(new_blocks(url, mark - produced - window * windows))
+            rates, cpus = [], []
+            for _ in range(windows):
+                t0, cpu0 = time.perf_counter(), cpu_seconds(process.pid)
+                asyncio.run(new_blocks(url, window))
+                rates.append(window / (time.perf_counter() - t0))
+                cpus.append((cpu_seconds(process.pid) - cpu0) / window * 1000)
+            rate, cpu_ms = statistics.median(rates), statistics.median(cpus)
             produced = mark
             row = {"blocks_per_s": rate, "cpu_ms_per_block": cpu_ms, "rss_mib": rss_mib(process.pid), "sqlite_mib": dir_mib(base)}
             stop(process)
             process, url, restart = start_node(base, extra)
             row["restart_s"] = restart
             rows[str(mark)] = row
-            print(f"{mark:>8} blocks ({' '.join(extra) or 'default pruning'}) load {load()}: {rate:.0f} blocks/s (last 2,000; node CPU {cpu_ms:.3f} ms per block)  "
+            print(f"{mark:>8} blocks ({' '.join(extra) or 'default pruning'}) load {load()}: {rate:.0f} blocks/s"
+                  f" (median of {windows} x {window:,} blocks: {', '.join(f'{r:.0f}' for r in rates)}; node CPU {cpu_ms:.3f} ms per block)  "
                   f"RSS {row['rss_mib']:.0f} MiB  SQLite {row['sqlite_mib']:.1f} MiB  restart to serving {restart:.2f} s", flush=True)
     finally:
         stop(process)
@@ -347,6 +352,8 @@ def main() -> None:
     parser.add_argument("--tasks", default="100,1000,10000,100000")
     parser.add_argument("--open", type=int, default=100, help="open tasks kept at every size")
     parser.add_argument("--blocks", default="10000,100000,1000000")
+    parser.add_argument("--window", type=int, default=2000, help="blocks per timed window before each mark")
+    parser.add_argument("--windows", type=int, default=3, help="timed windows before each mark (the median is kept)")
     parser.add_argument("--node-args", default="", help="extra dev node arguments for the block part (e.g. '--state-pruning archive')")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--parts", default="tasks,startup,blocks")
@@ -360,7 +367,7 @@ def main() -> None:
     if "tasks" in parts:
         report["tasks"] = part_tasks([int(v) for v in args.tasks.split(",")], args.open, args.repeat)
     if "blocks" in parts:
-        report["blocks"] = part_blocks([int(v) for v in args.blocks.split(",")], args.node_args.split())
+        report["blocks"] = part_blocks([int(v) for v in args.blocks.split(",")], args.node_args.split(), args.window, args.windows)
     report["load_at_end"] = load()
     goals(report)
     if args.json:

@@ -24,7 +24,8 @@ __all__ = ["PLANCK", "U128_MAX", "TokenInfo", "check_amount_text", "format_amoun
 PLANCK = "planck"
 
 _AMOUNT = re.compile(
-    r"^\s*(?P<int>\d[\d_]*)?(?:\.(?P<frac>\d[\d_]*)?)?\s*(?P<unit>[A-Za-z]+)?\s*$"
+    r"^\s*(?P<int>\d[\d_]*)?(?:\.(?P<frac>\d[\d_]*)?)?\s*(?P<unit>[A-Za-z]+)?\s*$",
+    re.ASCII,  # digits 0-9 only: Python's \d (and int()) also read other scripts' digits
 )
 
 

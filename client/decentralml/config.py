@@ -22,6 +22,7 @@ authorizations; ``ipfs_auth`` in [storage] also works).
 from __future__ import annotations
 
 import enum
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from decentralml.errors import ConfigError
 APP_NAME = "decentralml"
 DEFAULT_URL = "ws://127.0.0.1:9944"
 DEFAULT_TIMEOUT_S = 60.0
+#: The longest timeout accepted, in seconds (a day): longer waits overflow the clocks they are passed to.
+TIMEOUT_MAX_S = 86_400.0
 
 
 class CryptoType(str, enum.Enum):
@@ -56,11 +59,17 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
-def load_config_file(path: Path) -> dict[str, Any]:
-    """Read the TOML config file; a missing file is an empty config."""
+def load_config_file(path: Path, *, required: bool = False) -> dict[str, Any]:
+    """Read the TOML config file; a missing file is an empty config unless ``required``
+    (a file named by --config), then a ConfigError."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
+        if required:
+            raise ConfigError(
+                f"The config file {path} does not exist.",
+                hint="Check the --config path, or leave it out to use the default config file.",
+            ) from None
         return {}
     except OSError as exc:
         raise ConfigError(f"Cannot read the config file {path}: {exc.strerror}.") from exc
@@ -161,12 +170,19 @@ def build_settings(
     quiet: bool,
     config_path: Path | None,
     environ: Mapping[str, str],
+    config_required: bool = False,
     timeout: float | None = None,
     suri_file: Path | None = None,
 ) -> Settings:
-    """Merge options (already merged with env vars by Typer) with the config file."""
-    path = config_path or default_config_path()
-    config = load_config_file(path)
+    """Merge options (already merged with env vars by Typer) with the config file.
+
+    The config file is ``config_path`` (``--config``: it must exist when ``config_required``), else
+    ``DECENTRALML_CONFIG`` from ``environ`` (a file that does not exist yet is an empty config),
+    else the default. Raises ConfigError for a missing required file or an invalid setting.
+    """
+    path = config_path or (Path(environ["DECENTRALML_CONFIG"]) if environ.get("DECENTRALML_CONFIG") else None) \
+        or default_config_path()
+    config = load_config_file(path, required=config_required)
     crypto_name = str(_pick(crypto, config, "crypto", CryptoType.SR25519.value)).lower()
     try:
         crypto_type = CryptoType(crypto_name)
@@ -178,8 +194,11 @@ def build_settings(
         timeout = float(timeout if timeout is not None else config.get("timeout", DEFAULT_TIMEOUT_S))
     except (TypeError, ValueError):
         raise ConfigError(f"'timeout' in {path} must be a number of seconds.") from None
-    if timeout <= 0:
-        raise ConfigError(f"The timeout must be positive, not {timeout:g}.")
+    if not (math.isfinite(timeout) and 0 < timeout <= TIMEOUT_MAX_S):
+        raise ConfigError(
+            f"The timeout must be a number of seconds above 0 and at most {TIMEOUT_MAX_S:g}, not {timeout:g}.",
+            hint=f"Fix 'timeout' in {path}.",
+        )
     storage = config.get("storage", {})
     if not isinstance(storage, dict):
         raise ConfigError(f"[storage] in {path} must be a table.")

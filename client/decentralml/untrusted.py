@@ -1,7 +1,8 @@
 """Untrusted text (from the chain, a bundle, a result or a task's output) made safe to show.
 
-:func:`printable` replaces every control character (C0, DEL, C1, and the Unicode
-bidirectional overrides that reorder what a reader sees) by its visible escape,
+:func:`printable` replaces every control character (C0, DEL, C1, and Unicode's
+format characters and line separators: the bidirectional overrides that reorder what a
+reader sees, zero-width spaces and joiners, U+2028/U+2029) by its visible escape,
 so an ``ESC [ 2 J`` in a task question prints as ``\\x1b[2J`` instead of clearing
 the viewer's screen. :func:`markup_safe` also escapes rich markup, so ``[/x]``
 or ``[link=...]`` prints as typed. :func:`redact_url` hides the password (and
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,9 +26,17 @@ from rich.text import Text
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
 
-_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f" + _BIDI + "]")
-_CONTROL_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + _BIDI + "]")
+# Unicode's format characters (general category Cf: bidirectional overrides and isolates,
+# zero-width space, joiners and word joiner, invisible operators, tag characters...) and the
+# line and paragraph separators (Zl, Zp), as of Unicode 15.1; tests/cli/test_untrusted.py
+# checks the list against the running Python's unicodedata.
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f" + _FORMAT + "]")
+_CONTROL_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + _FORMAT + "]")
 _URL_WITH_USERINFO = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)([^/\s@]+)@")
 REDACTED = "***"
 
@@ -69,10 +79,17 @@ def redact_urls(text: str) -> str:
 
 
 def safe(value: Any) -> Any:
-    """A table cell or title made safe: strings become plain :class:`Text` (no markup, controls escaped)."""
+    """A table cell or title made safe: strings become one line of plain :class:`Text` (no markup;
+    controls, newlines and tabs escaped, so a string cannot draw rows of its own). A multi-line
+    cell is built with :func:`lines`."""
     if isinstance(value, str):
-        return Text(printable(value, keep_newlines=True))
+        return Text(printable(value))
     return value
+
+
+def lines(items: Iterable[object]) -> Text:
+    """A multi-line table cell: each item made one printable line, joined by newlines."""
+    return Text("\n".join(printable(item) for item in items))
 
 
 _UNCONSTRAINED = 1 << 30

@@ -30,7 +30,8 @@ def test_import_list_inspect(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "//Alice" not in plain.stdout + plain.stderr
 
 
-def test_new_account_with_prompts(cli: Cli) -> None:
+def test_new_account_with_prompts(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("decentralml.cli.prompts.has_terminal", lambda: True)
     result = cli("account", "new", "worker", input="pw-12345678\npw-12345678\n")
     assert result.exit_code == 0, result.stderr
     address = result.stdout.strip()
@@ -167,3 +168,28 @@ def test_warning_under_json_keeps_stderr_json(cli: Cli, tmp_path: Path) -> None:
     error = json.loads(line)["error"]
     assert error["exit_code"] == 5
     assert len(error["warnings"]) == 1 and "0644" in error["warnings"][0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needs"),
+    [
+        (["account", "new", "worker"], "DECENTRALML_PASSWORD"),
+        (["account", "import", "imported"], "--suri-file"),
+        (["--account", "signer", "transfer", ALICE, "1"], "DECENTRALML_PASSWORD"),
+        (["account", "inspect", "signer", "--show-secret"], "DECENTRALML_PASSWORD"),
+    ],
+    ids=["new-password", "import-suri", "signer-password", "show-secret-password"],
+)
+def test_a_prompt_without_a_terminal_is_one_config_error_line(cli: Cli, argv: list[str], needs: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """stdin not a terminal (CliRunner's, like a pipe or </dev/null): no prompt text, no echo warning, exit 3."""
+    monkeypatch.setenv("DECENTRALML_PASSWORD", "pw-12345678")
+    assert cli("--suri", "//Bob", "account", "import", "signer").exit_code == 0
+    monkeypatch.delenv("DECENTRALML_PASSWORD")
+    result = cli("--json", "--url", "ws://127.0.0.1:1", *argv, input="typed-into-a-pipe\n")
+    assert result.exit_code == 3 and result.stdout == "", result.stderr
+    error = json.loads(result.stderr)["error"]
+    assert error["type"] == "ConfigError"
+    assert "no terminal to ask" in error["message"] and needs in error["hint"]
+    assert "Password" not in result.stderr.split("{", 1)[0] and "echoed" not in result.stderr
+    assert not (cli.tmp / "data" / "keystore" / "worker.json").exists()

@@ -251,4 +251,24 @@ def test_a_command_module_that_cannot_be_imported_is_one_line(cli: Cli, monkeypa
     assert result.stderr == "Error: Unexpected ModuleNotFoundError: No module named 'torch'. Rerun with --debug for the traceback.\n"
     result = cli("--json", "split", "init-bundle", "out")
     (line,) = result.stderr.splitlines()
-    assert result.exit_code == 1 and json.loads(line)["error"]["type"] == "ModuleNotFoundError"
+    assert result.exit_code == 1 and json.loads(line)["error"]["type"] == "UnexpectedError" and "ModuleNotFoundError" in json.loads(line)["error"]["message"]
+
+
+def test_a_config_file_named_by_config_must_exist_one_from_the_environment_need_not(isolated_env: Path) -> None:
+    from typer.testing import CliRunner
+
+    missing = isolated_env / "nowhere" / "config.toml"
+    result = CliRunner().invoke(app_module.app, ["--config", str(missing), "--url", "ws://127.0.0.1:1", "show-task", "1"])
+    assert result.exit_code == 3 and f"The config file {missing} does not exist." in result.stderr
+    # DECENTRALML_CONFIG (set by the fixture to a file not written yet) is an empty config: the node is tried
+    result = CliRunner().invoke(app_module.app, ["--url", "ws://127.0.0.1:1", "show-task", "1"])
+    assert result.exit_code == 5, result.stderr
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "1e300", "86401"])
+def test_a_timeout_in_the_config_file_outside_0_to_a_day_is_a_config_error(isolated_env: Path, value: str) -> None:
+    from typer.testing import CliRunner
+
+    (isolated_env / "config.toml").write_text(f"timeout = {value}\n")
+    result = CliRunner().invoke(app_module.app, ["--url", "ws://127.0.0.1:1", "show-task", "1"])
+    assert result.exit_code == 3 and "at most 86400" in result.stderr, result.stderr

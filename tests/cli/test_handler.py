@@ -96,6 +96,16 @@ def test_json_failure_is_one_json_line_even_when_numpy_warns(printed_warnings: N
                                           "hint": "List them with list-tasks.", "exit_code": 8, "name": "TaskNotFound"}}
 
 
+@pytest.mark.parametrize(("kind", "code", "json_type"), [("interrupt", 130, "Interrupted"), ("bug", 1, "UnexpectedError")])
+def test_json_failures_outside_the_error_classes_have_a_documented_type_and_a_hint_key(
+        kind: str, code: int, json_type: str, printed_warnings: None) -> None:
+    result = CliRunner().invoke(_probe_app(), ["--json", "fail", kind])
+    assert result.exit_code == code and result.stdout == ""
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("{")]
+    error = json.loads(line)["error"]
+    assert error["type"] == json_type and "hint" in error and error["exit_code"] == code
+
+
 def test_debug_shows_the_traceback_and_warnings(printed_warnings: None) -> None:
     result = CliRunner().invoke(_probe_app(), ["--json", "--debug", "fail", "bug"])
     assert result.exit_code == 1

@@ -74,6 +74,40 @@ def test_tensor_name_in_a_validation_error_prints_literally(tmp_path) -> None:  
     assert "[/x]" in rendered and "\x1b" not in rendered and "\x07" not in rendered
 
 
+def test_every_format_and_separator_character_is_escaped() -> None:
+    import sys
+    import unicodedata
+
+    hidden = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) in {"Cc", "Cf", "Zl", "Zp"}]
+    for char in hidden:
+        shown = printable(char)
+        assert shown != char and shown.isascii(), f"U+{ord(char):04X} ({unicodedata.name(char, '?')}) printed raw"
+    assert printable("zero\u200bwidth\u2060joiner\ufefftag\U000e0041") == "zero\\u200bwidth\\u2060joiner\\ufefftag\\ue0041"
+    assert printable("keep\u00e9\u4e2d\U0001f600") == "keep\u00e9\u4e2d\U0001f600"
+
+
+@pytest.mark.parametrize("text", ["line1\nFAKE ROW \u2502 99 \u2502 1000000 UNIT\ttab", "a\r\nb", "x\u2028y\u2029z", "\n", "\t"])
+def test_a_cell_cannot_draw_rows_of_its_own(text: str) -> None:
+    table = UntrustedTable(box=None, show_header=False)
+    table.add_column("id")
+    table.add_column("question")
+    table.add_row("7", text)
+    table.add_row("8", "plain")
+    rendered = _render(table).rstrip("\n").split("\n")
+    assert len(rendered) == 2 and rendered[0].split()[0] == "7" and "FAKE ROW" not in rendered[1]
+    assert "\t" not in _render(table)
+
+
+def test_multi_line_cells_built_from_lines_escape_each_line() -> None:
+    from decentralml.untrusted import lines
+
+    table = UntrustedTable(box=None, show_header=False)
+    table.add_column("files")
+    table.add_row(lines(["model.py  1 KiB", "evil\nname.py  2 KiB", "\x1b[2J"]))
+    rendered = _render(table).rstrip("\n").split("\n")
+    assert [line.strip() for line in rendered] == ["model.py  1 KiB", "evil\\x0aname.py  2 KiB", "\\x1b[2J"]
+
+
 class _RowByRow(UntrustedTable):
     """The same table drawn the way rich draws any table: one row at a time."""
 

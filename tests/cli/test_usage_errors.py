@@ -18,7 +18,7 @@ OVER_U64 = str(U64_MAX + 1)
 U64_RANGE = f"is not in the range 0..{U64_MAX}."
 
 USAGE_ERRORS = [
-    pytest.param(["show-task", "abc"], "valid integer", id="bad-int"),
+    pytest.param(["show-task", "abc"], "is not a whole number (digits 0-9)", id="bad-int"),
     pytest.param(["show-task"], "missing argument 'task_id'", id="missing-argument"),
     pytest.param(["no-such-command"], "no-such-command", id="unknown-command"),
     pytest.param(["devnode", "--rpc-port", "99999"], "--rpc-port", id="out-of-range"),
@@ -52,6 +52,11 @@ USAGE_ERRORS = [
     pytest.param(["transfer", ADDRESS, f"{U128_MAX + 1}planck"], "too large", id="amount-over-u128"),
     pytest.param(["create-task", ".", "--question", "q", "--reward", "1e3"], "cannot read the amount", id="reward-exponent"),
     pytest.param(["federate", "0", "--reward", "-1"], "cannot read the amount", id="federate-reward"),
+    # digits of other scripts, which Python's int() reads: only 0-9 are a number here
+    pytest.param(["transfer", ADDRESS, "\u0661\u0660"], "cannot read the amount", id="amount-arabic-indic-digits"),
+    pytest.param(["transfer", ADDRESS, "\uff11\uff10planck"], "cannot read the amount", id="amount-full-width-digits"),
+    pytest.param(["show-task", "\uff15"], "is not a whole number (digits 0-9)", id="id-full-width-digit"),
+    pytest.param(["--timeout", "1e300", "show-task", "1"], "above the maximum, 86400", id="timeout-over-a-day"),
     # floats that are not finite numbers
     pytest.param(["--timeout", "nan", "show-task", "1"], "not a finite number", id="timeout-nan"),
     pytest.param(["run-task", "1", "--max-time", "inf"], "not a finite number", id="max-time-inf"),
@@ -148,9 +153,9 @@ def test_every_group_without_its_subcommand_is_missing_command(path: list[str], 
 def _numeric(param: Any) -> str | None:
     """"int", "float" or None: the type of a parameter's value on any Typer release (Click's types before 0.26)."""
     click_type = getattr(param, "type", None)
-    if click_type is not None:
-        name = type(click_type).__name__
-        return "int" if name.startswith("Int") else "float" if name.startswith("Float") else None
+    if click_type is not None:  # Click's INT and our ASCII-digit parser are both named "integer"
+        name = getattr(click_type, "name", "")
+        return "int" if name == "integer" else "float" if name == "float" else None
     annotation = param.get_runtime_param().annotation  # Typer 0.26 and later: its own parameters
     kinds = {annotation, *get_args(annotation)}
     return "int" if int in kinds else "float" if float in kinds else None
@@ -194,3 +199,13 @@ def test_every_float_parameter_refuses_what_is_not_a_finite_number(value: str, c
         error = json.loads(err)["error"]
         assert error["type"] == "UsageError", (path, param.name, error)
         assert "not a finite number" in error["message"] or value == "-inf", (path, param.name, error)
+
+
+@pytest.mark.parametrize("value", ["\uff15", "\u0661\u0660", "1_0", "\u0969", " 5x", ""])
+def test_every_integer_parameter_reads_ascii_digits_only(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Python's int() reads other scripts' digits and underscores; a command reads 0-9 (and a sign) only."""
+    for path, param in _params("int"):
+        code, out, err = _run(_argv(path, param, value), capsys)
+        assert code == 2 and out == "", (path, param.name, err)
+        error = json.loads(err)["error"]
+        assert error["type"] == "UsageError" and "digits 0-9" in error["message"], (path, param.name, error)

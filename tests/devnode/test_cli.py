@@ -28,10 +28,18 @@ def test_purge_deletes_chain_data_with_yes(tmp_path):
     assert again.exit_code == 0 and "No chain data" in again.output
 
 
-def test_purge_asks_and_keeps_data_when_refused(tmp_path):
+def test_purge_asks_and_keeps_data_when_refused(tmp_path, monkeypatch):
     ChainStore.open(tmp_path).close()
+    monkeypatch.setattr("decentralml.devnode.cli._has_terminal", lambda: True)
     result = runner.invoke(app, ["purge", "--base-path", str(tmp_path)], input="n\n")
     assert result.exit_code == 1
+    assert chain_dir(tmp_path).exists()
+
+
+def test_purge_without_a_terminal_and_without_yes_is_a_usage_error(tmp_path):
+    ChainStore.open(tmp_path).close()
+    result = runner.invoke(app, ["purge", "--base-path", str(tmp_path)], input="y\n")  # stdin not a terminal
+    assert result.exit_code == 2 and "no terminal to ask" in result.output and "--yes" in result.output
     assert chain_dir(tmp_path).exists()
 
 
@@ -96,3 +104,9 @@ def test_dev_methods_need_rpc_methods_unsafe_outside_tmp(tmp_path):
         assert node.rpc("system_chain") == "Development"
     finally:
         node.stop()
+
+
+def test_an_address_not_of_this_machine_names_rpc_host_not_rpc_port():
+    result = runner.invoke(app, ["--tmp", "--rpc-host", "203.0.113.9", "--rpc-port", "0"])  # TEST-NET-3, unassigned
+    assert result.exit_code == 2
+    assert "Pass an address of this machine as --rpc-host" in result.output and "--rpc-port" not in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from decentralml.devnode.history import StateHistory
 from decentralml.devnode.node import DevNode
 from decentralml.devnode.pool import PoolError
-from decentralml.devnode.store import ChainStore, purge
+from decentralml.devnode.store import ChainStore, StoredBlock, purge
 from tests.devnode.fake_runtime import FakeRuntime, make_xt
 
 
@@ -249,3 +250,52 @@ def test_negative_finality_settings_are_refused():
         DevNode(FakeRuntime(), finality_lag=-1)
     with pytest.raises(ValueError, match="must not be negative"):
         DevNode(FakeRuntime(), finality_delay=-0.1)
+
+
+class _HeldStore:
+    """Fault injection: the store's commits wait until released (a slow disk), the first one noted."""
+
+    def __init__(self, store: ChainStore) -> None:
+        self.store = store
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.first: list[StoredBlock] = []
+        self._append = store.append
+        store.append = self.append  # type: ignore[method-assign]
+
+    def append(self, blocks, **kwargs) -> None:
+        if not self.entered.is_set():
+            self.first = list(blocks)
+            self.entered.set()
+        if not self.release.wait(30):
+            raise AssertionError("commit never released")
+        self._append(blocks, **kwargs)
+
+
+def test_a_transaction_stays_in_the_pool_until_its_block_is_imported(tmp_path: Path):
+    store = ChainStore.open(tmp_path)
+    node = DevNode(FakeRuntime(), store)
+    node.start()
+    held = _HeldStore(store)
+    xt = make_xt(1, 0, b"held")
+
+    async def body(node: DevNode):
+        node.submit(xt)
+        try:
+            await asyncio.to_thread(held.entered.wait, 30)
+            # In a block being committed: still pending, and a re-submission is already imported (1013).
+            assert node.best_number == 0 and [xt in (b.extrinsics or ()) for b in held.first] == [True]
+            assert node.pool.pending() == [xt]
+            with pytest.raises(PoolError) as again:
+                node.submit(xt)
+            assert again.value.code == 1013
+        finally:
+            held.release.set()
+        await settle(node, 1)
+        assert node.pool.pending() == []
+        with pytest.raises(PoolError) as banned:
+            node.submit(xt)
+        assert banned.value.code == 1012
+
+    run_with_node(node, body)
+    store.close()

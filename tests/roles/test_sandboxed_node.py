@@ -133,6 +133,14 @@ def test_an_unattended_node_refuses_to_start_without_consent(tmp_path: Path) -> 
     assert "rerun with --yes" in done.stderr and "Traceback" not in done.stderr
     assert "memory 4 GiB per process" in done.stderr  # the policy it asked about was shown
     assert not (tmp_path / "node").exists()
+    # under --json, stderr is the one JSON error line: no policy table before it
+    done = subprocess.run([sys.executable, "-m", "decentralml.cli.app", "--json", "--suri", "//Bob", "contributor",
+                           "run", "--shard", "0", "--work-dir", str(tmp_path / "node")],
+                          capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and done.stdout == "", done.stderr
+    error = json.loads(done.stderr)["error"]
+    assert "no terminal to ask" in error["message"] and "--yes" in error["hint"]
+    assert not (tmp_path / "node").exists()
 
 
 def test_a_slot_taken_before_a_kill_is_adopted_into_the_assign_task_layout_and_run_sandboxed(chain, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

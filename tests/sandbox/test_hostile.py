@@ -302,3 +302,19 @@ def test_run_task_finds_the_work_directory_by_submission_id(hostile: dict) -> No
     assert "pwned" not in done.stdout  # under --json the task's own output goes to stderr
     missing = _cli(hostile["env"], "run-task", "999", "--work-dir", str(hostile["dir"].parent), "--yes")
     assert missing.returncode == 2 and "No work directory for submission 999" in missing.stderr
+
+
+def test_run_task_without_consent_and_without_a_terminal_runs_nothing(hostile: dict) -> None:
+    """Plain: the plan, then one error line; --json: exactly one JSON line on stderr, no plan table."""
+    manifest = json.loads((hostile["dir"] / ".decentralml" / "task.json").read_text())
+    before = _tree_digest(hostile["dir"])
+    # limits of their own: a plan no earlier test consented to (consent is remembered per exact plan; time is not part of it)
+    args = ("run-task", str(manifest["submission_id"]), "--work-dir", str(hostile["dir"].parent), "--max-processes", "77")
+    plain = subprocess.run([sys.executable, "-m", "decentralml.cli.app", *args], capture_output=True, text=True,
+                           timeout=300, env=hostile["env"], stdin=subprocess.DEVNULL)
+    assert plain.returncode == 2 and "no terminal to ask" in plain.stderr and "bundle files" in plain.stderr
+    as_json = subprocess.run([sys.executable, "-m", "decentralml.cli.app", "--json", *args], capture_output=True,
+                             text=True, timeout=300, env=hostile["env"], stdin=subprocess.DEVNULL)
+    assert as_json.returncode == 2 and as_json.stdout == "", as_json.stderr
+    assert len(as_json.stderr.splitlines()) == 1 and "--yes" in json.loads(as_json.stderr)["error"]["hint"]
+    assert _tree_digest(hostile["dir"]) == before

@@ -9,7 +9,7 @@ import bip39
 import typer
 
 from decentralml.chain.signer import keypair_from_suri
-from decentralml.cli import common
+from decentralml.cli import common, prompts
 from decentralml.cli.bounded import uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.handler import CliApp
@@ -24,7 +24,7 @@ app = CliApp(help="Manage signing accounts in the encrypted local keystore.")
 def _new_password(run: RunContext) -> str:
     if run.settings.password is not None:
         return run.settings.password
-    return str(typer.prompt("New password", hide_input=True, confirmation_prompt=True, err=True))
+    return prompts.secret("New password", confirm=True, instead="Set DECENTRALML_PASSWORD to the new account's password.")
 
 
 def _crypto(value: Optional[str], run: RunContext) -> CryptoType:
@@ -33,7 +33,7 @@ def _crypto(value: Optional[str], run: RunContext) -> CryptoType:
     try:
         return CryptoType(value.lower())
     except ValueError:
-        raise UsageError(f"Unknown crypto type {value!r}.", hint="Use sr25519 or ed25519.") from None
+        raise UsageError(f"Unknown crypto type {value!r}.", hint="Use sr25519, ed25519 or ecdsa.") from None
 
 
 def _entry_json(entry: KeystoreEntry) -> dict[str, object]:
@@ -96,7 +96,10 @@ def import_cmd(
     """Import a secret URI (from --suri / DECENTRALML_SURI or a hidden prompt)."""
     run = run_context(ctx)
     validate_name(name)
-    suri = run.settings.suri or str(typer.prompt("Secret URI (mnemonic, 0x seed or //Name)", hide_input=True, err=True))
+    suri = run.settings.suri or prompts.secret(
+        "Secret URI (mnemonic, 0x seed or //Name)",
+        instead="Pass --suri-file FILE (or --suri-file - to read it from standard input), or DECENTRALML_SURI.",
+    )
     _store(run, name, suri.strip(), _crypto(crypto, run), show_secret, insecure_password)
 
 
@@ -133,7 +136,7 @@ def inspect_cmd(
     if show_secret:
         password = run.settings.password
         if password is None:
-            password = str(typer.prompt(f"Password for {entry.name}", hide_input=True, err=True))
+            password = prompts.secret(f"Password for {entry.name}", instead="Set DECENTRALML_PASSWORD.")
         suri = store.unlock(entry.name, password)
         if keypair_from_suri(suri, entry.crypto).ss58_address != entry.address:
             raise ConfigError(f"The keystore file {entry.path} is inconsistent: its secret does not give its address.")

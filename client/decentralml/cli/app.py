@@ -21,7 +21,7 @@ from decentralml.cli.bounded import finite_float
 from decentralml.cli.context import RunContext
 from decentralml.cli.handler import HANDLED_MARK, CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
-from decentralml.config import DEFAULT_URL, build_settings, exposed_secret_file
+from decentralml.config import DEFAULT_URL, TIMEOUT_MAX_S, build_settings, exposed_secret_file
 from decentralml.fl.framework_logs import quiet_framework_logs
 
 #: Context settings of the root app and of every app that holds a command (see :func:`command_app`).
@@ -113,10 +113,11 @@ def root(
     quiet: bool = typer.Option(False, "--quiet", "-q", envvar="DECENTRALML_QUIET", help="Only data and errors."),
     timeout: Annotated[Optional[float], finite_float(
         "Seconds to wait for a node answer or a transaction's inclusion (default 60).",
-        "--timeout", minimum=0.1, envvar="DECENTRALML_TIMEOUT",
+        "--timeout", minimum=0.1, maximum=TIMEOUT_MAX_S, envvar="DECENTRALML_TIMEOUT",
     )] = None,
     config: Optional[Path] = typer.Option(
-        None, "--config", envvar="DECENTRALML_CONFIG", help="Config file (default: config.toml in the user config dir)."
+        None, "--config",
+        help="Config file, which must exist (default: DECENTRALML_CONFIG if set, else config.toml in the user config dir).",
     ),
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
@@ -133,6 +134,7 @@ def root(
         debug=debug,
         quiet=quiet,
         config_path=config,
+        config_required=config is not None,
         environ=os.environ,
         timeout=timeout,
         suri_file=suri_file,

@@ -8,7 +8,7 @@ values are sent or passed as (:mod:`decentralml.primitives.scale` holds the
 ``uN`` limits; :mod:`decentralml.chain.pallet` says which type each on-chain
 value has), so a value the chain or a library could not take never reaches them.
 
-* :func:`uint` - an integer in ``minimum..=maximum``;
+* :func:`uint` - an integer in ``minimum..=maximum``, written in ASCII digits (:func:`integer`);
 * :func:`finite_float` - a float that is a number (``nan``, ``inf`` and values
   that overflow to it, like ``1e400``, are refused) within optional bounds;
 * :func:`amount` - an amount of tokens or planck checked with
@@ -19,6 +19,7 @@ value has), so a value the chain or a library could not take never reaches them.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any, Optional
 
@@ -27,6 +28,7 @@ import typer
 from decentralml.amounts import check_amount_text
 from decentralml.errors import UsageError
 from decentralml.primitives.scale import U32_MAX, U64_MAX
+from decentralml.untrusted import printable
 
 __all__ = ["COUNT_MAX", "SIZE_MAX", "amount", "finite_float", "uint"]
 
@@ -34,6 +36,24 @@ __all__ = ["COUNT_MAX", "SIZE_MAX", "amount", "finite_float", "uint"]
 COUNT_MAX = U32_MAX
 #: The largest size in bytes, or number of rows, a command accepts: a ``u64``.
 SIZE_MAX = U64_MAX
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+
+def integer(text: str | int) -> int:
+    """An integer written with the ASCII digits 0-9 (and an optional sign) -> int.
+
+    Python's ``int()`` (and so Click's INTEGER) also reads other scripts' digits (``'١٠'``, a
+    full-width ``'５'``) and underscores: a command line that looks like one number to a reader
+    could be another to the command. Named ``integer`` so that help shows ``INTEGER``.
+    """
+    if isinstance(text, int):  # a default value
+        return text
+    if not _INTEGER.fullmatch(text.strip()):
+        shown = printable(text[:40]) + ("..." if len(text) > 40 else "")
+        raise typer.BadParameter(f"'{shown}' is not a whole number (digits 0-9).")
+    return int(text)
 
 
 def uint(maximum: int, help: str, *names: str, minimum: int = 0, **extra: Any) -> Any:
@@ -44,7 +64,7 @@ def uint(maximum: int, help: str, *names: str, minimum: int = 0, **extra: Any) -
             raise typer.BadParameter(f"{value} is not in the range {minimum}..{maximum}.")
         return value
 
-    return _parameter(names, help, within, extra)
+    return _parameter(names, help, within, {"parser": integer, **extra})
 
 
 def finite_float(help: str, *names: str, minimum: float | None = None, maximum: float | None = None, **extra: Any) -> Any:

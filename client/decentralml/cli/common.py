@@ -18,6 +18,7 @@ from decentralml.chain.client import ChainClient
 from decentralml.chain.pallet import MAX_ASSIGNMENTS, MAX_BLOCK_NUMBER, MAX_SUBMISSION_ID, MAX_TASK_ID
 from decentralml.chain.signer import keypair_from_suri
 from decentralml.chain.types import Receipt
+from decentralml.cli import prompts
 from decentralml.cli.bounded import SIZE_MAX, amount, uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.config import Settings
@@ -86,7 +87,7 @@ def resolve_signer(run: RunContext) -> Keypair:
         entry = store.get(settings.account)
         password = settings.password
         if password is None:
-            password = typer.prompt(f"Password for {entry.name}", hide_input=True, err=True)
+            password = prompts.secret(f"Password for {entry.name}", instead="Set DECENTRALML_PASSWORD.")
         return keypair_from_suri(store.unlock(entry.name, password), entry.crypto)
     raise ConfigError(
         "No signer: this command signs a transaction.",

@@ -91,7 +91,7 @@ def print_error(
     if not json_mode:
         typer.echo(f"Error: {text}", err=True)
         return
-    error: dict[str, Any] = {"message": text, "exit_code": exit_code, "type": type(exc).__name__ if exc else None}
+    error: dict[str, Any] = {"message": text, "exit_code": exit_code, "type": _json_type(exc), "hint": None}
     if warnings:
         error["warnings"] = list(warnings)
     if isinstance(exc, DecentralMLError):
@@ -100,6 +100,17 @@ def print_error(
             if getattr(exc, attribute, None) is not None:
                 error[attribute] = getattr(exc, attribute)
     typer.echo(json.dumps({"error": error}, sort_keys=True), err=True)
+
+
+def _json_type(exc: BaseException | None) -> str | None:
+    """The error's ``type`` under ``--json``: a documented class name (docs/cli.md, Exit codes).
+
+    An interruption is ``"Interrupted"`` (exit 130); any other exception that is not a
+    :class:`DecentralMLError` is ``"UnexpectedError"`` (exit 1, a bug), its Python type in the message.
+    """
+    if exc is None or isinstance(exc, DecentralMLError) or isinstance(exc, _CLICK_EXCEPTION):
+        return type(exc).__name__ if exc is not None else None
+    return "Interrupted" if isinstance(exc, KeyboardInterrupt) else "UnexpectedError"
 
 
 def exit_for(exc: BaseException, *, json_mode: bool, debug: bool, warnings: Sequence[str] = ()) -> typer.Exit:

@@ -10,12 +10,13 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from decentralml.cli import common
+from decentralml.cli import common, prompts
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.output import UntrustedTable
 from decentralml.cli.sandbox_options import MaxOutputOption, MaxProcessesOption, MaxTimeOption, MemoryOption, PipArgOption
 from decentralml.errors import UsageError
 from decentralml.sandbox import SandboxPolicy
+from decentralml.untrusted import lines
 from decentralml.usecases import run_task as usecase
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
@@ -41,11 +42,11 @@ def _plan_table(plan: usecase.RunPlan) -> Table:
     table.add_row("script", f"bundle/{usecase.BUNDLE_SCRIPT} " + " ".join(plan.command_args()))
     table.add_row("directory", f"{plan.workdir.path} (writable{', as /task' if plan.sandboxed else ''})")
     total = sum(n for _, n in plan.files)
-    listing = "\n".join(f"{name}  {usecase.format_bytes(n)}" for name, n in plan.files[:40])
+    listing = [f"{name}  {usecase.format_bytes(n)}" for name, n in plan.files[:40]]
     if len(plan.files) > 40:
-        listing += f"\n... and {len(plan.files) - 40} more"
-    table.add_row(f"bundle files ({len(plan.files)}, {usecase.format_bytes(total)})", listing)
-    table.add_row("requirements (wheels only)", "\n".join(plan.requirements) or "(none)")
+        listing.append(f"... and {len(plan.files) - 40} more")
+    table.add_row(f"bundle files ({len(plan.files)}, {usecase.format_bytes(total)})", lines(listing))
+    table.add_row("requirements (wheels only)", lines(plan.requirements or ["(none)"]))
     policy = plan.policy
     if plan.sandboxed:
         limits = (
@@ -64,13 +65,13 @@ def _plan_table(plan: usecase.RunPlan) -> Table:
 def _ask_consent(run: RunContext, plan: usecase.RunPlan, yes: bool) -> None:
     if yes or usecase.consent_given(plan):
         return
+    instead = "Review the bundle, then rerun with --yes."
+    if run.output.json_mode:  # one JSON line on stderr: no plan table before the error
+        prompts.require_terminal("The task's code has not been approved for this run", instead=instead)
+    else:
+        instead = "Review the plan above and the bundle, then rerun with --yes."
     run.output.err.print(_plan_table(plan))
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "The task's code has not been approved for this run and there is no terminal to ask.",
-            hint="Review the bundle, then rerun with --yes.",
-        )
-    if not typer.confirm("Run this task's code?", default=False, err=True):
+    if not prompts.confirm("Run this task's code?", instead=instead):
         raise UsageError("Not run: you declined.", hint="Nothing was executed.")
 
 

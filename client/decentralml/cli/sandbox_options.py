@@ -7,13 +7,13 @@ from these options and ask for consent to its policy before any slot is taken.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
+from decentralml.cli import prompts
 from decentralml.cli.bounded import COUNT_MAX, finite_float, uint
 from decentralml.cli.context import RunContext
 from decentralml.cli.output import UntrustedTable
@@ -68,6 +68,11 @@ def ask_policy_consent(run: RunContext, runner: SandboxedRunner, data: Path | No
 
     if yes:
         return
+    if run.output.json_mode:  # one JSON line on stderr: no table before the error
+        instead = f"Review what {command} runs with (docs/sandbox.md), then rerun with --yes."
+        prompts.require_terminal(f"{command} runs a stranger's code", instead=instead)
+    else:
+        instead = "Review the limits above, then rerun with --yes."
     policy = runner.policy
     table = UntrustedTable(title=f"{command}: what every task it takes will run with")
     table.add_column("", style="bold")
@@ -85,8 +90,5 @@ def ask_policy_consent(run: RunContext, runner: SandboxedRunner, data: Path | No
     if data is not None:
         table.add_row("your data (read-only)", str(data.resolve()))
     run.output.err.print(table)
-    if not sys.stdin.isatty():
-        raise UsageError(f"{command} runs a stranger's code and there is no terminal to ask.",
-                         hint="Review the limits above, then rerun with --yes.")
-    if not typer.confirm(question, default=False, err=True):
+    if not prompts.confirm(question, instead=instead):
         raise UsageError("Not started: you declined.", hint="Nothing was taken or run.")

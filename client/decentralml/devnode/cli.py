@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import shutil
 import signal
 import sys
@@ -55,6 +56,14 @@ app = CliApp(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _has_terminal() -> bool:
+    """Whether standard input is a terminal that can answer the purge question."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def default_base_path() -> Path:
@@ -146,6 +155,9 @@ def purge(
     if not chain_dir(target).exists():
         typer.echo(f"No chain data in {target}.", err=True)
         return
+    if not yes and not _has_terminal():
+        raise UsageError(f"Deleting the dev chain data in {chain_dir(target)} needs a yes and there is no terminal to ask.",
+                         hint="Rerun with --yes.")
     if not yes and not typer.confirm(f"Delete the dev chain data in {chain_dir(target)}?", err=True):
         typer.echo("Nothing deleted.", err=True)
         raise typer.Exit(1)
@@ -185,7 +197,11 @@ async def _serve(
         except OSError as exc:
             raise UsageError(
                 f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
-                hint="Stop the other process using the port or pass --rpc-port.",
+                hint=(
+                    "Stop the other process using the port or pass --rpc-port."
+                    if exc.errno == errno.EADDRINUSE
+                    else "Pass an address of this machine as --rpc-host (e.g. 127.0.0.1)."
+                ),
             ) from None
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -40,7 +40,7 @@ from decentralml.devnode.codec import CodecError, Header, blake2_256, decode_hea
 from decentralml.devnode.history import StateHistory, StateView
 from decentralml.devnode.keys import TIMESTAMP_NOW
 from decentralml.devnode.pool import PoolEntry, PoolError, TransactionPool
-from decentralml.devnode.store import ChainStore, StoredBlock
+from decentralml.devnode.store import ChainStore, StoredBlock, purge_hint
 from decentralml.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,7 @@ class DevNode:
                 raise ConfigError(
                     f"The chain data in {self.store.path.parent} was made by a different runtime "
                     f"(genesis {found}, this runtime 0x{genesis_hash.hex()}).",
-                    hint="Run `decentralml devnode purge` to start a new chain, or use another --base-path.",
+                    hint=purge_hint(self.store.base_path, ", or use another --base-path"),
                 )
             self._genesis_hash = genesis_hash
             changes = stored.changes
@@ -469,8 +469,9 @@ class DevNode:
         rejected = [(e, refused[e.xt]) for e in entries if e.xt in refused and e not in retry]
         for entry in entries:
             self.pool.included(entry)
+        self.pool.in_block_until_imported(included)  # until the block is published
         now = self._clock()
-        self.pool.ban([e.hash for e in included] + [e.hash for e, _ in rejected], now)
+        self.pool.ban([e.hash for e, _ in rejected], now)
         for entry in retry:  # the block was full: back to the pool for the next one
             try:
                 self.pool.import_entry(self._validate(entry.xt))
@@ -528,6 +529,7 @@ class DevNode:
             block = item.block
             self._published = block.number
             block_hex = "0x" + block.hash.hex()
+            self.pool.imported([e.hash for e in item.included], self._clock())
             for entry, _ in item.rejected:
                 self._notify_tx(entry.hash, "invalid", final=True)
             for entry in item.included:

@@ -3,9 +3,11 @@
 A transaction is *ready* when every tag it requires is provided by a ready
 transaction (tags already satisfied by the chain state are not required at
 all: the runtime leaves them out when it validates). Otherwise it waits in the
-*future* queue until a block or another transaction satisfies it. Included
-transactions are banned for a while, as a real node does, so re-submitting one
-is answered 1012. Pure logic: no IO, no clock of its own.
+*future* queue until a block or another transaction satisfies it. A transaction
+taken into a block stays in the pool (*in block*: listed as pending, a
+re-submission answered 1013) until that block is imported, i.e. committed and
+announced; then it is banned for a while, as a real node does, so re-submitting
+it is answered 1012. Pure logic: no IO, no clock of its own.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class TransactionPool:
     def __init__(self, *, ready_limit: int = READY_LIMIT, future_limit: int = FUTURE_LIMIT) -> None:
         self.ready: OrderedDict[bytes, PoolEntry] = OrderedDict()
         self.future: dict[bytes, PoolEntry] = {}
+        self.in_block: OrderedDict[bytes, PoolEntry] = OrderedDict()  # in a block not yet imported
         self._ready_tags: dict[bytes, bytes] = {}  # tag -> hash of the ready tx providing it
         self._future_tags: dict[bytes, bytes] = {}
         self._banned: OrderedDict[bytes, float] = OrderedDict()  # hash -> ban expiry
@@ -67,10 +70,10 @@ class TransactionPool:
         self._future_limit = future_limit
 
     def __len__(self) -> int:
-        return len(self.ready) + len(self.future)
+        return len(self.ready) + len(self.future) + len(self.in_block)
 
     def __contains__(self, tx_hash: bytes) -> bool:
-        return tx_hash in self.ready or tx_hash in self.future
+        return tx_hash in self.ready or tx_hash in self.future or tx_hash in self.in_block
 
     def check_known(self, tx_hash: bytes, now: float) -> None:
         """Refuse a transaction that is banned (1012) or already in the pool (1013)."""
@@ -161,6 +164,18 @@ class TransactionPool:
             if self._ready_tags.get(tag) == entry.hash:
                 del self._ready_tags[tag]
 
+    def in_block_until_imported(self, entries: Iterable[PoolEntry]) -> None:
+        """Keep transactions a built block holds in the pool until :meth:`imported`."""
+        for entry in entries:
+            self.in_block[entry.hash] = entry
+
+    def imported(self, hashes: Iterable[bytes], now: float) -> None:
+        """The block holding these transactions was imported: they leave the pool, banned (:meth:`ban`)."""
+        hashes = list(hashes)
+        for tx_hash in hashes:
+            self.in_block.pop(tx_hash, None)
+        self.ban(hashes, now)
+
     def remove(self, tx_hash: bytes) -> PoolEntry | None:
         """Remove a transaction from either queue."""
         entry = self.ready.pop(tx_hash, None)
@@ -199,5 +214,5 @@ class TransactionPool:
         return self.promote(), dropped
 
     def pending(self) -> list[bytes]:
-        """Every extrinsic in the pool, ready first."""
-        return [e.xt for e in self.ready.values()] + [e.xt for e in self.future.values()]
+        """Every extrinsic in the pool: those in a block being imported, then ready, then future."""
+        return [e.xt for e in (*self.in_block.values(), *self.ready.values(), *self.future.values())]

@@ -30,6 +30,7 @@ from decentralml.devnode.node import Block, DevNode
 from decentralml.devnode.pool import PoolError
 from decentralml.devnode.runtime.trie import read_proof
 from decentralml.devnode.watch_hold import BLOCK_READS, FinalizedHold, Ping
+from decentralml.primitives.scale import U32_MAX
 
 MAX_KEYS_PAGED = 1000
 MAX_NEW_BLOCKS = 10_000
@@ -157,7 +158,7 @@ def _number_param(value: Any) -> int:
             raise invalid_params(f"block number: invalid number {value!r}") from None
     else:
         raise invalid_params("block number: expected a number or hex string")
-    if number < 0 or number >= 1 << 32:
+    if number < 0 or number > U32_MAX:
         raise invalid_params("block number: out of range for u32")
     return number
 

@@ -10,13 +10,24 @@ blocks pruning drops them), and a restart reads the state and the window, not
 the chain. An archive node (no pruning) keeps every block's changes.
 WAL journal with ``synchronous=FULL``: :meth:`ChainStore.append` returns only
 once the blocks are committed and fsync'd, and the node tells no client about
-a block before that. Blocks are written in groups (one commit for every block
-sealed while the previous commit was in flight), which is what lets the node
-seal hundreds of blocks a second and still lose none to ``kill -9``.
+a block before that. Blocks are written in groups (one commit for the blocks
+sealed from the work that arrived while the previous commit was in flight), which
+is what lets the node seal hundreds of blocks a second and still lose none to
+``kill -9``.
+
+Lookup by hash: ``blocks`` is keyed by number (each commit appends to its last
+pages); ``block_hashes`` maps the first 8 bytes of each hash to its block (the
+full hash is checked against the block row). Hashes are random, so that index is
+written by a sweep over its key space (:mod:`decentralml.devnode.hash_index`):
+each index page about once per ``hash_batch`` blocks rather than once per block,
+while the newest hashes wait in memory. ``meta`` ``hash_index`` holds the sweep's
+position; opening the store reads back the hashes of the blocks the index may
+lack (about two sweeps' worth, whatever the chain length).
 """
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import sqlite3
 import threading
@@ -25,9 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from decentralml.devnode.codec import decode_body, encode_body
+from decentralml.devnode.hash_index import PREFIX, PendingHashes
 from decentralml.errors import ConfigError
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+# Blocks per sweep of the hash index: each of its pages is written about once per sweep.
+HASH_BATCH = 32768
 CHAIN_DIR = Path("chains") / "dev"
 DB_NAME = "chain.sqlite3"
 
@@ -59,6 +73,12 @@ def chain_dir(base_path: Path) -> Path:
     return base_path / CHAIN_DIR
 
 
+def purge_hint(base_path: Path, alternative: str = "") -> str:
+    """The hint naming the exact purge command for ``base_path`` (shell-quoted), then ``alternative``."""
+    command = f"decentralml devnode purge --base-path {shlex.quote(str(base_path))}"
+    return f"Run `{command}` to start a new chain{alternative}."
+
+
 def purge(base_path: Path) -> bool:
     """Delete the chain data under ``base_path``; return whether there was any."""
     target = chain_dir(base_path)
@@ -71,14 +91,19 @@ def purge(base_path: Path) -> bool:
 class ChainStore:
     """The blocks and state changes of one chain in SQLite."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: Path, hash_batch: int = HASH_BATCH) -> None:
         self._db = connection
         self._lock = threading.Lock()
         self.path = path
+        self._pending = PendingHashes(hash_batch)
 
     @classmethod
-    def open(cls, base_path: Path) -> ChainStore:
-        """Open (creating if needed) the chain database under ``base_path``."""
+    def open(cls, base_path: Path, *, hash_batch: int = HASH_BATCH) -> ChainStore:
+        """Open (creating if needed) the chain database under ``base_path``.
+
+        ``hash_batch``: blocks per sweep of the hash index (see :mod:`decentralml.devnode.hash_index`).
+        Raises ConfigError for an unusable database or one of an older format.
+        """
         directory = chain_dir(base_path)
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -86,33 +111,42 @@ class ChainStore:
             db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
+            version = _schema_version(db)
+            if version is not None and version != SCHEMA_VERSION:
+                db.close()
+                raise ConfigError(
+                    f"The chain data in {directory} has format {version}, this node writes {SCHEMA_VERSION}.",
+                    hint=purge_hint(base_path),
+                )
             db.executescript(
                 """
                 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS blocks (
-                    number INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,
-                    header BLOB NOT NULL, body BLOB);
+                    number INTEGER PRIMARY KEY, hash BLOB NOT NULL, header BLOB NOT NULL, body BLOB);
+                CREATE TABLE IF NOT EXISTS block_hashes (
+                    prefix BLOB NOT NULL, number INTEGER NOT NULL,
+                    PRIMARY KEY (prefix, number)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS changes (
                     number INTEGER NOT NULL, key BLOB NOT NULL, value BLOB,
                     PRIMARY KEY (number, key)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS state (key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID;
                 """
             )
+            if version is None:
+                db.execute("INSERT INTO meta (key, value) VALUES ('schema', ?)", (SCHEMA_VERSION.encode(),))
+            store = cls(db, path, hash_batch)
+            store._load_pending(hash_batch)
         except sqlite3.Error as exc:
             raise ConfigError(
                 f"Cannot open the chain database under {directory}: {exc}.",
-                hint="Check the --base-path permissions or run `decentralml devnode purge`.",
+                hint=f"Check the permissions of {base_path}. {purge_hint(base_path)}",
             ) from None
-        store = cls(db, path)
-        version = store.get_meta("schema")
-        if version is None:
-            store.set_meta("schema", SCHEMA_VERSION.encode())
-        elif version.decode() != SCHEMA_VERSION:
-            raise ConfigError(
-                f"The chain data in {directory} has format {version.decode()}, this node writes {SCHEMA_VERSION}.",
-                hint="Run `decentralml devnode purge` to start a new chain.",
-            )
         return store
+
+    @property
+    def base_path(self) -> Path:
+        """The base path this store was opened under (``path`` is ``base_path/chains/dev/<db>``)."""
+        return self.path.parents[len(CHAIN_DIR.parts)]
 
     def close(self) -> None:
         with self._lock:
@@ -152,6 +186,13 @@ class ChainStore:
                     "INSERT INTO blocks (number, hash, header, body) VALUES (?, ?, ?, ?)",
                     [(b.number, b.hash, b.header, encode_body(b.extrinsics or ())) for b in blocks],
                 )
+                new_hashes = [(b.hash, b.number) for b in blocks]
+                step = self._pending.step(new_hashes, blocks[-1].number + 1)
+                db.executemany("INSERT OR IGNORE INTO block_hashes (prefix, number) VALUES (?, ?)", step.rows)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('hash_index', ?)",
+                    (f"{step.indexed} {step.cursor} {step.sweep_start}".encode(),),
+                )
                 db.executemany(
                     "INSERT INTO changes (number, key, value) VALUES (?, ?, ?)",
                     [(b.number, key, value) for b in blocks for key, value in b.changes.items()],
@@ -164,6 +205,17 @@ class ChainStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            self._pending.apply(new_hashes, step)
+
+    def _load_pending(self, batch: int) -> None:
+        """The sweep's position and the hashes of the blocks the index may lack (from ``indexed`` on)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'hash_index'").fetchone()
+        indexed, cursor, sweep_start = (int(v) for v in bytes(row[0]).decode().split()) if row else (0, 0, 0)
+        waiting = [
+            (bytes(block_hash), int(number))
+            for number, block_hash in self._db.execute("SELECT number, hash FROM blocks WHERE number >= ?", (indexed,))
+        ]
+        self._pending = PendingHashes(batch, cursor=cursor, sweep_start=sweep_start, indexed=indexed, waiting=waiting)
 
     def _fold(self, floor: int) -> None:
         """Move the changes of blocks before ``floor`` into ``state`` (in block order: the last change wins)."""
@@ -193,8 +245,15 @@ class ChainStore:
         return None if row is None else _stored(row)
 
     def number_of(self, block_hash: bytes) -> int | None:
+        """The number of the stored block with this hash, or None."""
         with self._lock:
-            row = self._db.execute("SELECT number FROM blocks WHERE hash = ?", (block_hash,)).fetchone()
+            number = self._pending.get(block_hash)
+            if number is not None:
+                return number
+            row = self._db.execute(
+                "SELECT b.number FROM block_hashes AS h JOIN blocks AS b ON b.number = h.number WHERE h.prefix = ? AND b.hash = ?",
+                (block_hash[:PREFIX], block_hash),
+            ).fetchone()
         return None if row is None else int(row[0])
 
     def load(self, recent: int) -> StoredChain:
@@ -216,9 +275,17 @@ class ChainStore:
         blocks = [_stored(r) for r in block_rows]
         if best >= 0 and (not blocks or blocks[0].number != max(best - recent + 1, 0) or len(blocks) != best - blocks[0].number + 1):
             raise ConfigError(
-                "The chain database is missing blocks.", hint="Run `decentralml devnode purge` to start a new chain."
+                "The chain database is missing blocks.", hint=purge_hint(self.base_path)
             )
         return StoredChain(floor, best, base, sorted(changes.items()), blocks)
+
+
+def _schema_version(db: sqlite3.Connection) -> str | None:
+    """The format an existing database was written in (None for a new, empty one)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is None:
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return None if row is None else bytes(row[0]).decode()
 
 
 def _stored(row: tuple) -> StoredBlock:

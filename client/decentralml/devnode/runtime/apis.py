@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from decentralml.primitives.scale import CodecError, Reader, compact, option, u32, u64, u128, vec_u8
+from decentralml.primitives.scale import U64_MAX, CodecError, Reader, compact, option, u32, u64, u128, vec_u8
 
 from . import validity
 from .executive import compute_fee, inclusion_fee
@@ -65,7 +65,7 @@ def _validity_scale(result: validity.ValidTransaction | InvalidTransaction) -> b
     tags = lambda ts: compact(len(ts)) + b"".join(vec_u8(t) for t in ts)  # noqa: E731
     return (
         b"\x00" + u64(result.priority) + tags(result.requires) + tags(result.provides)
-        + u64(min(result.longevity, (1 << 64) - 1)) + (b"\x01" if result.propagate else b"\x00")
+        + u64(min(result.longevity, U64_MAX)) + (b"\x01" if result.propagate else b"\x00")
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from decentralml.primitives.hashing import blake2_128_concat, storage_prefix
-from decentralml.primitives.scale import CodecError, Reader, boolean, compact, option, u32, u64, u128, vec_u8
+from decentralml.primitives.scale import U64_MAX, U128_MAX, CodecError, Reader, boolean, compact, option, u32, u64, u128, vec_u8
 
 from . import balances
 from .balances import Preservation
@@ -348,10 +348,10 @@ class Pallet:
         if any(not r.uri for r in a.assets.refs):
             raise self.err("EmptyUri")
         escrow = a.pays_amount * a.max_assignments
-        if escrow >= 1 << 128:
+        if escrow > U128_MAX:
             raise self.err("EscrowOverflow")
         task_id = self._u64(NEXT_TASK_ID)
-        if task_id + 1 >= 1 << 64:
+        if task_id + 1 > U64_MAX:
             raise arithmetic_error(ArithmeticError_.OVERFLOW)
         try:
             balances.transfer(self.ctx, creator, escrow_account(task_id), escrow, Preservation.PRESERVE)
@@ -391,7 +391,7 @@ class Pallet:
         if not task.assigned + task.accepted < task.max_assignments:
             raise self.err("NoFreeSlot")
         sid = self._u64(NEXT_SUBMISSION_ID)
-        if sid + 1 >= 1 << 64:
+        if sid + 1 > U64_MAX:
             raise arithmetic_error(ArithmeticError_.OVERFLOW)
         if len(live) >= self.lim.max_assignments:
             raise self.err("NoFreeSlot")
@@ -507,7 +507,7 @@ class Pallet:
                 raise self.err("AssignmentsInProgress")
         self.release_expired(task_id, task, live, now, True)
         escrow = task.pays_amount * task.max_assignments
-        if escrow >= 1 << 128:
+        if escrow > U128_MAX:
             raise self.err("EscrowOverflow")
         refund = max(escrow - task.paid, 0)
         if refund:
@@ -542,7 +542,7 @@ class Pallet:
         sub.paid = reward
         task.assigned = max(task.assigned - 1, 0)
         task.accepted += 1
-        task.paid = min(task.paid + reward, (1 << 128) - 1)
+        task.paid = min(task.paid + reward, U128_MAX)
         self.remove_from_live(task_id, sid)
         self.event("TaskResultAccepted", u64(task_id) + u64(sid) + sub.worker + u128(reward))
         if task.accepted >= task.max_assignments:

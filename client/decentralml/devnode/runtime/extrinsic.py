@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from decentralml.primitives.hashing import blake2_256
-from decentralml.primitives.scale import CodecError, Reader, compact, u32
+from decentralml.primitives.scale import U64_MAX, CodecError, Reader, compact, u32
 from decentralml.primitives.signatures import SIGNATURE_LENGTH
 
 
@@ -27,7 +27,7 @@ class Era:
 
     def death(self, current: int) -> int:
         if self.period == 0:
-            return (1 << 64) - 1
+            return U64_MAX
         return self.birth(current) + self.period
 
     def encode(self) -> bytes:
