@@ -28,7 +28,7 @@ from decentralml.errors import (
     PreconditionError,
     UsageError,
 )
-from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
+from decentralml.lineage import SignedLineage, encode_inline_result
 from decentralml.primitives.budget import Budget
 from decentralml.primitives.keypair import Keypair
 from decentralml.primitives.localpaths import local_paths
@@ -246,11 +246,6 @@ def encode_inline(metrics: Mapping[str, Any] | None, lineage: SignedLineage | No
             hint="Report fewer or shorter metrics; put the rest in the result directory.",
         )
     return raw
-
-
-def result_metrics(submission: Submission) -> dict[str, Any]:
-    """The metrics a submission carries inline ({} when none or not JSON)."""
-    return inline_metrics(submission.inline_result)
 
 
 def send_result(

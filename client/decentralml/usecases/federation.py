@@ -40,6 +40,7 @@ from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.local import LocalStore
 from decentralml.storage.reference import Reference, StorageType
 from decentralml.usecases import creator as creator_uc
+from decentralml.usecases import submissions
 from decentralml.usecases.contributor import StoreOpener
 
 
@@ -258,7 +259,7 @@ def judge_pending(chain: ChainClient, keypair: Keypair, task_id: int, bundle: Cr
     budget = base.result_budget(max_result_bytes)
     earlier = earlier_accepted(chain, task_id, kept, base)
     judgements = []
-    for submission in creator_uc.pending_results(chain, task_id):
+    for submission in submissions.pending_results(chain, task_id):
         report, path = evaluate_result(chain, submission, base, bundle, open_store, work_dir, progress,
                                        budget=budget, earlier=earlier)
         if report.passed and path is not None and submission.result is not None:
