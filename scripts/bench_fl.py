@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+CLIENT = ROOT / "client"  # the checkout's package, not an installed copy
+sys.path[:0] = [str(CLIENT), str(ROOT)]  # ROOT: tests.fl.bundles for (a) and (b)
 
 SHAPES = {"dense_0.kernel": (5000, 4000), "dense_0.bias": (4000,), "dense_1.kernel": (4000, 1000),
           "dense_1.bias": (1000,), "dense_2.kernel": (1000, 1000), "dense_2.bias": (1000,)}
@@ -272,7 +273,11 @@ def warm(directory: Path, suffix: str, count: int) -> None:
 
 
 def agg_ours(directory: Path, count: int) -> dict[str, Any]:
+    import decentralml
     from decentralml.fl import FedAvg, SafetensorsModel, Update
+
+    if not Path(decentralml.__file__).is_relative_to(CLIENT):
+        raise SystemExit(f"bench_fl times this checkout's package, but imported {decentralml.__file__}")
 
     counts = json.loads((directory / "counts.json").read_text())
     warm(directory, ".safetensors", count)
@@ -441,7 +446,7 @@ def part_c(count: int, methods: list[str], rounds: int = 3) -> dict[str, Any]:
 
 
 def _child(*args: str) -> Any:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join([str(CLIENT), str(ROOT)]))
     done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"bench step {args[0]} failed:\n{done.stderr[-3000:]}")

@@ -35,6 +35,7 @@ from decentralml.fl.weights import (
     save_weights,
 )
 from decentralml.primitives.digests import file_digest
+from decentralml.primitives.localpaths import check_path_text
 from decentralml.primitives.scale import U32_MAX
 from decentralml.primitives.staging import NewOutputs
 
@@ -238,6 +239,16 @@ GLOBAL_MODEL = "global_model"
 CONTRIBUTOR_BUNDLE = "contributor_bundle"
 
 
+def _path_argument(text: str) -> Path:
+    """A path argument: the empty string (which would be the current directory) is refused."""
+    import argparse
+
+    try:
+        return Path(check_path_text(text))
+    except UsageError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python model_creator.py init OUT_DIR``: round 0 (the initial global model and the contributor bundle)."""
     import argparse
@@ -245,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="The creator's bundle: prepare round 0 of a federated task.")
     sub = parser.add_subparsers(dest="command", required=True)
     init = sub.add_parser("init", help="Write OUT_DIR/global_model.safetensors and OUT_DIR/contributor_bundle/, all or nothing.")
-    init.add_argument("out_dir", type=Path)
+    init.add_argument("out_dir", type=_path_argument)
     init.add_argument("--pretrain-epochs", type=int, default=0, help="Train the initial model on the creator's data first.")
     init.add_argument("--force", action="store_true", help="Replace the global model and the bundle if OUT_DIR holds them.")
     parser.add_argument("--debug", action="store_true", help="Show TensorFlow's start-up logging.")

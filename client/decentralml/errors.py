@@ -18,6 +18,7 @@ own error name when the condition is the pallet's (``TaskNotOpen``,
     DecentralMLError                exit 1   anything else we anticipated
     ├── UsageError                  exit 2   bad input: arguments, files, addresses, amounts
     ├── ConfigError                 exit 3   config file, keystore, missing signer, missing ml extra
+    │   └── LocalPathError          exit 3   a local path cannot be created, written or read (file system)
     ├── ChainError                  exit 4   the chain refused or failed a request
     │   ├── NodeUnreachableError    exit 5   no node answers at the URL
     │   ├── TransactionError        exit 6   the node refused a transaction (1010/1012, fees, nonce)
@@ -72,6 +73,11 @@ class UsageError(DecentralMLError):
 
 class ConfigError(DecentralMLError):
     exit_code = 3
+
+
+class LocalPathError(ConfigError):
+    """A local path (work, data, output or download directory) cannot be used: the message names the
+    path and the file system's reason (``strerror``), the hint what to do."""
 
 
 class ChainError(DecentralMLError):

@@ -115,6 +115,12 @@ def test_list_and_show_results(node_cli: NodeCli, funded_account: Any, assets: P
     assert [(s["submission_id"], s["status"], s["worker"]) for s in listed] == [
         (sid, "PendingValidation", first.address), (other, "Assigned", second.address)
     ]
+    table = node_cli("list-results", task_id)
+    assert table.exit_code == 0
+    rows = [line.split("│")[1:4] for line in table.stdout.splitlines() if line.startswith("│")]
+    assert [[cell.strip() for cell in row] for row in rows] == [
+        [str(sid), str(task_id), first.address[:13] + "…"], [str(other), str(task_id), second.address[:13] + "…"]
+    ]
     assert [s["submission_id"] for s in node_cli.json("list-results", task_id, "--pending")] == [sid]
     assert [s["submission_id"] for s in node_cli.json("--suri", second.suri, "list-results", "--mine")] == [other]
     assert node_cli("list-results").exit_code == 2

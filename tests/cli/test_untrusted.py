@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
+from rich.table import Table
 
 from decentralml.cli.output import Output
 from decentralml.errors import NodeUnreachableError, UsageError
@@ -102,3 +106,74 @@ def test_multi_line_cells_built_from_lines_escape_each_line() -> None:
     table.add_row(lines(["model.py  1 KiB", "evil\nname.py  2 KiB", "\x1b[2J"]))
     rendered = _render(table).rstrip("\n").split("\n")
     assert [line.strip() for line in rendered] == ["model.py  1 KiB", "evil\\x0aname.py  2 KiB", "\\x1b[2J"]
+
+
+class _RowByRow(UntrustedTable):
+    """The same table drawn the way rich draws any table: one row at a time."""
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        yield from Table.__rich_console__(self, console, options)
+
+
+CONSOLES = [
+    {"width": 160},
+    {"width": 30},
+    {"width": 12},
+    {"width": 100, "force_terminal": True, "color_system": "truecolor"},
+    {"width": 40, "force_terminal": True, "color_system": "256"},
+]
+cell_text = st.text(
+    alphabet=st.sampled_from(list("ab Z09-#…:/") + ["\u4e2d", "\U0001f600", "\u0301", "\t", "\n", "\u2028", "\x1b", "[", "/", "]"]),
+    max_size=24,
+)
+header_text = st.text(alphabet=st.sampled_from(list("ab Z09…") + ["\u4e2d"]), max_size=12)  # headers are ours: no markup
+
+
+def _table(cls: type[UntrustedTable], title: str | None, headers: list[tuple[str, str]], rows: list[list[str]], **kwargs: Any) -> UntrustedTable:
+    table = cls(title=title, **kwargs)
+    for header, justify in headers:
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def _draw(table: UntrustedTable, console_kwargs: dict[str, Any]) -> str:
+    out = io.StringIO()
+    Console(file=out, **console_kwargs).print(table)
+    return out.getvalue()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_a_table_drawn_column_by_column_is_the_table_drawn_row_by_row(data: st.DataObject) -> None:
+    """Any cells (wide, combining, tabs, newlines, long words), justifications, consoles narrow or wide, plain or
+    coloured: the output is rich's own row-by-row output, byte for byte."""
+    ncols = data.draw(st.integers(1, 5))
+    headers = [(data.draw(header_text), data.draw(st.sampled_from(["left", "right", "center", "full"]))) for _ in range(ncols)]
+    rows = data.draw(st.lists(st.lists(cell_text, min_size=ncols, max_size=ncols), max_size=12))
+    title = data.draw(st.none() | cell_text)
+    show_lines = data.draw(st.booleans())
+    for console_kwargs in CONSOLES:
+        fast = _draw(_table(UntrustedTable, title, headers, rows, show_lines=show_lines), console_kwargs)
+        assert fast == _draw(_table(_RowByRow, title, headers, rows, show_lines=show_lines), console_kwargs), console_kwargs
+
+
+def test_a_listing_that_fits_is_drawn_column_by_column(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path is taken for a listing's table when it fits (so the property above is not vacuous), not otherwise."""
+    rows = [[str(i), "5E9pxYhh9qoer…", "PendingValidation", f"ipfs://bench/result/{i}"] for i in range(100)]
+    headers = [("ID", "right"), ("Worker", "left"), ("Status", "left"), ("Result", "left")]
+    drawn_rows: list[int] = []
+    draw_table = Table.__rich_console__
+
+    def spy(self: Table, console: Console, options: Any) -> Any:
+        drawn_rows.append(len(self.rows))
+        yield from draw_table(self, console, options)
+
+    monkeypatch.setattr(Table, "__rich_console__", spy)
+    for width, rows_drawn in ((160, 1), (40, 100)):
+        drawn_rows.clear()
+        fast = _draw(_table(UntrustedTable, "Results of task 0", headers, rows), {"width": width})
+        assert drawn_rows == [rows_drawn]
+        assert fast == _draw(_table(_RowByRow, "Results of task 0", headers, rows), {"width": width})
+    assert "│ Pending… │" in fast  # at 40 columns the cells are cut, as rich cuts them row by row

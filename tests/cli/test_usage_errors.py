@@ -5,6 +5,7 @@ Messages are matched loosely: Typer 0.29's own Click words them differently from
 
 import json
 from collections.abc import Iterator
+from pathlib import PurePath
 from typing import Any, get_args
 
 import pytest
@@ -199,6 +200,60 @@ def test_every_float_parameter_refuses_what_is_not_a_finite_number(value: str, c
         error = json.loads(err)["error"]
         assert error["type"] == "UsageError", (path, param.name, error)
         assert "not a finite number" in error["message"] or value == "-inf", (path, param.name, error)
+
+
+def _is_path(param: Any) -> bool:
+    """Whether a parameter's value is a path: Click's path type (Typer's is a subclass), on any Typer release."""
+    click_type = getattr(param, "type", None)
+    if click_type is not None:
+        return any(cls.__name__ == "Path" for cls in type(click_type).__mro__)
+    annotation = param.get_runtime_param().annotation  # Typer 0.26 and later: its own parameters
+    return any(isinstance(kind, type) and issubclass(kind, PurePath) for kind in {annotation, *get_args(annotation)})
+
+
+def _path_params() -> list[tuple[list[str], list[str], Any]]:
+    """(argv path, values of the arguments before it, parameter) of every path argument and option."""
+    found = []
+    for path, command in _real_commands():
+        before: list[str] = []
+        for param in command.params:
+            if _is_path(param):
+                found.append((path, list(before) if not param.opts[0].startswith("-") else [], param))
+            if not param.opts[0].startswith("-"):
+                before.append("1" if _numeric(param) == "int" else ".")
+    return found
+
+
+def test_every_path_parameter_refuses_an_empty_string(capsys: pytest.CaptureFixture[str]) -> None:
+    """'' would be Path('.'): every path argument and option refuses it before anything runs (exit 2, one line)."""
+    paths = _path_params()
+    names = {(" ".join(path), param.name) for path, _, param in paths}
+    assert {("send-result", "result_dir"), ("create-task", "asset_dir"), ("split init-bundle", "out_dir"),
+            ("split prepare-data", "out_dir"), ("", "config"), ("devnode", "base_path"),
+            ("assign-task", "work_dir"), ("show-result", "download"), ("federate", "output")} <= names
+    assert len(paths) >= 45
+    for path, before, param in paths:
+        option = max(param.opts, key=len)
+        given = [f"{option}="] if option.startswith("-") else [*before, ""]
+        code, out, err = _run(["--json", *path, *given], capsys)
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, (path, param.name, err)
+        error = json.loads(err)["error"]
+        assert error["type"] == "UsageError", (path, param.name, error)
+        assert "an empty string is not a path" in error["message"], (path, param.name, error)
+        label = option if option.startswith("-") else param.name.upper()
+        assert label in error["message"], (path, param.name, error)
+
+
+@pytest.mark.parametrize("argv", [["send-result", "3", "FILE"], ["create-task", "FILE", "--question", "q", "--reward", "1"]])
+def test_a_result_or_asset_directory_that_is_a_file_is_refused(argv: list[str], tmp_path: Any,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """send-result and create-task both upload a directory: a regular file is a usage error before anything connects."""
+    file = tmp_path / "result.bin"
+    file.write_bytes(b"x")
+    code, out, err = _run(["--json", "--url", "ws://127.0.0.1:1", "--suri", "//Alice",
+                           *[str(file) if arg == "FILE" else arg for arg in argv]], capsys)
+    assert code == 2 and out == "", err
+    assert json.loads(err)["error"]["message"] == f"{file} is not a directory."
 
 
 @pytest.mark.parametrize("value", ["\uff15", "\u0661\u0660", "1_0", "\u0969", " 5x", ""])

@@ -11,6 +11,7 @@ from hypothesis.extra.numpy import arrays
 from decentralml.errors import TrainingError, UsageError
 from decentralml.fl import FedAvg, FedAvgAccumulator, InMemoryModel, Krum, Median, TrimmedMean, Update, strategy_by_name
 from decentralml.fl.aggregate import krum_select, trim_count, trimmed_mean, weighted_mean
+from decentralml.fl.strategy.fedavg import GROUP_SIZE, error_bound
 
 
 def update(n: int, **tensors: np.ndarray) -> Update:
@@ -170,19 +171,112 @@ def test_fedavg_from_files_matches_memory_and_names_a_nan_update(tmp_path) -> No
         FedAvg(chunk_bytes=64).aggregate(from_files)
 
 
+def reference_fedavg(models: list[dict[str, np.ndarray]], counts: list[int]) -> dict[str, np.ndarray]:
+    """The reference, no blocks: every value and share in extended precision (x87 80-bit long double where
+    NumPy has it, else float64), summed in order; its own error is far below the bound tested."""
+    wide = np.longdouble
+    total = wide(sum(counts))
+    return {name: sum(m[name].astype(wide) * (wide(n) / total) for m, n in zip(models, counts)) for name in models[0]}
+
+
+def assert_within_bound(out: dict[str, np.ndarray], models: list[dict[str, np.ndarray]], counts: list[int], group: int) -> None:
+    reference = reference_fedavg(models, counts)
+    assert out.keys() == reference.keys()
+    for name, expected in reference.items():
+        assert out[name].dtype == models[0][name].dtype and out[name].shape == expected.shape
+        largest = np.max(np.abs(np.stack([m[name].astype(np.longdouble) for m in models])), axis=0)
+        bound = error_bound(out[name].dtype, len(models), group) * largest
+        error = np.abs(out[name].astype(np.longdouble) - expected)
+        assert np.all(error <= bound * (1 + 1e-6) + np.finfo(out[name].dtype).smallest_subnormal), (name, error.max(), bound.max())
+
+
+block_sizes = st.sampled_from([4, 20, 64, 256, 1000, 4096])
+dtypes = st.sampled_from([np.float16, np.float32, np.float64])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_blocked_fedavg_is_within_its_error_bound_of_an_extended_precision_reference(data) -> None:
+    """Random shapes (scalars, empty and block-straddling tensors), weights, dtypes, block and group sizes,
+    contributor counts above the group size: every coordinate within error_bound of the exact mean."""
+    dtype = data.draw(dtypes)
+    k = data.draw(st.integers(1, 40))
+    group = data.draw(st.sampled_from([1, 2, 3, 16]))
+    shapes = {"w": data.draw(st.tuples(st.integers(0, 70), st.integers(1, 9))), "b": (data.draw(st.integers(1, 300)),), "s": ()}
+    values = st.floats(-1e3, 1e3, allow_nan=False, width=16 if dtype == np.float16 else 32)
+    models = [{name: data.draw(arrays(dtype, shape, elements=values)) for name, shape in shapes.items()} for _ in range(k)]
+    counts = data.draw(st.lists(st.integers(1, 10**12), min_size=k, max_size=k))
+    chunk = data.draw(block_sizes)
+    updates = [Update(InMemoryModel(m), n) for m, n in zip(models, counts)]
+    out = FedAvg(chunk_bytes=chunk, workers=data.draw(st.integers(1, 3)), group_size=group).aggregate(updates).weights
+    assert_within_bound(out, models, counts, group)
+
+
+def test_blocked_fedavg_from_files_straddles_blocks_and_groups(tmp_path) -> None:
+    """Tensors that are not a multiple of the block, 37 contributors in groups of 16, from safetensors files."""
+    from decentralml.fl import SafetensorsModel
+    from decentralml.fl.weights import save_weights
+
+    rng = np.random.default_rng(5)
+    models = [{"w": rng.normal(scale=10, size=(301, 7)).astype(np.float32), "b": rng.normal(size=(7,)).astype(np.float32),
+               "s": np.array(rng.normal(), dtype=np.float32)} for _ in range(37)]
+    counts = [int(n) for n in rng.integers(1, 10**6, size=37)]
+    for i, m in enumerate(models):
+        save_weights(tmp_path / f"m{i}.safetensors", m)
+    updates = [Update(SafetensorsModel(tmp_path / f"m{i}.safetensors"), n) for i, n in enumerate(counts)]
+    for chunk in (64, 1000, 2 * 1024 * 1024):
+        assert_within_bound(FedAvg(chunk_bytes=chunk).aggregate(updates).weights, models, counts, GROUP_SIZE)
+
+
+def test_fedavg_error_bound_is_what_the_docstring_says() -> None:
+    assert error_bound(np.dtype(np.float32), 10) == pytest.approx(12 * 2**-24, rel=1e-5)
+    assert error_bound(np.dtype(np.float32), 100) == pytest.approx(18 * 2**-24, rel=1e-5)
+    assert error_bound(np.dtype(np.float16), 3) == pytest.approx(4 * 2**-24 + 2**-11, rel=1e-5)
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.data())
-def test_fedavg_threads_and_chunk_sizes_give_bit_identical_results(data) -> None:
-    """Each coordinate sees the same float32 operations in the same order, whoever computes its chunk."""
-    k = data.draw(st.integers(1, 5))
+def test_fedavg_worker_count_gives_bit_identical_results(data) -> None:
+    """Blocks do not depend on the number of workers: each coordinate sees the same operations in the same order."""
+    k = data.draw(st.integers(1, 20))
     shapes = {"w": data.draw(st.tuples(st.integers(1, 40), st.integers(1, 5))), "b": (data.draw(st.integers(1, 9)),), "s": ()}
     models = [{name: data.draw(arrays(np.float32, shape, elements=finite)) for name, shape in shapes.items()} for _ in range(k)]
     counts = data.draw(st.lists(st.integers(1, 10_000), min_size=k, max_size=k))
     updates = [Update(InMemoryModel(m), n) for m, n in zip(models, counts)]
-    reference = FedAvg().aggregate(updates).weights
-    chunk = data.draw(st.sampled_from([4, 20, 64, 256]))
-    for workers in (1, 2, 3):
-        out = FedAvg(chunk_bytes=chunk, workers=workers).aggregate(updates).weights
+    chunk = data.draw(block_sizes)
+    group = data.draw(st.sampled_from([2, 16]))
+    reference = FedAvg(chunk_bytes=chunk, workers=1, group_size=group).aggregate(updates).weights
+    for workers in (2, 3):
+        out = FedAvg(chunk_bytes=chunk, workers=workers, group_size=group).aggregate(updates).weights
         assert out.keys() == reference.keys()
         for name in reference:
             np.testing.assert_array_equal(out[name], reference[name])
+
+
+class RowsOnly:
+    """A ModelSource with only the protocol's row reads (no ranged element reader)."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self._inner = InMemoryModel(weights)
+        self.spec = self._inner.spec
+        self.reads: list[tuple[str, int | None, int | None]] = []
+
+    def read(self, name: str) -> np.ndarray:
+        return self._inner.read(name)
+
+    def read_rows(self, name: str, start: int | None, stop: int | None) -> np.ndarray:
+        self.reads.append((name, start, stop))
+        return self._inner.read_rows(name, start, stop)
+
+
+def test_fedavg_reads_any_model_source_by_the_rows_covering_each_block() -> None:
+    rng = np.random.default_rng(9)
+    models = [{"w": rng.normal(size=(13, 5)).astype(np.float32), "s": np.array(rng.normal(), dtype=np.float32)} for _ in range(3)]
+    sources = [RowsOnly(m) for m in models]
+    out = FedAvg(chunk_bytes=3 * 4 * 7, workers=1).aggregate([Update(s, n) for s, n in zip(sources, (1, 2, 3))]).weights
+    expected = FedAvg().aggregate([Update(InMemoryModel(m), n) for m, n in zip(models, (1, 2, 3))]).weights
+    for name in expected:
+        np.testing.assert_allclose(out[name], expected[name], rtol=2e-6)
+    # blocks of 7 elements straddle rows of 5: each read covers its block's rows and no more
+    assert ("w", 0, 2) in sources[0].reads and ("w", 1, 3) in sources[0].reads
+    assert all(stop - start <= 3 for name, start, stop in sources[0].reads if name == "w" and start is not None and stop is not None)

@@ -21,6 +21,7 @@ from decentralml.cli.bounded import finite_float
 from decentralml.cli.context import RunContext
 from decentralml.cli.handler import HANDLED_MARK, CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
+from decentralml.cli.paths import path_parameter
 from decentralml.config import DEFAULT_URL, TIMEOUT_MAX_S, build_settings, exposed_secret_file
 from decentralml.fl.framework_logs import quiet_framework_logs
 
@@ -95,9 +96,9 @@ def root(
         "'--suri -': a value on the command line is visible to other local users in the process list.",
         show_default=False,
     ),
-    suri_file: Optional[Path] = typer.Option(
-        None, "--suri-file", help="Read the signer's secret URI from the first line of this file (keep it mode 0600)."
-    ),
+    suri_file: Annotated[Optional[Path], path_parameter(
+        "--suri-file", help="Read the signer's secret URI from the first line of this file (keep it mode 0600)."
+    )] = None,
     crypto: Optional[str] = typer.Option(
         None, "--crypto", envvar="DECENTRALML_CRYPTO", help="Signature scheme of --suri: sr25519 (default), ed25519, ecdsa."
     ),
@@ -115,10 +116,10 @@ def root(
         "Seconds to wait for a node answer or a transaction's inclusion (default 60).",
         "--timeout", minimum=0.1, maximum=TIMEOUT_MAX_S, envvar="DECENTRALML_TIMEOUT",
     )] = None,
-    config: Optional[Path] = typer.Option(
-        None, "--config",
+    config: Annotated[Optional[Path], path_parameter(
+        "--config",
         help="Config file, which must exist (default: DECENTRALML_CONFIG if set, else config.toml in the user config dir).",
-    ),
+    )] = None,
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),

@@ -29,7 +29,7 @@ import typer
 from decentralml.amounts import check_amount_text
 from decentralml.errors import UsageError
 from decentralml.primitives.scale import U32_MAX, U64_MAX
-from decentralml.untrusted import printable
+from decentralml.untrusted import clip, printable
 
 __all__ = ["COUNT_MAX", "SIZE_MAX", "amount", "finite_float", "parse_size", "uint"]
 
@@ -78,7 +78,7 @@ def integer(text: str | int) -> int:
     if isinstance(text, int):  # a default value
         return text
     if not _INTEGER.fullmatch(text.strip()):
-        shown = printable(text[:40]) + ("..." if len(text) > 40 else "")
+        shown = printable(clip(text, 40))
         raise typer.BadParameter(f"'{shown}' is not a whole number (digits 0-9).")
     return int(text)
 

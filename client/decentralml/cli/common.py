@@ -21,10 +21,12 @@ from decentralml.chain.types import Receipt
 from decentralml.cli import prompts
 from decentralml.cli.bounded import SIZE_MAX, amount, uint
 from decentralml.cli.context import RunContext, run_context
+from decentralml.cli.paths import path_parameter
 from decentralml.config import Settings
 from decentralml.errors import ConfigError, UsageError
 from decentralml.keystore import Keystore
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.localpaths import local_paths
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
 
@@ -127,11 +129,14 @@ def exclusive(*options: tuple[str, Any]) -> None:
 def require_path(path: Path, *, directory: bool = False) -> Path:
     """UsageError (exit 2) unless ``path`` exists (and is a directory if asked)."""
     from decentralml.errors import UsageError
+    from decentralml.untrusted import clip
 
-    if not path.exists():
-        raise UsageError(f"{path} does not exist.", hint="Check the path.")
-    if directory and not path.is_dir():
-        raise UsageError(f"{path} is not a directory.", hint="Pass a directory.")
+    with local_paths(path):
+        exists, is_dir = path.exists(), path.is_dir()
+    if not exists:
+        raise UsageError(f"{clip(path)} does not exist.", hint="Check the path.")
+    if directory and not is_dir:
+        raise UsageError(f"{clip(path)} is not a directory.", hint="Pass a directory.")
     return path
 
 
@@ -143,7 +148,7 @@ StorageOpt = Annotated[
 ]
 DataDirOpt = Annotated[
     Optional[Path],
-    typer.Option("--data-dir", envvar="DECENTRALML_STORE_DIR", help="Local store directory (default: <user data dir>/store)."),
+    path_parameter("--data-dir", envvar="DECENTRALML_STORE_DIR", help="Local store directory (default: <user data dir>/store)."),
 ]
 S3EndpointOpt = Annotated[
     Optional[str], typer.Option("--s3-endpoint-url", envvar="DECENTRALML_S3_ENDPOINT_URL", help="S3-compatible endpoint (MinIO).")

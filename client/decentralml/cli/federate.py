@@ -15,15 +15,18 @@ from decentralml.cli import common
 from decentralml.cli.bounded import amount, uint
 from decentralml.cli.context import run_context
 from decentralml.cli.output import UntrustedTable
+from decentralml.cli.paths import path_parameter
+from decentralml.errors import UsageError
 from decentralml.primitives.staging import check_new_outputs
+from decentralml.untrusted import clip
 
 BundleOpt = Annotated[
     Path,
-    typer.Option("--creator-bundle", envvar="DECENTRALML_CREATOR_BUNDLE",
+    path_parameter("--creator-bundle", envvar="DECENTRALML_CREATOR_BUNDLE",
                  help="Your creator bundle (the directory with model_creator.py): its evaluation and validation run here."),
 ]
 WorkDirOpt = Annotated[
-    Optional[Path], typer.Option("--work-dir", help="Where results are downloaded (default ./decentralml-work).")
+    Optional[Path], path_parameter("--work-dir", help="Where results are downloaded (default ./decentralml-work).")
 ]
 
 
@@ -113,7 +116,7 @@ def federate_cmd(
     creator_bundle: BundleOpt = Path("model_creator"),
     strategy: Annotated[StrategyChoice, typer.Option("--strategy", help="Aggregation rule.")] = StrategyChoice.fedavg,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="New global model file (default WORK_DIR/task-ID-global.safetensors).")
+        Optional[Path], path_parameter("--output", "-o", help="New global model file (default WORK_DIR/task-ID-global.safetensors).")
     ] = None,
     next_round: Annotated[
         bool, typer.Option("--next-round", help="Publish the new model and open the next round's task (signs).")
@@ -140,6 +143,9 @@ def federate_cmd(
     work = (work_dir or run.settings.work_dir).expanduser()
     target = (output or work / f"task-{task_id}-global.safetensors").expanduser()
     check_new_outputs(target.parent, [target.name], force=force)  # before anything is downloaded
+    if target.is_dir():  # --force replaces a file, never a directory
+        raise UsageError(f"{clip(str(target))} is a directory; --output is the global model file.",
+                         hint="Pass the path of a file.")
     keypair = common.resolve_signer(run) if next_round else None
     opener = common.download_opener(run.settings, choice)
     store = common.upload_store(run.settings, choice) if next_round else None

@@ -2,7 +2,10 @@
 
 Every :class:`~decentralml.errors.DecentralMLError` becomes its one-line
 message on stderr and its exit code; Ctrl-C exits 130; anything unexpected
-exits 1 with a hint to rerun with ``--debug`` (which shows tracebacks). Under
+exits 1 with a hint to rerun with ``--debug`` (which shows tracebacks), except an
+``OSError`` naming a file, which is a local path the command could not use
+(:class:`~decentralml.errors.LocalPathError`, exit 3). An error line longer than
+:data:`MESSAGE_LENGTH` is clipped around an ellipsis. Under
 ``--json`` the same line is a JSON object, ``{"error": {...}}``, still on stderr
 so stdout holds only a command's data, and Python warnings (NumPy's, for
 example) are not printed unless ``--debug``, so stderr holds that one line.
@@ -32,11 +35,14 @@ from typing import Any
 import typer
 
 from decentralml.cli.context import RunContext
-from decentralml.errors import ConfigError, DecentralMLError, UsageError
-from decentralml.untrusted import printable
+from decentralml.errors import ConfigError, DecentralMLError, LocalPathError, UsageError
+from decentralml.primitives.localpaths import local_path_error
+from decentralml.untrusted import clip, printable
 
 EXIT_INTERRUPTED = 130
 EXIT_UNEXPECTED = 1
+#: The longest error line printed (characters): a message quoting a huge input is clipped (:func:`clip`).
+MESSAGE_LENGTH = 1000
 
 # The frameworks of the `ml` extra (pyproject.toml), by top-level module: a command that needs
 # one of them, run in an install without the extra, says so (ConfigError, exit 3).
@@ -87,7 +93,7 @@ def print_error(
     exception's text may carry a chain string or a node URL. ``warnings``: those the command
     gave under ``--json`` before failing (:meth:`Output.warning`), carried in the JSON object.
     """
-    text = printable(text)
+    text = printable(clip(text, MESSAGE_LENGTH))
     if not json_mode:
         typer.echo(f"Error: {text}", err=True)
         return
@@ -95,7 +101,7 @@ def print_error(
     if warnings:
         error["warnings"] = list(warnings)
     if isinstance(exc, DecentralMLError):
-        error.update(message=exc.message, hint=exc.hint)
+        error.update(message=clip(exc.message, MESSAGE_LENGTH), hint=exc.hint)
         for attribute in ("module", "name"):  # a pallet error's identity (DispatchError)
             if getattr(exc, attribute, None) is not None:
                 error[attribute] = getattr(exc, attribute)
@@ -129,7 +135,7 @@ def exit_for(exc: BaseException, *, json_mode: bool, debug: bool, warnings: Sequ
         return typer.Exit(EXIT_INTERRUPTED)
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
-    exc = _missing_ml_extra(exc) or exc
+    exc = _missing_ml_extra(exc) or _local_path(exc) or exc
     if isinstance(exc, DecentralMLError):
         print_error(exc.one_line(), json_mode=json_mode, exc=exc, exit_code=exc.exit_code, warnings=warnings)
         return typer.Exit(exc.exit_code)
@@ -151,6 +157,13 @@ def _missing_ml_extra(exc: BaseException) -> ConfigError | None:
         f"This command needs {framework}, which is not installed here.",
         hint="Install the client with its ml extra: pip install 'decentralml[ml]'.",
     )
+
+
+def _local_path(exc: BaseException) -> LocalPathError | None:
+    """A ``LocalPathError`` (exit 3) for an ``OSError`` that names a file: a local path the command could not use."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return local_path_error(exc)
+    return None
 
 
 def _click_exit(exc: Exception, *, json_mode: bool) -> typer.Exit:

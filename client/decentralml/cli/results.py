@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.table import Table
@@ -18,13 +18,17 @@ from decentralml.cli import common
 from decentralml.cli.bounded import uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.output import UntrustedTable
-from decentralml.usecases import contributor, creator
+from decentralml.cli.paths import path_parameter
+from decentralml.usecases import submissions
+
+if TYPE_CHECKING:  # storage, sandbox and lineage: imported by the commands that send or decide, not by listings
+    from decentralml.usecases import creator
 
 
 def submission_json(submission: Submission, token: TokenInfo) -> dict[str, Any]:
     data = submission.to_json()
     data["paid"] = common.amount_json(submission.paid, token)
-    data["metrics"] = contributor.result_metrics(submission)
+    data["metrics"] = submissions.result_metrics(submission)
     return data
 
 
@@ -66,7 +70,7 @@ def submission_detail(s: Submission, token: TokenInfo) -> Table:
         ),
         ("paid", format_amount(s.paid, token)),
     ]
-    for key, value in sorted(contributor.result_metrics(s).items()):
+    for key, value in sorted(submissions.result_metrics(s).items()):
         rows.append((f"metric {key}", json.dumps(value)))
     for name, value in rows:
         table.add_row(name, value)
@@ -104,17 +108,19 @@ def send_result_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
     submission_id: Annotated[int, common.submission_id_argument("Your submission id (from assign-task).")],
-    result_dir: Annotated[Path, typer.Argument(help="Directory (or file) holding the result.")],
+    result_dir: Annotated[Path, path_parameter(help="Directory holding the result (its files are uploaded).")],
     metrics: Annotated[
-        Optional[Path], typer.Option("--metrics", help="Metrics JSON file (default: RESULT_DIR/metrics.json if present).")
+        Optional[Path], path_parameter("--metrics", help="Metrics JSON file (default: RESULT_DIR/metrics.json if present).")
     ] = None,
     lineage: Annotated[
-        Optional[Path], typer.Option("--lineage", help="Signed lineage record JSON (outside RESULT_DIR).")
+        Optional[Path], path_parameter("--lineage", help="Signed lineage record JSON (outside RESULT_DIR).")
     ] = None,
 ) -> None:
     """Upload RESULT_DIR and record its URI, digest and metrics on chain."""
+    from decentralml.usecases import contributor
+
     run = run_context(ctx)
-    common.require_path(result_dir)
+    common.require_path(result_dir, directory=True)
     metrics_data = contributor.read_metrics(metrics) if metrics is not None else None
     signed = None
     if lineage is not None:
@@ -169,7 +175,7 @@ def list_results_cmd(
     with common.chain_client(run) as chain:
         token = chain.token
         if task_id is not None:
-            subs = creator.pending_results(chain, task_id) if pending else chain.task_submissions(task_id)
+            subs = submissions.pending_results(chain, task_id) if pending else chain.task_submissions(task_id)
             title = f"Results of task {task_id}"
         else:
             assert worker is not None
@@ -179,7 +185,8 @@ def list_results_cmd(
             title = f"Submissions of {worker}"
     if not subs:
         run.output.message("No submissions match.")
-    run.output.data([submission_json(s, token) for s in subs], submissions_table(title, subs, token) if subs else None)
+    payload = [submission_json(s, token) for s in subs] if run.output.json_mode else None  # the table needs none of it
+    run.output.data(payload, submissions_table(title, subs, token) if subs else None)
 
 
 @common.storage_options(upload=False)
@@ -188,7 +195,7 @@ def show_result_cmd(
     choice: common.StorageChoice,
     submission_id: common.SubmissionIdArg,
     download: Annotated[
-        Optional[Path], typer.Option("--download", help="Download and verify the result into this new path.")
+        Optional[Path], path_parameter("--download", help="Download and verify the result into this new path.")
     ] = None,
     max_download_bytes: common.MaxDownloadOpt = None,
 ) -> None:
@@ -227,6 +234,8 @@ def validate_result_cmd(
     score: Annotated[int, uint(MAX_SCORE, f"Score in basis points, 0..{MAX_SCORE}.", "--score")] = MAX_SCORE,
 ) -> None:
     """Record the validation verdict of a result (creator only)."""
+    from decentralml.usecases import creator
+
     common.exclusive(("--passed", passed_flag), ("--failed", failed))
     passed = not failed
     run, outcome, token = _creator_decision(
@@ -239,6 +248,8 @@ def validate_result_cmd(
 
 def accept_result_cmd(ctx: typer.Context, submission_id: common.SubmissionIdArg) -> None:
     """Accept a result and pay its worker from the escrow (creator only)."""
+    from decentralml.usecases import creator
+
     run, outcome, token = _creator_decision(ctx, lambda chain, keypair: creator.accept_result(chain, keypair, submission_id))
     reward = format_amount(outcome.reward, token) if outcome.reward is not None else "the reward"
     done = f" Task {outcome.task_id} is now completed." if outcome.task_completed else ""
@@ -247,6 +258,8 @@ def accept_result_cmd(ctx: typer.Context, submission_id: common.SubmissionIdArg)
 
 def reject_result_cmd(ctx: typer.Context, submission_id: common.SubmissionIdArg) -> None:
     """Reject a result; its slot is freed and the escrow stays (creator only)."""
+    from decentralml.usecases import creator
+
     run, outcome, token = _creator_decision(ctx, lambda chain, keypair: creator.reject_result(chain, keypair, submission_id))
     _outcome_output(run, outcome, token, f"Rejected submission {submission_id}; its slot is free again.")
 

@@ -29,6 +29,7 @@ from decentralml.cli import common
 from decentralml.cli.bounded import COUNT_MAX, SIZE_MAX, amount, uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.handler import CliApp
+from decentralml.cli.paths import path_parameter
 from decentralml.cli.sandbox_options import (
     ConsentOption,
     MaxOutputOption,
@@ -42,6 +43,7 @@ from decentralml.cli.sandbox_options import (
 )
 from decentralml.errors import UsageError
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.localpaths import local_paths
 
 if TYPE_CHECKING:  # the chain types are imported by the commands that use them, not at start-up
     from decentralml.chain.types import TaskType
@@ -240,8 +242,8 @@ def role_signals() -> Iterator[tuple[threading.Event, list[Callable[[], None]]]]
 def creator_run(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    job: Annotated[Path, typer.Argument(help="The job's TOML file (see docs/roles.md).")],
-    work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Job directory (default: from the JOB file,"
+    job: Annotated[Path, path_parameter(help="The job's TOML file (see docs/roles.md).")],
+    work_dir: Annotated[Optional[Path], path_parameter("--work-dir", help="Job directory (default: from the JOB file,"
                                                      " else JOB's name + .job beside it).")] = None,
 ) -> None:
     """Run a federated job round after round until its round limit, target accuracy or budget."""
@@ -279,9 +281,9 @@ def creator_run(
 def contributor_run(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="The node's directory (journal, tasks);"
+    work_dir: Annotated[Optional[Path], path_parameter("--work-dir", help="The node's directory (journal, tasks);"
                                                      " default <work dir>/node.")] = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="Your own training data (.csv or .npz).")] = None,
+    data: Annotated[Optional[Path], path_parameter("--data", help="Your own training data (.csv or .npz).")] = None,
     shard: Annotated[Optional[int], uint(COUNT_MAX, "Train on this shard of the creator's dataset instead.", "--shard")] = None,
     task_types: Annotated[Optional[list[str]], typer.Option("--task-type", help="Task types to take"
                                                             " (repeat; default ModelContributor).")] = None,
@@ -330,6 +332,9 @@ def contributor_run(
                          max_processes=max_processes, max_output=max_output, pip_args=pip_arg or ())
     ask_policy_consent(run, runner, data, yes, command="contributor run",
                        question="Run the code of every task this node takes, under these limits?")
+    work_dir = (work_dir or run.settings.work_dir / "node").expanduser().resolve()
+    with local_paths(work_dir):  # before connecting: a directory that cannot be made is said at once
+        work_dir.mkdir(parents=True, exist_ok=True)
     connect = _connector(run)
     with role_signals() as (stop, hooks):
         token = _first_connection(run, connect, stop)
@@ -377,7 +382,7 @@ def _run_node(run: RunContext, choice: common.StorageChoice, keypair: Keypair, c
 
 def report_cmd(
     ctx: typer.Context,
-    job_dir: Annotated[Path, typer.Argument(help="The job's directory (where journal.jsonl is) or its TOML file.")],
+    job_dir: Annotated[Path, path_parameter(help="The job's directory (where journal.jsonl is) or its TOML file.")],
 ) -> None:
     """Write the job's HTML report (accuracy per round, contributions, payments) and its accuracy curve PNG."""
     from decentralml.usecases.job_report import resolve_job_dir, write_report

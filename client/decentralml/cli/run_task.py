@@ -13,6 +13,7 @@ from decentralml.cli import common, prompts
 from decentralml.cli.bounded import parse_size
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.output import UntrustedTable
+from decentralml.cli.paths import path_parameter
 from decentralml.cli.sandbox_options import MaxOutputOption, MaxProcessesOption, MaxTimeOption, MemoryOption, PipArgOption
 from decentralml.errors import UsageError
 from decentralml.sandbox import SandboxPolicy
@@ -64,17 +65,17 @@ def run_task_cmd(
     ctx: typer.Context,
     submission_id: Annotated[int, common.submission_id_argument("Submission id (printed by assign-task).")],
     task_dir: Annotated[
-        Optional[Path], typer.Option("--task-dir", help="The work directory assign-task made (default: found under --work-dir).")
+        Optional[Path], path_parameter("--task-dir", help="The work directory assign-task made (default: found under --work-dir).")
     ] = None,
     work_dir: Annotated[
-        Optional[Path], typer.Option("--work-dir", help="Where assign-task put the work directories (default ./decentralml-work).")
+        Optional[Path], path_parameter("--work-dir", help="Where assign-task put the work directories (default ./decentralml-work).")
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before running the task's code (for scripts).")] = False,
     no_sandbox: Annotated[
         bool, typer.Option("--no-sandbox", help="Run WITHOUT the sandbox (only inside a container or VM of your own).")
     ] = False,
     data: Annotated[
-        Optional[Path], typer.Option("--data", help="Your data file or directory: mounted read-only and passed as --data.")
+        Optional[Path], path_parameter("--data", help="Your data file or directory: mounted read-only and passed as --data.")
     ] = None,
     max_time: MaxTimeOption = None,
     memory: MemoryOption = "4GiB",

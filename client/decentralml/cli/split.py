@@ -18,6 +18,7 @@ from decentralml.cli import common
 from decentralml.cli.bounded import COUNT_MAX, finite_float, uint
 from decentralml.cli.context import RunContext, run_context
 from decentralml.cli.handler import CliApp
+from decentralml.cli.paths import path_parameter
 from decentralml.cli.sandbox_options import (
     ConsentOption,
     MaxOutputOption,
@@ -59,7 +60,7 @@ class DatasetChoice(str, enum.Enum):
 @app.command("prepare-data")
 def prepare_data_cmd(
     ctx: typer.Context,
-    out_dir: Annotated[Path, typer.Argument(help="Directory for participant<i>.csv and test.csv.")],
+    out_dir: Annotated[Path, path_parameter(help="Directory for participant<i>.csv and test.csv.")],
     dataset: Annotated[DatasetChoice, typer.Option("--dataset", help="breast_cancer (tabular) or digits (images).")] = DatasetChoice.breast_cancer,
     participants: Annotated[int, uint(MAX_SHARDS, "Number of private shards.", "--participants", minimum=1)] = 3,
     seed: Annotated[int, uint(MAX_SEED, "Seed of the deterministic split.", "--seed")] = 0,
@@ -77,7 +78,7 @@ def prepare_data_cmd(
 @app.command("init-bundle")
 def init_bundle_cmd(
     ctx: typer.Context,
-    out_dir: Annotated[Path, typer.Argument(help="Creates OUT_DIR/bundle (the task's assets) and OUT_DIR/base_model.safetensors.")],
+    out_dir: Annotated[Path, path_parameter(help="Creates OUT_DIR/bundle (the task's assets) and OUT_DIR/base_model.safetensors.")],
     protocol: Annotated[ProtocolChoice, typer.Option("--protocol", help="initiator (initiator/participants: the initiator aggregates the participants' server halves) or round-robin (contributors take turns).")] = ProtocolChoice.initiator,
     dataset: Annotated[DatasetChoice, typer.Option("--dataset", help="Shapes the network: breast_cancer (MLP) or digits (CNN).")] = DatasetChoice.breast_cancer,
     cut: Annotated[Optional[int], uint(COUNT_MAX, "Modules on the contributor's side of the cut.", "--cut", minimum=1)] = None,
@@ -87,7 +88,7 @@ def init_bundle_cmd(
     momentum: Annotated[str, typer.Option("--momentum", help="SGD momentum (decimal, 0 or more and less than 1).")] = "0.9",
     seed: Annotated[int, uint(MAX_SEED, "Seed of the initial weights and the batch order.", "--seed")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace OUT_DIR/bundle and OUT_DIR/base_model.safetensors if they exist.")] = False,
-    template: Annotated[Optional[Path], typer.Option("--template", help="Bundle template directory (default: the one installed with the client).")] = None,
+    template: Annotated[Optional[Path], path_parameter("--template", help="Bundle template directory (default: the one installed with the client).")] = None,
 ) -> None:
     """Make a split-learning bundle (config + scripts) and its initial checkpoint."""
     from decentralml.fl.split.model import SplitSpec
@@ -119,8 +120,8 @@ def contribute_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
     task_id: common.TaskIdArg,
-    data: Annotated[Path, typer.Option("--data", help="Your private CSV (never uploaded).")],
-    work_dir: Annotated[Optional[Path], typer.Option("--work-dir", help="Where the task's files go.")] = None,
+    data: Annotated[Path, path_parameter("--data", help="Your private CSV (never uploaded).")],
+    work_dir: Annotated[Optional[Path], path_parameter("--work-dir", help="Where the task's files go.")] = None,
     wait: Annotated[float, finite_float("Round robin: seconds to wait for the previous turn's result.", "--wait", minimum=0)] = 0.0,
     yes: ConsentOption = False,
     no_sandbox: NoSandboxOption = False,
@@ -197,9 +198,9 @@ def aggregate_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
     task_id: Annotated[int, common.task_id_argument("Task id (initiator/participants protocol).")],
-    data: Annotated[Path, typer.Option("--data", help="The initiator's own CSV (trains the main model).")],
-    output: Annotated[Path, typer.Option("--output", help="Fresh directory for the main model and its lineage.")],
-    test: Annotated[Optional[Path], typer.Option("--test", help="Held-out CSV to report test accuracy.")] = None,
+    data: Annotated[Path, path_parameter("--data", help="The initiator's own CSV (trains the main model).")],
+    output: Annotated[Path, path_parameter("--output", help="Fresh directory for the main model and its lineage.")],
+    test: Annotated[Optional[Path], path_parameter("--test", help="Held-out CSV to report test accuracy.")] = None,
     accept: Annotated[bool, typer.Option("--accept/--no-accept", help="Accept (pay) the verified results used.")] = False,
     reject_invalid: Annotated[bool, typer.Option("--reject-invalid", help="Reject results whose lineage fails.")] = False,
     strategy: Annotated[str, typer.Option("--strategy", help="fedavg (weighted by samples), median, trimmed-mean or krum.")] = "fedavg",
@@ -233,8 +234,8 @@ def final_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
     task_id: Annotated[int, common.task_id_argument("Task id (round-robin protocol).")],
-    output: Annotated[Path, typer.Option("--output", help="Fresh directory for the last turn's model.")],
-    test: Annotated[Optional[Path], typer.Option("--test", help="Held-out CSV: accuracy after every turn.")] = None,
+    output: Annotated[Path, path_parameter("--output", help="Fresh directory for the last turn's model.")],
+    test: Annotated[Optional[Path], path_parameter("--test", help="Held-out CSV: accuracy after every turn.")] = None,
     accept: Annotated[bool, typer.Option("--accept/--no-accept", help="Accept (pay) every verified turn.")] = False,
     reject_invalid: Annotated[bool, typer.Option("--reject-invalid", help="Reject turns whose lineage fails.")] = False,
 ) -> None:
@@ -257,8 +258,8 @@ def final_cmd(
 @app.command("verify")
 def verify_cmd(
     ctx: typer.Context,
-    lineage: Annotated[Path, typer.Argument(help="A signed lineage record (e.g. OUTPUT/lineage.json of split aggregate).")],
-    output: Annotated[Optional[Path], typer.Option("--output", help="The artifact the record describes (file or directory).")] = None,
+    lineage: Annotated[Path, path_parameter(help="A signed lineage record (e.g. OUTPUT/lineage.json of split aggregate).")],
+    output: Annotated[Optional[Path], path_parameter("--output", help="The artifact the record describes (file or directory).")] = None,
     digest: Annotated[Optional[str], typer.Option("--digest", help="Expected lineage digest (0x hex), e.g. from the chain.")] = None,
     signer: Annotated[Optional[str], typer.Option("--signer", help="Expected signer (SS58 address or 0x public key).")] = None,
 ) -> None:

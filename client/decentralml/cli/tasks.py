@@ -18,6 +18,7 @@ from decentralml.cli import common
 from decentralml.cli.bounded import SIZE_MAX, uint
 from decentralml.cli.context import run_context
 from decentralml.cli.output import UntrustedTable
+from decentralml.cli.paths import path_parameter
 
 
 class TaskTypeChoice(str, enum.Enum):
@@ -109,7 +110,7 @@ def task_detail(task: Task, token: TokenInfo) -> Table:
 def create_task_cmd(
     ctx: typer.Context,
     choice: common.StorageChoice,
-    asset_dir: Annotated[Path, typer.Argument(help="Directory of assets for the workers (e.g. assets/model_contributor).")],
+    asset_dir: Annotated[Path, path_parameter(help="Directory of assets for the workers (e.g. assets/model_contributor).")],
     question: Annotated[str, typer.Option("--question", help="What the workers are asked to do.")],
     reward: common.RewardOpt,
     task_type: Annotated[TaskTypeChoice, typer.Option("--type", help="Kind of task.")] = TaskTypeChoice.model_contributor,
@@ -121,7 +122,7 @@ def create_task_cmd(
         uint(MAX_BLOCK_NUMBER, "Blocks a worker may hold a slot without a result (default: 200, at most --expires-in minus 1).",
              "--assignment-deadline", minimum=1),
     ] = None,
-    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Initial model file or directory.")] = None,
+    base_model: Annotated[Optional[Path], path_parameter("--base-model", help="Initial model file or directory.")] = None,
 ) -> None:
     """Upload ASSET_DIR, escrow the rewards and publish a task; prints the task id."""
     run = run_context(ctx)
@@ -232,7 +233,7 @@ def assign_task_cmd(
     choice: common.StorageChoice,
     task_id: common.TaskIdArg,
     work_dir: Annotated[
-        Optional[Path], typer.Option("--work-dir", help="Where the task's assets go (default ./decentralml-work).")
+        Optional[Path], path_parameter("--work-dir", help="Where the task's assets go (default ./decentralml-work).")
     ] = None,
     max_download_bytes: common.MaxDownloadOpt = None,
 ) -> None:

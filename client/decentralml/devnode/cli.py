@@ -21,6 +21,7 @@ import typer
 
 from decentralml.cli.bounded import COUNT_MAX, finite_float, uint
 from decentralml.cli.handler import CliApp
+from decentralml.cli.paths import path_parameter
 from decentralml.devnode.limits import MIB, RpcLimits, RpcMethodsPolicy, parse_cors
 from decentralml.devnode.node import DEFAULT_FINALITY_DELAY, DEFAULT_FINALITY_LAG
 from decentralml.errors import ConfigError, UsageError
@@ -77,9 +78,9 @@ def default_base_path() -> Path:
 def run(
     ctx: typer.Context,
     tmp: bool = typer.Option(False, "--tmp", help="Throwaway chain in a temporary directory, deleted on exit."),
-    base_path: Optional[Path] = typer.Option(
-        None, "--base-path", "-d", help="Directory for the chain data (default: the user data dir)."
-    ),
+    base_path: Annotated[Optional[Path], path_parameter(
+        "--base-path", "-d", help="Directory for the chain data (default: the user data dir)."
+    )] = None,
     rpc_port: Annotated[int, uint(U16_MAX, "JSON-RPC port (WebSocket and HTTP); 0 lets the system pick one.", "--rpc-port")] = DEFAULT_PORT,
     rpc_host: str = typer.Option(DEFAULT_HOST, "--rpc-host", help="Interface to listen on."),
     block_time: Annotated[Optional[float], finite_float(
@@ -144,8 +145,8 @@ def run(
 
 @app.command()
 def purge(
-    base_path: Optional[Path] = typer.Option(None, "--base-path", "-d", help="Base path whose chain data to delete."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    base_path: Annotated[Optional[Path], path_parameter("--base-path", "-d", help="Base path whose chain data to delete.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete the chain data of a base path (blocks and state)."""
     from decentralml.devnode.store import chain_dir

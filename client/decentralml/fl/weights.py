@@ -13,7 +13,8 @@ import json
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -26,6 +27,10 @@ from decentralml.primitives.staging import staged_path
 
 Weights = dict[str, np.ndarray]
 """Named tensors, one entry per model parameter."""
+
+ElementReader = Callable[[str, np.ndarray, int], None]
+"""``read(name, out, start)``: fill the 1-D ``out`` with elements ``start:start + out.size`` of tensor
+``name`` in C order (no finiteness check: the caller checks what it computes)."""
 
 WEIGHTS_FILE = "weights.safetensors"
 METRICS_FILE = "metrics.json"
@@ -291,29 +296,49 @@ class SafetensorsModel:
     def read_into(self, name: str, out: np.ndarray, start_row: int = 0) -> np.ndarray:
         """Fill ``out`` (C-contiguous, the tensor's dtype) with rows from ``start_row``; no finiteness check."""
         tensor = self._specs[name]
-        if out.dtype != np.dtype(tensor.dtype) or not out.flags.c_contiguous:
-            raise TrainingError(f"Internal: buffer for {name!r} must be C-contiguous {tensor.dtype}.")
-        begin, end = self._offsets[name]
-        row_bytes = out.dtype.itemsize * (int(np.prod(tensor.shape[1:], dtype=np.int64)) if tensor.shape else 1)
-        offset = begin + start_row * row_bytes
-        if offset + out.nbytes > end:
-            raise TrainingError(f"Internal: rows beyond the end of tensor {name!r}.")
-        view = out.reshape(-1).view(np.uint8).data
-        fd = os.open(self.path, os.O_RDONLY)
+        row = math.prod(tensor.shape[1:]) if tensor.shape else 1
+        with self.element_reader() as read:
+            read(name, out, start_row * row)
+        return out
+
+    @contextmanager
+    def element_reader(self) -> Iterator[ElementReader]:
+        """A reader of flat element ranges over one file descriptor, held open until the block ends.
+
+        ``read(name, out, start)`` fills ``out`` (C-contiguous, the tensor's dtype) with elements
+        ``start:start + out.size`` of the tensor in C order with ``os.preadv`` (no finiteness check).
+        Raises TrainingError when the file is missing, unreadable or shorter than its header says.
+        """
         try:
-            done = 0
-            while done < out.nbytes:
-                n = os.preadv(fd, [view[done:]], offset + done)
-                if n <= 0:
-                    raise TrainingError(f"{self.path.name} ended early while reading {name!r}: the file is truncated.")
-                done += n
+            fd = os.open(self.path, os.O_RDONLY)
         except OSError as exc:
-            raise TrainingError(f"{self.path.name}: cannot read tensor {name!r} ({exc.strerror}).") from exc
+            raise TrainingError(f"{self.path.name} cannot be read ({exc.strerror}).") from exc
+
+        def read(name: str, out: np.ndarray, start: int) -> None:
+            tensor = self._specs[name]
+            if out.dtype != np.dtype(tensor.dtype) or not out.flags.c_contiguous:
+                raise TrainingError(f"Internal: buffer for {name!r} must be C-contiguous {tensor.dtype}.")
+            begin, end = self._offsets[name]
+            offset = begin + start * out.dtype.itemsize
+            if start < 0 or offset + out.nbytes > end:
+                raise TrainingError(f"Internal: elements beyond the end of tensor {name!r}.")
+            view = out.reshape(-1).view(np.uint8).data
+            done = 0
+            try:
+                while done < out.nbytes:
+                    n = os.preadv(fd, [view[done:]], offset + done)
+                    if n <= 0:
+                        raise TrainingError(f"{self.path.name} ended early while reading {name!r}: the file is truncated.")
+                    done += n
+            except OSError as exc:
+                raise TrainingError(f"{self.path.name}: cannot read tensor {name!r} ({exc.strerror}).") from exc
+            if out.dtype.byteorder == ">":  # pragma: no cover - safetensors is little-endian; NumPy native on our targets
+                out.byteswap(inplace=True)
+
+        try:
+            yield read
         finally:
             os.close(fd)
-        if out.dtype.byteorder == ">":  # pragma: no cover - safetensors is little-endian; NumPy native on our targets
-            out.byteswap(inplace=True)
-        return out
 
     def load(self) -> Weights:
         """All tensors in memory."""

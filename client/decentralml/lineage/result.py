@@ -20,10 +20,8 @@ from typing import Any, Collection, Mapping
 from decentralml.errors import IntegrityError
 from decentralml.lineage.signing import SignedLineage
 from decentralml.lineage.verify import LineageReport, verify
+from decentralml.primitives.inline_result import INLINE_LINEAGE_KEY, INLINE_METRICS_KEY, inline_body, inline_metrics
 from decentralml.primitives.ss58 import public_key_of
-
-INLINE_LINEAGE_KEY = "lineage"
-INLINE_METRICS_KEY = "metrics"
 
 
 def encode_inline_result(metrics: Mapping[str, Any] | None = None, lineage: SignedLineage | None = None) -> bytes:
@@ -34,25 +32,9 @@ def encode_inline_result(metrics: Mapping[str, Any] | None = None, lineage: Sign
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def _inline_body(raw: bytes | None) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        body = json.loads(bytes(raw))
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def inline_metrics(raw: bytes | None) -> dict[str, Any]:
-    """The metrics an ``inline_result`` carries; ``{}`` when there are none or it is not our JSON."""
-    metrics = _inline_body(raw).get(INLINE_METRICS_KEY)
-    return dict(metrics) if isinstance(metrics, dict) else {}
-
-
 def decode_inline_result(raw: bytes | None) -> tuple[SignedLineage | None, dict[str, Any]]:
     """``(signed record or None, metrics)`` from an ``inline_result``; malformed lineage is an IntegrityError."""
-    body = _inline_body(raw)
+    body = inline_body(raw)
     metrics = inline_metrics(raw)
     if INLINE_LINEAGE_KEY not in body:
         return None, metrics

@@ -24,6 +24,7 @@ from decentralml.errors import ArtifactNotFoundError, IntegrityError, StorageErr
 from decentralml.primitives import packing
 from decentralml.primitives.budget import Budget, ByteCounter, CountingReader
 from decentralml.primitives.digests import pack_digest
+from decentralml.primitives.localpaths import local_path_error
 from decentralml.primitives.staging import remove_path, staged_path
 from decentralml.storage.base import (
     ChunkReader,
@@ -175,6 +176,9 @@ class LocalStore:
             # The stored tree itself holds something a pack refuses (a link): it was tampered with.
             raise IntegrityError(f"Artifact {ref.uri} is damaged: {exc.message}") from None
         except OSError as exc:
+            if exc.filename is not None and not Path(exc.filename).is_relative_to(self.data_dir):
+                # the destination failed (read-only, full, a file in the way), not the store
+                raise local_path_error(OSError(exc.errno, exc.strerror, str(dest))) from None
             raise StorageError(f"Cannot read {ref.uri}: {exc.strerror}.") from None
         finally:
             obs.end()

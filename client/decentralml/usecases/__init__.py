@@ -7,13 +7,16 @@ Creator::
     accept_result(chain, keypair, submission_id) -> Outcome
     reject_result(chain, keypair, submission_id) -> Outcome
     close_task(chain, keypair, task_id) -> Outcome
-    pending_results(chain, task_id) -> list[Submission]
 
 Contributor::
 
     assign_task(chain, keypair, task_id, open_store, work_dir, progress=None) -> AssignedTask
     send_result(chain, keypair, store, submission_id, result_dir, metrics=None, lineage=None, progress=None) -> SentResult
     fetch_result(chain, submission_id, open_store, dest, progress=None, max_bytes=None) -> (Submission, Path)
+
+Submissions::
+
+    pending_results(chain, task_id) -> list[Submission]
     result_metrics(submission) -> dict
 
 Wallet::
@@ -34,7 +37,7 @@ _HOME = {
     "encode_inline": "decentralml.usecases.contributor",
     "fetch_result": "decentralml.usecases.contributor",
     "read_metrics": "decentralml.usecases.contributor",
-    "result_metrics": "decentralml.usecases.contributor",
+    "result_metrics": "decentralml.usecases.submissions",
     "send_result": "decentralml.usecases.contributor",
     "CreatedTask": "decentralml.usecases.creator",
     "Outcome": "decentralml.usecases.creator",
@@ -42,7 +45,7 @@ _HOME = {
     "accept_result": "decentralml.usecases.creator",
     "close_task": "decentralml.usecases.creator",
     "create_task": "decentralml.usecases.creator",
-    "pending_results": "decentralml.usecases.creator",
+    "pending_results": "decentralml.usecases.submissions",
     "reject_result": "decentralml.usecases.creator",
     "validate_result": "decentralml.usecases.creator",
     "Transfer": "decentralml.usecases.wallet",

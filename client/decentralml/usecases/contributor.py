@@ -26,9 +26,10 @@ from decentralml.errors import (
     IntegrityError,
     UsageError,
 )
-from decentralml.lineage import SignedLineage, encode_inline_result, inline_metrics
+from decentralml.lineage import SignedLineage, encode_inline_result
 from decentralml.primitives.budget import Budget
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.localpaths import local_paths
 from decentralml.primitives.staging import remove_path
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.reference import Reference
@@ -149,10 +150,12 @@ def assign_task(
     """
     task = chain.get_task(task_id)
     preconditions.check_assignable(task, keypair.ss58_address, chain.block_number())
-    work_dir.mkdir(parents=True, exist_ok=True)
+    with local_paths(work_dir):
+        work_dir.mkdir(parents=True, exist_ok=True)
     staging = work_dir / f".task-{task_id}-{secrets.token_hex(4)}"
     try:
-        staging.mkdir()
+        with local_paths(work_dir):
+            staging.mkdir()
         base_model_name = fetch_task_assets(task, open_store, staging, progress=progress, max_bytes=max_bytes)
         receipt = chain.submit(keypair, "assign_task", {"task_id": task_id})
     except BaseException:
@@ -221,11 +224,6 @@ def encode_inline(metrics: Mapping[str, Any] | None, lineage: SignedLineage | No
             hint="Report fewer or shorter metrics; put the rest in the result directory.",
         )
     return raw
-
-
-def result_metrics(submission: Submission) -> dict[str, Any]:
-    """The metrics a submission carries inline ({} when none or not JSON)."""
-    return inline_metrics(submission.inline_result)
 
 
 def send_result(

@@ -28,6 +28,7 @@ from decentralml.chain.follow import NewHead, NodeStatus
 from decentralml.chain.types import Submission, SubmissionStatus, Task, TaskType
 from decentralml.errors import DecentralMLError, DispatchError, IntegrityError, StorageError, UsageError
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.localpaths import local_paths
 from decentralml.primitives.staging import remove_path
 from decentralml.storage.base import ArtifactStore
 from decentralml.usecases.contributor import (
@@ -428,10 +429,11 @@ class ContributorNode(Role):
             directory = find_workdir(tasks, submission.submission_id).path
         except UsageError:
             task = self._chain().get_task(submission.task_id)
-            tasks.mkdir(parents=True, exist_ok=True)
             staging = tasks / f".adopt-{submission.submission_id}"
-            remove_path(staging)
-            staging.mkdir()
+            with local_paths(tasks):
+                tasks.mkdir(parents=True, exist_ok=True)
+                remove_path(staging)
+                staging.mkdir()
             try:
                 base_model_name = fetch_task_assets(task, self.open_store, staging)
                 directory = lay_out_workdir(task, submission.submission_id, submission.deadline, staging,

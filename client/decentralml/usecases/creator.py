@@ -11,7 +11,7 @@ from pathlib import Path
 from decentralml.amounts import format_amount
 from decentralml.chain.client import ChainClient
 from decentralml.chain.pallet import MAX_ASSIGNMENTS, MAX_BLOCK_NUMBER, MAX_SCORE, PALLET, PalletLimits
-from decentralml.chain.types import AWAITING_DECISION, Receipt, Submission, Task, TaskAssets, TaskType, ValidationStrategy
+from decentralml.chain.types import Receipt, Submission, Task, TaskAssets, TaskType, ValidationStrategy
 from decentralml.errors import ChainError, DecentralMLError, PreconditionError, UsageError
 from decentralml.primitives.keypair import Keypair
 from decentralml.storage.base import ArtifactStore, TransferObserver
@@ -230,7 +230,3 @@ def close_task(chain: ChainClient, keypair: Keypair, task_id: int) -> Outcome:
     refund = int(event["refund"]) if event and "refund" in event else None
     return Outcome("closed", task_id, None, receipt, refund=refund)
 
-
-def pending_results(chain: ChainClient, task_id: int) -> list[Submission]:
-    """Submissions of a task waiting for the creator's decision."""
-    return [s for s in chain.task_submissions(task_id) if s.status in AWAITING_DECISION]

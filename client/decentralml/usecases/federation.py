@@ -33,12 +33,13 @@ from decentralml.primitives.budget import Budget
 from decentralml.primitives.digests import file_digest as _file_digest
 from decentralml.primitives.digests import pack_digest
 from decentralml.primitives.keypair import Keypair
+from decentralml.primitives.localpaths import local_paths
 from decentralml.primitives.staging import remove_path
 from decentralml.storage.base import ArtifactStore, TransferObserver
 from decentralml.storage.local import LocalStore
 from decentralml.storage.reference import Reference, StorageType
 from decentralml.usecases import creator as creator_uc
-from decentralml.usecases import preconditions
+from decentralml.usecases import preconditions, submissions
 from decentralml.usecases.contributor import StoreOpener
 
 
@@ -114,7 +115,8 @@ def fetch_base_model(chain: ChainClient, task_id: int, open_store: StoreOpener, 
         raise UsageError(f"Task {task_id} has no base model.", hint="Create federated tasks with --base-model.")
     if ref.is_directory:
         raise UsageError(f"Task {task_id}'s base model is a directory; a round needs one safetensors file.")
-    work_dir.mkdir(parents=True, exist_ok=True)
+    with local_paths(work_dir):
+        work_dir.mkdir(parents=True, exist_ok=True)
     path = work_dir / f"task-{task_id}-base.safetensors"
     if not (path.is_file() and _sha256_hex(path) == ref.digest_hex):
         remove_path(path)
@@ -128,8 +130,9 @@ def _sha256_hex(path: Path) -> str:
 
 
 def _fresh(path: Path) -> Path:
-    remove_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with local_paths(path):
+        remove_path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -256,7 +259,7 @@ def judge_pending(chain: ChainClient, keypair: Keypair, task_id: int, bundle: Cr
     budget = base.result_budget(max_result_bytes)
     earlier = earlier_accepted(chain, task_id, kept, base)
     judgements = []
-    for submission in creator_uc.pending_results(chain, task_id):
+    for submission in submissions.pending_results(chain, task_id):
         report, path = evaluate_result(chain, submission, base, bundle, open_store, work_dir, progress,
                                        budget=budget, earlier=earlier)
         if report.passed and path is not None and submission.result is not None:

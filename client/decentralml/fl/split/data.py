@@ -12,6 +12,7 @@ before splitting. Every CSV has a header; the label column is ``target``.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,10 @@ def _load(dataset: str) -> tuple[Any, Any, list[str]]:
     return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.int64), names
 
 
+#: The name of a participant's shard in OUT_DIR (``participant<i>.csv``).
+PARTICIPANT_FILE = re.compile(r"participant[1-9][0-9]*\.csv")
+
+
 def prepare_shards(
     dataset: str, out_dir: Path, *, participants: int = 3, seed: int = 0, test_fraction_pct: int = 20, force: bool = False
 ) -> Shards:
@@ -69,7 +74,8 @@ def prepare_shards(
     if not 0 <= seed <= MAX_SEED:
         raise UsageError(f"The seed {seed} is not in 0..{MAX_SEED}.")
     names_out = [f"participant{index}.csv" for index in range(1, participants + 1)]
-    outputs = NewOutputs(Path(out_dir), [*names_out, "test.csv"], force=force)
+    # --force replaces the whole set: a former run's participant<i>.csv beyond this one's count goes too
+    outputs = NewOutputs(Path(out_dir), [*names_out, "test.csv"], force=force, family=PARTICIPANT_FILE)
     features, labels, names = _load(dataset)
     x_train, x_test, y_train, y_test = train_test_split(
         features, labels, test_size=test_fraction_pct / 100, random_state=seed, stratify=labels

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 import numpy as np
 
 from decentralml.errors import TrainingError
-from decentralml.fl.weights import ModelSpec, Weights, check_finite, check_spec, spec_of
+from decentralml.fl.weights import ElementReader, ModelSpec, Weights, check_finite, check_spec, spec_of
 
 
 class ModelSource(Protocol):
@@ -23,15 +25,31 @@ class ModelSource(Protocol):
     def read_rows(self, name: str, start: int | None, stop: int | None) -> np.ndarray: ...
 
 
-def read_rows_into(model: ModelSource, name: str, out: np.ndarray, start: int, *, scalar: bool = False) -> None:
-    """Fill ``out`` with rows ``start:start+len(out)`` of a tensor (no finiteness check: callers check once)."""
-    reader = getattr(model, "read_into", None)
-    if reader is not None:
-        reader(name, out.reshape(()) if scalar else out, start)
-    elif scalar:
-        out[...] = model.read(name)
-    else:
-        out[...] = model.read_rows(name, start, start + out.shape[0])
+@contextmanager
+def element_reader(model: ModelSource) -> Iterator[ElementReader]:
+    """Read flat element ranges of ``model``'s tensors (see :data:`~decentralml.fl.weights.ElementReader`).
+
+    Sources with their own ``element_reader`` (files, memory) read just the range; any other
+    :class:`ModelSource` reads the rows that cover it (checked finite) and copies the range out.
+    """
+    opener = getattr(model, "element_reader", None)
+    if opener is not None:
+        with opener() as read:
+            yield read
+        return
+    specs = {tensor.name: tensor for tensor in model.spec}
+
+    def read_covering_rows(name: str, out: np.ndarray, start: int) -> None:
+        shape = specs[name].shape
+        if not shape:
+            out[...] = model.read(name).reshape(-1)[start : start + out.size]
+            return
+        row = math.prod(shape[1:])
+        first = start // row
+        rows = model.read_rows(name, first, -(-(start + out.size) // row)).reshape(-1)
+        out[...] = rows[start - first * row : start - first * row + out.size]
+
+    yield read_covering_rows
 
 
 def raise_non_finite(updates: "Sequence[Update]", name: str) -> None:
@@ -48,7 +66,7 @@ class InMemoryModel:
     """A :class:`ModelSource` over weights already in memory (reads return copies)."""
 
     def __init__(self, weights: Mapping[str, np.ndarray]) -> None:
-        self._weights = dict(weights)
+        self._weights = {name: np.asarray(array, order="C") for name, array in weights.items()}
         self.spec = spec_of(self._weights)
 
     def read(self, name: str) -> np.ndarray:
@@ -63,13 +81,14 @@ class InMemoryModel:
         check_finite(name, array)
         return array
 
-    def read_into(self, name: str, out: np.ndarray, start_row: int = 0) -> np.ndarray:
-        source = self._weights[name]
-        if source.ndim == 0:
-            out[...] = source
-        else:
-            out[...] = source[start_row : start_row + out.shape[0]]
-        return out
+    @contextmanager
+    def element_reader(self) -> Iterator[ElementReader]:
+        """Copy flat element ranges out of the held arrays (no finiteness check)."""
+
+        def read(name: str, out: np.ndarray, start: int) -> None:
+            out[...] = self._weights[name].reshape(-1)[start : start + out.size]
+
+        yield read
 
 
 @dataclass(frozen=True)
