@@ -52,7 +52,10 @@ def test_a_name_too_long_is_clipped(command: list[str], regular_file: Path, caps
     assert len(error["message"]) < 400 and error["hint"] == "Choose a shorter path."
 
 
-@pytest.mark.parametrize("command", [["split", "init-bundle", "RO/out"], ["split", "prepare-data", "RO/pd"]])
+@pytest.mark.parametrize("command", [
+    pytest.param(["split", "init-bundle", "RO/out"], marks=pytest.mark.ml),  # needs PyTorch before it writes
+    ["split", "prepare-data", "RO/pd"],
+])
 def test_a_read_only_output_directory(command: list[str], regular_file: Path, capsys: pytest.CaptureFixture[str],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Fault injection: the test runs as any user (root ignores modes), so the file system's refusal is raised."""

@@ -11,33 +11,66 @@ directory when typed.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import os
+from pathlib import Path
+from typing import Any
 
 import typer
-from typer.models import TyperPath
 
 from decentralml.errors import UsageError
 from decentralml.primitives.localpaths import check_path_text
 
-__all__ = ["NonEmptyPath", "path_parameter"]
+__all__ = ["complete_path", "path", "path_parameter"]
 
-class NonEmptyPath(TyperPath):
-    """Typer's path type (same completion and metavar) that refuses the empty string."""
+#: At most this many candidates are offered for one completion (a directory may be huge).
+MAX_COMPLETIONS = 200
 
-    name = "path"
 
-    def convert(self, value: Any, param: Optional[Any], ctx: Optional[Any]) -> Any:
-        if isinstance(value, str):
-            try:
-                check_path_text(value)
-            except UsageError as exc:
-                self.fail(exc.message, param, ctx)
-        return super().convert(value, param, ctx)
+def path(text: str | Path) -> Path:
+    """``text`` as a Path; an empty string is refused (Typer's ``parser``: help shows ``PATH``).
+
+    On Typer's public API (a ``parser``), not a subclass of its internal path type, which
+    differs between the Typer releases the client supports.
+    """
+    if isinstance(text, Path):  # a default value
+        return text
+    try:
+        check_path_text(text)
+    except UsageError as exc:
+        raise typer.BadParameter(exc.message) from None
+    return Path(text)
+
+
+def complete_path(incomplete: str) -> list[str]:
+    """Shell completion of a path: the entries of the typed directory that start with the typed name.
+
+    Directories end with ``/``; hidden entries only when the name typed starts with ``.``.
+    """
+    directory, _, prefix = incomplete.rpartition("/")
+    base = Path(directory or ".").expanduser() if directory or not incomplete.startswith("/") else Path("/")
+    shown = f"{directory}/" if directory or incomplete.startswith("/") else ""
+    found: list[str] = []
+    try:
+        with os.scandir(base) as entries:
+            for entry in entries:
+                if not entry.name.startswith(prefix) or (entry.name.startswith(".") and not prefix.startswith(".")):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                found.append(f"{shown}{entry.name}{'/' if is_dir else ''}")
+                if len(found) >= MAX_COMPLETIONS:
+                    break
+    except OSError:
+        return []
+    return sorted(found)
 
 
 def path_parameter(*names: str, help: str, **extra: Any) -> Any:
     """A path option (``names``) or argument (no names) that refuses ``''``, for ``Annotated[Path, ...]``;
     called as ``typer.Option``/``typer.Argument`` would be."""
+    settings: dict[str, Any] = {"help": help, "parser": path, "autocompletion": complete_path, **extra}
     if names:
-        return typer.Option(*names, help=help, click_type=NonEmptyPath(), **extra)
-    return typer.Argument(help=help, click_type=NonEmptyPath(), **extra)
+        return typer.Option(*names, **settings)
+    return typer.Argument(**settings)
