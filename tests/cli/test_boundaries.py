@@ -73,7 +73,8 @@ def test_an_accepted_result_keeps_its_slot_taken_on_the_chain(
     full = CliRunner().invoke(app, ["--url", url, "--json", "--suri", third.suri, "assign-task", str(task_id),
                                     "--work-dir", str(isolated_env / "w3")], catch_exceptions=False)
     assert full.exit_code == 7, full.stderr
-    assert json.loads(full.stderr)["error"]["name"] == "NoFreeSlot"
+    assert (json.loads(full.stderr)["error"]["name"], json.loads(full.stderr)["error"]["type"]) == (
+        "NoFreeSlot", "PreconditionError")  # found before sending: no fee
     assert not (isolated_env / "w3").exists() or not any((isolated_env / "w3").iterdir())
 
 

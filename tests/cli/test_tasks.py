@@ -181,13 +181,17 @@ def test_assign_task_errors_leave_nothing_behind(node_cli: NodeCli, funded_accou
 
 
 @on_both_chains
-def test_assign_task_twice_is_refused_by_the_chain(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:
+def test_assign_task_twice_is_refused_before_sending(node_cli: NodeCli, funded_account: Any, assets: Path) -> None:
     creator, worker = funded_account(), funded_account()
     task_id = create(node_cli, assets, creator.suri, "--max-assignments", "2")
     assign(node_cli, task_id, worker.suri)
+    before = node_cli.free(worker.address)
     again = node_cli("--json", "--suri", worker.suri, "assign-task", task_id, "--work-dir", node_cli.tmp / "again")
     assert again.exit_code == 7, again.stderr
-    assert json.loads(again.stderr)["error"]["name"] == "AlreadyAssigned"
+    error = json.loads(again.stderr)["error"]
+    assert (error["name"], error["type"]) == ("AlreadyAssigned", "PreconditionError")
+    assert "run-task" in error["hint"]
+    assert node_cli.free(worker.address) == before  # nothing sent, no fee
     assert not (node_cli.tmp / "again").exists() or not any((node_cli.tmp / "again").iterdir())
 
 

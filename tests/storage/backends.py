@@ -20,8 +20,8 @@ import requests
 from decentralml.errors import (
     ArtifactNotFoundError,
     DecentralMLError,
+    LocalPathError,
     StorageAuthError,
-    StorageError,
     StorageUnreachableError,
     UsageError,
 )
@@ -98,7 +98,8 @@ class LocalHarness(Harness):
     def unreachable(self) -> Expectation:
         blocker = self.data_dir.parent / "not-a-directory"
         blocker.write_bytes(b"")
-        return Expectation(LocalStore(blocker / "data"), None, StorageError)
+        # the local store's "endpoint" is a directory of this machine: a local path error (exit 3)
+        return Expectation(LocalStore(blocker / "data"), None, LocalPathError)
 
     def leftovers(self) -> set[str]:
         found: set[str] = set()

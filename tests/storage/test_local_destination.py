@@ -67,3 +67,15 @@ def test_a_store_failing_is_still_the_store(stored: tuple[LocalStore, object], t
     with pytest.raises(StorageError, match="Input/output error") as raised:
         store.get(ref, tmp_path / "dl")  # type: ignore[arg-type]
     assert not isinstance(raised.value, LocalPathError) and raised.value.message.startswith("Cannot read file://")
+
+
+@pytest.mark.parametrize("blocked", ["a-file", "a-file/below"])
+def test_a_data_directory_blocked_by_a_file_is_a_local_path_error(tmp_path: Path, blocked: str) -> None:
+    (tmp_path / "a-file").write_bytes(b"not a directory")
+    source = tmp_path / "result"
+    source.mkdir()
+    (source / "weights.bin").write_bytes(b"w")
+    with pytest.raises(LocalPathError) as raised:
+        LocalStore(tmp_path / blocked).put(source)
+    assert raised.value.exit_code == 3 and "--data-dir" in (raised.value.hint or "")
+    assert "a-file" in raised.value.message

@@ -55,11 +55,10 @@ class LocalStore:
         try:
             self.files_dir.mkdir(parents=True, exist_ok=True)
             self.dirs_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(
-                f"Cannot use data directory {str(self.data_dir)!r}: {exc.strerror}.",
-                hint="Pass a writable --data-dir.",
-            ) from None
+        except OSError as exc:  # the store's directory on this machine: a local path (exit 3), not a store failure
+            error = local_path_error(exc, self.data_dir)
+            error.hint = f"{error.hint} Or pass another --data-dir."
+            raise error from None
 
     # --- uri <-> path ----------------------------------------------------------
 

@@ -149,7 +149,7 @@ def assign_task(
     download takes no slot; a failed transaction leaves no directory behind.
     """
     task = chain.get_task(task_id)
-    preconditions.check_assignable(task, keypair.ss58_address, chain.block_number())
+    preconditions.check_assignable(task, keypair.ss58_address, chain.block_number(), chain.task_submissions(task_id))
     with local_paths(work_dir):
         work_dir.mkdir(parents=True, exist_ok=True)
     staging = work_dir / f".task-{task_id}-{secrets.token_hex(4)}"

@@ -33,8 +33,13 @@ def require_creator(task: Task, address: str, action: str) -> None:
         )
 
 
-def check_assignable(task: Task, address: str, current_block: int) -> None:
-    """``assign_task``: the task is open, not expired by the next block, not the signer's own."""
+def check_assignable(task: Task, address: str, current_block: int, submissions: Iterable[Submission] = ()) -> None:
+    """``assign_task``: the task is open, not expired by the next block, not the signer's own; the
+    signer holds no live submission of it (``AlreadyAssigned``) and a slot is free once the
+    assignments past their deadline are released, as the call does first (``NoFreeSlot``).
+
+    ``submissions``: the task's submissions (``ChainClient.task_submissions``).
+    """
     if task.status is not TaskStatus.OPEN:
         raise refused(f"Task {task.task_id} is {task.status.value}, not open.", "TaskNotOpen", "Pick an open task.")
     if task.expiration_block <= current_block + 1:
@@ -47,6 +52,21 @@ def check_assignable(task: Task, address: str, current_block: int) -> None:
             f"You created task {task.task_id}: a creator cannot take its own task.",
             hint="Use a contributor account.", module=PALLET, name="CreatorCannotAssign",
         )
+    next_block = current_block + 1
+    released = [s for s in submissions if s.status is SubmissionStatus.ASSIGNED and next_block > s.deadline]
+    live = [s for s in submissions if s.status in AWAITING_DECISION
+            or (s.status is SubmissionStatus.ASSIGNED and not next_block > s.deadline)]
+    held = next((s for s in live if s.worker == address), None)
+    if held is not None:
+        raise refused(
+            f"You hold submission {held.submission_id} of task {task.task_id} already ({held.status.value}).",
+            "AlreadyAssigned", f"Finish it: `decentralml run-task {held.submission_id}`, then `send-result`.",
+        )
+    if not task.assigned - len(released) + task.accepted < task.max_assignments:
+        raise refused(
+            f"Task {task.task_id} has no free slot: its {task.max_assignments} are taken or accepted.",
+            "NoFreeSlot", f"Pick another task, or wait for a slot to be released (`decentralml show-task {task.task_id}`).",
+        )
 
 
 def check_decidable(submission: Submission, task: Task, address: str) -> None:
@@ -56,8 +76,7 @@ def check_decidable(submission: Submission, task: Task, address: str) -> None:
         raise refused(
             f"Submission {submission.submission_id} is {submission.status.value}: only a result pending"
             " validation or validated can be accepted or rejected.", "NotAwaitingDecision",
-            "It was decided already or has no result yet; see `decentralml list-results`"
-            f" {submission.task_id}.",
+            f"It was decided already or has no result yet; see `decentralml list-results {submission.task_id}`.",
         )
 
 
