@@ -33,6 +33,7 @@ from typing import Any
 import platformdirs
 
 from decentralml.errors import ConfigError
+from decentralml.primitives.numbers import ascii_float
 
 APP_NAME = "decentralml"
 DEFAULT_URL = "ws://127.0.0.1:9944"
@@ -190,9 +191,12 @@ def build_settings(
         raise ConfigError(
             f"Unknown crypto type {crypto_name!r}.", hint="Use sr25519, ed25519 or ecdsa."
         ) from None
+    raw_timeout = timeout if timeout is not None else config.get("timeout", DEFAULT_TIMEOUT_S)
     try:
-        timeout = float(timeout if timeout is not None else config.get("timeout", DEFAULT_TIMEOUT_S))
-    except (TypeError, ValueError):
+        if isinstance(raw_timeout, bool) or not isinstance(raw_timeout, (int, float, str)):
+            raise ValueError(raw_timeout)
+        timeout = ascii_float(raw_timeout) if isinstance(raw_timeout, str) else float(raw_timeout)
+    except ValueError:
         raise ConfigError(f"'timeout' in {path} must be a number of seconds.") from None
     if not (math.isfinite(timeout) and 0 < timeout <= TIMEOUT_MAX_S):
         raise ConfigError(

@@ -292,3 +292,13 @@ def test_alternative_options_together_are_usage_errors(argv: list[str], capsys: 
     code, out, err = _run(["--json", "--suri", "//Alice", "--url", "ws://127.0.0.1:1", *argv], capsys)
     error = json.loads(err)["error"]
     assert code == 2 and out == "" and error["type"] == "UsageError" and "are alternatives" in error["message"], err
+
+
+@pytest.mark.parametrize("value", ["\uff15", "\u0663\u0660", "1_0", "\u0661e3", "5x", ""])
+def test_every_float_parameter_reads_ascii_digits_only(value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Python's float() reads other scripts' digits too; a command reads 0-9 only."""
+    for path, param in _params("float"):
+        code, out, err = _run(_argv(path, param, value), capsys)
+        assert code == 2 and out == "", (path, param.name, err)
+        error = json.loads(err)["error"]
+        assert error["type"] == "UsageError" and "is not a number (digits 0-9)" in error["message"], (path, param.name, error)

@@ -28,6 +28,7 @@ import typer
 
 from decentralml.amounts import check_amount_text
 from decentralml.errors import UsageError
+from decentralml.primitives.numbers import ascii_float
 from decentralml.primitives.scale import U32_MAX, U64_MAX
 from decentralml.untrusted import clip, printable
 
@@ -83,6 +84,22 @@ def integer(text: str | int) -> int:
     return int(text)
 
 
+def decimal(text: str | float) -> float:
+    """A number written with the ASCII digits 0-9 (:func:`~decentralml.primitives.numbers.ascii_float`) -> float.
+
+    Registered under the name ``float`` so that help shows ``FLOAT``.
+    """
+    if isinstance(text, (int, float)):  # a default value
+        return float(text)
+    try:
+        return ascii_float(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{printable(clip(text, 40))}' is not a number (digits 0-9).") from None
+
+
+decimal.__name__ = "float"
+
+
 def uint(maximum: int, help: str, *names: str, minimum: int = 0, **extra: Any) -> Any:
     """An integer parameter in ``minimum..=maximum``: an option when ``names`` are given, else an argument."""
 
@@ -108,7 +125,7 @@ def finite_float(help: str, *names: str, minimum: float | None = None, maximum: 
             raise typer.BadParameter(f"{value:g} is above the maximum, {maximum:g}.")
         return value
 
-    return _parameter(names, help, finite, extra)
+    return _parameter(names, help, finite, {"parser": decimal, **extra})
 
 
 def _parameter(names: tuple[str, ...], help: str, check: Callable[[Any], Any], extra: dict[str, Any]) -> Any:
