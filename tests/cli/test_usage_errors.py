@@ -256,14 +256,18 @@ def test_a_result_or_asset_directory_that_is_a_file_is_refused(argv: list[str], 
     assert json.loads(err)["error"]["message"] == f"{file} is not a directory."
 
 
-@pytest.mark.parametrize("value", ["\uff15", "\u0661\u0660", "1_0", "\u0969", " 5x", ""])
-def test_every_integer_parameter_reads_ascii_digits_only(value: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Python's int() reads other scripts' digits and underscores; a command reads 0-9 (and a sign) only."""
-    for path, param in _params("int"):
+@pytest.mark.parametrize(("kind", "value"), [
+    *[("int", v) for v in ["\uff15", "\u0661\u0660", "1_0", "\u0969", " 5x", ""]],
+    *[("float", v) for v in ["\uff15", "\u0663\u0660", "1_0", "\u0661e3", "5x", ""]],
+])
+def test_every_number_parameter_reads_ascii_digits_only(kind: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Python's int() and float() read other scripts' digits and underscores; a command reads 0-9 (and a sign) only."""
+    expected = "is not a whole number (digits 0-9)" if kind == "int" else "is not a number (digits 0-9)"
+    for path, param in _params(kind):
         code, out, err = _run(_argv(path, param, value), capsys)
         assert code == 2 and out == "", (path, param.name, err)
         error = json.loads(err)["error"]
-        assert error["type"] == "UsageError" and "digits 0-9" in error["message"], (path, param.name, error)
+        assert error["type"] == "UsageError" and expected in error["message"], (path, param.name, error)
 
 
 SANDBOX_SIZES = [str(2**63), str(2**64 - 1), str(2**64), "99999999999999999999999GiB", "0"]
@@ -292,13 +296,3 @@ def test_alternative_options_together_are_usage_errors(argv: list[str], capsys: 
     code, out, err = _run(["--json", "--suri", "//Alice", "--url", "ws://127.0.0.1:1", *argv], capsys)
     error = json.loads(err)["error"]
     assert code == 2 and out == "" and error["type"] == "UsageError" and "are alternatives" in error["message"], err
-
-
-@pytest.mark.parametrize("value", ["\uff15", "\u0663\u0660", "1_0", "\u0661e3", "5x", ""])
-def test_every_float_parameter_reads_ascii_digits_only(value: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Python's float() reads other scripts' digits too; a command reads 0-9 only."""
-    for path, param in _params("float"):
-        code, out, err = _run(_argv(path, param, value), capsys)
-        assert code == 2 and out == "", (path, param.name, err)
-        error = json.loads(err)["error"]
-        assert error["type"] == "UsageError" and "is not a number (digits 0-9)" in error["message"], (path, param.name, error)
