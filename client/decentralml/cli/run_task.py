@@ -52,7 +52,7 @@ def _ask_consent(run: RunContext, plan: usecase.RunPlan, yes: bool) -> None:
     if yes or usecase.consent_given(plan):
         return
     instead = "Review the bundle, then rerun with --yes."
-    if run.output.json_mode:  # one JSON line on stderr: no plan table before the error
+    if run.output.json_mode or run.output.quiet:  # only the error line: no plan table before it
         prompts.require_terminal("The task's code has not been approved for this run", instead=instead)
     else:
         instead = "Review the plan above and the bundle, then rerun with --yes."

@@ -68,7 +68,7 @@ def ask_policy_consent(run: RunContext, runner: SandboxedRunner, data: Path | No
 
     if yes:
         return
-    if run.output.json_mode:  # one JSON line on stderr: no table before the error
+    if run.output.json_mode or run.output.quiet:  # only the error line: no table before it
         instead = f"Review what {command} runs with (docs/sandbox.md), then rerun with --yes."
         prompts.require_terminal(f"{command} runs a stranger's code", instead=instead)
     else:
