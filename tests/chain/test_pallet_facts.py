@@ -131,6 +131,8 @@ def test_storage_items_events_and_errors_the_client_names_exist(metadata: Any) -
     assert chain_errors.NOT_FOUND_ERRORS <= errors
     assert chain_errors.PERMISSION_ERRORS <= errors
     named_errors = _client_literals(r'module=PALLET, name="(\w+)"')
+    # usecases/preconditions.py: refused(message, "ErrorName", hint), the message one or more string literals
+    named_errors |= _client_literals(r'refused\(\s*(?:f?"[^"]*"\s*)+,\s*"(\w+)"')
     assert {"TaskNotOpen", "AssignmentDeadlinePassed", "NotAwaitingResult", "NotTaskCreator"} <= named_errors
     assert named_errors <= errors, f"errors the pallet does not have: {sorted(named_errors - errors)}"
 
