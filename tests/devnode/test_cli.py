@@ -30,7 +30,7 @@ def test_purge_deletes_chain_data_with_yes(tmp_path):
 
 def test_purge_asks_and_keeps_data_when_refused(tmp_path, monkeypatch):
     ChainStore.open(tmp_path).close()
-    monkeypatch.setattr("decentralml.devnode.cli._has_terminal", lambda: True)
+    monkeypatch.setattr("decentralml.cli.prompts.has_terminal", lambda: True)
     result = runner.invoke(app, ["purge", "--base-path", str(tmp_path)], input="n\n")
     assert result.exit_code == 1
     assert chain_dir(tmp_path).exists()

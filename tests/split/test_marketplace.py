@@ -73,6 +73,18 @@ def _opener(store):
 PARTICIPANTS = ("//Bob", "//Charlie", "//Dave")
 
 
+def _honest_then_charlie_assigned(chain, store, shards, tmp_path):
+    """Alice's INITIATOR task, Bob's honest contribution and a slot taken by Charlie (not yet sent)."""
+    from decentralml.usecases import assign_task
+
+    alice = Keypair.create_from_uri("//Alice")
+    task_id = _create(chain, store, tmp_path, Protocol.INITIATOR, alice)
+    bob, charlie, dave = (Keypair.create_from_uri(u) for u in PARTICIPANTS)
+    honest = marketplace.contribute(chain, bob, task_id, _opener(store), store, shards.participants[1], tmp_path / "bob")
+    assigned = assign_task(chain, charlie, task_id, _opener(store), tmp_path / "charlie")
+    return alice, task_id, honest, charlie, dave, assigned
+
+
 def _cli(*args: str):
     from typer.testing import CliRunner
 
@@ -199,16 +211,9 @@ def test_round_robin_turn_must_wait_for_previous_result(market, shards, tmp_path
 def test_tampered_results_are_refused_and_rejected(devnode, market, shards, tmp_path):
     """A lineage digest on chain that is not the record's, and an artifact altered in storage."""
     chain, store = market
-    alice = Keypair.create_from_uri("//Alice")
-    task_id = _create(chain, store, tmp_path, Protocol.INITIATOR, alice)
-    bob, charlie, dave = (Keypair.create_from_uri(u) for u in PARTICIPANTS)
-
-    honest = marketplace.contribute(chain, bob, task_id, _opener(store), store, shards.participants[1], tmp_path / "bob")
+    alice, task_id, honest, charlie, dave, assigned = _honest_then_charlie_assigned(chain, store, shards, tmp_path)
 
     # Charlie trains honestly but sends Bob's signed record inline and a digest of nothing on chain.
-    from decentralml.usecases import assign_task
-
-    assigned = assign_task(chain, charlie, task_id, _opener(store), tmp_path / "charlie")
     output, _ = marketplace.run_bundle(chain, assigned, shards.participants[2], marketplace._base_model(assigned),
                                        SandboxedRunner())
     ref = store.put(output)
@@ -246,14 +251,7 @@ def test_an_oversized_result_is_refused_within_the_result_budget(devnode, market
     """A participant's result far larger than the task's result budget (4 × base model + 1 MiB) is
     refused while it downloads: nothing of it is kept, and the honest result is still aggregated."""
     chain, store = market
-    alice = Keypair.create_from_uri("//Alice")
-    task_id = _create(chain, store, tmp_path, Protocol.INITIATOR, alice)
-    bob, charlie, _ = (Keypair.create_from_uri(u) for u in PARTICIPANTS)
-    honest = marketplace.contribute(chain, bob, task_id, _opener(store), store, shards.participants[1], tmp_path / "bob")
-
-    from decentralml.usecases import assign_task
-
-    assigned = assign_task(chain, charlie, task_id, _opener(store), tmp_path / "charlie")
+    alice, task_id, honest, charlie, _, assigned = _honest_then_charlie_assigned(chain, store, shards, tmp_path)
     bloated = tmp_path / "bloated"
     bloated.mkdir()
     (bloated / "weights.safetensors").write_bytes(b"\0" * (8 * 1024 * 1024))

@@ -28,7 +28,7 @@ import typer
 
 from decentralml.amounts import check_amount_text
 from decentralml.errors import UsageError
-from decentralml.primitives.numbers import ascii_float
+from decentralml.primitives.numbers import ascii_float, ascii_int
 from decentralml.primitives.scale import U32_MAX, U64_MAX
 from decentralml.untrusted import clip, printable
 
@@ -66,22 +66,17 @@ def parse_size(text: str, option: str, maximum: int | None = None) -> int:
     return value
 
 
-_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
-
-
 def integer(text: str | int) -> int:
-    """An integer written with the ASCII digits 0-9 (and an optional sign) -> int.
+    """An integer written with the ASCII digits 0-9 (:func:`~decentralml.primitives.numbers.ascii_int`) -> int.
 
-    Python's ``int()`` (and so Click's INTEGER) also reads other scripts' digits (``'١٠'``, a
-    full-width ``'５'``) and underscores: a command line that looks like one number to a reader
-    could be another to the command. Named ``integer`` so that help shows ``INTEGER``.
+    Named ``integer`` so that help shows ``INTEGER``.
     """
     if isinstance(text, int):  # a default value
         return text
-    if not _INTEGER.fullmatch(text.strip()):
-        shown = printable(clip(text, 40))
-        raise typer.BadParameter(f"'{shown}' is not a whole number (digits 0-9).")
-    return int(text)
+    try:
+        return ascii_int(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{printable(clip(text, 40))}' is not a whole number (digits 0-9).") from None
 
 
 def decimal(text: str | float) -> float:
@@ -150,6 +145,4 @@ def _amount_text(value: Optional[str]) -> Optional[str]:
 
 def amount(help: str, *names: str, **extra: Any) -> Any:
     """An amount option (``names``) or argument: '10 UNIT', '0.5' or '5000planck', checked as it is parsed."""
-    if names:
-        return typer.Option(*names, help=help, callback=_amount_text, **extra)
-    return typer.Argument(help=help, callback=_amount_text, **extra)
+    return _parameter(names, help, _amount_text, extra)

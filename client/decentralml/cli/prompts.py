@@ -9,10 +9,14 @@ naming what to pass instead, raised before anything is printed or written.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from decentralml.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from decentralml.cli.output import Output
 
 
 def has_terminal() -> bool:
@@ -48,3 +52,16 @@ def confirm(question: str, *, instead: str) -> bool:
     """The yes/no answer to ``question`` (default no); UsageError without a terminal (see :func:`require_terminal`)."""
     require_terminal(f"{question.rstrip('?')}: this needs an answer", instead=instead)
     return bool(typer.confirm(question, default=False, err=True))
+
+
+def confirm_after(output: Output, shown: Any, question: str, *, what: str, instead: str, instead_shown: str) -> bool:
+    """Print ``shown`` (what the question is about) on stderr, then :func:`confirm` ``question``.
+
+    Without a terminal, under ``--json`` or ``--quiet`` only the error line is printed (``what``, hint
+    ``instead``); otherwise ``shown`` comes first and the error's hint is ``instead_shown``.
+    """
+    if output.json_mode or output.quiet:
+        require_terminal(what, instead=instead)
+        instead_shown = instead
+    output.err.print(shown)
+    return confirm(question, instead=instead_shown)

@@ -51,13 +51,12 @@ def _plan_table(plan: usecase.RunPlan) -> Table:
 def _ask_consent(run: RunContext, plan: usecase.RunPlan, yes: bool) -> None:
     if yes or usecase.consent_given(plan):
         return
-    instead = "Review the bundle, then rerun with --yes."
-    if run.output.json_mode or run.output.quiet:  # only the error line: no plan table before it
-        prompts.require_terminal("The task's code has not been approved for this run", instead=instead)
-    else:
-        instead = "Review the plan above and the bundle, then rerun with --yes."
-    run.output.err.print(_plan_table(plan))
-    if not prompts.confirm("Run this task's code?", instead=instead):
+    if not prompts.confirm_after(
+        run.output, _plan_table(plan), "Run this task's code?",
+        what="The task's code has not been approved for this run",
+        instead="Review the bundle, then rerun with --yes.",
+        instead_shown="Review the plan above and the bundle, then rerun with --yes.",
+    ):
         raise UsageError("Not run: you declined.", hint="Nothing was executed.")
 
 

@@ -64,15 +64,21 @@ def ask_policy_consent(run: RunContext, runner: SandboxedRunner, data: Path | No
     Shows the policy and asks; ``--yes`` gives consent up front; without a terminal and without
     ``--yes`` it is a UsageError (exit 2).
     """
-    from decentralml.usecases.run_task import format_bytes
-
     if yes:
         return
-    if run.output.json_mode or run.output.quiet:  # only the error line: no table before it
-        instead = f"Review what {command} runs with (docs/sandbox.md), then rerun with --yes."
-        prompts.require_terminal(f"{command} runs a stranger's code", instead=instead)
-    else:
-        instead = "Review the limits above, then rerun with --yes."
+    if not prompts.confirm_after(
+        run.output, _policy_table(command, runner, data), question,
+        what=f"{command} runs a stranger's code",
+        instead=f"Review what {command} runs with (docs/sandbox.md), then rerun with --yes.",
+        instead_shown="Review the limits above, then rerun with --yes.",
+    ):
+        raise UsageError("Not started: you declined.", hint="Nothing was taken or run.")
+
+
+def _policy_table(command: str, runner: SandboxedRunner, data: Path | None) -> UntrustedTable:
+    """What every task ``command`` takes runs with: code, requirements, sandbox and limits, the data."""
+    from decentralml.usecases.run_task import format_bytes
+
     policy = runner.policy
     table = UntrustedTable(title=f"{command}: what every task it takes will run with")
     table.add_column("", style="bold")
@@ -89,6 +95,4 @@ def ask_policy_consent(run: RunContext, runner: SandboxedRunner, data: Path | No
         table.add_row("sandbox", "NONE (--no-sandbox): time limit only")
     if data is not None:
         table.add_row("your data (read-only)", str(data.resolve()))
-    run.output.err.print(table)
-    if not prompts.confirm(question, instead=instead):
-        raise UsageError("Not started: you declined.", hint="Nothing was taken or run.")
+    return table

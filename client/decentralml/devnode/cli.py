@@ -19,6 +19,7 @@ from typing import Annotated, NamedTuple, Optional
 
 import typer
 
+from decentralml.cli import prompts
 from decentralml.cli.bounded import COUNT_MAX, finite_float, uint
 from decentralml.cli.handler import CliApp
 from decentralml.cli.paths import path_parameter
@@ -57,14 +58,6 @@ app = CliApp(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-
-
-def _has_terminal() -> bool:
-    """Whether standard input is a terminal that can answer the purge question."""
-    try:
-        return sys.stdin is not None and sys.stdin.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def default_base_path() -> Path:
@@ -156,10 +149,7 @@ def purge(
     if not chain_dir(target).exists():
         typer.echo(f"No chain data in {target}.", err=True)
         return
-    if not yes and not _has_terminal():
-        raise UsageError(f"Deleting the dev chain data in {chain_dir(target)} needs a yes and there is no terminal to ask.",
-                         hint="Rerun with --yes.")
-    if not yes and not typer.confirm(f"Delete the dev chain data in {chain_dir(target)}?", err=True):
+    if not yes and not prompts.confirm(f"Delete the dev chain data in {chain_dir(target)}?", instead="Rerun with --yes."):
         typer.echo("Nothing deleted.", err=True)
         raise typer.Exit(1)
     purge_chain(target)

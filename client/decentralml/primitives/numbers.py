@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["ascii_float"]
+__all__ = ["ascii_float", "ascii_int"]
+
+_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)", re.ASCII | re.IGNORECASE)
+
+
+def ascii_int(text: str) -> int:
+    """``text`` (surrounding blanks ignored) as an int written in ASCII digits with an optional sign.
+    Raises ValueError for anything else (other scripts' digits, underscores, a fraction)."""
+    stripped = text.strip()
+    if not _INT.fullmatch(stripped):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(stripped)
 
 
 def ascii_float(text: str) -> float:

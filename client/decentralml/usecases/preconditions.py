@@ -19,6 +19,12 @@ from decentralml.errors import PermissionDeniedError, PreconditionError
 SIGN_AS_CREATOR = "Sign with the creator's account (--account or --suri)."
 
 
+def holds_slot(submission: Submission, next_block: int) -> bool:
+    """Whether a submission still holds its slot at ``next_block``: Assigned and within its deadline
+    (past it, the pallet releases the slot before a call that needs one)."""
+    return submission.status is SubmissionStatus.ASSIGNED and next_block <= submission.deadline
+
+
 def refused(message: str, name: str, hint: str | None) -> PreconditionError:
     """A pallet condition found before submitting."""
     return PreconditionError(message, hint=hint, module=PALLET, name=name)
@@ -53,9 +59,9 @@ def check_assignable(task: Task, address: str, current_block: int, submissions: 
             hint="Use a contributor account.", module=PALLET, name="CreatorCannotAssign",
         )
     next_block = current_block + 1
-    released = [s for s in submissions if s.status is SubmissionStatus.ASSIGNED and next_block > s.deadline]
-    live = [s for s in submissions if s.status in AWAITING_DECISION
-            or (s.status is SubmissionStatus.ASSIGNED and not next_block > s.deadline)]
+    submissions = list(submissions)
+    released = [s for s in submissions if s.status is SubmissionStatus.ASSIGNED and not holds_slot(s, next_block)]
+    live = [s for s in submissions if s.status in AWAITING_DECISION or holds_slot(s, next_block)]
     held = next((s for s in live if s.worker == address), None)
     if held is not None:
         raise refused(
@@ -117,7 +123,7 @@ def check_closable(task: Task, submissions: Iterable[Submission], address: str, 
             f"Task {task.task_id} has results awaiting a decision (submission {', '.join(map(str, pending))}).",
             "ResultsPendingDecision", "Accept or reject them first.",
         )
-    held = [s.submission_id for s in live if s.status is SubmissionStatus.ASSIGNED and now <= s.deadline]
+    held = [s.submission_id for s in live if holds_slot(s, now)]
     if held and not expired:
         raise refused(
             f"Workers hold slots of task {task.task_id} within their deadline (submission"
