@@ -40,6 +40,8 @@ DEFAULT_URL = "ws://127.0.0.1:9944"
 DEFAULT_TIMEOUT_S = 60.0
 #: The longest timeout accepted, in seconds (a day): longer waits overflow the clocks they are passed to.
 TIMEOUT_MAX_S = 86_400.0
+#: The shortest timeout accepted, in seconds, from the command line, the environment or the config file.
+TIMEOUT_MIN_S = 0.1
 
 
 class CryptoType(str, enum.Enum):
@@ -198,9 +200,9 @@ def build_settings(
         timeout = ascii_float(raw_timeout) if isinstance(raw_timeout, str) else float(raw_timeout)
     except ValueError:
         raise ConfigError(f"'timeout' in {path} must be a number of seconds.") from None
-    if not (math.isfinite(timeout) and 0 < timeout <= TIMEOUT_MAX_S):
+    if not (math.isfinite(timeout) and TIMEOUT_MIN_S <= timeout <= TIMEOUT_MAX_S):
         raise ConfigError(
-            f"The timeout must be a number of seconds above 0 and at most {TIMEOUT_MAX_S:g}, not {timeout:g}.",
+            f"The timeout must be a number of seconds from {TIMEOUT_MIN_S:g} to {TIMEOUT_MAX_S:g}, not {raw_timeout!r}.",
             hint=f"Fix 'timeout' in {path}.",
         )
     storage = config.get("storage", {})

@@ -22,7 +22,7 @@ from decentralml.cli.context import RunContext
 from decentralml.cli.handler import HANDLED_MARK, CliApp, exit_for, run_flags
 from decentralml.cli.output import Output
 from decentralml.cli.paths import path_parameter
-from decentralml.config import DEFAULT_URL, TIMEOUT_MAX_S, build_settings, exposed_secret_file
+from decentralml.config import DEFAULT_URL, TIMEOUT_MAX_S, TIMEOUT_MIN_S, build_settings, exposed_secret_file
 from decentralml.fl.framework_logs import quiet_framework_logs
 
 #: Context settings of the root app and of every app that holds a command (see :func:`command_app`).
@@ -114,7 +114,7 @@ def root(
     quiet: bool = typer.Option(False, "--quiet", "-q", envvar="DECENTRALML_QUIET", help="Only data and errors."),
     timeout: Annotated[Optional[float], finite_float(
         "Seconds to wait for a node answer or a transaction's inclusion (default 60).",
-        "--timeout", minimum=0.1, maximum=TIMEOUT_MAX_S, envvar="DECENTRALML_TIMEOUT",
+        "--timeout", minimum=TIMEOUT_MIN_S, maximum=TIMEOUT_MAX_S, envvar="DECENTRALML_TIMEOUT",
     )] = None,
     config: Annotated[Optional[Path], path_parameter(
         "--config",
